@@ -1,0 +1,194 @@
+"""Checks across documents and the project's policy, on typed instances.
+
+Per-object checks (reserved keys, task aliases, dataset keys, policy) always run. Checks that
+follow references between documents (unique addresses, dataset names, group members) run only
+when every document loaded, so a broken file does not cause a cascade of false reports.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import TYPE_CHECKING, Any
+
+from evalspec import models
+from evalspec.errors import ProblemSet
+from evalspec.template import suggest
+
+if TYPE_CHECKING:
+    from evalspec.desired import DesiredObject, DesiredState, Source
+
+KIND_ORDER = {"Dataset": 0, "Evaluation": 1, "EvaluationGroup": 2}
+RESERVED_PREFIXES = ("evalspec.", "evalspec:")
+
+
+def merge_defaults(instance: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """evalspec.yaml ``defaults`` under one rendered Evaluation; the document wins."""
+    if not defaults:
+        return instance
+    merged = dict(instance)
+    if defaults.get("tags"):
+        merged["tags"] = list(dict.fromkeys([*defaults["tags"], *instance.get("tags", [])]))
+    if defaults.get("metadata"):
+        merged["metadata"] = {**defaults["metadata"], **instance.get("metadata", {})}
+    if defaults.get("description") is not None and "description" not in instance:
+        merged["description"] = defaults["description"]
+    config = {k: v for k, v in (defaults.get("configuration") or {}).items() if v is not None}
+    if config and isinstance(instance.get("tasks"), list):
+        merged["tasks"] = [
+            {**task, "configuration": {**config, **task["configuration"]}}
+            if isinstance(task, dict) and task.get("task_type") == "chat_completion"
+            and isinstance(task.get("configuration"), dict) else task
+            for task in instance["tasks"]
+        ]
+    return merged
+
+
+def check(state: DesiredState, problems: ProblemSet, config_source: Source,
+          complete: bool = True) -> None:
+    for obj in state.objects:
+        _reserved(obj, problems)
+        if obj.kind == "Evaluation":
+            _aliases(obj, problems)
+        elif obj.kind == "Dataset":
+            _dataset_key(obj, problems)
+    _policy(state, problems, config_source)
+    if complete:
+        _unique_addresses(state, problems)
+        _dataset_references(state, problems)
+        _groups(state, problems)
+
+
+def _reserved(obj: DesiredObject, problems: ProblemSet) -> None:
+    loc = obj.source.locate
+    for key in getattr(obj.spec, "metadata", {}):
+        if key.startswith("evalspec."):
+            path = ("metadata", key)
+            problems.add(loc(path, True), path,
+                         f"metadata key '{key}' is reserved: keys starting with 'evalspec.' are "
+                         "set by evalspec")
+    for i, tag in enumerate(obj.spec.tags):
+        if tag.startswith(RESERVED_PREFIXES):
+            path = ("tags", i)
+            problems.add(loc(path), path, f"tag '{tag}' is reserved: tags starting with "
+                         "'evalspec:' or 'evalspec.' are set by evalspec")
+
+
+def _aliases(obj: DesiredObject, problems: ProblemSet) -> None:
+    seen: dict[str, int] = {}
+    for i, task in enumerate(obj.spec.tasks):
+        alias = task.alias or task.task_type
+        if alias in seen:
+            path = ("tasks", i, "alias") if task.alias else ("tasks", i)
+            problems.add(obj.source.locate(path), path,
+                         f"task alias '{alias}' is already used by tasks[{seen[alias]}]; "
+                         "give each task a distinct alias")
+        else:
+            seen[alias] = i
+
+
+def _dataset_key(obj: DesiredObject, problems: ProblemSet) -> None:
+    key = obj.spec.key
+    if key is None or not isinstance(obj.spec.items, list):
+        return
+    seen: dict[Any, int] = {}
+    for i, item in enumerate(obj.spec.items):
+        path = ("items", i)
+        value = item.get(key)
+        if value is None or isinstance(value, (dict, list)):
+            problems.add(obj.source.locate(path), path,
+                         f"item has no scalar value for the dataset key '{key}'")
+        elif value in seen:
+            problems.add(obj.source.locate(path), path,
+                         f"duplicate dataset key {key}={value!r} (also items[{seen[value]}])")
+        else:
+            seen[value] = i
+
+
+def _unique_addresses(state: DesiredState, problems: ProblemSet) -> None:
+    seen: dict[str, DesiredObject] = {}
+    for obj in state.objects:
+        first = seen.get(obj.address)
+        if first is None:
+            seen[obj.address] = obj
+            continue
+        where = first.source.locate(("name",))
+        problems.add(obj.source.locate(("name",)), ("name",),
+                     f"{obj.address} is already defined at {where}")
+
+
+def _dataset_references(state: DesiredState, problems: ProblemSet) -> None:
+    names = [o.name for o in state.of_kind("Dataset")]
+    known = set(names)
+    for obj in state.of_kind("Evaluation"):
+        ref = obj.spec.dataset
+        if isinstance(ref, str) and ref not in known:
+            listed = ", ".join(names) if names else "none are defined"
+            problems.add(obj.source.locate(("dataset",)), ("dataset",),
+                         f"dataset '{ref}' is not defined{suggest(ref, names)}; "
+                         f"datasets: {listed}")
+
+
+def _groups(state: DesiredState, problems: ProblemSet) -> None:
+    evaluations = [o.name for o in state.of_kind("Evaluation")]
+    for group in state.of_kind("EvaluationGroup"):
+        loc = group.source.locate
+        members: list[str] = []
+        for i, pattern in enumerate(group.spec.members):
+            matched = fnmatch.filter(evaluations, pattern)
+            if not matched:
+                path = ("members", i)
+                problems.add(loc(path), path, f"member '{pattern}' matches no evaluation"
+                             f"{suggest(pattern, evaluations)}")
+            members.extend(matched)
+        ident = group.spec.row_identifier
+        if isinstance(ident, dict):
+            for pattern in ident:
+                if members and not fnmatch.filter(members, pattern):
+                    path = ("row_identifier", pattern)
+                    problems.add(loc(path, True), path,
+                                 f"row_identifier pattern '{pattern}' matches no member of "
+                                 "this group")
+
+
+def _severity(policy: models.Policy, rule: str) -> str:
+    return "warning" if policy.enforcement.get(rule) == "advisory" else "error"
+
+
+def _policy(state: DesiredState, problems: ProblemSet, config_source: Source) -> None:
+    policy = state.config.policy
+    for obj in state.of_kind("Evaluation"):
+        loc = obj.source.locate
+        spec = obj.spec
+        if policy.required_tags:
+            for pattern in policy.required_tags:
+                if not fnmatch.filter(spec.tags, pattern):
+                    problems.add(loc(("tags",)), ("tags",),
+                                 f"{obj.address} has no tag matching '{pattern}' "
+                                 "(policy.required_tags)", _severity(policy, "required_tags"))
+        if policy.max_items_per_evaluation and isinstance(spec.data, list):
+            count = len(spec.data)
+            if count > policy.max_items_per_evaluation:
+                problems.add(loc(("data",)), ("data",),
+                             f"{count:,} items, over policy.max_items_per_evaluation "
+                             f"({policy.max_items_per_evaluation:,})",
+                             _severity(policy, "max_items_per_evaluation"))
+        for i, task in enumerate(spec.tasks):
+            config = task.configuration
+            model = getattr(config, "model", None)
+            if policy.allowed_models and isinstance(model, str) and not any(
+                fnmatch.fnmatchcase(model, p) for p in policy.allowed_models
+            ):
+                path = ("tasks", i, "configuration", "model")
+                problems.add(loc(path), path,
+                             f"model '{model}' is not allowed by policy.allowed_models "
+                             f"({', '.join(policy.allowed_models)})",
+                             _severity(policy, "allowed_models"))
+            temperature = getattr(config, "temperature", None)
+            bounds = policy.temperature
+            if bounds and isinstance(temperature, (int, float)) and not (
+                bounds.min <= temperature <= bounds.max
+            ):
+                path = ("tasks", i, "configuration", "temperature")
+                problems.add(loc(path), path,
+                             f"temperature {temperature} is outside policy.temperature "
+                             f"[{bounds.min:g}, {bounds.max:g}]", _severity(policy, "temperature"))

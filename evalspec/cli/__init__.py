@@ -1,0 +1,83 @@
+"""The ``evalspec`` command line: option parsing, and the one place errors become exit codes.
+
+Commands live in sibling modules; each turns options into arguments for one application
+function and hands the result to a renderer in :mod:`evalspec.output`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from evalspec import __version__
+from evalspec.errors import EXIT_ERROR, EXIT_INTERRUPTED, EvalspecError
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "--version", prog_name="evalspec")
+@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
+def cli(debug: bool) -> None:
+    """Plan and apply LLM evaluations on Scale's GenAI Platform, as code.
+
+    \b
+    Start with:
+      evalspec validate examples/quickstart   check a project offline
+      evalspec render examples/sweep          see every expanded evaluation
+      evalspec schema > evalspec.schema.json  the JSON Schema for your editor
+    """
+
+
+def _register() -> None:
+    from evalspec.cli import spec_commands
+
+    for command in spec_commands.COMMANDS:
+        cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: runs the CLI and maps every outcome to an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("EVALSPEC_DEBUG") == "1"
+    try:
+        result = cli.main(args=args, prog_name="evalspec", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        code = EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        code = EXIT_ERROR
+    except EvalspecError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"Error: {exc}", err=True)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        code = EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``evalspec render | head``): not an error worth a message.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"Error: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in evalspec. Rerun with --debug for a traceback and report it.",
+            err=True,
+        )
+        code = EXIT_ERROR
+    sys.exit(code)

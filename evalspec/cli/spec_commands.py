@@ -1,0 +1,131 @@
+"""Offline commands: ``validate``, ``render`` and ``schema``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evalspec import output
+from evalspec.desired import DesiredState, build
+from evalspec.errors import EXIT_ERROR, EXIT_OK, SpecError
+from evalspec.project import VariableInputs
+
+
+def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """PATH plus the variable options shared by every command that reads a project."""
+    fn = click.option(
+        "--var-file", "var_files", multiple=True, metavar="FILE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="YAML file of variables; repeatable, later files win.",
+    )(fn)
+    fn = click.option(
+        "--var", "cli_vars", multiple=True, metavar="NAME=VALUE",
+        help="Set a variable (highest precedence); the value is read as YAML. Repeatable.",
+    )(fn)
+    return click.argument(
+        "path", required=False, default=".",
+        type=click.Path(path_type=Path),
+    )(fn)
+
+
+def load(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...]) -> DesiredState:
+    return build(path, VariableInputs(var_files=var_files, cli_vars=cli_vars))
+
+
+def _report_problems(exc: SpecError, fmt: str) -> int:
+    if fmt == "json":
+        click.echo(output.validate_json(None, exc.problems, exc.warnings))
+    else:
+        click.echo(output.problems_text(exc.problems, exc.warnings), err=True)
+    return EXIT_ERROR
+
+
+def _warn(state: DesiredState, fmt: str) -> None:
+    if state.warnings and fmt != "json":
+        click.echo(output.problems_text([], state.warnings), err=True)
+
+
+@click.command()
+@project_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Problems as lines, or one JSON document on stdout.")
+def validate(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...], fmt: str) -> int:
+    """Check a project offline: YAML, templates, matrix expansion, schema, references, policy.
+
+    Every problem is reported at once as FILE:LINE:COL: $.json.path: message; the exit code is
+    1 when there are any. PATH is the project directory (or a directory inside it, or its
+    evalspec.yaml); the default is the current directory.
+
+    \b
+    Examples:
+      evalspec validate
+      evalspec validate examples/sweep --var models='[openai/gpt-4o]'
+      evalspec validate --format json | jq '.errors[].message'
+    """
+    try:
+        state = load(path, cli_vars, var_files)
+    except SpecError as exc:
+        return _report_problems(exc, fmt)
+    if fmt == "json":
+        click.echo(output.validate_json(state, [], state.warnings))
+    else:
+        _warn(state, fmt)
+        click.echo(output.summary(state))
+    return EXIT_OK
+
+
+@click.command()
+@project_options
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
+              show_default=True, help="Output format.")
+def render(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...], fmt: str) -> int:
+    """Print every expanded object exactly as plan would send it.
+
+    Each object comes with its address (Kind/name), its fingerprint, the source location it
+    was expanded from and, for sweeps, its matrix values. Ids of objects that do not exist yet
+    read "(known after apply: ADDRESS)".
+
+    \b
+    Examples:
+      evalspec render examples/sweep
+      evalspec render --format json | jq '.objects[].address'
+    """
+    from evalspec.payloads import build_payloads
+
+    try:
+        state = load(path, cli_vars, var_files)
+    except SpecError as exc:
+        return _report_problems(exc, "text")
+    _warn(state, "text")
+    payloads = build_payloads(state)
+    if fmt == "json":
+        click.echo(output.render_json(state, payloads))
+    else:
+        click.echo(output.render_yaml(payloads), nl=False)
+    return EXIT_OK
+
+
+@click.command()
+def schema() -> int:
+    """Print the JSON Schema (draft 2020-12) for evalspec.yaml and spec documents.
+
+    Point your editor at it for completion and checks; with the YAML language server, start
+    each file with a line such as:
+
+    \b
+      # yaml-language-server: $schema=./evalspec.schema.json
+
+    \b
+    Example:
+      evalspec schema > evalspec.schema.json
+    """
+    from evalspec.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+    return EXIT_OK
+
+
+COMMANDS = [validate, render, schema]

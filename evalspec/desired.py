@@ -1,0 +1,329 @@
+"""The desired state: a project on disk, fully expanded, typed and checked, offline.
+
+The pipeline a spec travels::
+
+    evalspec.yaml + specs/*.yaml --yamlload--> documents with locations
+        --schema--> source documents checked (templates allowed)
+        --template/matrix--> one rendered instance per matrix combination
+        --fileref--> file:// references replaced by rows or text
+        --models--> typed instances --checks--> DesiredState
+
+Every stage adds located problems to one ProblemSet; :func:`build` raises SpecError with all of
+them at the end, or returns the state.
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from evalspec import checks, matrix, models
+from evalspec.errors import (
+    JsonPath,
+    LocatedError,
+    Location,
+    Problem,
+    ProblemSet,
+    SpecError,
+    display_path,
+)
+from evalspec.explain import explain_jsonschema, explain_pydantic
+from evalspec.fileref import FileContent, FileResolver, is_reference
+from evalspec.project import VariableInputs, find_root, load_config, resolve_variables, spec_files
+from evalspec.schema import validator_for
+from evalspec.template import Context, compile_tree, render_tree, suggest
+from evalspec.yamlload import Document, load_file
+
+HARD_MAX_EVALUATIONS = 100_000  # even when policy.max_evaluations is advisory
+
+
+@dataclass
+class Source:
+    """A source document and what is needed to report problems inside it."""
+
+    document: Document
+    kind: str
+    base_dir: Path
+    has_matrix: bool = False
+    rows: dict[JsonPath, FileContent] = field(default_factory=dict)
+
+    def locate(self, path: JsonPath, at_key: bool = False) -> Location:
+        for prefix, content in self.rows.items():
+            n = len(prefix)
+            if len(path) > n and path[:n] == prefix and isinstance(path[n], int):
+                return content.row_location(path[n])
+        return self.document.locate(path, at_key)
+
+    def templated(self, path: JsonPath) -> bool:
+        value: Any = self.document.value
+        for part in path:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                return False
+        return isinstance(value, str) and "${{" in value
+
+
+@dataclass(frozen=True)
+class DesiredObject:
+    """One object the project wants on the platform."""
+
+    kind: str
+    name: str
+    spec: Any  # models.Dataset | models.Evaluation | models.EvaluationGroup
+    source: Source
+    matrix: dict[str, Any] | None
+    order: tuple[int, int, int]
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+@dataclass
+class DesiredState:
+    root: Path
+    config: models.ProjectConfig
+    objects: list[DesiredObject]
+    spec_documents: dict[str, int]
+    warnings: list[Problem]
+    files: FileResolver
+
+    @property
+    def project(self) -> str:
+        return self.config.project
+
+    def of_kind(self, kind: str) -> list[DesiredObject]:
+        return [o for o in self.objects if o.kind == kind]
+
+
+def _check_schema(value: Any, definition: str, source: Source, problems: ProblemSet) -> bool:
+    before = len(problems.problems)
+    for error in validator_for(definition).iter_errors(value):
+        for path, message, at_key in explain_jsonschema(error):
+            problems.add(source.locate(path, at_key), path, message)
+    return len(problems.problems) == before
+
+
+def _typed(model: type[BaseModel], value: Any, source: Source, problems: ProblemSet,
+           instance: dict[str, Any] | None) -> Any:
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        for path, message, at_key in explain_pydantic(exc.errors(), value):
+            if instance and source.templated(path):
+                message += f" (matrix: {matrix.describe(instance)})"
+            problems.add(source.locate(path, at_key), path, message)
+        return None
+
+
+class _Builder:
+    def __init__(self, root: Path, inputs: VariableInputs, problems: ProblemSet) -> None:
+        self.root = root
+        self.inputs = inputs
+        self.problems = problems
+        self.files = FileResolver(root)
+        self.objects: list[DesiredObject] = []
+        self.spec_documents = {kind: 0 for kind in models.KINDS}
+
+    # -- evalspec.yaml ------------------------------------------------------------------------
+    def config(self, path: Path) -> tuple[models.ProjectConfig, dict[str, Any], Source] | None:
+        loaded = load_config(path, self.problems)
+        if loaded.document is None:
+            return None
+        source = Source(loaded.document, "config", path.parent)
+        value = loaded.document.value
+        if not _check_schema(value, "ProjectConfig", source, self.problems):
+            return None
+        defaults = value.get("defaults") or {}
+        typed = _typed(models.ProjectConfig, {**value, "defaults": {}}, source, self.problems, None)
+        return (typed, defaults, source) if typed else None
+
+    # -- resource documents -------------------------------------------------------------------
+    def sources(self, paths: list[Path]) -> list[Source]:
+        out = []
+        for path in paths:
+            documents, problems = load_file(path, display_path(path))
+            self.problems.extend(problems)
+            for doc in documents:
+                if doc.value is None:
+                    continue
+                source = Source(doc, "", path.parent)
+                if self._kind(doc, source):
+                    out.append(source)
+        return out
+
+    def _kind(self, doc: Document, source: Source) -> bool:
+        value = doc.value
+        if not isinstance(value, dict):
+            self.problems.add(doc.locate(()), (), "a spec document must be a mapping with "
+                              "'kind' and 'name'")
+            return False
+        kind = value.get("kind")
+        kinds = list(models.KINDS)
+        if kind is None:
+            self.problems.add(doc.locate(()), (), "missing required key 'kind' "
+                              f"(one of {', '.join(kinds)})")
+            return False
+        if kind not in models.KINDS:
+            hint = suggest(str(kind), kinds)
+            self.problems.add(doc.locate(("kind",)), ("kind",),
+                              f"unknown kind {kind!r}{hint}; kinds: {', '.join(kinds)}")
+            return False
+        source.kind = kind
+        source.has_matrix = "matrix" in value
+        self.spec_documents[kind] += 1
+        return _check_schema(value, kind, source, self.problems)
+
+    # -- expansion ----------------------------------------------------------------------------
+    def expand(self, index: int, source: Source, variables: dict[str, Any],
+               defaults: Any, defaults_source: Source, policy: models.Policy) -> None:
+        value = source.document.value
+        env = self.inputs.environ
+        base = Context(variables, env)
+        combos: list[dict[str, Any] | None] = [None]
+        keys: tuple[str, ...] = ()
+        if "matrix" in value:
+            expanded = self._matrix(value["matrix"], base, source, policy)
+            if expanded is None:
+                return
+            combos, keys = list(expanded.instances), expanded.keys
+        compiled = compile_tree({k: v for k, v in value.items() if k != "matrix"})
+        compiled_defaults = compile_tree(defaults, ("defaults",))
+        names: dict[str, dict[str, Any] | None] = {}
+        for number, combo in enumerate(combos):
+            ctx = Context(variables, env, combo, keys) if combo is not None else base
+            errors: list[tuple[JsonPath, str]] = []
+            rendered = render_tree(compiled, ctx, errors)
+            rendered_defaults = render_tree(compiled_defaults, ctx, errors)
+            for path, message in errors:
+                where = defaults_source if path[:1] == ("defaults",) else source
+                self.problems.add(where.locate(path), path, message)
+            if errors:
+                continue
+            if source.kind == "Evaluation":
+                rendered = checks.merge_defaults(rendered, rendered_defaults)
+            if not self._resolve_files(rendered, source):
+                continue
+            model = models.KINDS[source.kind]
+            spec = _typed(model, rendered, source, self.problems, combo)
+            if spec is None:
+                continue
+            if spec.name in names:
+                self._duplicate_name(source, spec.name, names[spec.name], combo)
+                continue
+            names[spec.name] = combo
+            self.objects.append(
+                DesiredObject(source.kind, spec.name, spec, source, combo,
+                              (index, source.document.index, number))
+            )
+
+    def _matrix(self, raw: Any, ctx: Context, source: Source, policy: models.Policy
+                ) -> matrix.Expansion | None:
+        errors: list[tuple[JsonPath, str]] = []
+        rendered = render_tree(compile_tree(raw, ("matrix",)), ctx, errors)
+        for path, message in errors:
+            self.problems.add(source.locate(path), path, message)
+        if errors:
+            return None
+        used = sum(1 for o in self.objects if o.kind == "Evaluation")
+        advisory = policy.enforcement.get("max_evaluations") == "advisory"
+        cap = HARD_MAX_EVALUATIONS if advisory else policy.max_evaluations
+        try:
+            expansion = matrix.expand(rendered, max(cap - used, 0))
+        except matrix.MatrixError as exc:
+            self.problems.add(source.locate(exc.path), exc.path, exc.message)
+            return None
+        except matrix.MatrixTooLarge:
+            before = f"; {used:,} come from earlier specs" if used else ""
+            self.problems.add(
+                source.locate(("matrix",)), ("matrix",),
+                f"this matrix expands to more than {max(cap - used, 0):,} evaluations{before}; "
+                f"the project may have at most {cap:,} (policy.max_evaluations)",
+            )
+            return None
+        for warning in expansion.warnings:
+            self.problems.add(source.locate(warning.path), warning.path, warning.message,
+                              "warning")
+        return expansion
+
+    def _duplicate_name(self, source: Source, name: str, first: dict[str, Any] | None,
+                        second: dict[str, Any] | None) -> None:
+        a = matrix.describe(first or {})
+        b = matrix.describe(second or {})
+        self.problems.add(
+            source.locate(("name",)), ("name",),
+            f"matrix instances ({a}) and ({b}) both get the name '{name}'; "
+            "include the differing values in the name template",
+        )
+
+    def _resolve_files(self, rendered: dict[str, Any], source: Source) -> bool:
+        ok = True
+
+        def resolve(value: str, path: JsonPath, rows: bool) -> Any:
+            nonlocal ok
+            try:
+                content = self.files.resolve(value, source.base_dir, source.locate(path))
+            except LocatedError as exc:
+                ok = False
+                self.problems.add(exc.location, path + exc.path, exc.message)
+                return value
+            if rows:
+                if content.rows is None:
+                    ok = False
+                    self.problems.add(source.locate(path), path, f"'{value}' must be a data "
+                                      "file (.jsonl, .json, .csv, .yaml) to give rows")
+                    return value
+                source.rows.setdefault(path, content)
+            return content.value
+
+        for key in ("data", "items"):
+            if is_reference(rendered.get(key)):
+                rendered[key] = resolve(rendered[key], (key,), True)
+        if isinstance(rendered.get("tasks"), list):
+            rendered["tasks"] = _replace_refs(rendered["tasks"], ("tasks",), resolve)
+        return ok
+
+
+def _replace_refs(value: Any, path: JsonPath, resolve: Any) -> Any:
+    if is_reference(value):
+        return resolve(value, path, False)
+    if isinstance(value, dict):
+        return {k: _replace_refs(v, (*path, k), resolve) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_refs(v, (*path, i), resolve) for i, v in enumerate(value)]
+    return value
+
+
+def build(start: Path, inputs: VariableInputs | None = None) -> DesiredState:
+    """Load, expand and check the project containing ``start``; raises SpecError."""
+    inputs = inputs or VariableInputs()
+    config_path = find_root(start)
+    root = config_path.parent
+    problems = ProblemSet()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # cyclic GC doubles bulk loading time and we create no cycles worth collecting
+    try:
+        builder = _Builder(root, inputs, problems)
+        loaded = builder.config(config_path)
+        if loaded is None:
+            raise SpecError(problems.errors, problems.warnings)
+        config, defaults, config_source = loaded
+        variables = resolve_variables(config.vars, inputs, problems)
+        sources = builder.sources(spec_files(root, config.specs))
+        for index, source in enumerate(sources):
+            builder.expand(index, source, variables, defaults, config_source, config.policy)
+        objects = sorted(builder.objects, key=lambda o: (checks.KIND_ORDER[o.kind], o.order))
+        state = DesiredState(root, config, objects, builder.spec_documents, [], builder.files)
+        checks.check(state, problems, config_source, complete=not problems)
+        if problems:
+            raise SpecError(problems.errors, problems.warnings)
+        state.warnings = problems.warnings
+        return state
+    finally:
+        if gc_was_enabled:
+            gc.enable()

@@ -1,0 +1,216 @@
+"""``file://`` references: rows from data files, text from everything else.
+
+A reference is resolved relative to the file that contains it and must stay inside the project
+root after symlinks are resolved. By extension: ``.jsonl``, ``.json`` (an array), ``.csv`` (with a
+header row) and ``.yaml``/``.yml`` (a list) give rows, each a mapping; any other file gives its
+text. Files are read line by line, size-capped, and read once per run however many matrix
+instances use them. Every error names the data file and its line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from evalspec.errors import LocatedError, Location, display_path
+from evalspec.yamlload import decode, load_file
+
+PREFIX = "file://"
+MAX_FILE_BYTES = 200 * 1024 * 1024
+ROW_SUFFIXES = (".jsonl", ".json", ".csv", ".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """What a reference resolved to: rows (with the line each started on) or text."""
+
+    file: str
+    rows: list[dict[str, Any]] | None = None
+    lines: tuple[int, ...] = ()
+    text: str | None = None
+
+    @property
+    def value(self) -> Any:
+        return self.rows if self.rows is not None else self.text
+
+    def row_location(self, index: int) -> Location:
+        if index < len(self.lines):
+            return Location(self.file, self.lines[index], 1)
+        return Location(self.file)
+
+
+def is_reference(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX)
+
+
+class FileResolver:
+    """Resolves references for one project; caches each file's content for the whole run."""
+
+    def __init__(self, root: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
+        self.root = root.resolve()
+        self.max_bytes = max_bytes
+        self._cache: dict[Path, FileContent | LocatedError] = {}
+
+    def resolve(self, reference: str, base_dir: Path, where: Location) -> FileContent:
+        """Resolve ``reference`` written in a file in ``base_dir``; ``where`` is its location."""
+        raw = reference[len(PREFIX):]
+        if not raw:
+            raise LocatedError(where, "empty file:// reference; write file://relative/path")
+        pure = PurePosixPath(raw)
+        if pure.is_absolute() or raw.startswith("~") or (len(raw) > 1 and raw[1] == ":"):
+            raise LocatedError(
+                where, f"'{reference}' is absolute; file:// paths are relative to the spec file"
+            )
+        candidate = base_dir / raw
+        try:
+            resolved = candidate.resolve(strict=True)
+        except FileNotFoundError:
+            raise LocatedError(where, f"'{reference}': no such file "
+                                      f"({display_path(candidate)})") from None
+        except (OSError, RuntimeError) as exc:
+            raise LocatedError(where, f"'{reference}': cannot resolve path: {exc}") from None
+        if not resolved.is_relative_to(self.root):
+            raise LocatedError(
+                where, f"'{reference}' points outside the project root ({display_path(self.root)})"
+            )
+        if not resolved.is_file():
+            raise LocatedError(where, f"'{reference}' is not a regular file")
+        cached = self._cache.get(resolved)
+        if cached is None:
+            try:
+                cached = self._read(resolved)
+            except LocatedError as exc:
+                cached = exc
+            self._cache[resolved] = cached
+        if isinstance(cached, LocatedError):
+            raise cached
+        return cached
+
+    def _read(self, path: Path) -> FileContent:
+        file = display_path(path)
+        size = path.stat().st_size
+        if size > self.max_bytes:
+            raise LocatedError(
+                Location(file), f"file is {size:,} bytes, over the {self.max_bytes:,}-byte limit"
+            )
+        suffix = path.suffix.lower()
+        if suffix == ".jsonl":
+            return _read_jsonl(path, file)
+        if suffix == ".json":
+            return _read_json(path, file)
+        if suffix == ".csv":
+            return _read_csv(path, file)
+        if suffix in (".yaml", ".yml"):
+            return _read_yaml(path, file)
+        return FileContent(file, text=decode(path.read_bytes(), file))
+
+
+def _not_object(file: str, line: int, value: Any) -> LocatedError:
+    kind = type(value).__name__
+    names = {"list": "an array", "str": "a string", "int": "a number", "float": "a number",
+             "bool": "a boolean", "NoneType": "null"}
+    return LocatedError(
+        Location(file, line, 1), f"each row must be an object, got {names.get(kind, kind)}"
+    )
+
+
+def _lines(path: Path, file: str) -> Iterator[tuple[int, str]]:
+    """Decoded lines with their 1-based numbers, read as a stream."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise LocatedError(
+                    Location(file, number, exc.start + 1),
+                    f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                ) from None
+
+
+def _read_jsonl(path: Path, file: str) -> FileContent:
+    rows: list[dict[str, Any]] = []
+    lines: list[int] = []
+    for number, text in _lines(path, file):
+        if not text.strip():
+            continue
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LocatedError(Location(file, number, exc.colno), f"invalid JSON: {exc.msg}") from None
+        if not isinstance(row, dict):
+            raise _not_object(file, number, row)
+        rows.append(row)
+        lines.append(number)
+    return FileContent(file, rows=rows, lines=tuple(lines))
+
+
+def _read_json(path: Path, file: str) -> FileContent:
+    text = decode(path.read_bytes(), file)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LocatedError(Location(file, exc.lineno, exc.colno), f"invalid JSON: {exc.msg}") from None
+    if not isinstance(value, list):
+        raise LocatedError(Location(file, 1, 1), "a .json data file must hold an array of objects")
+    for row in value:
+        if not isinstance(row, dict):
+            raise _not_object(file, 1, row)
+    return FileContent(file, rows=value, lines=())
+
+
+def _read_csv(path: Path, file: str) -> FileContent:
+    reader = csv.reader((text for _, text in _lines(path, file)), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise LocatedError(Location(file, 1, 1), "CSV file is empty; it needs a header row") from None
+    except csv.Error as exc:
+        raise LocatedError(Location(file, reader.line_num, 1), f"invalid CSV: {exc}") from None
+    seen: set[str] = set()
+    for column, name in enumerate(header, start=1):
+        if not name.strip():
+            raise LocatedError(Location(file, 1, 1), f"CSV header column {column} has no name")
+        if name in seen:
+            raise LocatedError(Location(file, 1, 1), f"CSV header repeats column '{name}'")
+        seen.add(name)
+    rows: list[dict[str, Any]] = []
+    lines: list[int] = []
+    start = reader.line_num + 1
+    try:
+        for fields in reader:
+            if not fields:
+                start = reader.line_num + 1
+                continue
+            if len(fields) != len(header):
+                raise LocatedError(
+                    Location(file, start, 1),
+                    f"row has {len(fields)} fields but the header has {len(header)}",
+                )
+            rows.append(dict(zip(header, fields)))
+            lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise LocatedError(Location(file, reader.line_num, 1), f"invalid CSV: {exc}") from None
+    return FileContent(file, rows=rows, lines=tuple(lines))
+
+
+def _read_yaml(path: Path, file: str) -> FileContent:
+    documents, problems = load_file(path, file, MAX_FILE_BYTES)
+    if problems:
+        first = problems[0]
+        raise LocatedError(first.location, first.message, first.path)
+    values = [d for d in documents if d.value is not None]
+    if len(values) != 1 or not isinstance(values[0].value, list):
+        raise LocatedError(Location(file, 1, 1), "a YAML data file must hold one list of mappings")
+    doc = values[0]
+    for i, row in enumerate(doc.value):
+        if not isinstance(row, dict):
+            raise LocatedError(doc.locate((i,)), "each row must be a mapping")
+    lines = tuple(doc.locate((i,)).line for i in range(len(doc.value)))
+    return FileContent(file, rows=doc.value, lines=lines)

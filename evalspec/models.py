@@ -1,0 +1,373 @@
+"""Typed models of evalspec.yaml and of the resource documents, after templating.
+
+These are the single source of truth: the JSON Schema in ``schemas/`` is generated from them
+(:mod:`evalspec.schema`) and every expanded instance is validated by them. Models are strict
+(``"0.5"`` is not a number) and frozen, and reject unknown keys.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    create_model,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+# Patterns with the message a user sees when a value does not match; both the JSON Schema
+# reporter and the pydantic reporter read this table so the two say the same thing.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+PROJECT_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+MODEL_PATTERN = r"^[^/\s]+/\S+$"
+LOCATOR_PATTERN = r"^item(\.[A-Za-z0-9_-]+)+$"
+FILE_PATTERN = r"^file://.+"
+TEMPLATE_PATTERN = r"\$\{\{.*\}\}"
+ENDPOINT_PATTERN = r"^(local|https://[^\s@/]+(/\S*)?|http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/\S*)?)$"
+RESERVED_TAG_PATTERN = r"^evalspec[:.]"
+
+PATTERN_MESSAGES = {
+    NAME_PATTERN: "must be 1-128 characters of letters, digits, '.', '_' or '-', starting "
+    "with a letter or digit (use '| slug' to turn values like 'openai/gpt-4o' into names)",
+    PROJECT_PATTERN: "must be 1-40 lowercase letters, digits or '-', starting with a letter "
+    "or digit",
+    MODEL_PATTERN: "must be 'vendor/model', for example 'openai/gpt-4o'",
+    LOCATOR_PATTERN: "must be an item locator such as 'item.input'",
+    FILE_PATTERN: "must be a file:// reference",
+    ENDPOINT_PATTERN: "must be 'local' or an https:// URL without credentials "
+    "(http:// only for localhost)",
+}
+
+TASK_TYPES = (
+    "chat_completion",
+    "inference",
+    "application_variant",
+    "agentex_output",
+    "metric",
+    "auto_evaluation.question",
+    "auto_evaluation.guided_decoding",
+    "auto_evaluation.agent",
+    "contributor_evaluation.question",
+    "custom_function",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+# --- literal-or-locator values ------------------------------------------------------------
+
+_LOCATOR = re.compile(LOCATOR_PATTERN)
+
+
+class _OrLocator:
+    """Accept a value of the annotated type, or an item locator string (``item.question``)."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        inner = handler(schema)
+        return {"anyOf": [inner, {"$ref": "#/$defs/ItemLocator"}]}
+
+
+def _pass_locator(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    if isinstance(value, str) and _LOCATOR.match(value):
+        return value
+    return handler(value)
+
+
+def lit(tp: Any, **constraints: Any) -> Any:
+    """``tp`` (with constraints) or an item locator."""
+    return Annotated[tp, Field(**constraints), WrapValidator(_pass_locator), _OrLocator()]
+
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, description="Resource name.")]
+Tag = Annotated[str, Field(min_length=1, max_length=256)]
+JsonObject = dict[str, Any]
+FileRef = Annotated[str, Field(pattern=FILE_PATTERN, description="file://relative/path")]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[JsonObject] | None = None
+
+
+_CHAT_REQUIRED: dict[str, Any] = {
+    "model": Annotated[str, Field(pattern=MODEL_PATTERN, description="vendor/model")],
+    "messages": Annotated[list[Message], Field(min_length=1)]
+    | Annotated[str, Field(pattern=LOCATOR_PATTERN)],
+}
+_CHAT_OPTIONAL: dict[str, Any] = {
+    "temperature": lit(float, ge=0, le=2),
+    "top_p": lit(float, ge=0, le=1),
+    "top_k": lit(int, ge=1),
+    "max_tokens": lit(int, ge=1),
+    "max_completion_tokens": lit(int, ge=1),
+    "n": lit(int, ge=1, le=128),
+    "frequency_penalty": lit(float, ge=-2, le=2),
+    "presence_penalty": lit(float, ge=-2, le=2),
+    "seed": lit(int),
+    "stop": lit(str | list[str]),
+    "logprobs": lit(bool),
+    "top_logprobs": lit(int, ge=0, le=20),
+    "logit_bias": lit(dict[str, float]),
+    "metadata": lit(dict[str, str]),
+    "modalities": lit(list[str]),
+    "parallel_tool_calls": lit(bool),
+    "store": lit(bool),
+    "reasoning_effort": lit(Literal["minimal", "low", "medium", "high"]),
+    "response_format": lit(JsonObject),
+    "prediction": lit(JsonObject),
+    "audio": lit(JsonObject),
+    "function_call": lit(str | JsonObject),
+    "functions": lit(list[JsonObject]),
+    "tools": lit(list[JsonObject]),
+    "tool_choice": lit(str | JsonObject),
+}
+
+ChatCompletionConfig: type[BaseModel] = create_model(
+    "ChatCompletionConfig",
+    __base__=_Strict,
+    __doc__="Configuration of a chat_completion task; checked strictly.",
+    **{k: (v, ...) for k, v in _CHAT_REQUIRED.items()},
+    **{k: (v, None) for k, v in _CHAT_OPTIONAL.items()},
+)
+ChatCompletionDefaults: type[BaseModel] = create_model(
+    "ChatCompletionDefaults",
+    __base__=_Strict,
+    __doc__="Configuration keys merged under every chat_completion task.",
+    **{k: (v, None) for k, v in {**_CHAT_REQUIRED, **_CHAT_OPTIONAL}.items()},
+)
+
+CHAT_COMPLETION_KEYS = tuple(ChatCompletionConfig.model_fields)
+
+
+class _OpenConfig(BaseModel):
+    """Other task types: their required keys are checked, other keys pass to the platform."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
+
+class InferenceConfig(_OpenConfig):
+    model: str
+
+
+class ApplicationVariantConfig(_OpenConfig):
+    application_variant_id: str
+    inputs: JsonObject | str
+
+
+class AgentexOutputConfig(_OpenConfig):
+    agentex_agent_id: str
+    input_column: str
+
+
+class MetricConfig(_OpenConfig):
+    type: Literal["bleu", "meteor", "cosine_similarity", "f1", "rouge1", "rouge2", "rougeL"]
+    candidate: str
+    reference: str
+
+
+class AutoQuestionConfig(_OpenConfig):
+    model: str
+    prompt: str
+    question_id: str
+
+
+class GuidedDecodingConfig(_OpenConfig):
+    model: str
+    prompt: str
+
+
+class AgentConfig(_OpenConfig):
+    name: str
+    definition: str
+    output_rules: list[str]
+
+
+class ContributorQuestionConfig(_OpenConfig):
+    layout: JsonObject
+    question_id: str
+
+
+class CustomFunctionConfig(_OpenConfig):
+    function_source: str
+
+
+def _task(task_type: str, config: type[BaseModel], doc: str) -> type[BaseModel]:
+    title = "".join(part.title() for part in re.split(r"[._]", task_type)) + "Task"
+    alias = Annotated[str, Field(min_length=1, max_length=128)] | None
+    return create_model(
+        title,
+        __base__=_Strict,
+        __doc__=doc,
+        task_type=(Literal[task_type], ...),
+        alias=(alias, Field(None, description="Result column title; defaults to the task type.")),
+        configuration=(config, ...),
+    )
+
+
+ChatCompletionTask = _task("chat_completion", ChatCompletionConfig, "Calls an LLM per item.")
+InferenceTask = _task("inference", InferenceConfig, "Runs a model inference per item.")
+ApplicationVariantTask = _task(
+    "application_variant", ApplicationVariantConfig, "Runs an application variant per item."
+)
+AgentexOutputTask = _task("agentex_output", AgentexOutputConfig, "Runs an Agentex agent.")
+MetricTask = _task("metric", MetricConfig, "Scores a candidate against a reference.")
+AutoQuestionTask = _task(
+    "auto_evaluation.question", AutoQuestionConfig, "An LLM judge answers a question."
+)
+GuidedDecodingTask = _task(
+    "auto_evaluation.guided_decoding", GuidedDecodingConfig, "An LLM judge with fixed outputs."
+)
+AgentTask = _task("auto_evaluation.agent", AgentConfig, "An agent judge.")
+ContributorQuestionTask = _task(
+    "contributor_evaluation.question", ContributorQuestionConfig, "A question for human raters."
+)
+CustomFunctionTask = _task("custom_function", CustomFunctionConfig, "Runs a Python function.")
+
+Task = Annotated[
+    ChatCompletionTask
+    | InferenceTask
+    | ApplicationVariantTask
+    | AgentexOutputTask
+    | MetricTask
+    | AutoQuestionTask
+    | GuidedDecodingTask
+    | AgentTask
+    | ContributorQuestionTask
+    | CustomFunctionTask,
+    Field(discriminator="task_type"),
+]
+
+
+class Lifecycle(_Strict):
+    """How plan treats the object."""
+
+    protect: bool = Field(False, description="Fail the plan rather than archive or replace it.")
+    ignore_fields: list[Literal["description", "tags", "metadata"]] = Field(
+        default_factory=list, description="Drift in these fields is not corrected."
+    )
+    moved_from: list[Name] = Field(
+        default_factory=list, description="Earlier names: a rename updates in place."
+    )
+
+
+class DatasetRef(_Strict):
+    id: Annotated[str, Field(min_length=1)]
+
+
+class _Resource(_Strict):
+    apiVersion: Literal["evalspec/v1"] = "evalspec/v1"
+    name: Name
+    description: Annotated[str, Field(max_length=280)] | None = None
+    tags: list[Tag] = Field(default_factory=list)
+    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
+
+
+class Dataset(_Resource):
+    """Rows that evaluations can share."""
+
+    kind: Literal["Dataset"]
+    items: Annotated[list[JsonObject], Field(min_length=1)] | FileRef
+    key: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="Item field that identifies an item (enables item-level sync)."
+    )
+
+
+class Evaluation(_Resource):
+    """An evaluation: tasks run over rows (inline, from a file, or from a Dataset)."""
+
+    kind: Literal["Evaluation"]
+    metadata: JsonObject = Field(default_factory=dict)
+    matrix: JsonObject | None = Field(
+        default=None, description="Axes to sweep: one evaluation per combination."
+    )
+    data: Annotated[list[JsonObject], Field(min_length=1)] | FileRef | None = None
+    dataset: Name | DatasetRef | None = Field(
+        default=None, description="Name of a Dataset document, or {id: ...} of an existing one."
+    )
+    tasks: list[Task] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Evaluation:
+        if (self.data is None) == (self.dataset is None):
+            raise ValueError("exactly one of 'data' or 'dataset' is required")
+        return self
+
+
+class EvaluationGroup(_Resource):
+    """Evaluations compared row by row."""
+
+    kind: Literal["EvaluationGroup"]
+    metadata: JsonObject = Field(default_factory=dict)
+    members: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = Field(
+        description="Evaluation names or glob patterns such as 'faq-*'."
+    )
+    row_identifier: str | dict[str, str] | None = Field(
+        default=None,
+        description="Item column joining rows across members; or a mapping pattern -> column.",
+    )
+
+
+Resource = Dataset | Evaluation | EvaluationGroup
+KINDS = {"Dataset": Dataset, "Evaluation": Evaluation, "EvaluationGroup": EvaluationGroup}
+
+
+# --- evalspec.yaml --------------------------------------------------------------------------
+
+RULES = ("allowed_models", "required_tags", "max_evaluations", "max_items_per_evaluation",
+         "temperature")
+
+
+class TemperatureRange(_Strict):
+    min: float = 0
+    max: float = 2
+
+
+class Policy(_Strict):
+    """Checks every plan must pass."""
+
+    allowed_models: list[str] | None = Field(None, description="Globs of allowed models.")
+    required_tags: list[str] | None = Field(
+        None, description="Globs; each must match a tag of every evaluation."
+    )
+    max_evaluations: Annotated[int, Field(ge=1)] = 1000
+    max_items_per_evaluation: Annotated[int, Field(ge=1)] | None = None
+    temperature: TemperatureRange | None = None
+    enforcement: dict[Literal[RULES], Literal["mandatory", "advisory"]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="Rules default to mandatory."
+    )
+
+
+class Defaults(_Strict):
+    """Merged under every Evaluation."""
+
+    tags: list[Tag] = Field(default_factory=list)
+    metadata: JsonObject = Field(default_factory=dict)
+    description: Annotated[str, Field(max_length=280)] | None = None
+    configuration: ChatCompletionDefaults = Field(default_factory=ChatCompletionDefaults)
+
+
+class ProjectConfig(_Strict):
+    """evalspec.yaml: the project's settings; its directory is the project root."""
+
+    project: Annotated[str, Field(pattern=PROJECT_PATTERN)]
+    endpoint: Annotated[str, Field(pattern=ENDPOINT_PATTERN)] | None = None
+    specs: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = Field(
+        default_factory=lambda: ["specs/**/*.yaml", "specs/**/*.yml"]
+    )
+    vars: JsonObject = Field(default_factory=dict)
+    defaults: Defaults = Field(default_factory=Defaults)
+    policy: Policy = Field(default_factory=Policy)

@@ -1,0 +1,82 @@
+"""Renderers for validate and render results, chosen by ``--format``; no command prints
+anything itself."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from evalspec.desired import DesiredState
+from evalspec.errors import Problem
+from evalspec.payloads import Payload
+
+try:
+    _Dumper: Any = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover
+    _Dumper = yaml.SafeDumper
+
+MAX_TEXT_PROBLEMS = 200
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def summary(state: DesiredState) -> str:
+    datasets = len(state.of_kind("Dataset"))
+    evaluations = len(state.of_kind("Evaluation"))
+    groups = len(state.of_kind("EvaluationGroup"))
+    specs = state.spec_documents["Evaluation"]
+    return (
+        f"Valid: {_plural(datasets, 'dataset')}, {_plural(evaluations, 'evaluation')} "
+        f"from {_plural(specs, 'spec')}, {_plural(groups, 'group')}."
+    )
+
+
+def problems_text(errors: list[Problem], warnings: list[Problem]) -> str:
+    lines = [str(p) for p in warnings]
+    shown = errors[:MAX_TEXT_PROBLEMS]
+    lines.extend(str(p) for p in shown)
+    if len(errors) > len(shown):
+        lines.append(f"... and {len(errors) - len(shown):,} more errors "
+                     "(--format json lists them all)")
+    if errors:
+        files = len({p.location.file for p in errors})
+        lines.append(f"Found {_plural(len(errors), 'error')} in {_plural(files, 'file')}.")
+    return "\n".join(lines)
+
+
+def validate_json(state: DesiredState | None, errors: list[Problem],
+                  warnings: list[Problem]) -> str:
+    doc: dict[str, Any] = {
+        "format_version": 1,
+        "valid": not errors,
+        "errors": [p.to_json() for p in errors],
+        "warnings": [p.to_json() for p in warnings],
+    }
+    if state is not None:
+        doc["summary"] = {
+            "project": state.project,
+            "datasets": len(state.of_kind("Dataset")),
+            "evaluations": len(state.of_kind("Evaluation")),
+            "evaluation_specs": state.spec_documents["Evaluation"],
+            "groups": len(state.of_kind("EvaluationGroup")),
+        }
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def render_yaml(payloads: list[Payload]) -> str:
+    return yaml.dump_all(
+        (p.to_json() for p in payloads), Dumper=_Dumper, sort_keys=False,
+        allow_unicode=True, default_flow_style=False, width=100, explicit_start=True,
+    )
+
+
+def render_json(state: DesiredState, payloads: list[Payload]) -> str:
+    return json.dumps(
+        {"format_version": 1, "project": state.project,
+         "objects": [p.to_json() for p in payloads]},
+        indent=2, ensure_ascii=False,
+    )

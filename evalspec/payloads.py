@@ -1,0 +1,177 @@
+"""What plan sends: platform request bodies with ownership stamps, and fingerprints.
+
+Ownership (DESIGN §4): every object carries the tag ``evalspec:<project>``; evaluations and
+groups carry metadata ``evalspec.project``, ``evalspec.address`` and ``evalspec.fingerprint``;
+datasets (no metadata on the platform) carry the tag ``evalspec.fingerprint:<hex>``.
+
+A fingerprint is the sha256 of canonical JSON (sorted keys, compact, UTF-8) of an object's
+immutable content:
+
+- Dataset: ``{"items": [...], "key": key}``;
+- Evaluation: ``{"tasks": [...], "data": sha256 of the rows}`` or
+  ``{"tasks": [...], "dataset": <the Dataset's fingerprint>}`` or
+  ``{"tasks": [...], "dataset_id": "<id>"}`` for an unmanaged dataset;
+- EvaluationGroup: ``{"members": [addresses], "row_identifiers": {address: column}}``.
+
+Ids of objects that do not exist yet are shown as ``(known after apply: <address>)``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from evalspec.desired import DesiredObject, DesiredState
+from evalspec.errors import Location
+
+OWNER_TAG_PREFIX = "evalspec:"
+FINGERPRINT_TAG_PREFIX = "evalspec.fingerprint:"
+
+
+def canonical(value: Any) -> bytes:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical(value)).hexdigest()
+
+
+def known_after_apply(address: str) -> str:
+    return f"(known after apply: {address})"
+
+
+def owner_tag(project: str) -> str:
+    return OWNER_TAG_PREFIX + project
+
+
+@dataclass(frozen=True)
+class Payload:
+    """One object as plan would create it."""
+
+    address: str
+    kind: str
+    name: str
+    fingerprint: str
+    body: dict[str, Any]
+    depends_on: tuple[str, ...]
+    source: Location
+    matrix: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "address": self.address,
+            "kind": self.kind,
+            "fingerprint": self.fingerprint,
+            "source": str(self.source),
+        }
+        if self.matrix is not None:
+            out["matrix"] = self.matrix
+        if self.depends_on:
+            out["depends_on"] = list(self.depends_on)
+        out["body"] = self.body
+        return out
+
+
+class _Digests:
+    """Row digests shared by every instance that uses the same rows object."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[Any, str]] = {}
+
+    def rows(self, rows: list[dict[str, Any]]) -> str:
+        hit = self._by_id.get(id(rows))
+        if hit is None:
+            hit = (rows, digest(rows))  # keep a reference so the id stays valid
+            self._by_id[id(rows)] = hit
+        return hit[1]
+
+
+def _common(obj: DesiredObject) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": obj.name}
+    if obj.spec.description is not None:
+        body["description"] = obj.spec.description
+    return body
+
+
+def build_payloads(state: DesiredState) -> list[Payload]:
+    """Bodies and fingerprints for every desired object, in apply order."""
+    project = state.project
+    owner = owner_tag(project)
+    digests = _Digests()
+    dataset_fingerprints: dict[str, str] = {}
+    out: list[Payload] = []
+
+    def stamp_metadata(obj: DesiredObject, fingerprint: str) -> dict[str, Any]:
+        return {**obj.spec.metadata, "evalspec.project": project,
+                "evalspec.address": obj.address, "evalspec.fingerprint": fingerprint}
+
+    for obj in state.objects:
+        spec = obj.spec
+        location = obj.source.locate(())
+        depends: tuple[str, ...] = ()
+        body = _common(obj)
+        if obj.kind == "Dataset":
+            fingerprint = digest({"items": spec.items, "key": spec.key})
+            dataset_fingerprints[obj.name] = fingerprint
+            body["tags"] = [*spec.tags, owner, FINGERPRINT_TAG_PREFIX + fingerprint]
+            body["data"] = spec.items
+        elif obj.kind == "Evaluation":
+            tasks = [t.model_dump(mode="json", exclude_none=True) for t in spec.tasks]
+            content: dict[str, Any] = {"tasks": tasks}
+            if isinstance(spec.data, list):
+                content["data"] = digests.rows(spec.data)
+            elif isinstance(spec.dataset, str):
+                content["dataset"] = dataset_fingerprints[spec.dataset]
+                depends = (f"Dataset/{spec.dataset}",)
+            else:
+                content["dataset_id"] = spec.dataset.id
+            fingerprint = digest(content)
+            body["tags"] = [*spec.tags, owner]
+            body["metadata"] = stamp_metadata(obj, fingerprint)
+            body["tasks"] = tasks
+            if isinstance(spec.data, list):
+                body["data"] = spec.data
+            elif isinstance(spec.dataset, str):
+                body["dataset_id"] = known_after_apply(depends[0])
+            else:
+                body["dataset_id"] = spec.dataset.id
+        else:
+            members, identifiers = group_members(state, obj)
+            depends = tuple(members)
+            fingerprint = digest({"members": members, "row_identifiers": identifiers})
+            body["tags"] = [*spec.tags, owner]
+            body["metadata"] = stamp_metadata(obj, fingerprint)
+            body["evaluation_ids"] = [known_after_apply(m) for m in members]
+            if identifiers:
+                body["row_identifiers"] = {
+                    known_after_apply(a): column for a, column in identifiers.items()
+                }
+        out.append(Payload(obj.address, obj.kind, obj.name, fingerprint, body, depends,
+                           location, obj.matrix))
+    return out
+
+
+def group_members(state: DesiredState, group: DesiredObject) -> tuple[list[str], dict[str, str]]:
+    """A group's member addresses (in desired order) and each member's row identifier."""
+    names = [o.name for o in state.of_kind("Evaluation")]
+    chosen: set[str] = set()
+    for pattern in group.spec.members:
+        chosen.update(fnmatch.filter(names, pattern))
+    members = [f"Evaluation/{n}" for n in names if n in chosen]
+    ident = group.spec.row_identifier
+    identifiers: dict[str, str] = {}
+    for address in members:
+        name = address.split("/", 1)[1]
+        if isinstance(ident, str):
+            identifiers[address] = ident
+        elif isinstance(ident, dict):
+            for pattern, column in ident.items():
+                if fnmatch.fnmatchcase(name, pattern):
+                    identifiers[address] = column
+                    break
+    return members, identifiers

@@ -1,0 +1,124 @@
+"""A user's project on disk: its root, evalspec.yaml, variables and spec files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalspec.errors import Location, ProblemSet, UsageError, display_path
+from evalspec.yamlload import Document, load_file, parse
+
+CONFIG_NAMES = ("evalspec.yaml", "evalspec.yml")
+ENV_VAR_PREFIX = "EVALSPEC_VAR_"
+
+
+def find_root(start: Path) -> Path:
+    """The project's evalspec.yaml: ``start`` itself, or found in it or a parent directory."""
+    start = start.absolute()
+    if not start.exists():
+        raise UsageError(f"{display_path(start)}: no such file or directory")
+    if start.is_file():
+        if start.name in CONFIG_NAMES:
+            return start
+        raise UsageError(
+            f"{display_path(start)} is not an evalspec.yaml; give the project directory instead"
+        )
+    for directory in (start, *start.parents):
+        for name in CONFIG_NAMES:
+            candidate = directory / name
+            if candidate.is_file():
+                return candidate
+    raise UsageError(
+        f"no evalspec.yaml in {display_path(start)} or any parent directory; "
+        "create one (see examples/quickstart) or pass the project directory"
+    )
+
+
+@dataclass
+class VariableInputs:
+    """Variables from outside evalspec.yaml, in rising precedence order of application."""
+
+    var_files: Sequence[Path] = ()
+    cli_vars: Sequence[str] = ()
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+def _parse_value(text: str, declared: Any) -> Any:
+    """Values from the command line and environment are YAML scalars (``0.5``, ``[a, b]``),
+    unless evalspec.yaml declares the variable with a string default: then text stays text."""
+    if isinstance(declared, str):
+        return text
+    documents, problems = parse(text, "<value>")
+    if problems or len(documents) != 1:
+        return text
+    return documents[0].value if documents[0].value is not None else text
+
+
+def resolve_variables(
+    declared: Mapping[str, Any], inputs: VariableInputs, problems: ProblemSet
+) -> dict[str, Any]:
+    """evalspec.yaml ``vars`` < ``EVALSPEC_VAR_*`` < ``--var-file`` (in order) < ``--var``."""
+    values = dict(declared)
+    for key in sorted(inputs.environ):
+        if key.startswith(ENV_VAR_PREFIX) and len(key) > len(ENV_VAR_PREFIX):
+            name = key[len(ENV_VAR_PREFIX):]
+            values[name] = _parse_value(inputs.environ[key], declared.get(name))
+    for path in inputs.var_files:
+        shown = display_path(path)
+        if not path.is_file():
+            raise UsageError(f"--var-file {shown}: no such file")
+        documents, file_problems = load_file(path, shown)
+        problems.extend(file_problems)
+        if file_problems:
+            continue
+        content = [d for d in documents if d.value is not None]
+        if len(content) != 1 or not isinstance(content[0].value, dict):
+            problems.add(Location(shown, 1, 1), (), "a var file must hold one mapping of "
+                         "variable names to values")
+            continue
+        values.update(content[0].value)
+    for item in inputs.cli_vars:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--var {item!r}: expected NAME=VALUE")
+        values[name.strip()] = _parse_value(text, declared.get(name.strip()))
+    return values
+
+
+def spec_files(root: Path, patterns: Sequence[str]) -> list[Path]:
+    """Files matched by the ``specs`` globs, relative to the root, sorted, each once."""
+    found: dict[Path, None] = {}
+    for pattern in patterns:
+        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+            raise UsageError(f"specs pattern {pattern!r} must be relative to the project root")
+        for path in sorted(root.glob(pattern)):
+            if path.is_file():
+                found.setdefault(path, None)
+    return list(found)
+
+
+@dataclass
+class ConfigFile:
+    path: Path
+    document: Document | None
+
+
+def load_config(path: Path, problems: ProblemSet) -> ConfigFile:
+    shown = display_path(path)
+    documents, file_problems = load_file(path, shown)
+    problems.extend(file_problems)
+    content = [d for d in documents if d.value is not None]
+    if file_problems:
+        return ConfigFile(path, None)
+    if len(content) != 1:
+        problems.add(Location(shown, 1, 1), (),
+                     "evalspec.yaml must hold exactly one YAML document (a mapping)")
+        return ConfigFile(path, None)
+    if not isinstance(content[0].value, dict):
+        problems.add(content[0].locate(()), (), "evalspec.yaml must be a mapping with "
+                     "at least a 'project' key")
+        return ConfigFile(path, None)
+    return ConfigFile(path, content[0])

@@ -1,0 +1,315 @@
+"""``${{ ... }}`` expressions: references with filters, and nothing that runs code.
+
+Grammar::
+
+    expression := reference ( "|" filter )*
+    reference  := ("vars" | "matrix" | "env") ( "." name )+
+    filter     := "slug" | "lower" | "upper" | "json" | "default" "(" literal ")"
+    literal    := 'text' | "text" | number | true | false | null
+
+A scalar that is exactly one expression keeps the value's type; anywhere else the value is
+turned into text (strings as they are, everything else as compact JSON). ``$${{`` writes a
+literal ``${{``. The platform's own ``{{ ... }}`` placeholders are left alone.
+
+A document is compiled once (:func:`compile_tree`) and rendered once per matrix instance; parts
+without expressions are shared between instances, never copied, so callers must not mutate them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from evalspec.errors import JsonPath
+
+_EXPRESSION = re.compile(r"\$?\$\{\{(.*?)\}\}", re.DOTALL)
+_REFERENCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z0-9_-]+)*)$")
+_FILTER = re.compile(r"^([A-Za-z_]+)\s*(?:\((.*)\))?$", re.DOTALL)
+_LITERAL_STRING = re.compile(r"""^(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")$""", re.DOTALL)
+_NUMBER = re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$")
+_SLUG_DROP = re.compile(r"[^a-z0-9]+")
+
+ROOTS = ("vars", "matrix", "env")
+FILTERS = ("slug", "lower", "upper", "default", "json")
+CREDENTIAL_ENV = re.compile(
+    r"^(SGP_API_KEY|SGP_ACCOUNT_ID|SCALE_API_KEY|.*(API_KEY|_TOKEN|SECRET|PASSWORD).*)$"
+)
+
+
+class TemplateError(Exception):
+    """A problem in one expression; reported at the scalar that holds it."""
+
+
+class _Missing:
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Context:
+    """What expressions can see. ``matrix`` is None outside a matrix document."""
+
+    vars: Mapping[str, Any]
+    env: Mapping[str, str]
+    matrix: Mapping[str, Any] | None = None
+    matrix_keys: tuple[str, ...] = field(default=())
+
+
+def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """`` (did you mean 'x'?)`` when a close match exists, else ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def stringify(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def slug(value: Any) -> str:
+    return _SLUG_DROP.sub("-", stringify(value).lower()).strip("-")
+
+
+def _parse_literal(text: str) -> Any:
+    text = text.strip()
+    m = _LITERAL_STRING.match(text)
+    if m:
+        raw = m.group(1) if m.group(1) is not None else m.group(2)
+        return re.sub(r"\\(.)", r"\1", raw)
+    if _NUMBER.match(text):
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    if text in ("true", "false", "null"):
+        return {"true": True, "false": False, "null": None}[text]
+    raise TemplateError(
+        f"default() needs a literal such as 'text', 42, true or null, got '{text}'"
+    )
+
+
+@dataclass(frozen=True)
+class Expression:
+    root: str
+    keys: tuple[str, ...]
+    filters: tuple[tuple[str, Any], ...]
+    source: str
+
+    def evaluate(self, ctx: Context) -> Any:
+        value = self._lookup(ctx)
+        for name, arg in self.filters:
+            if name == "default":
+                if isinstance(value, _Missing) or value is None:
+                    value = arg
+                continue
+            if isinstance(value, _Missing):
+                raise TemplateError(value.reason)
+            if name == "slug":
+                value = slug(value)
+            elif name == "lower":
+                value = stringify(value).lower()
+            elif name == "upper":
+                value = stringify(value).upper()
+            else:  # json
+                value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        if isinstance(value, _Missing):
+            raise TemplateError(value.reason)
+        return value
+
+    def _lookup(self, ctx: Context) -> Any:
+        ref = ".".join((self.root, *self.keys))
+        if self.root == "env":
+            name = self.keys[0]
+            value: Any = ctx.env.get(name)
+            if value is None:
+                return _Missing(
+                    f"environment variable {name} is not set "
+                    f"(write '${{{{ env.{name} | default(...) }}}}' to give a fallback)"
+                )
+            return value
+        if self.root == "matrix":
+            if ctx.matrix is None:
+                return _Missing(f"'{ref}' is used in a document that has no matrix")
+            scope: Any = ctx.matrix
+            choices = list(ctx.matrix_keys or ctx.matrix)
+        else:
+            scope, choices = ctx.vars, list(ctx.vars)
+        for i, key in enumerate(self.keys):
+            if isinstance(scope, Mapping) and key in scope:
+                scope = scope[key]
+                choices = list(scope) if isinstance(scope, Mapping) else []
+                continue
+            where = ".".join((self.root, *self.keys[:i]))
+            if self.root == "vars" and i == 0:
+                return _Missing(f"unknown variable '{ref}'{suggest(key, choices)}")
+            if self.root == "matrix" and i == 0:
+                listed = ", ".join(choices) if choices else "none"
+                return _Missing(
+                    f"the matrix has no key '{key}'{suggest(key, choices)}; keys: {listed}"
+                )
+            return _Missing(f"'{where}' has no key '{key}'{suggest(key, choices)}")
+        return scope
+
+
+def parse_expression(source: str) -> Expression:
+    text = source.strip()
+    if not text:
+        raise TemplateError("empty expression '${{ }}'")
+    head, *filters = [part.strip() for part in text.split("|")]
+    m = _REFERENCE.match(head)
+    if not m or not m.group(2):
+        raise TemplateError(
+            f"'{head}' is not a reference; expressions look like "
+            "'vars.name', 'matrix.key' or 'env.NAME', optionally followed by '| filter'"
+        )
+    root, keys = m.group(1), tuple(m.group(2)[1:].split("."))
+    if root not in ROOTS:
+        raise TemplateError(
+            f"unknown reference '{head}'{suggest(root, ROOTS)}; "
+            "references start with vars., matrix. or env."
+        )
+    if root == "env":
+        if len(keys) != 1:
+            raise TemplateError(f"'{head}' must name one environment variable, like env.NAME")
+        if CREDENTIAL_ENV.match(keys[0]):
+            raise TemplateError(
+                f"'env.{keys[0]}' looks like a credential; credentials cannot be used in specs"
+            )
+    parsed: list[tuple[str, Any]] = []
+    for item in filters:
+        fm = _FILTER.match(item)
+        if not fm:
+            raise TemplateError(f"invalid filter '{item}'")
+        name, arg = fm.group(1), fm.group(2)
+        if name not in FILTERS:
+            raise TemplateError(
+                f"unknown filter '{name}'{suggest(name, FILTERS)}; filters: {', '.join(FILTERS)}"
+            )
+        if name == "default":
+            if arg is None:
+                raise TemplateError("default needs a value, like default('none')")
+            parsed.append((name, _parse_literal(arg)))
+        elif arg is not None:
+            raise TemplateError(f"filter '{name}' takes no arguments")
+        else:
+            parsed.append((name, None))
+    return Expression(root, keys, tuple(parsed), text)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A string with expressions; ``parts`` alternate literal text and expressions."""
+
+    parts: tuple[str | Expression, ...]
+    whole: bool
+
+    def render(self, ctx: Context) -> Any:
+        if self.whole:
+            return self.parts[0].evaluate(ctx)  # type: ignore[union-attr]
+        return "".join(p if isinstance(p, str) else stringify(p.evaluate(ctx)) for p in self.parts)
+
+    @property
+    def roots(self) -> set[str]:
+        return {p.root for p in self.parts if isinstance(p, Expression)}
+
+
+def compile_string(text: str) -> Template | str:
+    """Compile a string; returns it unchanged when it holds no expression."""
+    if "${{" not in text:
+        return text
+    parts: list[str | Expression] = []
+    pos = 0
+    for m in _EXPRESSION.finditer(text):
+        literal = text[pos : m.start()]
+        pos = m.end()
+        if m.group(0).startswith("$$"):
+            parts.append(literal + m.group(0)[1:])
+            continue
+        if "${{" in m.group(1):
+            raise TemplateError("'${{' inside an expression; close each '${{' with '}}'")
+        if literal:
+            parts.append(literal)
+        parts.append(parse_expression(m.group(1)))
+    rest = text[pos:]
+    if "${{" in rest.replace("$${{", ""):
+        raise TemplateError("unterminated expression: '${{' without a closing '}}'")
+    if rest:
+        parts.append(rest)
+    merged: list[str | Expression] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    if all(isinstance(p, str) for p in merged):
+        return "".join(merged)  # type: ignore[arg-type]
+    whole = len(merged) == 1
+    return Template(tuple(merged), whole)
+
+
+# A compiled tree is the original value where nothing is templated, or one of these nodes.
+@dataclass(frozen=True)
+class _Dict:
+    items: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class _List:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class _Str:
+    template: Template
+    path: JsonPath
+
+
+@dataclass(frozen=True)
+class _Bad:
+    message: str
+    path: JsonPath
+
+
+def compile_tree(value: Any, path: JsonPath = ()) -> Any:
+    """Compile every string below ``value``; errors become nodes reported at render time."""
+    if isinstance(value, str):
+        try:
+            compiled = compile_string(value)
+        except TemplateError as exc:
+            return _Bad(str(exc), path)
+        return _Str(compiled, path) if isinstance(compiled, Template) else compiled
+    if isinstance(value, dict):
+        items = tuple((k, compile_tree(v, (*path, k))) for k, v in value.items())
+        if all(c is value[k] for k, c in items):
+            return value
+        return _Dict(items)
+    if isinstance(value, list):
+        compiled_items = tuple(compile_tree(v, (*path, i)) for i, v in enumerate(value))
+        if all(c is v for c, v in zip(compiled_items, value)):
+            return value
+        return _List(compiled_items)
+    return value
+
+
+def render_tree(node: Any, ctx: Context, errors: list[tuple[JsonPath, str]]) -> Any:
+    """Render a compiled tree; each failing expression is appended to ``errors``."""
+    if isinstance(node, _Str):
+        try:
+            return node.template.render(ctx)
+        except TemplateError as exc:
+            errors.append((node.path, str(exc)))
+            return None
+    if isinstance(node, _Dict):
+        return {k: render_tree(v, ctx, errors) for k, v in node.items}
+    if isinstance(node, _List):
+        return [render_tree(v, ctx, errors) for v in node.items]
+    if isinstance(node, _Bad):
+        errors.append((node.path, node.message))
+        return None
+    return node
