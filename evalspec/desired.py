@@ -195,6 +195,7 @@ class _Builder:
         compiled = compile_tree({k: v for k, v in value.items() if k != "matrix"})
         compiled_defaults = compile_tree(defaults, ("defaults",))
         names: dict[str, dict[str, Any] | None] = {}
+        collided: set[str] = set()
         for number, combo in enumerate(combos):
             ctx = Context(variables, env, combo, keys) if combo is not None else base
             errors: list[tuple[JsonPath, str]] = []
@@ -214,7 +215,9 @@ class _Builder:
             if spec is None:
                 continue
             if spec.name in names:
-                self._duplicate_name(source, spec.name, names[spec.name], combo)
+                if spec.name not in collided:
+                    collided.add(spec.name)
+                    self._duplicate_name(source, spec.name, names[spec.name], combo)
                 continue
             names[spec.name] = combo
             self.objects.append(

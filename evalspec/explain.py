@@ -74,6 +74,7 @@ def _describe(schema: dict[str, Any]) -> str:
     kind = schema.get("type")
     if kind == "array" and isinstance(schema.get("items"), dict):
         items = schema["items"]
+        items = next((b for b in items.get("anyOf", []) if not _is_alternative(b)), items)
         if items.get("type") == "object" or "$ref" in items:
             return "a list of mappings"
         if items.get("type") == "string":
@@ -93,7 +94,7 @@ def _branch_matches(errors: list[Any], base: tuple[Any, ...]) -> bool:
     """False when a branch failed on the value's type or on a discriminator."""
     for e in errors:
         path = tuple(e.absolute_path)
-        if path == base and e.validator in ("type", "const", "enum"):
+        if path == base and e.validator == "type":
             return False
         if (len(path) == len(base) + 1 and path[-1] in _DISCRIMINATORS
                 and e.validator in ("const", "enum")):
@@ -108,6 +109,15 @@ def _branch_matches(errors: list[Any], base: tuple[Any, ...]) -> bool:
 def explain_jsonschema(error: Any) -> Iterator[Explanation]:
     path: JsonPath = tuple(error.absolute_path)
     v, value, instance = error.validator, error.validator_value, error.instance
+    if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
+        # The failing value is a key: report it at the key itself.
+        if v == "enum":
+            hint = suggest(instance, [str(x) for x in value])
+            yield (*path, instance), (f"unknown key '{instance}'{hint}; expected one of "
+                                      f"{', '.join(map(str, value))}"), True
+        else:
+            yield (*path, instance), f"key '{instance}' is not allowed here", True
+        return
     if v in ("anyOf", "oneOf"):
         yield from _explain_union(error, path)
     elif v == "additionalProperties":
@@ -157,18 +167,41 @@ def _explain_union(error: Any, path: JsonPath) -> Iterator[Explanation]:
     grouped: dict[int, list[Any]] = {}
     for sub in error.context:
         grouped.setdefault(sub.relative_schema_path[0], []).append(sub)
+    discriminator = error.schema.get("discriminator")
+    if discriminator and isinstance(error.instance, dict):
+        yield from _explain_tagged(error, path, discriminator, grouped)
+        return
     candidates = [
         errs for i, errs in sorted(grouped.items())
         if not _is_alternative(branches[i]) and _branch_matches(errs, tuple(path))
     ]
     if candidates:
-        best = min(candidates, key=len)
-        # Report only the branch's own failures, not those its own unions already explain.
-        for sub in best:
+        for sub in min(candidates, key=len):
             yield from explain_jsonschema(sub)
         return
-    names = " or ".join(dict.fromkeys(_describe(b) for b in branches if b != {"type": "null"}))
+    shown = [b for b in branches if not _is_alternative(b)] or branches
+    names = " or ".join(dict.fromkeys(_describe(b) for b in shown))
     yield path, f"expected {names}, got {show(error.instance)}", False
+
+
+def _explain_tagged(error: Any, path: JsonPath, discriminator: dict[str, Any],
+                    grouped: dict[int, list[Any]]) -> Iterator[Explanation]:
+    """A union chosen by one property, such as ``task_type``: explain the chosen branch."""
+    prop, mapping = discriminator["propertyName"], discriminator.get("mapping", {})
+    tag = error.instance.get(prop)
+    if tag is None:
+        yield path, f"missing required key '{prop}'", False
+        return
+    if tag not in mapping:
+        tags = list(mapping)
+        hint = suggest(str(tag), tags)
+        yield (*path, prop), (f"unknown {prop} {show(tag)}{hint}; expected one of "
+                              f"{', '.join(tags)}"), False
+        return
+    for i, branch in enumerate(error.validator_value):
+        if branch.get("$ref") == mapping[tag]:
+            for sub in grouped.get(i, []):
+                yield from explain_jsonschema(sub)
 
 
 # --- pydantic ---------------------------------------------------------------------------------

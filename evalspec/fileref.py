@@ -10,6 +10,7 @@ instances use them. Every error names the data file and its line.
 from __future__ import annotations
 
 import csv
+import os
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,9 +51,9 @@ def is_reference(value: Any) -> bool:
 class FileResolver:
     """Resolves references for one project; caches each file's content for the whole run."""
 
-    def __init__(self, root: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
+    def __init__(self, root: Path, max_bytes: int | None = None) -> None:
         self.root = root.resolve()
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes or MAX_FILE_BYTES
         self._cache: dict[Path, FileContent | LocatedError] = {}
 
     def resolve(self, reference: str, base_dir: Path, where: Location) -> FileContent:
@@ -69,13 +70,13 @@ class FileResolver:
         try:
             resolved = candidate.resolve(strict=True)
         except FileNotFoundError:
-            raise LocatedError(where, f"'{reference}': no such file "
-                                      f"({display_path(candidate)})") from None
+            shown = display_path(Path(os.path.normpath(candidate)))
+            raise LocatedError(where, f"'{reference}': no such file ({shown})") from None
         except (OSError, RuntimeError) as exc:
             raise LocatedError(where, f"'{reference}': cannot resolve path: {exc}") from None
         if not resolved.is_relative_to(self.root):
             raise LocatedError(
-                where, f"'{reference}' points outside the project root ({display_path(self.root)})"
+                where, f"'{reference}' points outside the project root"
             )
         if not resolved.is_file():
             raise LocatedError(where, f"'{reference}' is not a regular file")

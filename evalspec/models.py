@@ -30,7 +30,7 @@ PROJECT_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 MODEL_PATTERN = r"^[^/\s]+/\S+$"
 LOCATOR_PATTERN = r"^item(\.[A-Za-z0-9_-]+)+$"
 FILE_PATTERN = r"^file://.+"
-TEMPLATE_PATTERN = r"\$\{\{.*\}\}"
+TEMPLATE_PATTERN = r"\$\{\{"
 ENDPOINT_PATTERN = r"^(local|https://[^\s@/]+(/\S*)?|http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/\S*)?)$"
 RESERVED_TAG_PATTERN = r"^evalspec[:.]"
 

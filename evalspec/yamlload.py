@@ -201,12 +201,12 @@ class _DocumentBuilder:
         elif name == "AliasEvent":
             self._alias(ev, mark)
 
-    def _check_tag(self, tag: str | None, allowed: tuple[str, ...], mark: tuple[int, int],
-                   path: JsonPath) -> bool:
+    def _check_tag(self, tag: str | None, allowed: tuple[str, ...], mark: tuple[int, int]) -> None:
+        """Tags beyond plain data stop the file: nothing tagged is ever constructed."""
         if tag is None or tag == "!" or tag in allowed:
-            return True
-        self._problem(mark, path or (), f"unsupported YAML tag '{_tag_name(tag)}'")
-        return False
+            return
+        raise self._fatal(mark, f"unsupported YAML tag '{_tag_name(tag)}'; only plain data "
+                          "(strings, numbers, booleans, null, lists, mappings) is allowed")
 
     def _scalar(self, ev: Any, mark: tuple[int, int]) -> None:
         self.real += 1
@@ -227,7 +227,7 @@ class _DocumentBuilder:
             elif tag.endswith("float"):
                 value = float(value)
         else:
-            self._check_tag(tag, (), mark, path or ())
+            self._check_tag(tag, (), mark)
             value = text
         if path is None:
             self._set_key(text, mark)
@@ -244,7 +244,7 @@ class _DocumentBuilder:
             raise self._fatal(mark, "mapping keys must be plain scalars, not collections")
         if len(self.stack) >= MAX_DEPTH:
             raise self._fatal(mark, f"document is nested deeper than {MAX_DEPTH} levels")
-        self._check_tag(ev.tag, (_CORE + kind,), mark, path)
+        self._check_tag(ev.tag, (_CORE + kind,), mark)
         self.doc.locs[path] = mark
         if ev.anchor:
             self.open_anchors.add(ev.anchor)
@@ -309,7 +309,8 @@ def decode(data: bytes, file: str) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def read_text(path: Path, file: str, max_bytes: int = MAX_SPEC_BYTES) -> str:
+def read_text(path: Path, file: str, max_bytes: int | None = None) -> str:
+    max_bytes = max_bytes or MAX_SPEC_BYTES
     size = path.stat().st_size
     if size > max_bytes:
         raise LocatedError(
@@ -367,7 +368,7 @@ def parse(text: str, file: str) -> tuple[list[Document], list[Problem]]:
     return documents, problems
 
 
-def load_file(path: Path, file: str, max_bytes: int = MAX_SPEC_BYTES
+def load_file(path: Path, file: str, max_bytes: int | None = None
               ) -> tuple[list[Document], list[Problem]]:
     """Read and parse a YAML file; every failure comes back as a located problem."""
     try:

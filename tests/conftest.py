@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from evalspec.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+        ) -> Callable[..., Result]:
+    """Run ``evalspec ARGS`` in-process through the real entry point, in ``cwd``."""
+
+    def _run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(args))
+        captured = capsys.readouterr()
+        code = exit_info.value.code
+        return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
+
+    return _run
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[..., Path]:
+    """Write a project from a mapping of relative path to text (or bytes)."""
+
+    def _project(files: dict[str, str | bytes], config: str = "project: demo\n") -> Path:
+        files = {"evalspec.yaml": config, **files}
+        for rel, content in files.items():
+            path = tmp_path / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        return tmp_path
+
+    return _project
+
+
+EVALUATION = """\
+kind: Evaluation
+name: ev
+data: [{q: a}]
+tasks:
+  - task_type: chat_completion
+    configuration:
+      model: openai/gpt-4o
+      messages: [{role: user, content: item.q}]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("EVALSPEC_") or key in ("SGP_API_KEY", "SCALE_API_KEY"):
+            monkeypatch.delenv(key)
