@@ -31,7 +31,7 @@ from evalspec.errors import (
     SpecError,
     display_path,
 )
-from evalspec.explain import explain_jsonschema, explain_pydantic
+from evalspec.explain import explain_jsonschema, explain_pydantic, show
 from evalspec.fileref import FileContent, FileResolver, is_reference
 from evalspec.project import VariableInputs, find_root, load_config, resolve_variables, spec_files
 from evalspec.schema import validator_for
@@ -169,10 +169,10 @@ class _Builder:
             self.problems.add(doc.locate(()), (), "missing required key 'kind' "
                               f"(one of {', '.join(kinds)})")
             return False
-        if kind not in models.KINDS:
-            hint = suggest(str(kind), kinds)
+        if not isinstance(kind, str) or kind not in models.KINDS:
+            hint = suggest(kind, kinds) if isinstance(kind, str) else ""
             self.problems.add(doc.locate(("kind",)), ("kind",),
-                              f"unknown kind {kind!r}{hint}; kinds: {', '.join(kinds)}")
+                              f"unknown kind {show(kind)}{hint}; kinds: {', '.join(kinds)}")
             return False
         source.kind = kind
         source.has_matrix = "matrix" in value

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import EVALUATION, EXAMPLES
+
+
+def test_no_project_found(run, tmp_path) -> None:
+    result = run("validate", cwd=tmp_path)
+    assert result.code == 1
+    assert result.err == (
+        "Error: no evalspec.yaml in . or any parent directory; create one "
+        "(see examples/quickstart) or pass the project directory\n"
+    )
+
+
+def test_project_found_from_a_subdirectory_and_from_its_file(run) -> None:
+    assert run("validate", cwd=EXAMPLES / "sweep" / "specs").code == 0
+    assert run("validate", str(EXAMPLES / "sweep" / "evalspec.yaml")).code == 0
+
+
+def test_missing_path(run, tmp_path) -> None:
+    result = run("validate", str(tmp_path / "nope"))
+    assert (result.code, result.err) == (1, f"Error: {tmp_path / 'nope'}: no such file or directory\n")
+
+
+def test_usage_errors_exit_1(run) -> None:
+    result = run("validate", "--format", "xml", str(EXAMPLES / "sweep"))
+    assert result.code == 1
+    assert "Invalid value for '--format': 'xml' is not one of 'text', 'json'." in result.err
+
+
+def test_json_summary_on_success(run) -> None:
+    result = run("validate", str(EXAMPLES / "sweep"), "--format", "json")
+    doc = json.loads(result.out)
+    assert result.code == 0 and doc["valid"] is True and doc["errors"] == []
+    assert doc["summary"] == {"project": "support-sweep", "datasets": 1, "evaluations": 6,
+                              "evaluation_specs": 1, "groups": 1}
+
+
+def test_warnings_do_not_fail(project, run) -> None:
+    spec = EVALUATION.replace("name: ev\n", "name: ev-${{ matrix.m | slug }}\nmatrix:\n"
+                              "  m: [a/b]\n  exclude: [{m: z/z}]\n")
+    config = "project: demo\npolicy:\n  required_tags: ['team:*']\n" \
+             "  enforcement: {required_tags: advisory}\n"
+    root = project({"specs/a.yaml": spec}, config)
+    result = run("validate", cwd=root)
+    assert result.code == 0
+    assert result.err.splitlines() == [
+        "specs/a.yaml:1:1: $.tags: warning: Evaluation/ev-a-b has no tag matching 'team:*' "
+        "(policy.required_tags)",
+        "specs/a.yaml:5:13: $.matrix.exclude[0]: warning: this exclude entry matches no "
+        "combination",
+    ]
+    assert result.out == "Valid: 0 datasets, 1 evaluation from 1 spec, 0 groups.\n"
+
+
+def test_internal_errors_are_one_line_unless_debug(run, monkeypatch) -> None:
+    from evalspec.cli import spec_commands
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(spec_commands, "build", broken)
+    result = run("validate", str(EXAMPLES / "sweep"))
+    assert result.code == 1
+    assert result.err == (
+        "Error: internal error: RuntimeError: boom\n"
+        "This is a bug in evalspec. Rerun with --debug for a traceback and report it.\n"
+    )
+    result = run("--debug", "validate", str(EXAMPLES / "sweep"))
+    assert result.code == 1
+    assert result.err.startswith("Traceback (most recent call last):")
+    assert 'raise RuntimeError("boom")' in result.err
+
+
+def test_spec_errors_never_show_a_traceback_even_with_debug(project, run) -> None:
+    root = project({"specs/a.yaml": "kind: [\n"})
+    result = run("--debug", "validate", cwd=root)
+    assert result.code == 1 and "Traceback" not in result.err
+
+
+def test_every_command_help_has_an_example(run) -> None:
+    for command in ("validate", "render", "schema"):
+        result = run(command, "--help")
+        assert result.code == 0
+        assert "Example" in result.out, command
+
+
+def test_python_dash_m_and_version() -> None:
+    out = subprocess.run([sys.executable, "-m", "evalspec", "--version"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout == "evalspec, version 0.1.0\n"
+
+
+def test_empty_project_is_valid(project, run) -> None:
+    root = project({})
+    result = run("validate", cwd=root)
+    assert (result.code, result.out) == (0, "Valid: 0 datasets, 0 evaluations from 0 specs, 0 groups.\n")

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import json
+
+from jsonschema import Draft202012Validator
+
+from evalspec import models
+from evalspec.schema import document_schema, schema_text
+from tests.conftest import ROOT
+
+COMMITTED = ROOT / "schemas" / "evalspec.schema.json"
+
+
+def test_committed_schema_matches_the_models() -> None:
+    assert COMMITTED.read_text(encoding="utf-8") == schema_text(), (
+        "schemas/evalspec.schema.json is out of date: run "
+        "'evalspec schema > schemas/evalspec.schema.json'"
+    )
+
+
+def test_schema_is_valid_draft_2020_12() -> None:
+    Draft202012Validator.check_schema(json.loads(COMMITTED.read_text()))
+
+
+def test_schema_command_prints_it(run) -> None:
+    result = run("schema")
+    assert result.code == 0 and result.out == COMMITTED.read_text()
+
+
+def test_every_model_field_is_in_the_schema() -> None:
+    defs = document_schema()["$defs"]
+    for name, model in [("ProjectConfig", models.ProjectConfig), *models.KINDS.items(),
+                        ("ChatCompletionConfig", models.ChatCompletionConfig)]:
+        assert set(defs[name]["properties"]) == set(model.model_fields), name
+        assert defs[name]["additionalProperties"] is False
+
+
+def test_schema_accepts_templates_where_models_take_typed_values() -> None:
+    validator = Draft202012Validator(document_schema())
+    doc = {
+        "kind": "Evaluation", "name": "x-${{ matrix.m | slug }}",
+        "matrix": {"m": "${{ vars.models }}"}, "data": "${{ vars.rows }}",
+        "tasks": [{"task_type": "chat_completion", "configuration": {
+            "model": "${{ matrix.m }}", "temperature": "${{ matrix.t }}",
+            "messages": [{"role": "user", "content": "item.q"}]}}],
+    }
+    assert list(validator.iter_errors(doc)) == []
+    doc["tasks"][0]["configuration"]["temperature"] = "hot"
+    assert [e.json_path for e in validator.iter_errors(doc)] == ["$.tasks"]
+
+
+def test_project_and_resources_are_told_apart_by_kind() -> None:
+    validator = Draft202012Validator(document_schema())
+    assert list(validator.iter_errors({"project": "demo"})) == []
+    assert list(validator.iter_errors({"kind": "Dataset", "name": "d", "items": [{"a": 1}]})) == []
+    assert list(validator.iter_errors({"kind": "Dataset", "name": "d"})) != []

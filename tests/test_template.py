@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import pytest
+
+from evalspec.template import Context, TemplateError, compile_string, compile_tree, render_tree
+
+CTX = Context(
+    vars={"models": ["openai/gpt-4o", "x/y"], "n": 3, "nested": {"k": "v"}},
+    env={"REGION": "eu"},
+    matrix={"model": "openai/gpt-4o", "temperature": 0.7, "flag": True},
+)
+
+
+def render(text: str, ctx: Context = CTX) -> object:
+    compiled = compile_string(text)
+    return compiled if isinstance(compiled, str) else compiled.render(ctx)
+
+
+def test_whole_expression_keeps_the_type() -> None:
+    assert render("${{ matrix.temperature }}") == 0.7
+    assert render("${{ vars.models }}") == ["openai/gpt-4o", "x/y"]
+    assert render("${{ matrix.flag }}") is True
+    assert render("${{vars.n}}") == 3
+
+
+def test_embedded_expressions_become_text() -> None:
+    assert render("faq-${{ matrix.model | slug }}-t${{ matrix.temperature }}") == (
+        "faq-openai-gpt-4o-t0.7"
+    )
+    assert render("flag=${{ matrix.flag }} n=${{ vars.n }}") == "flag=true n=3"
+    assert render("${{ vars.nested.k | upper }}-${{ env.REGION }}") == "V-eu"
+
+
+def test_filters() -> None:
+    assert render("${{ matrix.model | upper }}") == "OPENAI/GPT-4O"
+    assert render("${{ vars.models | json }}") == '["openai/gpt-4o","x/y"]'
+    assert render("${{ env.MISSING | default('none') }}") == "none"
+    assert render("${{ env.MISSING | default(0.5) }}") == 0.5
+    assert render("${{ vars.unset | default(null) }}") is None
+
+
+def test_platform_placeholders_and_escapes_pass_through() -> None:
+    assert render("{{ item.question }}") == "{{ item.question }}"
+    assert render("literal $${{ vars.n }}") == "literal ${{ vars.n }}"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("${{ vars.nope }}", "unknown variable 'vars.nope'"),
+        ("${{ vars.model }}", "unknown variable 'vars.model' (did you mean 'models'?)"),
+        ("${{ matrix.modle }}",
+         "the matrix has no key 'modle' (did you mean 'model'?); keys: model, temperature, flag"),
+        ("${{ vars.nested.q }}", "'vars.nested' has no key 'q'"),
+        ("${{ secrets.x }}", "unknown reference 'secrets.x'; references start with vars., "
+                             "matrix. or env."),
+        ("${{ vars.n | title }}", "unknown filter 'title'; filters: slug, lower, upper, default, json"),
+        ("${{ vars.n | default }}", "default needs a value, like default('none')"),
+        ("${{ vars.n | default(os.system) }}",
+         "default() needs a literal such as 'text', 42, true or null, got 'os.system'"),
+        ("${{ vars.n | slug(1) }}", "filter 'slug' takes no arguments"),
+        ("${{ }}", "empty expression '${{ }}'"),
+        ("${{ __import__('os') }}",
+         "'__import__('os')' is not a reference; expressions look like 'vars.name', "
+         "'matrix.key' or 'env.NAME', optionally followed by '| filter'"),
+        ("${{ env.SCALE_API_KEY }}",
+         "'env.SCALE_API_KEY' looks like a credential; credentials cannot be used in specs"),
+        ("a ${{ vars.n", "unterminated expression: '${{' without a closing '}}'"),
+    ],
+)
+def test_errors(text: str, message: str) -> None:
+    with pytest.raises(TemplateError) as exc:
+        render(text)
+    assert str(exc.value) == message
+
+
+def test_untemplated_subtrees_are_shared_not_copied() -> None:
+    rows = [{"q": "a"}]
+    compiled = compile_tree({"name": "x-${{ matrix.model | slug }}", "data": rows})
+    errors: list = []
+    out = render_tree(compiled, CTX, errors)
+    assert out == {"name": "x-openai-gpt-4o", "data": rows} and errors == []
+    assert out["data"] is rows
+
+
+def test_render_errors_carry_their_path() -> None:
+    compiled = compile_tree({"tasks": [{"alias": "${{ vars.nope }}"}]})
+    errors: list = []
+    render_tree(compiled, CTX, errors)
+    assert errors == [(("tasks", 0, "alias"), "unknown variable 'vars.nope'")]

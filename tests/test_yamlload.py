@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import math
+
+from evalspec.yamlload import parse
+
+
+def values(text: str) -> list[object]:
+    docs, problems = parse(text, "f.yaml")
+    assert problems == []
+    return [d.value for d in docs]
+
+
+def messages(text: str) -> list[str]:
+    docs, problems = parse(text, "f.yaml")
+    return [str(p) for p in problems]
+
+
+def test_yaml_12_scalars_keep_yes_no_and_timestamps_as_strings() -> None:
+    [doc] = values(
+        "a: yes\nb: on\nc: 2024-01-01\nd: 2024-01-01T10:00:00Z\ne: 1e3\nf: 0x10\ng: 0o17\n"
+        "h: ~\ni: True\nj: '1'\nk: 1_000\nl: -.inf\n"
+    )
+    assert doc == {"a": "yes", "b": "on", "c": "2024-01-01", "d": "2024-01-01T10:00:00Z",
+                   "e": 1000.0, "f": 16, "g": 15, "h": None, "i": True, "j": "1",
+                   "k": "1_000", "l": -math.inf}
+
+
+def test_keys_are_kept_as_written() -> None:
+    assert values("logit_bias: {50256: -100, 1.0: 1, true: 2}\n") == [
+        {"logit_bias": {"50256": -100, "1.0": 1, "true": 2}}
+    ]
+
+
+def test_locations_of_values_and_keys() -> None:
+    docs, _ = parse("a:\n  b: [x, {c: 1}]\n---\nz: 2\n", "f.yaml")
+    first, second = docs
+    assert str(first.locate(("a", "b", 1, "c"))) == "f.yaml:2:14"
+    assert str(first.locate(("a", "b", 1, "c"), key=True)) == "f.yaml:2:11"
+    assert str(first.locate(("a", "b", 1, "missing", 3))) == "f.yaml:2:10"
+    assert str(second.locate(("z",))) == "f.yaml:4:4"
+    assert second.index == 1
+
+
+def test_anchors_aliases_and_merge_keys() -> None:
+    [doc] = values("base: &b {model: m, t: 1}\nx:\n  <<: *b\n  t: 2\ny: *b\n")
+    assert doc == {"base": {"model": "m", "t": 1}, "x": {"t": 2, "model": "m"},
+                   "y": {"model": "m", "t": 1}}
+
+
+def test_duplicate_keys_are_reported_at_the_second() -> None:
+    assert messages("a: 1\nb: 2\na: 3\n") == [
+        "f.yaml:3:1: $.a: duplicate key 'a' (first defined at line 1)"
+    ]
+
+
+def test_billion_laughs_is_refused_before_expansion() -> None:
+    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        refs = ",".join([f"*l{i-1}"] * 9)
+        lines.append(f"l{i}: &l{i} [{refs}]")
+    docs, problems = parse("\n".join(lines) + "\n", "f.yaml")
+    assert docs == []
+    assert [str(p) for p in problems] == [
+        "f.yaml:5:10: aliases expand this document beyond 10,000 nodes; refusing to load it "
+        "(possible alias bomb)"
+    ]
+
+
+def test_recursive_and_unknown_aliases() -> None:
+    assert messages("a: &a [*a]\n") == [
+        "f.yaml:1:8: recursive alias '*a' refers to a node that contains it"
+    ]
+    assert messages("a: *nope\n") == [
+        "f.yaml:1:4: unknown alias '*nope' (no anchor '&nope' before it)"
+    ]
+
+
+def test_deep_nesting_stops_before_the_parser_recurses() -> None:
+    # 100,000 levels crash libyaml's own composer with a stack overflow.
+    assert messages("a: " + "[" * 100_000) == [
+        "f.yaml:1:67: document is nested deeper than 64 levels"
+    ]
+
+
+def test_python_tags_are_never_constructed() -> None:
+    assert messages("a: !!python/object/apply:os.system ['touch /tmp/pwned']\n") == [
+        "f.yaml:1:4: unsupported YAML tag '!!python/object/apply:os.system'; only plain data "
+        "(strings, numbers, booleans, null, lists, mappings) is allowed"
+    ]
+
+
+def test_explicit_core_tags() -> None:
+    assert values("a: !!str 1\nb: !!float 2\nc: !!int '3'\n") == [{"a": "1", "b": 2.0, "c": 3}]
+    assert messages("a: !!int x\n") == ["f.yaml:1:4: $.a: 'x' is not a valid !!int"]
+
+
+def test_syntax_error_is_located() -> None:
+    assert messages("a: b: c\n") == [
+        "f.yaml:1:5: invalid YAML: mapping values are not allowed in this context"
+    ]
