@@ -15,6 +15,7 @@ them at the end, or returns the state.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from evalspec.explain import explain_jsonschema, explain_pydantic, show
 from evalspec.fileref import FileContent, FileResolver, is_reference
 from evalspec.project import VariableInputs, find_root, load_config, resolve_variables, spec_files
 from evalspec.schema import validator_for
-from evalspec.template import Context, compile_tree, render_tree, suggest
+from evalspec.template import Const, Context, compile_tree, render_tree, suggest, templated_paths
 from evalspec.yamlload import Document, load_file
 
 HARD_MAX_EVALUATIONS = 100_000  # even when policy.max_evaluations is advisory
@@ -192,8 +193,14 @@ class _Builder:
             if expanded is None:
                 return
             combos, keys = list(expanded.instances), expanded.keys
-        compiled = compile_tree({k: v for k, v in value.items() if k != "matrix"})
-        compiled_defaults = compile_tree(defaults, ("defaults",))
+        failed: list[bool] = []
+        compiled = compile_tree({k: v for k, v in value.items() if k != "matrix"}, (),
+                                self._file_leaf(source, source.base_dir, failed))
+        compiled_defaults = compile_tree(defaults, ("defaults",),
+                                         self._file_leaf(defaults_source, self.root, failed))
+        if failed:
+            return
+        file_paths = [p for p in templated_paths(compiled) if _may_hold_file(p)]
         names: dict[str, dict[str, Any] | None] = {}
         collided: set[str] = set()
         for number, combo in enumerate(combos):
@@ -208,7 +215,7 @@ class _Builder:
                 continue
             if source.kind == "Evaluation":
                 rendered = checks.merge_defaults(rendered, rendered_defaults)
-            if not self._resolve_files(rendered, source):
+            if file_paths and not self._templated_files(rendered, file_paths, source):
                 continue
             model = models.KINDS[source.kind]
             spec = _typed(model, rendered, source, self.problems, combo)
@@ -264,42 +271,59 @@ class _Builder:
             "include the differing values in the name template",
         )
 
-    def _resolve_files(self, rendered: dict[str, Any], source: Source) -> bool:
-        ok = True
+    def _file(self, reference: str, path: JsonPath, source: Source, base_dir: Path) -> Any:
+        """The content a reference stands for; raises LocatedError."""
+        content = self.files.resolve(reference, base_dir, source.locate(path))
+        if len(path) == 1:  # data / items: rows
+            if content.rows is None:
+                raise LocatedError(source.locate(path), f"'{reference}' must be a data file "
+                                   "(.jsonl, .json, .csv, .yaml) to give rows")
+            source.rows.setdefault(path, content)
+        return content.value
 
-        def resolve(value: str, path: JsonPath, rows: bool) -> Any:
-            nonlocal ok
+    def _file_leaf(self, source: Source, base_dir: Path, failed: list[bool]
+                   ) -> Callable[[JsonPath, str], Any]:
+        """Replace constant file:// references with their content, once per document."""
+
+        def leaf(path: JsonPath, text: str) -> Any:
+            if not (is_reference(text) and _may_hold_file(path)):
+                return None
             try:
-                content = self.files.resolve(value, source.base_dir, source.locate(path))
+                return Const(self._file(text, path, source, base_dir))
             except LocatedError as exc:
-                ok = False
                 self.problems.add(exc.location, path + exc.path, exc.message)
-                return value
-            if rows:
-                if content.rows is None:
-                    ok = False
-                    self.problems.add(source.locate(path), path, f"'{value}' must be a data "
-                                      "file (.jsonl, .json, .csv, .yaml) to give rows")
-                    return value
-                source.rows.setdefault(path, content)
-            return content.value
+                failed.append(True)
+                return None
 
-        for key in ("data", "items"):
-            if is_reference(rendered.get(key)):
-                rendered[key] = resolve(rendered[key], (key,), True)
-        if isinstance(rendered.get("tasks"), list):
-            rendered["tasks"] = _replace_refs(rendered["tasks"], ("tasks",), resolve)
+        return leaf
+
+    def _templated_files(self, rendered: dict[str, Any], paths: list[JsonPath],
+                         source: Source) -> bool:
+        """Resolve references that only templating produced (``file://${{ ... }}.txt``)."""
+        ok = True
+        for path in paths:
+            parent: Any = rendered
+            for part in path[:-1]:
+                parent = parent[part]
+            reference = parent[path[-1]]
+            if not is_reference(reference):
+                continue
+            try:
+                parent[path[-1]] = self._file(reference, path, source, source.base_dir)
+            except LocatedError as exc:
+                self.problems.add(exc.location, path + exc.path, exc.message)
+                ok = False
         return ok
 
 
-def _replace_refs(value: Any, path: JsonPath, resolve: Any) -> Any:
-    if is_reference(value):
-        return resolve(value, path, False)
-    if isinstance(value, dict):
-        return {k: _replace_refs(v, (*path, k), resolve) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace_refs(v, (*path, i), resolve) for i, v in enumerate(value)]
-    return value
+def _may_hold_file(path: JsonPath) -> bool:
+    """file:// is read in ``data`` and ``items`` (rows) and anywhere inside ``tasks``."""
+    if not path:
+        return False
+    if path[0] == "defaults":
+        path = path[1:]
+        return len(path) > 1 and path[0] == "configuration"
+    return path in (("data",), ("items",)) or (path[0] == "tasks" and len(path) > 1)
 
 
 def build(start: Path, inputs: VariableInputs | None = None) -> DesiredState:

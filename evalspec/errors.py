@@ -114,7 +114,8 @@ class ProblemSet:
     problems: list[Problem] = field(default_factory=list)
     _seen: set[tuple[object, ...]] = field(default_factory=set)
 
-    def add(self, location: Location, path: JsonPath, message: str, severity: str = "error") -> None:
+    def add(self, location: Location, path: JsonPath, message: str,
+            severity: str = "error") -> None:
         key = (location, path, message, severity)
         if key in self._seen:
             return

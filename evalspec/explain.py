@@ -147,7 +147,8 @@ def explain_jsonschema(error: Any) -> Iterator[Explanation]:
         need = "must not be empty" if value == 1 else f"must have at least {value} items"
         yield path, need, False
     elif v == "minLength":
-        yield path, "must not be empty" if value == 1 else f"must be at least {value} characters", False
+        need = "must not be empty" if value == 1 else f"must be at least {value} characters"
+        yield path, need, False
     elif v == "maxLength":
         yield path, f"must be at most {value} characters, got {len(instance)}", False
     elif v == "pattern":

@@ -10,8 +10,8 @@ instances use them. Every error names the data file and its line.
 from __future__ import annotations
 
 import csv
-import os
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -55,9 +55,17 @@ class FileResolver:
         self.root = root.resolve()
         self.max_bytes = max_bytes or MAX_FILE_BYTES
         self._cache: dict[Path, FileContent | LocatedError] = {}
+        self._resolved: dict[tuple[Path, str], FileContent] = {}
 
     def resolve(self, reference: str, base_dir: Path, where: Location) -> FileContent:
         """Resolve ``reference`` written in a file in ``base_dir``; ``where`` is its location."""
+        hit = self._resolved.get((base_dir, reference))
+        if hit is None:
+            hit = self._resolve(reference, base_dir, where)
+            self._resolved[(base_dir, reference)] = hit
+        return hit
+
+    def _resolve(self, reference: str, base_dir: Path, where: Location) -> FileContent:
         raw = reference[len(PREFIX):]
         if not raw:
             raise LocatedError(where, "empty file:// reference; write file://relative/path")
@@ -143,7 +151,8 @@ def _read_jsonl(path: Path, file: str) -> FileContent:
         try:
             row = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise LocatedError(Location(file, number, exc.colno), f"invalid JSON: {exc.msg}") from None
+            raise LocatedError(Location(file, number, exc.colno),
+                               f"invalid JSON: {exc.msg}") from None
         if not isinstance(row, dict):
             raise _not_object(file, number, row)
         rows.append(row)
@@ -156,7 +165,8 @@ def _read_json(path: Path, file: str) -> FileContent:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise LocatedError(Location(file, exc.lineno, exc.colno), f"invalid JSON: {exc.msg}") from None
+        raise LocatedError(Location(file, exc.lineno, exc.colno),
+                           f"invalid JSON: {exc.msg}") from None
     if not isinstance(value, list):
         raise LocatedError(Location(file, 1, 1), "a .json data file must hold an array of objects")
     for row in value:
@@ -170,7 +180,8 @@ def _read_csv(path: Path, file: str) -> FileContent:
     try:
         header = next(reader)
     except StopIteration:
-        raise LocatedError(Location(file, 1, 1), "CSV file is empty; it needs a header row") from None
+        raise LocatedError(Location(file, 1, 1),
+                           "CSV file is empty; it needs a header row") from None
     except csv.Error as exc:
         raise LocatedError(Location(file, reader.line_num, 1), f"invalid CSV: {exc}") from None
     seen: set[str] = set()
@@ -193,7 +204,7 @@ def _read_csv(path: Path, file: str) -> FileContent:
                     Location(file, start, 1),
                     f"row has {len(fields)} fields but the header has {len(header)}",
                 )
-            rows.append(dict(zip(header, fields)))
+            rows.append(dict(zip(header, fields, strict=True)))
             lines.append(start)
             start = reader.line_num + 1
     except csv.Error as exc:

@@ -45,7 +45,8 @@ def _entries(matrix: dict[str, Any], name: str, keys: tuple[str, ...]) -> list[d
     entries = []
     for i, entry in enumerate(raw):
         if not isinstance(entry, dict) or not entry:
-            raise MatrixError(("matrix", name, i), f"each '{name}' entry must be a non-empty mapping")
+            raise MatrixError(("matrix", name, i),
+                              f"each '{name}' entry must be a non-empty mapping")
         if name == "exclude":
             for key in entry:
                 if key not in keys:
@@ -74,7 +75,7 @@ def expand(matrix: Any, budget: int) -> Expansion:
     instances: list[dict[str, Any]] = []
     used = [False] * len(excludes)
     for combo in itertools.product(*(matrix[k] for k in keys)) if keys else ():
-        instance = dict(zip(keys, combo))
+        instance = dict(zip(keys, combo, strict=True))
         hit = False
         for i, ex in enumerate(excludes):
             if all(instance.get(k) == v for k, v in ex.items()):

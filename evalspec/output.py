@@ -75,8 +75,10 @@ def render_yaml(payloads: list[Payload]) -> str:
 
 
 def render_json(state: DesiredState, payloads: list[Payload]) -> str:
+    """One compact JSON document (like ``terraform show -json``): it is for programs, and
+    compact output keeps json's C encoder, 5-10x faster than indented output."""
     return json.dumps(
         {"format_version": 1, "project": state.project,
          "objects": [p.to_json() for p in payloads]},
-        indent=2, ensure_ascii=False,
+        ensure_ascii=False, separators=(",", ":"),
     )

@@ -130,7 +130,7 @@ def schema_text() -> str:
     return json.dumps(document_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def validator_for(definition: str) -> Any:
     """A compiled validator for one ``$defs`` entry (``ProjectConfig``, ``Evaluation``...)."""
     from jsonschema import Draft202012Validator  # lazy: ~0.1 s of imports

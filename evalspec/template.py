@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,10 @@ def stringify(value: Any) -> str:
         return value
     if value is None:
         return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if type(value) in (int, float):
+        return repr(value)  # the same text as JSON for finite numbers
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -276,25 +280,51 @@ class _Bad:
     path: JsonPath
 
 
-def compile_tree(value: Any, path: JsonPath = ()) -> Any:
-    """Compile every string below ``value``; errors become nodes reported at render time."""
+@dataclass(frozen=True)
+class Const:
+    """A value to insert as it is, never templated (the content of a file, say)."""
+
+    value: Any
+
+
+def compile_tree(value: Any, path: JsonPath = (),
+                 leaf: Callable[[JsonPath, str], Any] | None = None) -> Any:
+    """Compile every string below ``value``; errors become nodes reported at render time.
+
+    ``leaf(path, text)`` may replace a plain string with a node (a :class:`Const`); it is
+    called for strings without expressions only.
+    """
     if isinstance(value, str):
+        if leaf is not None and "${{" not in value:
+            replaced = leaf(path, value)
+            if replaced is not None:
+                return replaced
         try:
             compiled = compile_string(value)
         except TemplateError as exc:
             return _Bad(str(exc), path)
         return _Str(compiled, path) if isinstance(compiled, Template) else compiled
     if isinstance(value, dict):
-        items = tuple((k, compile_tree(v, (*path, k))) for k, v in value.items())
+        items = tuple((k, compile_tree(v, (*path, k), leaf)) for k, v in value.items())
         if all(c is value[k] for k, c in items):
             return value
         return _Dict(items)
     if isinstance(value, list):
-        compiled_items = tuple(compile_tree(v, (*path, i)) for i, v in enumerate(value))
-        if all(c is v for c, v in zip(compiled_items, value)):
+        compiled_items = tuple(compile_tree(v, (*path, i), leaf) for i, v in enumerate(value))
+        if all(c is v for c, v in zip(compiled_items, value, strict=True)):
             return value
         return _List(compiled_items)
     return value
+
+
+def templated_paths(node: Any) -> list[JsonPath]:
+    """Paths of every templated string in a compiled tree."""
+    if isinstance(node, _Str):
+        return [node.path]
+    if isinstance(node, (_Dict, _List)):
+        children = (v for _, v in node.items) if isinstance(node, _Dict) else node.items
+        return [p for child in children for p in templated_paths(child)]
+    return []
 
 
 def render_tree(node: Any, ctx: Context, errors: list[tuple[JsonPath, str]]) -> Any:
@@ -309,6 +339,8 @@ def render_tree(node: Any, ctx: Context, errors: list[tuple[JsonPath, str]]) -> 
         return {k: render_tree(v, ctx, errors) for k, v in node.items}
     if isinstance(node, _List):
         return [render_tree(v, ctx, errors) for v in node.items]
+    if isinstance(node, Const):
+        return node.value
     if isinstance(node, _Bad):
         errors.append((node.path, node.message))
         return None

@@ -23,7 +23,8 @@ def test_project_found_from_a_subdirectory_and_from_its_file(run) -> None:
 
 def test_missing_path(run, tmp_path) -> None:
     result = run("validate", str(tmp_path / "nope"))
-    assert (result.code, result.err) == (1, f"Error: {tmp_path / 'nope'}: no such file or directory\n")
+    expected = f"Error: {tmp_path / 'nope'}: no such file or directory\n"
+    assert (result.code, result.err) == (1, expected)
 
 
 def test_usage_errors_exit_1(run) -> None:
@@ -98,4 +99,5 @@ def test_python_dash_m_and_version() -> None:
 def test_empty_project_is_valid(project, run) -> None:
     root = project({})
     result = run("validate", cwd=root)
-    assert (result.code, result.out) == (0, "Valid: 0 datasets, 0 evaluations from 0 specs, 0 groups.\n")
+    summary = "Valid: 0 datasets, 0 evaluations from 0 specs, 0 groups.\n"
+    assert (result.code, result.out) == (0, summary)

@@ -54,7 +54,8 @@ def test_platform_placeholders_and_escapes_pass_through() -> None:
         ("${{ vars.nested.q }}", "'vars.nested' has no key 'q'"),
         ("${{ secrets.x }}", "unknown reference 'secrets.x'; references start with vars., "
                              "matrix. or env."),
-        ("${{ vars.n | title }}", "unknown filter 'title'; filters: slug, lower, upper, default, json"),
+        ("${{ vars.n | title }}",
+         "unknown filter 'title'; filters: slug, lower, upper, default, json"),
         ("${{ vars.n | default }}", "default needs a value, like default('none')"),
         ("${{ vars.n | default(os.system) }}",
          "default() needs a literal such as 'text', 42, true or null, got 'os.system'"),
