@@ -156,6 +156,12 @@ def _severity(policy: models.Policy, rule: str) -> str:
 
 def _policy(state: DesiredState, problems: ProblemSet, config_source: Source) -> None:
     policy = state.config.policy
+    count = len(state.of_kind("Evaluation"))
+    if count > policy.max_evaluations:
+        path = ("policy", "max_evaluations")
+        problems.add(config_source.locate(path), path,
+                     f"the project defines {count:,} evaluations, over policy.max_evaluations "
+                     f"({policy.max_evaluations:,})", _severity(policy, "max_evaluations"))
     for obj in state.of_kind("Evaluation"):
         loc = obj.source.locate
         spec = obj.spec

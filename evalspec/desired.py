@@ -341,7 +341,12 @@ def build(start: Path, inputs: VariableInputs | None = None) -> DesiredState:
             raise SpecError(problems.errors, problems.warnings)
         config, defaults, config_source = loaded
         variables = resolve_variables(config.vars, inputs, problems)
-        sources = builder.sources(spec_files(root, config.specs))
+        paths = spec_files(root, config.specs)
+        if not paths:
+            where = config_source.locate(("specs",))
+            problems.add(where, ("specs",), "no spec files match "
+                         f"{', '.join(config.specs)}; the project defines nothing", "warning")
+        sources = builder.sources(paths)
         for index, source in enumerate(sources):
             builder.expand(index, source, variables, defaults, config_source, config.policy)
         objects = sorted(builder.objects, key=lambda o: (checks.KIND_ORDER[o.kind], o.order))

@@ -23,9 +23,7 @@ def find_root(start: Path) -> Path:
     if start.is_file():
         if start.name in CONFIG_NAMES:
             return start
-        raise UsageError(
-            f"{display_path(start)} is not an evalspec.yaml; give the project directory instead"
-        )
+        start = start.parent  # a spec file: check the whole project it belongs to
     for directory in (start, *start.parents):
         for name in CONFIG_NAMES:
             candidate = directory / name

@@ -101,3 +101,16 @@ def test_empty_project_is_valid(project, run) -> None:
     result = run("validate", cwd=root)
     summary = "Valid: 0 datasets, 0 evaluations from 0 specs, 0 groups.\n"
     assert (result.code, result.out) == (0, summary)
+    assert result.err == ("evalspec.yaml:1:1: $.specs: warning: no spec files match "
+                          "specs/**/*.yaml, specs/**/*.yml; the project defines nothing\n")
+
+
+def test_broken_file_does_not_cause_false_reference_errors(project, run) -> None:
+    spec = EVALUATION.replace("data: [{q: a}]", "dataset: d")
+    root = project({"specs/a.yaml": spec, "specs/b.yaml": "kind: Dataset\nname: d\nitems: [\n"})
+    result = run("validate", cwd=root)
+    assert result.err.splitlines() == [
+        "specs/b.yaml:4:1: invalid YAML: did not find expected node content "
+        "(while parsing a flow node)",
+        "Found 1 error in 1 file.",
+    ]

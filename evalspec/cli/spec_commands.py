@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from evalspec import output
-from evalspec.desired import DesiredState, build
 from evalspec.errors import EXIT_ERROR, EXIT_OK, SpecError
-from evalspec.project import VariableInputs
+
+if TYPE_CHECKING:
+    from evalspec.desired import DesiredState
+
+# The pipeline (pydantic models, YAML, jsonschema) is imported when a command runs, so that
+# --help, --version and shell completion start in a fraction of the time.
 
 
 def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -31,11 +34,21 @@ def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def build(path: Path, inputs: Any) -> DesiredState:
+    from evalspec.desired import build as build_state
+
+    return build_state(path, inputs)
+
+
 def load(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...]) -> DesiredState:
+    from evalspec.project import VariableInputs
+
     return build(path, VariableInputs(var_files=var_files, cli_vars=cli_vars))
 
 
 def _report_problems(exc: SpecError, fmt: str) -> int:
+    from evalspec import output
+
     if fmt == "json":
         click.echo(output.validate_json(None, exc.problems, exc.warnings))
     else:
@@ -44,6 +57,8 @@ def _report_problems(exc: SpecError, fmt: str) -> int:
 
 
 def _warn(state: DesiredState, fmt: str) -> None:
+    from evalspec import output
+
     if state.warnings and fmt != "json":
         click.echo(output.problems_text([], state.warnings), err=True)
 
@@ -65,6 +80,8 @@ def validate(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
       evalspec validate examples/sweep --var models='[openai/gpt-4o]'
       evalspec validate --format json | jq '.errors[].message'
     """
+    from evalspec import output
+
     try:
         state = load(path, cli_vars, var_files)
     except SpecError as exc:
@@ -93,6 +110,7 @@ def render(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...], f
       evalspec render examples/sweep
       evalspec render --format json | jq '.objects[].address'
     """
+    from evalspec import output
     from evalspec.payloads import build_payloads
 
     try:
