@@ -50,7 +50,7 @@ def _templatable(node: dict[str, Any]) -> bool:
     return True
 
 
-def _allow_templates(node: Any, name: str | None = None) -> Any:
+def _allow_templates(node: Any) -> Any:
     """Wrap every typed value position in ``anyOf: [value, Template]``."""
     if isinstance(node, list):
         return [_allow_templates(v) for v in node]

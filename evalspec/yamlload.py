@@ -138,7 +138,6 @@ class _DocumentBuilder:
         self.open_anchors: set[str] = set()
         self.real = 0
         self.total = 0
-        self.done = False
 
     def _problem(self, mark: tuple[int, int], path: JsonPath, message: str) -> None:
         self.problems.append(Problem(Location(self.doc.file, *mark), path, message))
@@ -146,7 +145,7 @@ class _DocumentBuilder:
     def _fatal(self, mark: tuple[int, int], message: str) -> LocatedError:
         return LocatedError(Location(self.doc.file, *mark), message)
 
-    def _child_path(self, mark: tuple[int, int]) -> JsonPath | None:
+    def _child_path(self) -> JsonPath | None:
         """Path of the node about to be added; None when it is a mapping key."""
         if not self.stack:
             return ()
@@ -161,7 +160,6 @@ class _DocumentBuilder:
         self.total += size
         if not self.stack:
             self.doc.value = value
-            self.done = True
             return
         top = self.stack[-1]
         if top.kind == "seq":
@@ -210,7 +208,7 @@ class _DocumentBuilder:
 
     def _scalar(self, ev: Any, mark: tuple[int, int]) -> None:
         self.real += 1
-        path = self._child_path(mark)
+        path = self._child_path()
         text, tag = ev.value, ev.tag
         if tag is None and ev.implicit[0]:
             value: Any = _implicit(text)
@@ -239,7 +237,7 @@ class _DocumentBuilder:
 
     def _start(self, ev: Any, mark: tuple[int, int], kind: str) -> None:
         self.real += 1
-        path = self._child_path(mark)
+        path = self._child_path()
         if path is None:
             raise self._fatal(mark, "mapping keys must be plain scalars, not collections")
         if len(self.stack) >= MAX_DEPTH:
@@ -286,7 +284,7 @@ class _DocumentBuilder:
                 f"aliases expand this document beyond {limit:,} nodes; "
                 "refusing to load it (possible alias bomb)",
             )
-        path = self._child_path(mark)
+        path = self._child_path()
         if path is None:
             self._set_key(value, mark)
             return
