@@ -11,7 +11,7 @@ import fnmatch
 from typing import TYPE_CHECKING, Any
 
 from evalspec import models
-from evalspec.errors import ProblemSet
+from evalspec.errors import JsonPath, ProblemSet
 from evalspec.template import suggest
 
 if TYPE_CHECKING:
@@ -158,10 +158,11 @@ def _policy(state: DesiredState, problems: ProblemSet, config_source: Source) ->
     policy = state.config.policy
     count = len(state.of_kind("Evaluation"))
     if count > policy.max_evaluations:
-        path = ("policy", "max_evaluations")
-        problems.add(config_source.locate(path), path,
+        cap: JsonPath = ("policy", "max_evaluations")
+        problems.add(config_source.locate(cap), cap,
                      f"the project defines {count:,} evaluations, over policy.max_evaluations "
                      f"({policy.max_evaluations:,})", _severity(policy, "max_evaluations"))
+    path: JsonPath
     for obj in state.of_kind("Evaluation"):
         loc = obj.source.locate
         spec = obj.spec

@@ -55,8 +55,9 @@ class Source:
     def locate(self, path: JsonPath, at_key: bool = False) -> Location:
         for prefix, content in self.rows.items():
             n = len(prefix)
-            if len(path) > n and path[:n] == prefix and isinstance(path[n], int):
-                return content.row_location(path[n])
+            index = path[n] if len(path) > n and path[:n] == prefix else None
+            if isinstance(index, int):
+                return content.row_location(index)
         return self.document.locate(path, at_key)
 
     def templated(self, path: JsonPath) -> bool:
@@ -217,7 +218,7 @@ class _Builder:
                 rendered = checks.merge_defaults(rendered, rendered_defaults)
             if file_paths and not self._templated_files(rendered, file_paths, source):
                 continue
-            model = models.KINDS[source.kind]
+            model: type[BaseModel] = models.KINDS[source.kind]
             spec = _typed(model, rendered, source, self.problems, combo)
             if spec is None:
                 continue

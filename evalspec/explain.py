@@ -11,7 +11,7 @@ key rather than of its value (unknown and duplicate keys).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from evalspec.errors import JsonPath
@@ -131,7 +131,7 @@ def explain_jsonschema(error: Any) -> Iterator[Explanation]:
                 yield path, f"missing required key '{key}'", False
     elif v == "type":
         expected = value if isinstance(value, list) else [value]
-        names = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+        names = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in expected)
         yield path, f"expected {names}, got {show(instance)}", False
     elif v == "const":
         yield path, f"must be {show(value)}, got {show(instance)}", False
@@ -234,7 +234,7 @@ def _real_path(loc: tuple[Any, ...], value: Any, missing: bool) -> JsonPath:
     return tuple(path)
 
 
-def _single(err: dict[str, Any], path: JsonPath) -> Explanation:
+def _single(err: Mapping[str, Any], path: JsonPath) -> Explanation:
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     if kind == "missing":
         return path[:-1], f"missing required key '{path[-1]}'", False
@@ -265,7 +265,8 @@ def _single(err: dict[str, Any], path: JsonPath) -> Explanation:
     if kind == "string_too_short":
         return path, "must not be empty", False
     if kind == "string_too_long":
-        return path, f"must be at most {ctx.get('max_length')} characters, got {len(value)}", False
+        length = len(value) if isinstance(value, str) else 0
+        return path, f"must be at most {ctx.get('max_length')} characters, got {length}", False
     if kind == "too_short":
         n = ctx.get("min_length")
         return path, "must not be empty" if n == 1 else f"must have at least {n} items", False
@@ -274,9 +275,9 @@ def _single(err: dict[str, Any], path: JsonPath) -> Explanation:
     return path, str(err["msg"]), False
 
 
-def explain_pydantic(errors: list[dict[str, Any]], data: Any) -> Iterator[Explanation]:
+def explain_pydantic(errors: Sequence[Mapping[str, Any]], data: Any) -> Iterator[Explanation]:
     """Translate ``ValidationError.errors()`` for ``data``; union alternatives are merged."""
-    grouped: dict[JsonPath, list[dict[str, Any]]] = {}
+    grouped: dict[JsonPath, list[Mapping[str, Any]]] = {}
     for err in errors:
         path = _real_path(tuple(err["loc"]), data, err["type"] == "missing")
         grouped.setdefault(path, []).append(err)

@@ -8,7 +8,7 @@ These are the single source of truth: the JSON Schema in ``schemas/`` is generat
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -136,14 +136,16 @@ _CHAT_OPTIONAL: dict[str, Any] = {
     "tool_choice": lit(str | JsonObject),
 }
 
-ChatCompletionConfig: type[BaseModel] = create_model(
+# The chat_completion models and the task models are built from tables with create_model, which
+# mypy cannot follow; for the type checker they are plain BaseModel subclasses.
+ChatCompletionConfig: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "ChatCompletionConfig",
     __base__=_Strict,
     __doc__="Configuration of a chat_completion task; checked strictly.",
     **{k: (v, ...) for k, v in _CHAT_REQUIRED.items()},
     **{k: (v, None) for k, v in _CHAT_OPTIONAL.items()},
 )
-ChatCompletionDefaults: type[BaseModel] = create_model(
+ChatCompletionDefaults: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "ChatCompletionDefaults",
     __base__=_Strict,
     __doc__="Configuration keys merged under every chat_completion task.",
@@ -212,7 +214,7 @@ def _task(task_type: str, config: type[BaseModel], doc: str) -> type[BaseModel]:
         title,
         __base__=_Strict,
         __doc__=doc,
-        task_type=(Literal[task_type], ...),
+        task_type=(Literal[task_type], ...),  # type: ignore[arg-type]
         alias=(alias, Field(None, description="Result column title; defaults to the task type.")),
         configuration=(config, ...),
     )
@@ -237,7 +239,12 @@ ContributorQuestionTask = _task(
 )
 CustomFunctionTask = _task("custom_function", CustomFunctionConfig, "Runs a Python function.")
 
-Task = Annotated[
+if TYPE_CHECKING:
+    Task = BaseModel
+    ChatCompletionDefaultsType = BaseModel
+else:
+    ChatCompletionDefaultsType = ChatCompletionDefaults
+    Task = Annotated[
     ChatCompletionTask
     | InferenceTask
     | ApplicationVariantTask
@@ -249,7 +256,7 @@ Task = Annotated[
     | ContributorQuestionTask
     | CustomFunctionTask,
     Field(discriminator="task_type"),
-]
+    ]
 
 
 class Lifecycle(_Strict):
@@ -273,7 +280,7 @@ class _Resource(_Strict):
     name: Name
     description: Annotated[str, Field(max_length=280)] | None = None
     tags: list[Tag] = Field(default_factory=list)
-    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
+    lifecycle: Lifecycle = Field(default_factory=lambda: Lifecycle())
 
 
 class Dataset(_Resource):
@@ -322,7 +329,9 @@ class EvaluationGroup(_Resource):
 
 
 Resource = Dataset | Evaluation | EvaluationGroup
-KINDS = {"Dataset": Dataset, "Evaluation": Evaluation, "EvaluationGroup": EvaluationGroup}
+KINDS: dict[str, type[_Resource]] = {
+    "Dataset": Dataset, "Evaluation": Evaluation, "EvaluationGroup": EvaluationGroup
+}
 
 
 # --- evalspec.yaml --------------------------------------------------------------------------
@@ -357,7 +366,7 @@ class Defaults(_Strict):
     tags: list[Tag] = Field(default_factory=list)
     metadata: JsonObject = Field(default_factory=dict)
     description: Annotated[str, Field(max_length=280)] | None = None
-    configuration: ChatCompletionDefaults = Field(default_factory=ChatCompletionDefaults)
+    configuration: ChatCompletionDefaultsType = Field(default_factory=ChatCompletionDefaults)
 
 
 class ProjectConfig(_Strict):
@@ -369,5 +378,5 @@ class ProjectConfig(_Strict):
         default_factory=lambda: ["specs/**/*.yaml", "specs/**/*.yml"]
     )
     vars: JsonObject = Field(default_factory=dict)
-    defaults: Defaults = Field(default_factory=Defaults)
-    policy: Policy = Field(default_factory=Policy)
+    defaults: Defaults = Field(default_factory=lambda: Defaults())
+    policy: Policy = Field(default_factory=lambda: Policy())

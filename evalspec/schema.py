@@ -77,7 +77,7 @@ def _wrap(node: dict[str, Any], name: str | None) -> dict[str, Any]:
         return node
     if "anyOf" in node:
         return {**node, "anyOf": [*node["anyOf"], TEMPLATE_REF]}
-    annotations = {k: node[k] for k in ("description", "default") if k in node}
+    annotations: dict[str, Any] = {k: node[k] for k in ("description", "default") if k in node}
     inner = {k: v for k, v in node.items() if k not in annotations}
     return {"anyOf": [inner, TEMPLATE_REF], **annotations}
 
@@ -86,7 +86,8 @@ def _wrap(node: dict[str, Any], name: str | None) -> dict[str, Any]:
 def document_schema() -> dict[str, Any]:
     """The full schema: evalspec.yaml when a document has no ``kind``, else a resource."""
     _, generated = models_json_schema(
-        [(m, "validation") for m in (models.ProjectConfig, *models.KINDS.values())],
+        [(m, "validation") for m in (models.ProjectConfig, models.Dataset, models.Evaluation,
+                                     models.EvaluationGroup)],
         ref_template="#/$defs/{model}",
     )
     defs = _strip_titles(generated["$defs"])

@@ -166,6 +166,7 @@ class _DocumentBuilder:
             top.container.append(value)
             return
         key = top.key
+        assert key is not None  # a value in a mapping always follows its key
         top.key = None
         if key == "<<" and key not in top.container:
             top.merges.append((value, mark))
@@ -210,20 +211,22 @@ class _DocumentBuilder:
         self.real += 1
         path = self._child_path()
         text, tag = ev.value, ev.tag
+        value: Any
         if tag is None and ev.implicit[0]:
-            value: Any = _implicit(text)
+            value = _implicit(text)
         elif tag is None or tag in ("!", _CORE + "str"):
             value = text
         elif tag in (_CORE + "int", _CORE + "float", _CORE + "bool", _CORE + "null"):
             value = _implicit(text)
-            expected = {"int": int, "float": (float, int), "bool": bool, "null": type(None)}
+            expected: dict[str, type | tuple[type, ...]] = {
+                "int": int, "float": (float, int), "bool": bool, "null": type(None)}
             if not isinstance(value, expected[tag[len(_CORE):]]) or (
                 tag.endswith("int") and isinstance(value, bool)
             ):
                 self._problem(mark, path or (), f"'{text}' is not a valid {_tag_name(tag)}")
                 value = text
             elif tag.endswith("float"):
-                value = float(value)
+                value = float(_implicit(text))
         else:
             self._check_tag(tag, (), mark)
             value = text
