@@ -75,3 +75,31 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("EVALSPEC_") or key in ("SGP_API_KEY", "SCALE_API_KEY"):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def platform(tmp_path: Path):
+    """The local platform on a loopback port, on a fresh database; yields its base URL."""
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "platform.db", complete_after=0.3))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http(platform):
+    import httpx
+
+    with httpx.Client(base_url=platform.url, headers={"x-api-key": "k"}, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def sdk(platform):
+    from scale_gp_beta import SGPClient
+
+    client = SGPClient(base_url=platform.url, api_key="k", account_id="default", max_retries=0)
+    yield client
+    client.close()

@@ -34,9 +34,9 @@ def cli(debug: bool) -> None:
 
 
 def _register() -> None:
-    from evalspec.cli import spec_commands
+    from evalspec.cli import platform_commands, spec_commands
 
-    for command in spec_commands.COMMANDS:
+    for command in (*spec_commands.COMMANDS, *platform_commands.COMMANDS):
         cli.add_command(command)
 
 

@@ -1,0 +1,60 @@
+"""``evalspec emulator``: serve the local platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from evalspec.errors import EXIT_OK, UsageError
+
+
+def _parse_keys(pairs: tuple[str, ...]) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, account = pair.partition("=")
+        if not sep or not key or not account:
+            raise UsageError("--api-key takes KEY=ACCOUNT")
+        keys[key] = account
+    return keys
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8750, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="SQLite file; objects survive restarts. Default: in memory.")
+@click.option("--api-key", "api_keys", multiple=True, metavar="KEY=ACCOUNT",
+              help="Accept KEY for ACCOUNT (repeatable). Without any, every non-empty key is "
+              "accepted and x-selected-account-id picks the account.")
+@click.option("--complete-after", default=2.0, show_default=True, type=click.FloatRange(0),
+              metavar="SECONDS", help="How long evaluations with tasks stay running.")
+def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
+             complete_after: float) -> int:
+    """Serve the local platform: an SGP-compatible API over SQLite.
+
+    Point evalspec or the official SDKs at it, with no account and no secrets.
+
+    \b
+    Examples:
+      evalspec emulator --db .evalspec/platform.db
+      evalspec emulator --api-key test-key=acme --api-key other=globex
+      SGP_CLIENT_BASE_URL=http://127.0.0.1:8750 SGP_API_KEY=x SGP_ACCOUNT_ID=acme \
+        python my_sdk_script.py
+    """
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import serve
+
+    keys = _parse_keys(api_keys)
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    settings = Settings(db=db or ":memory:", api_keys=keys, complete_after=complete_after)
+    click.echo(f"evalspec local platform on http://{host}:{port} "
+               f"(database: {db or 'in memory'}; "
+               f"{len(keys)} API key{'s' if len(keys) != 1 else ''} configured)", err=True)
+    serve(settings, host, port)
+    return EXIT_OK
+
+
+COMMANDS = [emulator]

@@ -1,0 +1,141 @@
+"""The local platform: an SGP-compatible FastAPI app over SQLite.
+
+It serves the v5 endpoints evalspec and the official ``scale-gp-beta`` SDK use, with their
+documented shapes: the list envelope with cursor paging (``has_more`` and an empty page past the
+end), ``include_archived``, ``views``, tag filters (all given tags), soft deletes and RFC 7396
+metadata merges; ``{"detail": ...}`` errors, 404 for unknown ids in the path and 422 for
+malformed bodies.
+
+Auth: with ``api_keys`` configured (key -> account), a missing or unknown ``x-api-key`` is a
+401 and each account sees only its own objects. With none configured, any non-empty key is
+accepted and ``x-selected-account-id`` (or ``default``) picks the account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+
+from evalspec.platform.store import Page, Store
+
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: Path | str = ":memory:"
+    api_keys: Mapping[str, str] = field(default_factory=dict)
+    complete_after: float = 2.0
+
+
+def account_of(request: Request) -> str:
+    """The account a request acts for; raises 401 for a missing or unknown key."""
+    settings: Settings = request.app.state.settings
+    key = request.headers.get("x-api-key")
+    if not key:
+        raise HTTPException(401, "missing API key: send it in the x-api-key header")
+    if settings.api_keys:
+        account = settings.api_keys.get(key)
+        if account is None:
+            raise HTTPException(401, "invalid API key")
+        selected = request.headers.get("x-selected-account-id")
+        if selected and selected != account:
+            raise HTTPException(403, f"this API key has no access to account {selected!r}")
+        return account
+    return request.headers.get("x-selected-account-id") or "default"
+
+
+Account = Depends(account_of)
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+StoreDep = Depends(store_of)
+
+
+def identity(account: str) -> dict[str, str]:
+    return {"id": f"user_{account}", "type": "user", "object": "identity"}
+
+
+def split_list(values: Sequence[str] | None) -> list[str]:
+    """Query arrays arrive comma-joined (the SDK) or as repeated keys; accept both."""
+    out: list[str] = []
+    for value in values or ():
+        out.extend(v for v in value.split(",") if v)
+    return out
+
+
+@dataclass
+class ListParams:
+    limit: int
+    starting_after: str | None
+    ending_before: str | None
+    descending: bool
+
+    def page(self, store: Store, account: str, kind: str, **filters: Any) -> Page:
+        page = store.list(account, kind, limit=self.limit, starting_after=self.starting_after,
+                          ending_before=self.ending_before, descending=self.descending,
+                          **filters)
+        if page is None:
+            cursor = self.starting_after or self.ending_before
+            raise HTTPException(400, f"cursor {cursor!r} is not a known id")
+        return page
+
+
+def list_params(
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+    sort_order: str = Query("asc", pattern="^(asc|desc)$"),
+    sort_by: str | None = None,
+) -> ListParams:
+    del sort_by  # objects are always ordered by creation
+    return ListParams(limit, starting_after, ending_before, sort_order == "desc")
+
+
+Paging = Depends(list_params)
+
+
+def envelope(page: Page, limit: int, render: Callable[[dict[str, Any]], dict[str, Any]]
+             ) -> dict[str, Any]:
+    return {"object": "list", "items": [render(o) for o in page.items], "total": page.total,
+            "has_more": page.has_more, "limit": limit}
+
+
+def public(obj: dict[str, Any]) -> dict[str, Any]:
+    """A stored body without the platform's private bookkeeping (keys starting with '_')."""
+    return {k: v for k, v in obj.items() if not k.startswith("_")}
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: null deletes a key, objects merge, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    from evalspec.platform import datasets, evaluation_items, evaluations, groups
+
+    settings = settings or Settings()
+    app = FastAPI(title="evalspec local platform", docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.store = Store(settings.db)
+    app.include_router(datasets.router)
+    app.include_router(evaluations.router)
+    app.include_router(evaluation_items.router)
+    app.include_router(groups.router)
+    return app

@@ -1,0 +1,112 @@
+"""Evaluation items (``/v5/evaluation-items``) and the evaluation tasks sub-resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict
+
+from evalspec.platform.app import Account, ListParams, Paging, Settings, StoreDep
+from evalspec.platform.evaluations import (
+    Renderer,
+    TaskIn,
+    _check_tasks,
+    get_evaluation,
+    items_of,
+)
+from evalspec.platform.store import Store
+
+router = APIRouter()
+
+
+class TaskAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task: TaskIn
+
+
+class TaskConfiguration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    configuration: dict[str, Any]
+
+
+def _page(items: list[dict[str, Any]], paging: ListParams) -> dict[str, Any]:
+    """Cursor paging over a list already in memory, with the platform's envelope."""
+    ids = [i["id"] for i in items]
+    ordered = list(reversed(items)) if paging.descending else items
+    order = [i["id"] for i in ordered]
+    if paging.ending_before is None:
+        start = 0
+        if paging.starting_after is not None:
+            if paging.starting_after not in ids:
+                raise HTTPException(400, f"cursor {paging.starting_after!r} is not a known id")
+            start = order.index(paging.starting_after) + 1
+        chosen = ordered[start:start + paging.limit]
+        has_more = start + paging.limit < len(ordered)
+    else:
+        if paging.ending_before not in ids:
+            raise HTTPException(400, f"cursor {paging.ending_before!r} is not a known id")
+        end = order.index(paging.ending_before)
+        chosen = ordered[max(0, end - paging.limit):end]
+        has_more = end - paging.limit > 0
+    return {"object": "list", "items": chosen, "total": len(items), "has_more": has_more,
+            "limit": paging.limit}
+
+
+@router.get("/v5/evaluation-items")
+def list_items(request: Request, evaluation_id: str | None = None,
+               include_archived: bool = False, account: str = Account,
+               store: Store = StoreDep, paging: ListParams = Paging) -> dict[str, Any]:
+    if evaluation_id is None:
+        raise HTTPException(400, "evaluation_id is required")
+    settings: Settings = request.app.state.settings
+    evaluation = get_evaluation(store, account, evaluation_id, include_archived)
+    return _page(items_of(store, evaluation, settings), paging)
+
+
+@router.get("/v5/evaluation-items/{item_id}")
+def retrieve_item(item_id: str, request: Request, include_archived: bool = False,
+                  account: str = Account, store: Store = StoreDep) -> dict[str, Any]:
+    evaluation_id, _, _ = item_id.rpartition(".item")
+    evaluation = store.get(account, "evaluation", evaluation_id) if evaluation_id else None
+    if evaluation is None or (evaluation["archived_at"] and not include_archived):
+        raise HTTPException(404, f"evaluation item {item_id!r} not found")
+    for item in items_of(store, evaluation, request.app.state.settings):
+        if item["id"] == item_id:
+            return item
+    raise HTTPException(404, f"evaluation item {item_id!r} not found")
+
+
+@router.post("/v5/evaluations/{evaluation_id}/tasks")
+def add_task(evaluation_id: str, body: TaskAdd, request: Request, account: str = Account,
+             store: Store = StoreDep) -> dict[str, Any]:
+    if body.task.task_type != "contributor_evaluation.question":
+        raise HTTPException(400, "only contributor_evaluation.question tasks can be added")
+    with store.transaction() as db:
+        evaluation = get_evaluation(store, account, evaluation_id, include_archived=True)
+        if evaluation["archived_at"]:
+            raise HTTPException(400, "evaluation is archived")
+        [task] = _check_tasks([body.task])
+        alias = task.get("alias") or task["task_type"]
+        if any((t.get("alias") or t["task_type"]) == alias for t in evaluation["tasks"]):
+            raise HTTPException(400, f"task alias {alias!r} already exists")
+        evaluation["tasks"].append(task)
+        store.save(db, evaluation)
+    return Renderer(request, account, ["tasks"]).one(evaluation)
+
+
+@router.patch("/v5/evaluations/{evaluation_id}/tasks/{alias}")
+def update_task(evaluation_id: str, alias: str, body: TaskConfiguration, request: Request,
+                account: str = Account, store: Store = StoreDep) -> dict[str, Any]:
+    with store.transaction() as db:
+        evaluation = get_evaluation(store, account, evaluation_id, include_archived=True)
+        if evaluation["archived_at"]:
+            raise HTTPException(400, "evaluation is archived")
+        for task in evaluation["tasks"]:
+            if (task.get("alias") or task["task_type"]) == alias:
+                task["configuration"] = body.configuration
+                break
+        else:
+            raise HTTPException(400, f"evaluation has no task with alias {alias!r}")
+        store.save(db, evaluation)
+    return Renderer(request, account, ["tasks"]).one(evaluation)

@@ -1,0 +1,347 @@
+"""Evaluations (``/v5/evaluations``), their tasks sub-resource and their items.
+
+An evaluation's rows live in a side document (kind ``evaluation.rows``) so that listing a page
+of evaluations never decodes their data. Evaluations with tasks that need execution start
+``running`` and complete ``complete_after`` seconds after creation; until then progress grows
+linearly. Items carry deterministic synthetic outputs under each task's alias once complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from evalspec.platform.app import (
+    Account,
+    ListParams,
+    Paging,
+    Settings,
+    StoreDep,
+    identity,
+    merge_patch,
+    public,
+    split_list,
+)
+from evalspec.platform.datasets import create_dataset
+from evalspec.platform.store import Store, new_id, now
+
+router = APIRouter()
+
+TaskType = Literal[
+    "chat_completion", "inference", "application_variant", "agentex_output", "metric",
+    "auto_evaluation.question", "auto_evaluation.guided_decoding", "auto_evaluation.agent",
+    "contributor_evaluation.question", "custom_function",
+]
+NOT_EXECUTED = ("contributor_evaluation.question",)
+
+
+class TaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task_type: TaskType
+    alias: str | None = Field(None, min_length=1, max_length=128)
+    configuration: dict[str, Any]
+
+
+class NewDataset(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+    description: str | None = None
+    tags: list[str] | None = None
+    keys: list[str] | None = None
+
+
+class EvaluationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=128)
+    description: str | None = Field(None, max_length=280)
+    tags: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+    tasks: list[TaskIn] | None = None
+    data: list[dict[str, Any]] | None = None
+    dataset_id: str | None = None
+    dataset: NewDataset | None = None
+    files: list[dict[str, str]] | None = None
+    taxonomy_params: dict[str, Any] | None = None
+    skip_prefilled_rows: bool | None = None
+
+
+class EvaluationPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=128)
+    description: str | None = Field(None, max_length=280)
+    tags: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+    restore: bool | None = None
+
+
+class FilterClause(BaseModel):
+    key: str
+    operator: Literal["==", "!=", ">=", "<=", "IN", "NOT_IN"]
+    value: str
+    object: str | None = None
+
+
+class FilterBody(BaseModel):
+    filters: list[FilterClause] = Field(default_factory=list, max_length=10)
+
+
+def _unprocessable(loc: list[Any], message: str) -> HTTPException:
+    return HTTPException(422, [{"loc": loc, "msg": message, "type": "value_error"}])
+
+
+def _check_tasks(tasks: list[TaskIn]) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    out = []
+    for i, task in enumerate(tasks):
+        alias = task.alias or task.task_type
+        if alias in seen:
+            raise _unprocessable(["body", "tasks", i, "alias"], f"duplicate task alias {alias!r}")
+        seen.add(alias)
+        if task.task_type == "chat_completion":
+            for key in ("model", "messages"):
+                if key not in task.configuration:
+                    raise _unprocessable(["body", "tasks", i, "configuration", key],
+                                         "Field required")
+        out.append(task.model_dump(exclude_none=True))
+    return out
+
+
+def _elapsed(created_at: str) -> float:
+    created = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    return (datetime.fromisoformat(now().replace("Z", "+00:00")) - created).total_seconds()
+
+
+def progress(evaluation: dict[str, Any], settings: Settings) -> tuple[str, dict[str, Any], float]:
+    """Status, progress and the fraction of items done, derived from the clock."""
+    total = evaluation["_item_count"]
+    executed = any(t["task_type"] not in NOT_EXECUTED for t in evaluation["tasks"])
+    if not executed or settings.complete_after <= 0:
+        done = 1.0
+    else:
+        done = min(1.0, _elapsed(evaluation["created_at"]) / settings.complete_after)
+    successful = total if done >= 1.0 else int(total * done)
+    workflows = 1 if executed else 0
+    status = "completed" if done >= 1.0 else "running"
+    return status, {
+        "workflows": {"total": workflows, "completed": workflows if done >= 1.0 else 0,
+                      "failed": 0, "pending": 0 if done >= 1.0 else workflows},
+        "items": {"total": total, "successful": successful, "failed": 0,
+                  "pending": total - successful, "failed_items": []},
+    }, done
+
+
+class Renderer:
+    """Turns stored evaluations into responses, fetching linked datasets in one read."""
+
+    def __init__(self, request: Request, account: str, views: list[str]) -> None:
+        self.settings: Settings = request.app.state.settings
+        self.store: Store = request.app.state.store
+        self.account = account
+        self.views = views
+
+    def many(self, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ids = sorted({d for e in evaluations for d in e["_dataset_ids"]})
+        datasets = self.store.get_many(self.account, "dataset", ids)
+        return [self.one(e, datasets) for e in evaluations]
+
+    def one(self, evaluation: dict[str, Any],
+            datasets: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        if datasets is None:
+            datasets = self.store.get_many(self.account, "dataset", evaluation["_dataset_ids"])
+        out = public(evaluation)
+        if "tasks" not in self.views:
+            out.pop("tasks", None)
+        out["datasets"] = [public(datasets[d]) for d in evaluation["_dataset_ids"] if d in datasets]
+        out["status"], out["progress"], _ = progress(evaluation, self.settings)
+        return out
+
+
+def get_evaluation(store: Store, account: str, evaluation_id: str,
+                   include_archived: bool = False) -> dict[str, Any]:
+    evaluation = store.get(account, "evaluation", evaluation_id)
+    if evaluation is None or (evaluation["archived_at"] and not include_archived):
+        raise HTTPException(404, f"evaluation {evaluation_id!r} not found")
+    return evaluation
+
+
+def _rows_for(store: Store, db: Any, account: str, body: EvaluationCreate
+              ) -> tuple[list[dict[str, Any]], list[str | None], list[str]]:
+    """Rows, their dataset item ids and the linked dataset ids, for the three create shapes."""
+    if body.dataset_id is not None:
+        dataset = store.get(account, "dataset", body.dataset_id)
+        if dataset is None or dataset["archived_at"]:
+            raise HTTPException(400, f"dataset {body.dataset_id!r} does not exist")
+        items = [i for i in store.children(dataset["id"], "dataset.item") if i["_removed"] is None]
+        if body.data:
+            wanted = {row.get("dataset_item_id") for row in body.data}
+            if None in wanted:
+                raise _unprocessable(["body", "data"], "each row needs a dataset_item_id")
+            items = [i for i in items if i["id"] in wanted]
+        return [i["data"] for i in items], [i["id"] for i in items], [dataset["id"]]
+    if not body.data:
+        raise _unprocessable(["body", "data"], "data or dataset_id is required")
+    if body.dataset is not None:
+        keys = body.dataset.keys
+        rows = [{k: v for k, v in r.items() if keys is None or k in keys} for r in body.data]
+        dataset = create_dataset(store, db, account, body.dataset.name, rows,
+                                 body.dataset.description, body.dataset.tags, None)
+        items = store.children(dataset["id"], "dataset.item")
+        return body.data, [i["id"] for i in items], [dataset["id"]]
+    return body.data, [None] * len(body.data), []
+
+
+@router.post("/v5/evaluations")
+def create(body: EvaluationCreate, request: Request, account: str = Account,
+           store: Store = StoreDep) -> dict[str, Any]:
+    tasks = _check_tasks(body.tasks or [])
+    with store.transaction() as db:
+        rows, item_ids, dataset_ids = _rows_for(store, db, account, body)
+        evaluation: dict[str, Any] = {
+            "id": new_id("evaluation"), "object": "evaluation", "name": body.name,
+            "description": body.description, "tags": body.tags or [],
+            "metadata": body.metadata or {}, "created_at": now(),
+            "created_by": identity(account), "archived_at": None, "status_reason": None,
+            "error_count": 0, "tasks": tasks, "_dataset_ids": dataset_ids,
+            "_item_count": len(rows),
+        }
+        store.insert(db, account, "evaluation", evaluation)
+        store.insert(db, account, "evaluation.rows",
+                     {"id": f"{evaluation['id']}.rows", "rows": rows, "item_ids": item_ids,
+                      "files": body.files}, parent=evaluation["id"])
+    return Renderer(request, account, ["tasks"]).one(evaluation)
+
+
+def _views(views: list[str] | None) -> list[str]:
+    return split_list(views)
+
+
+@router.get("/v5/evaluations")
+def list_evaluations(
+    request: Request, account: str = Account, store: Store = StoreDep,
+    paging: ListParams = Paging, name: str | None = None,
+    tags: list[str] | None = Query(None), include_archived: bool = False,
+    views: list[str] | None = Query(None),
+) -> dict[str, Any]:
+    page = paging.page(store, account, "evaluation", name=name, tags=split_list(tags),
+                       include_archived=include_archived)
+    rendered = Renderer(request, account, _views(views)).many(page.items)
+    return {"object": "list", "items": rendered, "total": page.total,
+            "has_more": page.has_more, "limit": paging.limit}
+
+
+def _matches(evaluation: dict[str, Any], clause: FilterClause, settings: Settings) -> bool:
+    if clause.key == "tag":
+        values = evaluation["tags"]
+    elif clause.key == "status":
+        values = [progress(evaluation, settings)[0]]
+    else:
+        meta = evaluation["metadata"]
+        values = [str(meta[clause.key])] if clause.key in meta else []
+    wanted = [v.strip() for v in clause.value.split(",")] if "IN" in clause.operator else []
+    op = clause.operator
+    if op == "==":
+        return clause.value in values
+    if op == "!=":
+        return clause.value not in values
+    if op == "IN":
+        return any(v in wanted for v in values)
+    if op == "NOT_IN":
+        return not any(v in wanted for v in values)
+    return any((v >= clause.value) if op == ">=" else (v <= clause.value) for v in values)
+
+
+@router.post("/v5/evaluations/filter")
+def filter_evaluations(
+    body: FilterBody, request: Request, account: str = Account, store: Store = StoreDep,
+    paging: ListParams = Paging, include_archived: bool = False,
+    views: list[str] | None = Query(None),
+) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    page = paging.page(store, account, "evaluation", include_archived=include_archived,
+                       where=lambda e: all(_matches(e, c, settings) for c in body.filters))
+    rendered = Renderer(request, account, _views(views)).many(page.items)
+    return {"object": "list", "items": rendered, "total": page.total,
+            "has_more": page.has_more, "limit": paging.limit}
+
+
+@router.get("/v5/evaluations/{evaluation_id}")
+def retrieve(evaluation_id: str, request: Request, include_archived: bool = False,
+             views: list[str] | None = Query(None), account: str = Account,
+             store: Store = StoreDep) -> dict[str, Any]:
+    evaluation = get_evaluation(store, account, evaluation_id, include_archived)
+    return Renderer(request, account, _views(views)).one(evaluation)
+
+
+@router.patch("/v5/evaluations/{evaluation_id}")
+def update(evaluation_id: str, body: EvaluationPatch, request: Request,
+           account: str = Account, store: Store = StoreDep) -> dict[str, Any]:
+    with store.transaction() as db:
+        evaluation = get_evaluation(store, account, evaluation_id, include_archived=True)
+        if body.restore:
+            evaluation["archived_at"] = None
+        else:
+            if evaluation["archived_at"]:
+                raise HTTPException(400, "evaluation is archived; restore it before updating")
+            changes = body.model_dump(exclude_unset=True, exclude={"restore", "metadata"})
+            if not changes and body.metadata is None:
+                raise HTTPException(400, "nothing to update")
+            evaluation.update(changes)
+            if body.metadata is not None:
+                evaluation["metadata"] = merge_patch(evaluation["metadata"], body.metadata)
+        store.save(db, evaluation)
+    return Renderer(request, account, ["tasks"]).one(evaluation)
+
+
+@router.delete("/v5/evaluations/{evaluation_id}")
+def archive(evaluation_id: str, request: Request, account: str = Account,
+            store: Store = StoreDep) -> dict[str, Any]:
+    from evalspec.platform.groups import drop_member
+
+    with store.transaction() as db:
+        evaluation = get_evaluation(store, account, evaluation_id, include_archived=True)
+        if not evaluation["archived_at"]:
+            evaluation["archived_at"] = now()
+            store.save(db, evaluation)
+            drop_member(store, db, account, evaluation_id)
+    return Renderer(request, account, []).one(evaluation)
+
+
+# -- items ------------------------------------------------------------------------------------
+
+def _output(evaluation_id: str, index: int, task: dict[str, Any]) -> str:
+    seed = f"{evaluation_id}:{index}:{task.get('alias') or task['task_type']}"
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:12]
+    model = task["configuration"].get("model", task["task_type"])
+    return f"[{model}] synthetic output {digest}"
+
+
+def items_of(store: Store, evaluation: dict[str, Any], settings: Settings
+             ) -> list[dict[str, Any]]:
+    rows = store.children(evaluation["id"], "evaluation.rows")[0]
+    _, _, done = progress(evaluation, settings)
+    finished = int(len(rows["rows"]) * done) if done < 1.0 else len(rows["rows"])
+    items = []
+    for i, (row, item_id) in enumerate(zip(rows["rows"], rows["item_ids"], strict=True)):
+        data = dict(row)
+        statuses = {}
+        for task in evaluation["tasks"]:
+            alias = task.get("alias") or task["task_type"]
+            if task["task_type"] in NOT_EXECUTED:
+                statuses[alias] = "pending"
+            elif i < finished:
+                data[alias] = _output(evaluation["id"], i, task)
+                statuses[alias] = "completed"
+            else:
+                statuses[alias] = "pending"
+        items.append({
+            "id": f"{evaluation['id']}.item{i:06d}", "object": "evaluation.item",
+            "evaluation_id": evaluation["id"], "data": data, "dataset_item_id": item_id,
+            "created_at": evaluation["created_at"], "created_by": evaluation["created_by"],
+            "archived_at": evaluation["archived_at"],
+            "files": rows["files"][i] if rows["files"] else None,
+            "task_result_statuses": statuses or None,
+        })
+    return items
