@@ -1,0 +1,195 @@
+"""The local platform's HTTP contract, over a real loopback socket."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import httpx
+import pytest
+
+
+def make(http, n: int, tag: str = "t") -> list[str]:
+    ids = []
+    for i in range(n):
+        r = http.post("/v5/evaluations", json={"name": f"e{i}", "data": [{"q": i}], "tags": [tag]})
+        assert r.status_code == 200, r.text
+        ids.append(r.json()["id"])
+    return ids
+
+
+def test_cursor_paging_both_directions_and_the_empty_page(http) -> None:
+    ids = make(http, 5)
+    first = http.get("/v5/evaluations", params={"limit": 2}).json()
+    assert ([e["id"] for e in first["items"]], first["has_more"], first["total"],
+            first["limit"], first["object"]) == (ids[:2], True, 5, 2, "list")
+    second = http.get("/v5/evaluations", params={"limit": 2, "starting_after": ids[1]}).json()
+    assert [e["id"] for e in second["items"]] == ids[2:4] and second["has_more"] is True
+    last = http.get("/v5/evaluations", params={"limit": 2, "starting_after": ids[3]}).json()
+    assert [e["id"] for e in last["items"]] == ids[4:] and last["has_more"] is False
+    past = http.get("/v5/evaluations", params={"limit": 2, "starting_after": ids[4]}).json()
+    assert (past["items"], past["has_more"], past["total"]) == ([], False, 5)
+    back = http.get("/v5/evaluations", params={"limit": 2, "ending_before": ids[4]}).json()
+    assert [e["id"] for e in back["items"]] == ids[2:4] and back["has_more"] is True
+    desc = http.get("/v5/evaluations", params={"limit": 3, "sort_order": "desc"}).json()
+    assert [e["id"] for e in desc["items"]] == ids[::-1][:3]
+
+
+def test_tag_filters_need_every_tag_in_either_query_form(http) -> None:
+    both = http.post("/v5/evaluations", json={"name": "a", "data": [{}], "tags": ["x", "y"]})
+    http.post("/v5/evaluations", json={"name": "b", "data": [{}], "tags": ["x"]})
+    for params in ({"tags": "x,y"}, [("tags", "x"), ("tags", "y")]):
+        found = http.get("/v5/evaluations", params=params).json()["items"]
+        assert [e["id"] for e in found] == [both.json()["id"]]
+
+
+def test_views_control_tasks(http) -> None:
+    task = {"task_type": "chat_completion",
+            "configuration": {"model": "a/b", "messages": [{"role": "user", "content": "x"}]}}
+    http.post("/v5/evaluations", json={"name": "a", "data": [{}], "tasks": [task]})
+    plain = http.get("/v5/evaluations").json()["items"][0]
+    assert "tasks" not in plain
+    viewed = http.get("/v5/evaluations", params={"views": "tasks"}).json()["items"][0]
+    assert viewed["tasks"] == [task]
+
+
+@pytest.mark.parametrize("method, path, body, status, detail", [
+    ("get", "/v5/evaluations/evaluation_nope", None, 404,
+     "evaluation 'evaluation_nope' not found"),
+    ("patch", "/v5/datasets/dataset_nope", {"name": "x"}, 404, "dataset 'dataset_nope' not found"),
+    ("post", "/v5/evaluations", {"name": "x", "dataset_id": "dataset_nope"}, 400,
+     "dataset 'dataset_nope' does not exist"),
+    ("post", "/v5/evaluation-groups", {"name": "g", "evaluation_ids": ["evaluation_nope"]}, 400,
+     "evaluation 'evaluation_nope' does not exist"),
+    ("get", "/v5/evaluations?starting_after=evaluation_nope", None, 400,
+     "cursor 'evaluation_nope' is not a known id"),
+])
+def test_error_statuses(http, method, path, body, status, detail) -> None:
+    response = http.request(method.upper(), path, json=body)
+    assert (response.status_code, response.json()) == (status, {"detail": detail})
+
+
+def test_malformed_bodies_are_422_with_locations(http) -> None:
+    response = http.post("/v5/evaluations", json={"name": "x", "data": "rows"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "data"]
+    response = http.post("/v5/evaluations", json={"name": "x", "data": [{}], "tasks": [
+        {"task_type": "chat_completion", "configuration": {"model": "a/b"}}]})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "tasks", 0, "configuration",
+                                                   "messages"]
+
+
+def test_group_patch_rules(http) -> None:
+    [e] = make(http, 1)
+    group = http.post("/v5/evaluation-groups", json={
+        "name": "g", "evaluation_ids": [e], "metadata": {"a": 1}, "description": "d",
+        "row_identifiers": {e: "id", "evaluation_other": "ignored"}}).json()
+    assert group["row_identifiers"] == [
+        {"object": "evaluation_group.row_identifier", "evaluation_id": e, "column_name": "id"}]
+    assert group["evaluation_group_metadata"] == {"a": 1}
+    empty = http.patch(f"/v5/evaluation-groups/{group['id']}", json={})
+    assert (empty.status_code, empty.json()) == (400, {"detail": "nothing to update: the body "
+                                                                 "is empty"})
+    cleared = http.patch(f"/v5/evaluation-groups/{group['id']}", json={"row_identifiers": {}})
+    assert cleared.json()["row_identifiers"] == []
+    put = http.put(f"/v5/evaluation-groups/{group['id']}", json={"name": "g"}).json()
+    assert (put["description"], put["metadata"], put["tags"]) == (None, {}, [])
+    assert [m["evaluation_id"] for m in put["members"]] == [e]
+    bad = http.put(f"/v5/evaluation-groups/{group['id']}", json={"evaluation_ids": [e, e]})
+    assert bad.status_code == 400
+
+
+def test_dataset_archive_is_not_idempotent_and_patch_needs_restore(http) -> None:
+    dataset = http.post("/v5/datasets", json={"name": "d", "data": [{"q": 1}]}).json()
+    deleted = http.delete(f"/v5/datasets/{dataset['id']}")
+    assert deleted.json() == {"id": dataset["id"], "deleted": True, "object": "dataset"}
+    again = http.delete(f"/v5/datasets/{dataset['id']}")
+    assert again.status_code == 400
+    assert http.get(f"/v5/datasets/{dataset['id']}").status_code == 404
+    assert http.get(f"/v5/datasets/{dataset['id']}?include_archived=true").status_code == 200
+    assert http.patch(f"/v5/datasets/{dataset['id']}", json={"name": "x"}).status_code == 400
+    restored = http.patch(f"/v5/datasets/{dataset['id']}", json={"restore": True}).json()
+    assert restored["archived_at"] is None
+    items = http.get("/v5/dataset-items", params={"dataset_id": dataset["id"]}).json()
+    assert [i["data"] for i in items["items"]] == [{"q": 1}]
+
+
+def test_dataset_item_update_and_delete_make_versions(http) -> None:
+    dataset = http.post("/v5/datasets", json={"name": "d", "data": [{"q": 1}, {"q": 2}]}).json()
+    items = http.get("/v5/dataset-items", params={"dataset_id": dataset["id"]}).json()["items"]
+    http.patch(f"/v5/dataset-items/{items[0]['id']}", json={"data": {"q": 10}})
+    http.delete(f"/v5/dataset-items/{items[1]['id']}")
+    assert http.delete(f"/v5/dataset-items/{items[1]['id']}").status_code == 400
+    assert http.get(f"/v5/datasets/{dataset['id']}").json()["current_version_num"] == 3
+
+    def at(version: int | None) -> list[object]:
+        params = {"dataset_id": dataset["id"], **({"version": version} if version else {})}
+        items = http.get("/v5/dataset-items", params=params).json()["items"]
+        return [i["data"]["q"] for i in items]
+
+    assert (at(1), at(2), at(3), at(None)) == ([1, 2], [10, 2], [10], [10])
+
+
+def test_auth_and_account_isolation(tmp_path) -> None:
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "p.db",
+                                       api_keys={"key-a": "acme", "key-b": "globex"}))
+    try:
+        anonymous = httpx.get(f"{server.url}/v5/evaluations")
+        assert (anonymous.status_code, anonymous.json()) == (
+            401, {"detail": "missing API key: send it in the x-api-key header"})
+        wrong = httpx.get(f"{server.url}/v5/evaluations", headers={"x-api-key": "nope"})
+        assert (wrong.status_code, wrong.json()) == (401, {"detail": "invalid API key"})
+        with httpx.Client(base_url=server.url, headers={"x-api-key": "key-a"}) as a, \
+                httpx.Client(base_url=server.url, headers={"x-api-key": "key-b"}) as b:
+            check_isolation(a, b)
+    finally:
+        server.stop()
+
+
+def check_isolation(a: httpx.Client, b: httpx.Client) -> None:
+    mine = a.post("/v5/evaluations", json={"name": "secret", "data": [{}]}).json()
+    assert mine["created_by"]["id"] == "user_acme"
+    assert b.get(f"/v5/evaluations/{mine['id']}").status_code == 404
+    assert b.get("/v5/evaluations").json()["total"] == 0
+    assert b.delete(f"/v5/evaluations/{mine['id']}").status_code == 404
+    denied = b.get("/v5/evaluations", headers={"x-selected-account-id": "acme"})
+    assert denied.status_code == 403
+    assert a.get("/v5/evaluations").json()["total"] == 1
+
+
+def test_objects_survive_a_restart(tmp_path) -> None:
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import start_background
+
+    settings = Settings(db=tmp_path / "p.db")
+    first = start_background(settings)
+    created = httpx.post(f"{first.url}/v5/evaluations", headers={"x-api-key": "k"},
+                         json={"name": "kept", "data": [{"q": 1}]}).json()
+    first.stop()
+    second = start_background(settings)
+    try:
+        again = httpx.get(f"{second.url}/v5/evaluations/{created['id']}",
+                          headers={"x-api-key": "k"})
+        assert again.json()["name"] == "kept"
+    finally:
+        second.stop()
+
+
+def test_concurrent_writers_lose_nothing(platform) -> None:
+    def create(i: int) -> str:
+        with httpx.Client(base_url=platform.url, headers={"x-api-key": "k"}) as client:
+            r = client.post("/v5/evaluations", json={"name": f"c{i}", "data": [{"i": i}],
+                                                     "tags": ["conc"]})
+            r.raise_for_status()
+            return str(r.json()["id"])
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        ids = list(pool.map(create, range(200)))
+    assert len(set(ids)) == 200
+    listed = httpx.get(f"{platform.url}/v5/evaluations", params={"tags": "conc", "limit": 1000},
+                       headers={"x-api-key": "k"}).json()
+    assert listed["total"] == 200
+    assert sorted(e["name"] for e in listed["items"]) == sorted(f"c{i}" for i in range(200))
