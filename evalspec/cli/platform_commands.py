@@ -28,10 +28,12 @@ def _parse_keys(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--api-key", "api_keys", multiple=True, metavar="KEY=ACCOUNT",
               help="Accept KEY for ACCOUNT (repeatable). Without any, every non-empty key is "
               "accepted and x-selected-account-id picks the account.")
+@click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False, exists=True,
+              path_type=Path), help="JSONL file of v2 tasks served at /v2/tasks.")
 @click.option("--complete-after", default=2.0, show_default=True, type=click.FloatRange(0),
               metavar="SECONDS", help="How long evaluations with tasks stay running.")
 def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
-             complete_after: float) -> int:
+             tasks_file: Path | None, complete_after: float) -> int:
     """Serve the local platform: an SGP-compatible API over SQLite.
 
     Point evalspec or the official SDKs at it, with no account and no secrets.
@@ -49,7 +51,8 @@ def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
     keys = _parse_keys(api_keys)
     if db is not None:
         db.parent.mkdir(parents=True, exist_ok=True)
-    settings = Settings(db=db or ":memory:", api_keys=keys, complete_after=complete_after)
+    settings = Settings(db=db or ":memory:", api_keys=keys, complete_after=complete_after,
+                        tasks_file=tasks_file)
     click.echo(f"evalspec local platform on http://{host}:{port} "
                f"(database: {db or 'in memory'}; "
                f"{len(keys)} API key{'s' if len(keys) != 1 else ''} configured)", err=True)

@@ -30,6 +30,7 @@ class Settings:
     db: Path | str = ":memory:"
     api_keys: Mapping[str, str] = field(default_factory=dict)
     complete_after: float = 2.0
+    tasks_file: Path | None = None
 
 
 def account_of(request: Request) -> str:
@@ -128,7 +129,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from evalspec.platform import datasets, evaluation_items, evaluations, groups
+    from evalspec.platform import datasets, evaluation_items, evaluations, groups, tasks_v2
 
     settings = settings or Settings()
     app = FastAPI(title="evalspec local platform", docs_url=None, redoc_url=None)
@@ -138,4 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(evaluations.router)
     app.include_router(evaluation_items.router)
     app.include_router(groups.router)
+    app.include_router(tasks_v2.router)
+    app.add_exception_handler(tasks_v2.V2Error, tasks_v2.v2_error_response)
+    app.state.tasks = tasks_v2.load_tasks(settings.tasks_file) if settings.tasks_file else []
     return app

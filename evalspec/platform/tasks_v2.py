@@ -1,0 +1,223 @@
+"""Scale v2 Tasks (``GET /v2/tasks``, ``GET /v2/task``), served from a JSONL file.
+
+Each line of the file is one task shaped like seed 000. ``project`` and ``batch`` may be ids or
+``{id, name}`` objects so that ``project_name`` and ``batch_name`` filters work; responses carry
+the id unless ``expand`` asks for the object. Annotations get the ``id`` and ``type`` the
+official client requires when the file leaves them out (seed 000's example does).
+
+Auth is ``Authorization: Bearer <key>`` (or HTTP basic with the key as user name), checked
+against the same keys as the v5 API.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from evalspec.errors import LocatedError, Location, display_path
+
+router = APIRouter()
+
+STATUSES = ("pending", "completed", "canceled", "error")
+MAX_LIMIT = 100
+
+
+def _annotation_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, list):
+        return "category_multiple"
+    return "text"
+
+
+def _normalise_annotations(annotations: list[Any], owner: str) -> None:
+    for i, annotation in enumerate(annotations):
+        if isinstance(annotation, dict):
+            annotation.setdefault("id", f"{owner}.annotation{i}")
+            annotation.setdefault("type", _annotation_type(annotation.get("value")))
+
+
+def _normalise(task: dict[str, Any]) -> dict[str, Any]:
+    for thread in task.get("threads") or []:
+        _normalise_annotations(thread.setdefault("annotations", []), thread.get("id", "thread"))
+        for turn in thread.get("turns") or []:
+            owner = f"{thread.get('id')}.{turn.get('id')}"
+            _normalise_annotations(turn.setdefault("annotations", []), owner)
+            for j, message in enumerate(turn.get("messages") or []):
+                _normalise_annotations(message.setdefault("annotations", []), f"{owner}.m{j}")
+    return task
+
+
+def load_tasks(path: Path) -> list[dict[str, Any]]:
+    """Tasks from a JSONL file; a bad line raises a LocatedError naming it."""
+    shown = display_path(path)
+    tasks: list[dict[str, Any]] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LocatedError(Location(shown), f"cannot read the tasks file: {exc}") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            task = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LocatedError(Location(shown, number, exc.colno),
+                               f"invalid JSON: {exc.msg}") from None
+        if not isinstance(task, dict) or not isinstance(task.get("task_id"), str):
+            raise LocatedError(Location(shown, number, 1), "each task needs a string task_id")
+        if task.get("status") not in STATUSES:
+            raise LocatedError(Location(shown, number, 1),
+                               f"status must be one of {', '.join(STATUSES)}")
+        if "project" not in task:
+            raise LocatedError(Location(shown, number, 1), "each task needs a project")
+        tasks.append(_normalise(task))
+    return tasks
+
+
+def _ref(value: Any) -> tuple[str | None, str | None]:
+    """(id, name) of a project or batch given as an id or an object."""
+    if isinstance(value, dict):
+        return value.get("id"), value.get("name")
+    return (value, None) if isinstance(value, str) else (None, None)
+
+
+class V2Error(Exception):
+    """An error in the v2 API's own shape: ``{"status_code": ..., "error": ...}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def v2_error_response(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, V2Error)
+    return JSONResponse({"status_code": exc.status, "error": exc.message}, exc.status)
+
+
+def _v2_error(status: int, message: str) -> V2Error:
+    return V2Error(status, message)
+
+
+def _authorise(request: Request) -> None:
+    settings = request.app.state.settings
+    header = request.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    key = ""
+    if scheme.lower() == "bearer":
+        key = credential.strip()
+    elif scheme.lower() == "basic":
+        try:
+            key = base64.b64decode(credential).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            key = ""
+    if not key:
+        raise _v2_error(401, "missing API key: send Authorization: Bearer <key>")
+    if settings.api_keys and key not in settings.api_keys:
+        raise _v2_error(401, "invalid API key")
+
+
+def _encode(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _decode(token: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+        if text.startswith("offset:"):
+            return int(text[7:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise _v2_error(400, "next_token is not valid")
+
+
+def _time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _v2_error(400, f"{name} must be an ISO 8601 date-time") from None
+
+
+def _render(task: dict[str, Any], expand: list[str]) -> dict[str, Any]:
+    out = dict(task)
+    for field in ("project", "batch"):
+        if field in out and field not in expand:
+            out[field] = _ref(out[field])[0]
+    if out.get("status") != "completed":
+        out["threads"] = []
+    return out
+
+
+@router.get("/v2/tasks")
+def get_tasks(
+    request: Request,
+    project_id: str | None = None, project_name: str | None = None,
+    batch_id: str | None = None, batch_name: str | None = None,
+    status: str | None = None,
+    completed_after: str | None = None, completed_before: str | None = None,
+    limit: int = Query(MAX_LIMIT, ge=1, le=MAX_LIMIT),
+    next_token: str | None = None,
+    expand: list[str] | None = Query(None), opts: list[str] | None = Query(None),
+) -> JSONResponse:
+    _authorise(request)
+    del opts  # every task already carries its annotations and parameters
+    if not any((project_id, project_name, batch_id, batch_name)):
+        raise _v2_error(400, "give one of project_id, project_name, batch_id or batch_name")
+    if status is not None and status not in STATUSES:
+        raise _v2_error(400, f"status must be one of {', '.join(STATUSES)}")
+    after, before = _time(completed_after, "completed_after"), _time(completed_before,
+                                                                     "completed_before")
+    wanted = [v for e in expand or () for v in e.split(",") if v]
+
+    def matches(task: dict[str, Any]) -> bool:
+        pid, pname = _ref(task.get("project"))
+        bid, bname = _ref(task.get("batch"))
+        if (project_id and pid != project_id) or (project_name and pname != project_name):
+            return False
+        if (batch_id and bid != batch_id) or (batch_name and bname != batch_name):
+            return False
+        if status and task.get("status") != status:
+            return False
+        if after or before:
+            done = _time(task.get("completed_at"), "completed_at")
+            if done is None or (after and done <= after) or (before and done >= before):
+                return False
+        return True
+
+    tasks: list[dict[str, Any]] = request.app.state.tasks
+    start = _decode(next_token) if next_token else 0
+    page: list[dict[str, Any]] = []
+    index = start
+    while index < len(tasks) and len(page) < limit:
+        if matches(tasks[index]):
+            page.append(_render(tasks[index], wanted))
+        index += 1
+    more = any(matches(t) for t in tasks[index:])  # stops at the first match
+    body: dict[str, Any] = {"tasks": page}
+    if more:
+        body["next_token"] = _encode(index)
+    return JSONResponse(body)
+
+
+@router.get("/v2/task")
+def get_task(request: Request, task_id: str, expand: list[str] | None = Query(None),
+             opts: list[str] | None = Query(None)) -> JSONResponse:
+    _authorise(request)
+    del opts
+    wanted = [v for e in expand or () for v in e.split(",") if v]
+    for task in request.app.state.tasks:
+        if task["task_id"] == task_id:
+            return JSONResponse(_render(task, wanted))
+    raise _v2_error(404, f"task {task_id!r} not found")

@@ -1,0 +1,123 @@
+"""v2 Tasks from a JSONL file, read with httpx and with scaleapi's V2Api."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from evalspec.errors import LocatedError
+
+
+def seed_task(i: int, status: str = "completed", project: str = "My Test Project",
+              batch: str = "batch-a") -> dict:
+    """A task shaped like seed 000 (annotations without id or type)."""
+    return {
+        "task_id": f"task_{i:05d}",
+        "project": {"id": f"project_{project.lower().replace(' ', '_')}", "name": project},
+        "batch": {"id": f"batch_{batch}", "name": batch},
+        "status": status,
+        "created_at": "2025-01-01T08:31:03.169Z",
+        "completed_at": f"2025-01-{1 + i % 28:02d}T04:00:39.923Z" if status == "completed"
+        else None,
+        "threads": [{"id": "thread_0", "turns": [{"id": "turn_0", "messages": [
+            {"content": {"text": "prompt"}, "role": "user", "source_id": "user",
+             "annotations": []},
+            {"content": {"text": "base"}, "role": "assistant", "source_id": "base_model",
+             "model_parameters": {"model": "scale-gpt-1.5-turbo", "temperature": 0.9,
+                                  "max_completion_tokens": 2048},
+             "annotations": [{"key": "overall", "value": 5}, {"key": "safety", "value": 3}]},
+        ], "annotations": [{"key": "selected_model_id", "value": "base_model"},
+                           {"key": "likert_value", "value": 2}]}], "annotations": []}],
+    }
+
+
+@pytest.fixture
+def tasks_platform(tmp_path):
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import start_background
+
+    tasks = [seed_task(i) for i in range(250)] + [seed_task(250, "pending")] + [
+        seed_task(300 + i, project="Other") for i in range(3)]
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    server = start_background(Settings(db=tmp_path / "p.db", tasks_file=path))
+    yield server
+    server.stop()
+
+
+def get(server, **params):
+    return httpx.get(f"{server.url}/v2/tasks", params=params,
+                     headers={"Authorization": "Bearer live_test"})
+
+
+def test_next_token_paging_and_filters(tasks_platform) -> None:
+    seen, token = [], None
+    while True:
+        params = {"project_name": "My Test Project", "limit": 100}
+        body = get(tasks_platform, **params, **({"next_token": token} if token else {})).json()
+        seen.extend(t["task_id"] for t in body["tasks"])
+        token = body.get("next_token")
+        if not token:
+            break
+    assert seen == [f"task_{i:05d}" for i in range(251)]
+    completed = get(tasks_platform, project_name="My Test Project", status="completed",
+                    limit=100, completed_after="2025-01-27T00:00:00Z").json()
+    assert all(t["completed_at"] >= "2025-01-27" for t in completed["tasks"])
+    assert len(completed["tasks"]) == 16 and "next_token" not in completed
+    pending = get(tasks_platform, batch_name="batch-a", status="pending").json()["tasks"]
+    assert [(t["task_id"], t["threads"]) for t in pending] == [("task_00250", [])]
+
+
+def test_expand_and_ids(tasks_platform) -> None:
+    plain = get(tasks_platform, project_id="project_other", limit=1).json()["tasks"][0]
+    assert (plain["project"], plain["batch"]) == ("project_other", "batch_batch-a")
+    expanded = httpx.get(f"{tasks_platform.url}/v2/tasks",
+                         params=[("project_id", "project_other"), ("expand", "project"),
+                                 ("expand", "batch"), ("limit", "1")],
+                         headers={"Authorization": "Bearer k"}).json()["tasks"][0]
+    assert expanded["project"] == {"id": "project_other", "name": "Other"}
+    message = expanded["threads"][0]["turns"][0]["messages"][1]
+    assert message["annotations"][0] == {"key": "overall", "value": 5,
+                                         "id": "thread_0.turn_0.m1.annotation0",
+                                         "type": "integer"}
+
+
+def test_v2_errors_have_their_own_shape(tasks_platform) -> None:
+    no_key = httpx.get(f"{tasks_platform.url}/v2/tasks", params={"project_name": "x"})
+    assert (no_key.status_code, no_key.json()) == (
+        401, {"status_code": 401, "error": "missing API key: send Authorization: Bearer <key>"})
+    no_selector = get(tasks_platform)
+    assert no_selector.json() == {
+        "status_code": 400,
+        "error": "give one of project_id, project_name, batch_id or batch_name"}
+    assert get(tasks_platform, project_name="x", next_token="garbage").status_code == 400
+
+
+def test_scaleapi_v2_client_pages_through_tasks(tasks_platform) -> None:
+    from scaleapi.api_client.v2 import ApiClient, Configuration, V2Api
+
+    api = V2Api(ApiClient(Configuration(host=tasks_platform.url, access_token="live_test")))
+    ids, token = [], None
+    while True:
+        response = api.get_tasks(project_name="My Test Project", limit=100, next_token=token)
+        ids.extend(t.task_id for t in response.tasks)
+        token = response.next_token
+        if not token:
+            break
+    assert len(ids) == 251 and len(set(ids)) == 251
+    first = api.get_tasks(project_name="My Test Project", limit=1).tasks[0]
+    annotation = first.threads[0].turns[0].messages[1].annotations[0]
+    assert annotation.actual_instance.key == "overall"
+
+
+def test_bad_tasks_file_is_located(tmp_path) -> None:
+    from evalspec.platform.tasks_v2 import load_tasks
+
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps(seed_task(1)) + "\n{\"task_id\": \"t3\"}\n")
+    with pytest.raises(LocatedError) as exc:
+        load_tasks(path)
+    assert exc.value.location.line == 2
+    assert exc.value.message == "status must be one of pending, completed, canceled, error"
