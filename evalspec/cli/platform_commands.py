@@ -32,8 +32,19 @@ def _parse_keys(pairs: tuple[str, ...]) -> dict[str, str]:
               path_type=Path), help="JSONL file of v2 tasks served at /v2/tasks.")
 @click.option("--complete-after", default=2.0, show_default=True, type=click.FloatRange(0),
               metavar="SECONDS", help="How long evaluations with tasks stay running.")
+@click.option("--latency-ms", default=0.0, type=click.FloatRange(0), metavar="N",
+              help="Delay every API request by N milliseconds.")
+@click.option("--fail-rate", default=0.0, type=click.FloatRange(0, 1), metavar="P",
+              help="Answer this share of requests with 500 or 503, doing nothing.")
+@click.option("--rate-limit", default=0.0, type=click.FloatRange(0), metavar="N",
+              help="Requests per second before 429 with Retry-After (0: no limit).")
+@click.option("--drop-rate", default=0.0, type=click.FloatRange(0, 1), metavar="P",
+              help="Commit this share of writes, then close the connection unanswered.")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Seed for the injected faults: a sequential client sees the same ones.")
 def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
-             tasks_file: Path | None, complete_after: float) -> int:
+             tasks_file: Path | None, complete_after: float, latency_ms: float,
+             fail_rate: float, rate_limit: float, drop_rate: float, seed: int) -> int:
     """Serve the local platform: an SGP-compatible API over SQLite.
 
     Point evalspec or the official SDKs at it, with no account and no secrets.
@@ -42,6 +53,7 @@ def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
     Examples:
       evalspec emulator --db .evalspec/platform.db
       evalspec emulator --api-key test-key=acme --api-key other=globex
+      evalspec emulator --tasks tasks.jsonl --latency-ms 20 --fail-rate 0.1 --seed 7
       SGP_CLIENT_BASE_URL=http://127.0.0.1:8750 SGP_API_KEY=x SGP_ACCOUNT_ID=acme \
         python my_sdk_script.py
     """
@@ -51,8 +63,12 @@ def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
     keys = _parse_keys(api_keys)
     if db is not None:
         db.parent.mkdir(parents=True, exist_ok=True)
+    from evalspec.platform.faults import Faults
+
+    faults = Faults(latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit,
+                    drop_rate=drop_rate, seed=seed)
     settings = Settings(db=db or ":memory:", api_keys=keys, complete_after=complete_after,
-                        tasks_file=tasks_file)
+                        tasks_file=tasks_file, faults=faults)
     click.echo(f"evalspec local platform on http://{host}:{port} "
                f"(database: {db or 'in memory'}; "
                f"{len(keys)} API key{'s' if len(keys) != 1 else ''} configured)", err=True)

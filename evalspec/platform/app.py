@@ -20,6 +20,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 
+from evalspec.platform.faults import Faults
 from evalspec.platform.store import Page, Store
 
 MAX_LIMIT = 10_000
@@ -31,6 +32,7 @@ class Settings:
     api_keys: Mapping[str, str] = field(default_factory=dict)
     complete_after: float = 2.0
     tasks_file: Path | None = None
+    faults: Faults = field(default_factory=Faults)
 
 
 def account_of(request: Request) -> str:

@@ -6,11 +6,13 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from evalspec.platform.app import Settings, create_app
+from evalspec.platform.faults import FaultInjector
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -23,8 +25,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 def _server(settings: Settings, host: str, port: int, access_log: bool
             ) -> tuple[uvicorn.Server, FastAPI]:
     app = create_app(settings)
+    # Faults wrap the app outermost so that a drop can reach the connection itself.
+    served: Any = FaultInjector(app, settings.faults) if settings.faults.active else app
     config = uvicorn.Config(
-        app, host=host, port=port, access_log=access_log,
+        served, host=host, port=port, access_log=access_log,
         log_level="info" if access_log else "warning",
         backlog=2048,  # concurrent clients must not wait on a short listen queue
     )
