@@ -1,0 +1,135 @@
+"""Where the platform is and who we are there (DESIGN.md §9).
+
+Endpoint, first found: ``--endpoint`` > ``EVALSPEC_ENDPOINT`` > ``SGP_CLIENT_BASE_URL`` >
+``endpoint`` in evalspec.yaml > the production URL when ``SGP_API_KEY`` is set > an error with a
+hint. ``local`` is the embedded platform, in-process, on ``.evalspec/local.db`` under the
+project root.
+
+Credentials come only from the environment, with the official SDKs' names: ``SGP_API_KEY`` and
+``SGP_ACCOUNT_ID`` (v5), ``SCALE_API_KEY`` (v2). They are never printed: reprs and errors show
+``***``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from evalspec.client.http import HttpCore
+from evalspec.client.retry import RetryPolicy
+from evalspec.client.sgp import SGPClient, TasksClient
+from evalspec.errors import UsageError
+
+PRODUCTION_URL = "https://api.egp.scale.com"
+V2_PRODUCTION_URL = "https://api.scale.com"
+LOCAL = "local"
+LOCAL_KEY = "local"  # the embedded platform accepts any non-empty key
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str  # "local" or a base URL
+    source: str  # where it came from, for messages
+
+    @property
+    def is_local(self) -> bool:
+        return self.url == LOCAL
+
+
+@dataclass(frozen=True)
+class Credentials:
+    api_key: str | None = field(default=None, repr=False)
+    account_id: str | None = None
+    scale_api_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        env = os.environ if environ is None else environ
+        return cls(env.get("SGP_API_KEY") or None, env.get("SGP_ACCOUNT_ID") or None,
+                   env.get("SCALE_API_KEY") or None)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.api_key, self.scale_api_key) if s)
+
+
+def resolve_endpoint(option: str | None, configured: str | None,
+                     environ: Mapping[str, str] | None = None) -> Endpoint:
+    env = os.environ if environ is None else environ
+    for value, source in ((option, "--endpoint"),
+                          (env.get("EVALSPEC_ENDPOINT"), "EVALSPEC_ENDPOINT"),
+                          (env.get("SGP_CLIENT_BASE_URL"), "SGP_CLIENT_BASE_URL"),
+                          (configured, "evalspec.yaml")):
+        if value:
+            return Endpoint(_check_url(value, source), source)
+    if env.get("SGP_API_KEY"):
+        return Endpoint(PRODUCTION_URL, "SGP_API_KEY is set")
+    raise UsageError(
+        "no platform endpoint: pass --endpoint URL (or --endpoint local for the embedded "
+        "platform), set EVALSPEC_ENDPOINT, or set 'endpoint' in evalspec.yaml"
+    )
+
+
+def _check_url(value: str, source: str) -> str:
+    if value == LOCAL:
+        return value
+    url = httpx.URL(value)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise UsageError(f"{source}: {value!r} is not 'local' or an http(s) URL")
+    if url.userinfo:
+        raise UsageError(f"{source}: the endpoint URL must not contain credentials; "
+                         "use SGP_API_KEY")
+    return value.rstrip("/")
+
+
+def local_database(root: Path) -> Path:
+    directory = root / ".evalspec"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / "local.db"
+
+
+def _local_transport(root: Path) -> httpx.AsyncBaseTransport:
+    from evalspec.platform.app import Settings, create_app
+
+    return httpx.ASGITransport(app=create_app(Settings(db=local_database(root))))
+
+
+def sgp_client(endpoint: Endpoint, credentials: Credentials, root: Path, *,
+               retry: RetryPolicy | None = None, max_connections: int = 64,
+               transport: httpx.AsyncBaseTransport | None = None) -> SGPClient:
+    """A v5 client for ``endpoint``; ``local`` runs the platform in this process."""
+    key, account = credentials.api_key, credentials.account_id
+    if endpoint.is_local:
+        transport = transport or _local_transport(root)
+        base_url, key, account = "http://local.evalspec", key or LOCAL_KEY, account or "default"
+    else:
+        base_url = endpoint.url
+        if not key:
+            raise UsageError(f"SGP_API_KEY is not set; it is needed for {endpoint.url} "
+                             f"(endpoint from {endpoint.source})")
+    headers = {"x-api-key": key}
+    if account:
+        headers["x-selected-account-id"] = account
+    core = HttpCore(base_url, headers, transport=transport, retry=retry,
+                    secrets=credentials.secrets, max_connections=max_connections)
+    return SGPClient(core)
+
+
+def tasks_client(endpoint: Endpoint | None, credentials: Credentials, root: Path, *,
+                 transport: httpx.AsyncBaseTransport | None = None) -> TasksClient:
+    """A v2 Tasks client; the production host unless an endpoint is given."""
+    key = credentials.scale_api_key
+    if endpoint is not None and endpoint.is_local:
+        transport = transport or _local_transport(root)
+        base_url, key = "http://local.evalspec", key or LOCAL_KEY
+    else:
+        base_url = endpoint.url if endpoint else V2_PRODUCTION_URL
+        if not key:
+            raise UsageError("SCALE_API_KEY is not set; the v2 Tasks API needs it")
+    core = HttpCore(base_url, {"Authorization": f"Bearer {key}"}, transport=transport,
+                    secrets=credentials.secrets)
+    return TasksClient(core)

@@ -1,0 +1,207 @@
+"""Typed entry points for the SGP v5 resources evalspec uses, and the v2 Tasks API.
+
+Bodies and results are plain JSON dicts in the platform's own shapes (API.md, seeds/): the
+plan compares them field by field, so wrapping them in models would only add a copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from evalspec.client.http import HttpCore
+
+JSON = dict[str, Any]
+
+
+def _csv(values: Sequence[str] | None) -> str | None:
+    """Query arrays are comma-joined, as the official SDK sends them."""
+    return ",".join(values) if values else None
+
+
+class SGPClient:
+    """The v5 API: evaluations, evaluation items, groups, datasets and dataset items."""
+
+    def __init__(self, core: HttpCore) -> None:
+        self.core = core
+
+    async def aclose(self) -> None:
+        await self.core.aclose()
+
+    # -- evaluations ----------------------------------------------------------------------------
+    async def create_evaluation(self, body: JSON) -> JSON:
+        result: JSON = await self.core.request("POST", "/v5/evaluations", json=body)
+        return result
+
+    def list_evaluations(self, *, tags: Sequence[str] | None = None, name: str | None = None,
+                         include_archived: bool = False, views: Sequence[str] | None = None,
+                         page_size: int = 1000) -> AsyncIterator[JSON]:
+        return self.core.iterate("/v5/evaluations", {
+            "tags": _csv(tags), "name": name, "views": _csv(views),
+            "include_archived": "true" if include_archived else None,
+        }, page_size)
+
+    async def filter_evaluations(self, filters: list[JSON], *, include_archived: bool = False,
+                                 views: Sequence[str] | None = None) -> list[JSON]:
+        found: list[JSON] = []
+        params: JSON = {"limit": 1000, "views": _csv(views),
+                        "include_archived": "true" if include_archived else None}
+        params = {k: v for k, v in params.items() if v is not None}
+        while True:
+            page = await self.core.request("POST", "/v5/evaluations/filter", params=params,
+                                           json={"filters": filters}, idempotent=True)
+            found.extend(page["items"])
+            if not page["items"] or not page.get("has_more"):
+                return found
+            params["starting_after"] = page["items"][-1]["id"]
+
+    async def get_evaluation(self, evaluation_id: str, *, include_archived: bool = False,
+                             views: Sequence[str] | None = None) -> JSON:
+        params = {"include_archived": "true" if include_archived else None,
+                  "views": _csv(views)}
+        result: JSON = await self.core.request(
+            "GET", f"/v5/evaluations/{evaluation_id}",
+            params={k: v for k, v in params.items() if v is not None})
+        return result
+
+    async def update_evaluation(self, evaluation_id: str, changes: JSON) -> JSON:
+        result: JSON = await self.core.request("PATCH", f"/v5/evaluations/{evaluation_id}",
+                                               json=changes)
+        return result
+
+    async def restore_evaluation(self, evaluation_id: str) -> JSON:
+        return await self.update_evaluation(evaluation_id, {"restore": True})
+
+    async def archive_evaluation(self, evaluation_id: str) -> JSON:
+        result: JSON = await self.core.request("DELETE", f"/v5/evaluations/{evaluation_id}")
+        return result
+
+    async def add_evaluation_task(self, evaluation_id: str, task: JSON) -> JSON:
+        result: JSON = await self.core.request(
+            "POST", f"/v5/evaluations/{evaluation_id}/tasks", json={"task": task})
+        return result
+
+    async def update_evaluation_task(self, evaluation_id: str, alias: str,
+                                     configuration: JSON) -> JSON:
+        result: JSON = await self.core.request(
+            "PATCH", f"/v5/evaluations/{evaluation_id}/tasks/{alias}",
+            json={"configuration": configuration})
+        return result
+
+    def list_evaluation_items(self, evaluation_id: str, *, page_size: int = 1000
+                              ) -> AsyncIterator[JSON]:
+        return self.core.iterate("/v5/evaluation-items", {"evaluation_id": evaluation_id},
+                                 page_size)
+
+    # -- evaluation groups ----------------------------------------------------------------------
+    async def create_group(self, body: JSON) -> JSON:
+        result: JSON = await self.core.request("POST", "/v5/evaluation-groups", json=body)
+        return result
+
+    def list_groups(self, *, tags: Sequence[str] | None = None, name: str | None = None,
+                    evaluation_id: str | None = None, include_deleted: bool = False,
+                    views: Sequence[str] | None = None, page_size: int = 1000
+                    ) -> AsyncIterator[JSON]:
+        return self.core.iterate("/v5/evaluation-groups", {
+            "tags": _csv(tags), "name": name, "evaluation_id": evaluation_id,
+            "include_deleted": "true" if include_deleted else None, "views": _csv(views),
+        }, page_size)
+
+    async def get_group(self, group_id: str, *, include_deleted: bool = False) -> JSON:
+        params = {"include_deleted": "true"} if include_deleted else None
+        result: JSON = await self.core.request("GET", f"/v5/evaluation-groups/{group_id}",
+                                               params=params)
+        return result
+
+    async def patch_group(self, group_id: str, changes: JSON) -> JSON:
+        result: JSON = await self.core.request("PATCH", f"/v5/evaluation-groups/{group_id}",
+                                               json=changes)
+        return result
+
+    async def replace_group(self, group_id: str, body: JSON) -> JSON:
+        result: JSON = await self.core.request("PUT", f"/v5/evaluation-groups/{group_id}",
+                                               json=body)
+        return result
+
+    async def archive_group(self, group_id: str) -> JSON:
+        result: JSON = await self.core.request("DELETE", f"/v5/evaluation-groups/{group_id}")
+        return result
+
+    # -- datasets -------------------------------------------------------------------------------
+    async def create_dataset(self, body: JSON) -> JSON:
+        result: JSON = await self.core.request("POST", "/v5/datasets", json=body)
+        return result
+
+    def list_datasets(self, *, tags: Sequence[str] | None = None, name: str | None = None,
+                      include_archived: bool = False, page_size: int = 1000
+                      ) -> AsyncIterator[JSON]:
+        return self.core.iterate("/v5/datasets", {
+            "tags": _csv(tags), "name": name,
+            "include_archived": "true" if include_archived else None,
+        }, page_size)
+
+    async def get_dataset(self, dataset_id: str, *, include_archived: bool = False) -> JSON:
+        params = {"include_archived": "true"} if include_archived else None
+        result: JSON = await self.core.request("GET", f"/v5/datasets/{dataset_id}",
+                                               params=params)
+        return result
+
+    async def update_dataset(self, dataset_id: str, changes: JSON) -> JSON:
+        result: JSON = await self.core.request("PATCH", f"/v5/datasets/{dataset_id}",
+                                               json=changes)
+        return result
+
+    async def restore_dataset(self, dataset_id: str) -> JSON:
+        return await self.update_dataset(dataset_id, {"restore": True})
+
+    async def archive_dataset(self, dataset_id: str) -> JSON:
+        result: JSON = await self.core.request("DELETE", f"/v5/datasets/{dataset_id}")
+        return result
+
+    async def add_dataset_items(self, dataset_id: str, rows: list[JSON]) -> list[JSON]:
+        result = await self.core.request("POST", "/v5/dataset-items/batch",
+                                         json={"dataset_id": dataset_id, "data": rows})
+        items: list[JSON] = result["items"]
+        return items
+
+    def list_dataset_items(self, dataset_id: str, *, version: int | None = None,
+                           page_size: int = 1000) -> AsyncIterator[JSON]:
+        return self.core.iterate("/v5/dataset-items",
+                                 {"dataset_id": dataset_id, "version": version}, page_size)
+
+    async def update_dataset_item(self, item_id: str, data: JSON) -> JSON:
+        result: JSON = await self.core.request("PATCH", f"/v5/dataset-items/{item_id}",
+                                               json={"data": data})
+        return result
+
+    async def delete_dataset_item(self, item_id: str) -> JSON:
+        result: JSON = await self.core.request("DELETE", f"/v5/dataset-items/{item_id}")
+        return result
+
+
+class TasksClient:
+    """Scale's v2 Tasks API (a different host and a Bearer token)."""
+
+    def __init__(self, core: HttpCore) -> None:
+        self.core = core
+
+    async def aclose(self) -> None:
+        await self.core.aclose()
+
+    async def pages(self, params: JSON, next_token: str | None = None
+                    ) -> AsyncIterator[tuple[list[JSON], str | None]]:
+        """Pages of tasks with the token of the page after each (None after the last)."""
+        query = {k: v for k, v in params.items() if v is not None}
+        query.setdefault("limit", 100)
+        while True:
+            if next_token:
+                query["next_token"] = next_token
+            body = await self.core.request("GET", "/v2/tasks", params=query)
+            next_token = body.get("next_token")
+            yield body.get("tasks") or [], next_token
+            if not next_token:
+                return
+
+    async def get_task(self, task_id: str) -> JSON:
+        result: JSON = await self.core.request("GET", "/v2/task", params={"task_id": task_id})
+        return result

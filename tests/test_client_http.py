@@ -1,0 +1,177 @@
+"""Client edge cases with httpx.MockTransport: retries, Retry-After, lost answers, redaction."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import httpx
+import pytest
+
+from evalspec.client.errors import (
+    BadRequestError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitError,
+    ServerError,
+)
+from evalspec.client.http import HttpCore, create_once
+from evalspec.client.retry import RetryPolicy
+
+KEY = "sk-live-very-secret"
+
+
+def core(handler, **kwargs):
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    policy = RetryPolicy(random=random.Random(1), **kwargs)
+    client = HttpCore("https://api.example.test", {"x-api-key": KEY},
+                      transport=httpx.MockTransport(handler), retry=policy, secrets=[KEY],
+                      sleep=sleep)
+    return client, sleeps
+
+
+def scripted(*responses):
+    """A handler answering with each response in turn; exceptions are raised."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        item = responses[min(len(calls), len(responses)) - 1]
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    return handler, calls
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_get_is_retried_on_503_then_succeeds() -> None:
+    handler, calls = scripted(httpx.Response(503, json={"detail": "busy"}),
+                              httpx.Response(200, json={"ok": True}))
+    client, sleeps = core(handler)
+    assert run(client.request("GET", "/v5/x")) == {"ok": True}
+    assert len(calls) == 2 and len(sleeps) == 1 and 0 <= sleeps[0] <= 0.25
+
+
+def test_retry_after_is_honoured() -> None:
+    handler, calls = scripted(httpx.Response(429, headers={"Retry-After": "3"},
+                                             json={"detail": "slow down"}),
+                              httpx.Response(200, json={}))
+    client, sleeps = core(handler)
+    run(client.request("POST", "/v5/evaluations", json={}))  # a 429 create is safe to retry
+    assert sleeps == [3.0] and len(calls) == 2
+
+
+def test_attempts_are_bounded() -> None:
+    handler, calls = scripted(httpx.Response(503, json={"detail": "down"}))
+    client, sleeps = core(handler, max_attempts=4)
+    with pytest.raises(ServerError) as exc:
+        run(client.request("GET", "/v5/evaluations"))
+    assert str(exc.value) == ("GET /v5/evaluations failed with 503: down (after 4 attempts)")
+    assert len(calls) == 4 and len(sleeps) == 3
+    assert all(s <= 0.25 * 2 ** i for i, s in enumerate(sleeps))
+
+
+def test_total_time_is_bounded() -> None:
+    policy = RetryPolicy(max_total=10)
+    assert policy.allows(1, elapsed=2, wait=8) is True
+    assert policy.allows(1, elapsed=2, wait=8.5) is False
+    assert RetryPolicy(max_attempts=3).allows(3, 0, 0) is False
+
+
+def test_a_create_whose_answer_is_lost_is_not_retried() -> None:
+    for failure in (httpx.Response(500, json={"detail": "oops"}),
+                    httpx.RemoteProtocolError("Server disconnected without sending a response."),
+                    httpx.ReadTimeout("timed out")):
+        handler, calls = scripted(failure, httpx.Response(200, json={}))
+        client, _ = core(handler)
+        with pytest.raises(OutcomeUnknownError) as exc:
+            run(client.request("POST", "/v5/evaluations", json={"name": "x"}))
+        assert len(calls) == 1
+        assert str(exc.value).endswith("the request may have taken effect")
+
+
+def test_a_create_that_never_connected_is_retried() -> None:
+    handler, calls = scripted(httpx.ConnectError("connection refused"),
+                              httpx.Response(200, json={"id": "e1"}))
+    client, _ = core(handler)
+    assert run(client.request("POST", "/v5/evaluations", json={})) == {"id": "e1"}
+    assert len(calls) == 2
+
+
+def test_a_dropped_read_is_retried() -> None:
+    handler, calls = scripted(httpx.RemoteProtocolError("dropped"),
+                              httpx.Response(200, json={"items": []}))
+    client, _ = core(handler)
+    assert run(client.request("GET", "/v5/evaluations")) == {"items": []}
+
+
+def test_client_errors_are_typed_and_not_retried() -> None:
+    handler, calls = scripted(httpx.Response(404, json={"detail": "evaluation 'x' not found"}))
+    client, _ = core(handler)
+    with pytest.raises(NotFoundError) as exc:
+        run(client.request("GET", "/v5/evaluations/x"))
+    assert str(exc.value) == "GET /v5/evaluations/x failed with 404: evaluation 'x' not found"
+    assert len(calls) == 1
+    handler, _ = scripted(httpx.Response(422, json={"detail": [
+        {"loc": ["body", "name"], "msg": "Input should be a valid string", "type": "x"}]}))
+    client, _ = core(handler)
+    with pytest.raises(BadRequestError) as bad:
+        run(client.request("POST", "/v5/evaluations", json={"name": 1}))
+    assert str(bad.value) == ("POST /v5/evaluations failed with 422: name: Input should be a "
+                              "valid string")
+
+
+def test_rate_limit_error_after_retries_carries_retry_after() -> None:
+    handler, _ = scripted(httpx.Response(429, headers={"Retry-After": "1"}, json={}))
+    client, _ = core(handler, max_attempts=2)
+    with pytest.raises(RateLimitError) as exc:
+        run(client.request("GET", "/v5/evaluations"))
+    assert exc.value.retry_after == 1.0
+
+
+def test_credentials_never_appear_in_errors_or_reprs() -> None:
+    handler, _ = scripted(httpx.Response(401, text=f"bad key {KEY}"))
+    client, _ = core(handler)
+    with pytest.raises(Exception) as exc:
+        run(client.request("GET", "/v5/evaluations"))
+    assert KEY not in str(exc.value) and "***" in str(exc.value)
+    assert str(exc.value).endswith("(check SGP_API_KEY)")
+    assert KEY not in repr(client)
+    from evalspec.client.config import Credentials
+
+    creds = Credentials(api_key=KEY, account_id="acme", scale_api_key=KEY)
+    assert KEY not in repr(creds)
+
+
+def test_create_once_adopts_what_a_lost_create_made() -> None:
+    made: list[str] = []
+
+    async def create() -> str:
+        made.append("x")
+        raise OutcomeUnknownError("lost")
+
+    async def found() -> str | None:
+        return "adopted"
+
+    assert run(create_once(create, found)) == "adopted" and made == ["x"]
+
+    attempts: list[int] = []
+
+    async def flaky() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OutcomeUnknownError("lost")
+        return "created"
+
+    async def nothing() -> None:
+        return None
+
+    assert run(create_once(flaky, nothing)) == "created" and len(attempts) == 2
