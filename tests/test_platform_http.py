@@ -193,3 +193,22 @@ def test_concurrent_writers_lose_nothing(platform) -> None:
                        headers={"x-api-key": "k"}).json()
     assert listed["total"] == 200
     assert sorted(e["name"] for e in listed["items"]) == sorted(f"c{i}" for i in range(200))
+
+
+def test_group_views_and_include_deleted(http) -> None:
+    [e] = make(http, 1)
+    group = http.post("/v5/evaluation-groups", json={"name": "g", "evaluation_ids": [e]}).json()
+    plain = http.get("/v5/evaluation-groups").json()["items"][0]
+    assert "members" not in plain and plain["row_identifiers"] is None
+    viewed = http.get("/v5/evaluation-groups", params={"views": "members"}).json()["items"][0]
+    member = viewed["members"][0]
+    assert (member["evaluation_id"], member["evaluation_group_id"], member["object"],
+            member["name"], member["evaluation_name"]) == (e, group["id"], "evaluation", "e0",
+                                                           "e0")
+    http.delete(f"/v5/evaluation-groups/{group['id']}")
+    assert http.get("/v5/evaluation-groups").json()["total"] == 0
+    deleted = http.get("/v5/evaluation-groups", params={"include_deleted": "true",
+                                                        "views": "members"}).json()["items"]
+    assert deleted[0]["deleted_at"] is not None
+    assert deleted[0]["members"][0]["deleted_at"] is not None
+    assert http.get(f"/v5/evaluation-groups/{group['id']}").status_code == 404

@@ -69,10 +69,12 @@ def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
                     drop_rate=drop_rate, seed=seed)
     settings = Settings(db=db or ":memory:", api_keys=keys, complete_after=complete_after,
                         tasks_file=tasks_file, faults=faults)
-    click.echo(f"evalspec local platform on http://{host}:{port} "
-               f"(database: {db or 'in memory'}; "
-               f"{len(keys)} API key{'s' if len(keys) != 1 else ''} configured)", err=True)
-    serve(settings, host, port)
+    def announce() -> None:
+        click.echo(f"evalspec local platform on http://{host}:{port} "
+                   f"(database: {db or 'in memory'}; "
+                   f"{len(keys)} API key{'s' if len(keys) != 1 else ''} configured)", err=True)
+
+    serve(settings, host, port, announce)
     return EXIT_OK
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +36,16 @@ def _server(settings: Settings, host: str, port: int, access_log: bool
     return uvicorn.Server(config), app
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
-    """Run until interrupted. Access logs show method, path and status, never headers."""
-    _server(settings, host, port, access_log=True)[0].run()
+def serve(settings: Settings, host: str, port: int,
+          announce: Callable[[], None] | None = None) -> None:
+    """Run until interrupted. Access logs show method, path and status, never headers.
+
+    ``announce`` is called once the app is built (its inputs checked), before listening.
+    """
+    server, _ = _server(settings, host, port, access_log=True)
+    if announce is not None:
+        announce()
+    server.run()
 
 
 @dataclass
