@@ -13,17 +13,45 @@ accepted and ``x-selected-account-id`` (or ``default``) picks the account.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from evalspec.platform.faults import Faults
 from evalspec.platform.store import Page, Store
 
 MAX_LIMIT = 10_000
+
+
+class CompactJSON(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode("utf-8")
+
+
+class JSONRoute(APIRoute):
+    """Routes whose endpoints return plain JSON dicts, sent as they are.
+
+    FastAPI would otherwise validate each returned dict against a response model and walk it
+    with jsonable_encoder: two extra passes over every 1,000-item page.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        kwargs["response_model"] = None
+
+        @functools.wraps(endpoint)
+        async def send_as_json(*args: Any, **values: Any) -> Any:
+            result = await endpoint(*args, **values)
+            return result if isinstance(result, Response) else CompactJSON(result)
+
+        super().__init__(path, send_as_json, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -35,7 +63,7 @@ class Settings:
     faults: Faults = field(default_factory=Faults)
 
 
-def account_of(request: Request) -> str:
+async def account_of(request: Request) -> str:
     """The account a request acts for; raises 401 for a missing or unknown key."""
     settings: Settings = request.app.state.settings
     key = request.headers.get("x-api-key")
@@ -55,7 +83,7 @@ def account_of(request: Request) -> str:
 Account = Depends(account_of)
 
 
-def store_of(request: Request) -> Store:
+async def store_of(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
@@ -92,7 +120,7 @@ class ListParams:
         return page
 
 
-def list_params(
+async def list_params(
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
     starting_after: str | None = None,
     ending_before: str | None = None,
@@ -112,9 +140,16 @@ def envelope(page: Page, limit: int, render: Callable[[dict[str, Any]], dict[str
             "has_more": page.has_more, "limit": limit}
 
 
+PRIVATE = ("_dataset_ids", "_item_count", "_created", "_members", "_added", "_removed",
+           "_history")
+
+
 def public(obj: dict[str, Any]) -> dict[str, Any]:
     """A stored body without the platform's private bookkeeping (keys starting with '_')."""
-    return {k: v for k, v in obj.items() if not k.startswith("_")}
+    out = dict(obj)
+    for key in PRIVATE:
+        out.pop(key, None)
+    return out
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evalspec.platform.app import (
     Account,
+    JSONRoute,
     ListParams,
     Paging,
     StoreDep,
@@ -26,7 +27,7 @@ from evalspec.platform.app import (
 )
 from evalspec.platform.store import Store, new_id, now
 
-router = APIRouter()
+router = APIRouter(route_class=JSONRoute)
 
 
 class DatasetCreate(BaseModel):
@@ -127,7 +128,7 @@ def _bump(store: Store, db: Any, dataset: dict[str, Any]) -> int:
 
 
 @router.post("/v5/datasets")
-def create(body: DatasetCreate, account: str = Account, store: Store = StoreDep
+async def create(body: DatasetCreate, account: str = Account, store: Store = StoreDep
            ) -> dict[str, Any]:
     with store.transaction() as db:
         dataset = create_dataset(store, db, account, body.name, body.data, body.description,
@@ -136,7 +137,7 @@ def create(body: DatasetCreate, account: str = Account, store: Store = StoreDep
 
 
 @router.get("/v5/datasets")
-def list_datasets(
+async def list_datasets(
     account: str = Account, store: Store = StoreDep, paging: ListParams = Paging,
     name: str | None = None, tags: list[str] | None = Query(None),
     include_archived: bool = False,
@@ -147,13 +148,13 @@ def list_datasets(
 
 
 @router.get("/v5/datasets/{dataset_id}")
-def retrieve(dataset_id: str, include_archived: bool = False, account: str = Account,
+async def retrieve(dataset_id: str, include_archived: bool = False, account: str = Account,
              store: Store = StoreDep) -> dict[str, Any]:
     return public(get_dataset(store, account, dataset_id, include_archived))
 
 
 @router.patch("/v5/datasets/{dataset_id}")
-def update(dataset_id: str, body: DatasetPatch, account: str = Account,
+async def update(dataset_id: str, body: DatasetPatch, account: str = Account,
            store: Store = StoreDep) -> dict[str, Any]:
     with store.transaction() as db:
         dataset = get_dataset(store, account, dataset_id, include_archived=True)
@@ -175,7 +176,8 @@ def update(dataset_id: str, body: DatasetPatch, account: str = Account,
 
 
 @router.delete("/v5/datasets/{dataset_id}")
-def archive(dataset_id: str, account: str = Account, store: Store = StoreDep) -> dict[str, Any]:
+async def archive(dataset_id: str, account: str = Account, store: Store = StoreDep
+                  ) -> dict[str, Any]:
     with store.transaction() as db:
         dataset = get_dataset(store, account, dataset_id, include_archived=True)
         if dataset["archived_at"]:
@@ -191,7 +193,7 @@ def archive(dataset_id: str, account: str = Account, store: Store = StoreDep) ->
 
 
 @router.post("/v5/dataset-items/batch")
-def add_items(body: ItemsBatch, account: str = Account, store: Store = StoreDep
+async def add_items(body: ItemsBatch, account: str = Account, store: Store = StoreDep
               ) -> dict[str, Any]:
     with store.transaction() as db:
         dataset = store.get(account, "dataset", body.dataset_id)
@@ -205,7 +207,7 @@ def add_items(body: ItemsBatch, account: str = Account, store: Store = StoreDep
 
 
 @router.get("/v5/dataset-items")
-def list_items(
+async def list_items(
     account: str = Account, store: Store = StoreDep, paging: ListParams = Paging,
     dataset_id: str | None = None, version: int | None = Query(None, ge=1),
     include_archived: bool = False,
@@ -229,13 +231,13 @@ def _get_item(store: Store, account: str, item_id: str) -> dict[str, Any]:
 
 
 @router.get("/v5/dataset-items/{item_id}")
-def retrieve_item(item_id: str, version: int | None = Query(None, ge=1),
+async def retrieve_item(item_id: str, version: int | None = Query(None, ge=1),
                   account: str = Account, store: Store = StoreDep) -> dict[str, Any]:
     return item_as_of(_get_item(store, account, item_id), version)
 
 
 @router.patch("/v5/dataset-items/{item_id}")
-def update_item(item_id: str, body: ItemPatch, account: str = Account,
+async def update_item(item_id: str, body: ItemPatch, account: str = Account,
                 store: Store = StoreDep) -> dict[str, Any]:
     with store.transaction() as db:
         item = _get_item(store, account, item_id)
@@ -251,7 +253,7 @@ def update_item(item_id: str, body: ItemPatch, account: str = Account,
 
 
 @router.delete("/v5/dataset-items/{item_id}")
-def delete_item(item_id: str, account: str = Account, store: Store = StoreDep
+async def delete_item(item_id: str, account: str = Account, store: Store = StoreDep
                 ) -> dict[str, Any]:
     with store.transaction() as db:
         item = _get_item(store, account, item_id)

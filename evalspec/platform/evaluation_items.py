@@ -7,7 +7,14 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict
 
-from evalspec.platform.app import Account, ListParams, Paging, Settings, StoreDep
+from evalspec.platform.app import (
+    Account,
+    JSONRoute,
+    ListParams,
+    Paging,
+    Settings,
+    StoreDep,
+)
 from evalspec.platform.evaluations import (
     Renderer,
     TaskIn,
@@ -17,7 +24,7 @@ from evalspec.platform.evaluations import (
 )
 from evalspec.platform.store import Store
 
-router = APIRouter()
+router = APIRouter(route_class=JSONRoute)
 
 
 class TaskAdd(BaseModel):
@@ -54,7 +61,7 @@ def _page(items: list[dict[str, Any]], paging: ListParams) -> dict[str, Any]:
 
 
 @router.get("/v5/evaluation-items")
-def list_items(request: Request, evaluation_id: str | None = None,
+async def list_items(request: Request, evaluation_id: str | None = None,
                include_archived: bool = False, account: str = Account,
                store: Store = StoreDep, paging: ListParams = Paging) -> dict[str, Any]:
     if evaluation_id is None:
@@ -65,7 +72,7 @@ def list_items(request: Request, evaluation_id: str | None = None,
 
 
 @router.get("/v5/evaluation-items/{item_id}")
-def retrieve_item(item_id: str, request: Request, include_archived: bool = False,
+async def retrieve_item(item_id: str, request: Request, include_archived: bool = False,
                   account: str = Account, store: Store = StoreDep) -> dict[str, Any]:
     evaluation_id, _, _ = item_id.rpartition(".item")
     evaluation = store.get(account, "evaluation", evaluation_id) if evaluation_id else None
@@ -78,7 +85,7 @@ def retrieve_item(item_id: str, request: Request, include_archived: bool = False
 
 
 @router.post("/v5/evaluations/{evaluation_id}/tasks")
-def add_task(evaluation_id: str, body: TaskAdd, request: Request, account: str = Account,
+async def add_task(evaluation_id: str, body: TaskAdd, request: Request, account: str = Account,
              store: Store = StoreDep) -> dict[str, Any]:
     if body.task.task_type != "contributor_evaluation.question":
         raise HTTPException(400, "only contributor_evaluation.question tasks can be added")
@@ -96,7 +103,7 @@ def add_task(evaluation_id: str, body: TaskAdd, request: Request, account: str =
 
 
 @router.patch("/v5/evaluations/{evaluation_id}/tasks/{alias}")
-def update_task(evaluation_id: str, alias: str, body: TaskConfiguration, request: Request,
+async def update_task(evaluation_id: str, alias: str, body: TaskConfiguration, request: Request,
                 account: str = Account, store: Store = StoreDep) -> dict[str, Any]:
     with store.transaction() as db:
         evaluation = get_evaluation(store, account, evaluation_id, include_archived=True)

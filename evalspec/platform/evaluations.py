@@ -9,6 +9,7 @@ linearly. Items carry deterministic synthetic outputs under each task's alias on
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evalspec.platform.app import (
     Account,
+    JSONRoute,
     ListParams,
     Paging,
     Settings,
@@ -29,7 +31,7 @@ from evalspec.platform.app import (
 from evalspec.platform.datasets import create_dataset
 from evalspec.platform.store import Store, new_id, now
 
-router = APIRouter()
+router = APIRouter(route_class=JSONRoute)
 
 TaskType = Literal[
     "chat_completion", "inference", "application_variant", "agentex_output", "metric",
@@ -109,9 +111,13 @@ def _check_tasks(tasks: list[TaskIn]) -> list[dict[str, Any]]:
     return out
 
 
-def _elapsed(created_at: str) -> float:
-    created = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
-    return (datetime.fromisoformat(now().replace("Z", "+00:00")) - created).total_seconds()
+def _created(evaluation: dict[str, Any]) -> float:
+    """Creation time in epoch seconds (kept with the evaluation, parsed for older rows)."""
+    created = evaluation.get("_created")
+    if created is None:
+        stamp = evaluation["created_at"].replace("Z", "+00:00")
+        created = datetime.fromisoformat(stamp).timestamp()
+    return float(created)
 
 
 def progress(evaluation: dict[str, Any], settings: Settings) -> tuple[str, dict[str, Any], float]:
@@ -121,7 +127,7 @@ def progress(evaluation: dict[str, Any], settings: Settings) -> tuple[str, dict[
     if not executed or settings.complete_after <= 0:
         done = 1.0
     else:
-        done = min(1.0, _elapsed(evaluation["created_at"]) / settings.complete_after)
+        done = min(1.0, (time.time() - _created(evaluation)) / settings.complete_after)
     successful = total if done >= 1.0 else int(total * done)
     workflows = 1 if executed else 0
     status = "completed" if done >= 1.0 else "running"
@@ -194,7 +200,7 @@ def _rows_for(store: Store, db: Any, account: str, body: EvaluationCreate
 
 
 @router.post("/v5/evaluations")
-def create(body: EvaluationCreate, request: Request, account: str = Account,
+async def create(body: EvaluationCreate, request: Request, account: str = Account,
            store: Store = StoreDep) -> dict[str, Any]:
     tasks = _check_tasks(body.tasks or [])
     with store.transaction() as db:
@@ -205,7 +211,7 @@ def create(body: EvaluationCreate, request: Request, account: str = Account,
             "metadata": body.metadata or {}, "created_at": now(),
             "created_by": identity(account), "archived_at": None, "status_reason": None,
             "error_count": 0, "tasks": tasks, "_dataset_ids": dataset_ids,
-            "_item_count": len(rows),
+            "_item_count": len(rows), "_created": time.time(),
         }
         store.insert(db, account, "evaluation", evaluation)
         store.insert(db, account, "evaluation.rows",
@@ -219,7 +225,7 @@ def _views(views: list[str] | None) -> list[str]:
 
 
 @router.get("/v5/evaluations")
-def list_evaluations(
+async def list_evaluations(
     request: Request, account: str = Account, store: Store = StoreDep,
     paging: ListParams = Paging, name: str | None = None,
     tags: list[str] | None = Query(None), include_archived: bool = False,
@@ -254,7 +260,7 @@ def _matches(evaluation: dict[str, Any], clause: FilterClause, settings: Setting
 
 
 @router.post("/v5/evaluations/filter")
-def filter_evaluations(
+async def filter_evaluations(
     body: FilterBody, request: Request, account: str = Account, store: Store = StoreDep,
     paging: ListParams = Paging, include_archived: bool = False,
     views: list[str] | None = Query(None),
@@ -268,7 +274,7 @@ def filter_evaluations(
 
 
 @router.get("/v5/evaluations/{evaluation_id}")
-def retrieve(evaluation_id: str, request: Request, include_archived: bool = False,
+async def retrieve(evaluation_id: str, request: Request, include_archived: bool = False,
              views: list[str] | None = Query(None), account: str = Account,
              store: Store = StoreDep) -> dict[str, Any]:
     evaluation = get_evaluation(store, account, evaluation_id, include_archived)
@@ -276,7 +282,7 @@ def retrieve(evaluation_id: str, request: Request, include_archived: bool = Fals
 
 
 @router.patch("/v5/evaluations/{evaluation_id}")
-def update(evaluation_id: str, body: EvaluationPatch, request: Request,
+async def update(evaluation_id: str, body: EvaluationPatch, request: Request,
            account: str = Account, store: Store = StoreDep) -> dict[str, Any]:
     with store.transaction() as db:
         evaluation = get_evaluation(store, account, evaluation_id, include_archived=True)
@@ -296,7 +302,7 @@ def update(evaluation_id: str, body: EvaluationPatch, request: Request,
 
 
 @router.delete("/v5/evaluations/{evaluation_id}")
-def archive(evaluation_id: str, request: Request, account: str = Account,
+async def archive(evaluation_id: str, request: Request, account: str = Account,
             store: Store = StoreDep) -> dict[str, Any]:
     from evalspec.platform.groups import drop_member
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evalspec.platform.app import (
     Account,
+    JSONRoute,
     ListParams,
     Paging,
     StoreDep,
@@ -23,7 +24,7 @@ from evalspec.platform.app import (
 )
 from evalspec.platform.store import Store, now
 
-router = APIRouter()
+router = APIRouter(route_class=JSONRoute)
 
 
 class GroupCreate(BaseModel):
@@ -133,7 +134,7 @@ def _get(store: Store, account: str, group_id: str, include_deleted: bool = Fals
 
 
 @router.post("/v5/evaluation-groups")
-def create(body: GroupCreate, request: Request, account: str = Account,
+async def create(body: GroupCreate, request: Request, account: str = Account,
            store: Store = StoreDep) -> dict[str, Any]:
     from evalspec.platform.store import new_id
 
@@ -153,7 +154,7 @@ def create(body: GroupCreate, request: Request, account: str = Account,
 
 
 @router.get("/v5/evaluation-groups")
-def list_groups(
+async def list_groups(
     request: Request, account: str = Account, store: Store = StoreDep,
     paging: ListParams = Paging, name: str | None = None,
     tags: list[str] | None = Query(None), evaluation_id: str | None = None,
@@ -173,7 +174,7 @@ def list_groups(
 
 
 @router.get("/v5/evaluation-groups/{group_id}")
-def retrieve(group_id: str, request: Request, include_deleted: bool = False,
+async def retrieve(group_id: str, request: Request, include_deleted: bool = False,
              views: list[str] | None = Query(None), account: str = Account,
              store: Store = StoreDep) -> dict[str, Any]:
     group = _get(store, account, group_id, include_deleted)
@@ -181,7 +182,7 @@ def retrieve(group_id: str, request: Request, include_deleted: bool = False,
 
 
 @router.patch("/v5/evaluation-groups/{group_id}")
-def update(group_id: str, body: GroupPatch, request: Request, account: str = Account,
+async def update(group_id: str, body: GroupPatch, request: Request, account: str = Account,
            store: Store = StoreDep) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
@@ -198,7 +199,7 @@ def update(group_id: str, body: GroupPatch, request: Request, account: str = Acc
 
 
 @router.put("/v5/evaluation-groups/{group_id}")
-def replace(group_id: str, body: GroupReplace, request: Request, account: str = Account,
+async def replace(group_id: str, body: GroupReplace, request: Request, account: str = Account,
             store: Store = StoreDep) -> dict[str, Any]:
     with store.transaction() as db:
         group = _get(store, account, group_id)
@@ -217,7 +218,7 @@ def replace(group_id: str, body: GroupReplace, request: Request, account: str = 
 
 
 @router.delete("/v5/evaluation-groups/{group_id}")
-def archive(group_id: str, request: Request, account: str = Account,
+async def archive(group_id: str, request: Request, account: str = Account,
             store: Store = StoreDep) -> dict[str, Any]:
     with store.transaction() as db:
         group = _get(store, account, group_id, include_deleted=True)

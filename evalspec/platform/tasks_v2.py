@@ -22,8 +22,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from evalspec.errors import LocatedError, Location, display_path
+from evalspec.platform.app import JSONRoute
 
-router = APIRouter()
+router = APIRouter(route_class=JSONRoute)
 
 STATUSES = ("pending", "completed", "canceled", "error")
 MAX_LIMIT = 100
@@ -161,7 +162,7 @@ def _render(task: dict[str, Any], expand: list[str]) -> dict[str, Any]:
 
 
 @router.get("/v2/tasks")
-def get_tasks(
+async def get_tasks(
     request: Request,
     project_id: str | None = None, project_name: str | None = None,
     batch_id: str | None = None, batch_name: str | None = None,
@@ -212,7 +213,7 @@ def get_tasks(
 
 
 @router.get("/v2/task")
-def get_task(request: Request, task_id: str, expand: list[str] | None = Query(None),
+async def get_task(request: Request, task_id: str, expand: list[str] | None = Query(None),
              opts: list[str] | None = Query(None)) -> JSONResponse:
     _authorise(request)
     del opts
