@@ -212,3 +212,41 @@ def test_group_views_and_include_deleted(http) -> None:
     assert deleted[0]["deleted_at"] is not None
     assert deleted[0]["members"][0]["deleted_at"] is not None
     assert http.get(f"/v5/evaluation-groups/{group['id']}").status_code == 404
+
+
+def test_seed_001_create_response_shape(http) -> None:
+    created = http.post("/v5/evaluations", json={
+        "name": "n", "description": "d", "tags": ["t"], "data": [{}],
+        "tasks": [{"task_type": "chat_completion", "alias": "a", "configuration": {
+            "model": "openai/gpt-4o", "messages": [{}], "temperature": 0.5}}]}).json()
+    assert {"id", "object", "name", "description", "created_at", "created_by_user_id",
+            "archived_at", "tags", "datasets", "status", "tasks"} <= set(created)
+    assert created["object"] == "evaluation" and created["status"] in ("running", "completed")
+    assert created["tasks"][0]["configuration"]["temperature"] == 0.5
+
+
+def test_single_items_and_the_tasks_sub_resource(http) -> None:
+    dataset = http.post("/v5/datasets", json={"name": "d", "data": [{"q": 1}]}).json()
+    [item] = http.get("/v5/dataset-items", params={"dataset_id": dataset["id"]}).json()["items"]
+    assert http.get(f"/v5/dataset-items/{item['id']}").json()["data"] == {"q": 1}
+    evaluation = http.post("/v5/evaluations", json={"name": "e", "dataset_id": dataset["id"]})
+    evaluation_id = evaluation.json()["id"]
+    [eval_item] = http.get("/v5/evaluation-items",
+                           params={"evaluation_id": evaluation_id}).json()["items"]
+    assert eval_item["dataset_item_id"] == item["id"]
+    assert http.get(f"/v5/evaluation-items/{eval_item['id']}").json() == eval_item
+    question = {"task_type": "contributor_evaluation.question", "alias": "review",
+                "configuration": {"question_id": "q1", "layout": {"type": "container"}}}
+    added = http.post(f"/v5/evaluations/{evaluation_id}/tasks", json={"task": question})
+    assert [t["alias"] for t in added.json()["tasks"]] == ["review"]
+    again = http.post(f"/v5/evaluations/{evaluation_id}/tasks", json={"task": question})
+    assert again.json() == {"detail": "task alias 'review' already exists"}
+    llm = {"task_type": "chat_completion", "configuration": {"model": "a/b", "messages": []}}
+    refused = http.post(f"/v5/evaluations/{evaluation_id}/tasks", json={"task": llm})
+    assert refused.json() == {"detail": "only contributor_evaluation.question tasks can be added"}
+    changed = http.patch(f"/v5/evaluations/{evaluation_id}/tasks/review",
+                         json={"configuration": {"question_id": "q2", "layout": {}}})
+    assert changed.json()["tasks"][0]["configuration"] == {"question_id": "q2", "layout": {}}
+    unknown = http.patch(f"/v5/evaluations/{evaluation_id}/tasks/nope",
+                         json={"configuration": {}})
+    assert unknown.status_code == 400

@@ -121,3 +121,13 @@ def test_bad_tasks_file_is_located(tmp_path) -> None:
         load_tasks(path)
     assert exc.value.location.line == 2
     assert exc.value.message == "status must be one of pending, completed, canceled, error"
+
+
+def test_single_task(tasks_platform) -> None:
+    headers = {"Authorization": "Bearer k"}
+    task = httpx.get(f"{tasks_platform.url}/v2/task", params={"task_id": "task_00007"},
+                     headers=headers).json()
+    assert (task["task_id"], task["project"]) == ("task_00007", "project_my_test_project")
+    missing = httpx.get(f"{tasks_platform.url}/v2/task", params={"task_id": "nope"},
+                        headers=headers)
+    assert missing.json() == {"status_code": 404, "error": "task 'nope' not found"}

@@ -209,7 +209,8 @@ async def create(body: EvaluationCreate, request: Request, account: str = Accoun
             "id": new_id("evaluation"), "object": "evaluation", "name": body.name,
             "description": body.description, "tags": body.tags or [],
             "metadata": body.metadata or {}, "created_at": now(),
-            "created_by": identity(account), "archived_at": None, "status_reason": None,
+            "created_by": identity(account), "created_by_user_id": f"user_{account}",
+            "archived_at": None, "status_reason": None,
             "error_count": 0, "tasks": tasks, "_dataset_ids": dataset_ids,
             "_item_count": len(rows), "_created": time.time(),
         }
