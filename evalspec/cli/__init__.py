@@ -34,9 +34,10 @@ def cli(debug: bool) -> None:
 
 
 def _register() -> None:
-    from evalspec.cli import platform_commands, spec_commands
+    from evalspec.cli import plan_commands, platform_commands, spec_commands
 
-    for command in (*spec_commands.COMMANDS, *platform_commands.COMMANDS):
+    for command in (*spec_commands.COMMANDS, *plan_commands.COMMANDS,
+                    *platform_commands.COMMANDS):
         cli.add_command(command)
 
 

@@ -1,0 +1,34 @@
+"""Planning: refresh the actual state, read what item-level sync needs, and diff.
+
+:func:`make_plan` is the only part that talks to the platform; :func:`diff` is pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from evalspec.client.sgp import SGPClient
+from evalspec.desired import DesiredState
+from evalspec.payloads import build_payloads
+from evalspec.plan.diff import diff
+from evalspec.plan.model import Action, Plan
+from evalspec.refresh import refresh
+
+__all__ = ["Action", "Plan", "make_plan"]
+
+
+async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
+                    targets: Iterable[str] = ()) -> Plan:
+    payloads = build_payloads(state)
+    actual = await refresh(client, state.project)
+    # Keyed datasets whose items changed are synced item by item: read their current items.
+    wanted = {p.address: p.fingerprint for p in payloads if p.kind == "Dataset"}
+    keyed = {o.address for o in state.of_kind("Dataset") if o.spec.key is not None}
+    items: dict[str, list[dict[str, Any]]] = {}
+    for remote in actual.objects:
+        if (remote.kind == "Dataset" and not remote.archived and remote.address in keyed
+                and remote.fingerprint != wanted.get(remote.address)):
+            items[remote.id] = [i async for i in client.list_dataset_items(remote.id)]
+    plan = diff(state, payloads, actual, endpoint, dataset_items=items, targets=targets)
+    return plan

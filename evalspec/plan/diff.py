@@ -1,0 +1,306 @@
+"""Desired vs actual, to a plan. Pure: no I/O, the same inputs give the same plan.
+
+Rules (DESIGN.md §6):
+- Evaluation: fingerprint differs -> replace (the differing task paths force it; "data
+  changed" when only rows or the dataset differ); only name/description/tags/metadata differ
+  -> update; archived with the same fingerprint and none live -> restore (then update).
+- Dataset: items differ -> item-level sync when ``key`` is set, else replace.
+- EvaluationGroup: members or row identifiers differ -> full PUT (``replace`` of attributes);
+  other fields -> PATCH (``update``).
+- Owned objects no longer desired -> archive; several live objects at one address -> keep the
+  oldest, archive the rest.
+- ``lifecycle``: protect fails the plan instead of archiving or replacing; ignore_fields skips
+  drift in those fields; moved_from turns a rename into an in-place update.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from evalspec.desired import DesiredObject, DesiredState
+from evalspec.payloads import (
+    FINGERPRINT_TAG_PREFIX,
+    Payload,
+    digest,
+    group_members,
+    owner_tag,
+)
+from evalspec.plan.model import KIND_ORDER, Action, Change, ItemSync, Plan, Workload
+from evalspec.refresh import ActualState, Remote, group_metadata
+
+NOT_EXECUTED = ("contributor_evaluation.question",)
+
+
+def user_tags(tags: Iterable[str] | None, project: str) -> list[str]:
+    owner = owner_tag(project)
+    return [t for t in tags or [] if t != owner and not t.startswith(FINGERPRINT_TAG_PREFIX)]
+
+
+def user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (metadata or {}).items() if not k.startswith("evalspec.")}
+
+
+def remote_state(remote: Remote) -> str:
+    """A fingerprint of what the plan depends on in a remote object (for stale-plan checks)."""
+    body = remote.body
+    members = sorted(m.get("evaluation_id", m.get("id", "")) for m in body.get("members") or []
+                     if not m.get("deleted_at"))
+    return digest({"id": remote.id, "name": body.get("name"), "tags": body.get("tags"),
+                   "description": body.get("description"), "archived": remote.archived,
+                   "metadata": group_metadata(body) if remote.kind == "EvaluationGroup"
+                   else body.get("metadata"), "fingerprint": remote.fingerprint,
+                   "members": members, "version": body.get("current_version_num")})
+
+
+def deep_changes(before: Any, after: Any, path: str, forces: bool) -> list[Change]:
+    """Field-level differences between two JSON values, with JSON-path-like paths."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out: list[Change] = []
+        for key in list(before) + [k for k in after if k not in before]:
+            out += deep_changes(before.get(key), after.get(key), f"{path}.{key}", forces)
+        return out
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [c for i, (b, a) in enumerate(zip(before, after, strict=True))
+                for c in deep_changes(b, a, f"{path}[{i}]", forces)]
+    return [] if before == after else [Change(path, before, after, forces)]
+
+
+@dataclass
+class _Context:
+    state: DesiredState
+    actual: ActualState
+    dataset_items: Mapping[str, list[dict[str, Any]]]
+    errors: list[str]
+
+    @property
+    def project(self) -> str:
+        return self.state.project
+
+
+def _attribute_changes(obj: DesiredObject, payload: Payload, remote: Remote,
+                       project: str) -> list[Change]:
+    ignore = set(obj.spec.lifecycle.ignore_fields)
+    body, current = payload.body, remote.body
+    changes = []
+    if current.get("name") != body["name"]:
+        changes.append(Change("name", current.get("name"), body["name"]))
+    if "description" not in ignore and (current.get("description") or None) != (
+            body.get("description") or None):
+        changes.append(Change("description", current.get("description"), body.get("description")))
+    if "tags" not in ignore:
+        before, after = user_tags(current.get("tags"), project), user_tags(body["tags"], project)
+        if before != after:
+            changes.append(Change("tags", before, after))
+    if "metadata" not in ignore and obj.kind != "Dataset":
+        metadata = group_metadata(current) if obj.kind == "EvaluationGroup" else current.get(
+            "metadata")
+        before_meta, after_meta = user_metadata(metadata), user_metadata(body.get("metadata"))
+        if before_meta != after_meta:
+            changes.append(Change("metadata", before_meta, after_meta))
+    return changes
+
+
+def _workload(obj: DesiredObject, payload: Payload, state: DesiredState) -> Workload:
+    tasks = [t for t in payload.body["tasks"] if t["task_type"] not in NOT_EXECUTED]
+    data = obj.spec.data
+    if isinstance(data, list):
+        items = len(data)
+    else:
+        dataset = next((d for d in state.of_kind("Dataset") if d.name == obj.spec.dataset), None)
+        items = len(dataset.spec.items) if dataset and isinstance(dataset.spec.items, list) else 0
+    models = tuple(dict.fromkeys(str(t["configuration"]["model"]) for t in tasks
+                                 if "model" in t["configuration"]))
+    return Workload(items, len(tasks), models)
+
+
+def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
+                restoring: bool) -> Action | None:
+    changes = _attribute_changes(obj, payload, remote, ctx.project)
+    state = remote_state(remote)
+    if remote.fingerprint != payload.fingerprint:
+        before_tasks = remote.body.get("tasks") or []
+        task_changes = deep_changes(before_tasks, payload.body["tasks"], "tasks", True)
+        reasons = ["tasks changed"] if task_changes else []
+        if payload.depends_on and not task_changes:
+            reasons.append(f"{payload.depends_on[0]} changed")
+        elif not task_changes:
+            reasons.append("data changed")
+        return _replace_or_refuse(ctx, obj, payload, remote, reasons, task_changes + changes,
+                                  state, _workload(obj, payload, ctx.state))
+    if restoring:
+        return Action("restore", obj.address, obj.kind, ("archived",), tuple(changes),
+                      remote.id, payload.to_json(), payload.fingerprint,
+                      payload.depends_on, remote_state=state)
+    if changes:
+        return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
+                      payload.to_json(), payload.fingerprint, remote_state=state)
+    return None
+
+
+def _replace_or_refuse(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
+                       reasons: list[str], changes: list[Change], state: str,
+                       workload: Workload | None) -> Action:
+    if obj.spec.lifecycle.protect:
+        ctx.errors.append(f"{obj.address} is protected (lifecycle.protect) but would be "
+                          f"replaced: {', '.join(reasons)}")
+    return Action("replace", obj.address, obj.kind, tuple(reasons), tuple(changes), remote.id,
+                  payload.to_json(), payload.fingerprint, payload.depends_on, workload,
+                  remote_state=state)
+
+
+def _dataset(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
+             restoring: bool) -> Action | None:
+    changes = _attribute_changes(obj, payload, remote, ctx.project)
+    state = remote_state(remote)
+    if remote.fingerprint != payload.fingerprint:
+        key = obj.spec.key
+        current = ctx.dataset_items.get(remote.id)
+        if key is not None and current is not None and not restoring:
+            sync = _item_sync(key, current, payload.body["data"])
+            return Action("update", obj.address, obj.kind, ("items changed",),
+                          tuple(changes), remote.id, payload.to_json(), payload.fingerprint,
+                          remote_state=state, items=sync)
+        return _replace_or_refuse(ctx, obj, payload, remote, ["items changed"], changes, state,
+                                  None)
+    if restoring:
+        return Action("restore", obj.address, obj.kind, ("archived",), tuple(changes),
+                      remote.id, payload.to_json(), payload.fingerprint, remote_state=state)
+    if changes:
+        return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
+                      payload.to_json(), payload.fingerprint, remote_state=state)
+    return None
+
+
+def _item_sync(key: str, current: list[dict[str, Any]], desired: list[dict[str, Any]]
+               ) -> ItemSync:
+    by_key = {item["data"].get(key): item for item in current}
+    wanted = {row.get(key): row for row in desired}
+    add = tuple(row for k, row in wanted.items() if k not in by_key)
+    update = tuple((by_key[k]["id"], row) for k, row in wanted.items()
+                   if k in by_key and by_key[k]["data"] != row)
+    remove = tuple(item["id"] for k, item in by_key.items() if k not in wanted)
+    return ItemSync(add, update, remove)
+
+
+def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
+           id_to_address: Mapping[str, str], moving: set[str]) -> Action | None:
+    changes = _attribute_changes(obj, payload, remote, ctx.project)
+    members = [m for m in remote.body.get("members") or [] if not m.get("deleted_at")]
+    before = sorted(id_to_address.get(m.get("evaluation_id", m.get("id")), "?") for m in members)
+    after = sorted(payload.depends_on)
+    structural = []
+    if before != after:
+        structural.append(Change("members", before, after))
+    elif moving & set(after):
+        structural.append(Change("members", before, after))
+    idents = {id_to_address.get(r["evaluation_id"], "?"): r["column_name"]
+              for r in remote.body.get("row_identifiers") or []}
+    wanted = group_members(ctx.state, obj)[1]
+    if idents != wanted:
+        structural.append(Change("row_identifiers", idents, wanted))
+    state = remote_state(remote)
+    if structural:
+        reasons = ["members or row identifiers changed"]
+        if moving & set(after) and before == after:
+            reasons = [f"member ids change: {', '.join(sorted(moving & set(after)))}"]
+        return Action("replace", obj.address, obj.kind, tuple(reasons),
+                      tuple(structural + changes), remote.id, payload.to_json(),
+                      payload.fingerprint, payload.depends_on, remote_state=state)
+    if changes:
+        return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
+                      payload.to_json(), payload.fingerprint, remote_state=state)
+    return None
+
+
+def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endpoint: str, *,
+         dataset_items: Mapping[str, list[dict[str, Any]]] | None = None,
+         targets: Iterable[str] = ()) -> Plan:
+    ctx = _Context(state, actual, dataset_items or {}, [])
+    by_address = actual.by_address()
+    objects = {o.address: o for o in state.objects}
+    actions: list[Action] = []
+    claimed: set[str] = set()  # remote ids a desired object takes over
+    absent: list[str] = []
+    id_to_address = {r.id: r.address for r in actual.objects if r.kind == "Evaluation"}
+    moving: set[str] = set()
+    known: dict[str, str] = {}  # address -> id of the object kept there
+
+    for payload in payloads:
+        obj = objects[payload.address]
+        remotes = [r for r in by_address.get(payload.address, []) if r.kind == obj.kind]
+        live = [r for r in remotes if not r.archived]
+        if not live:
+            for old in obj.spec.lifecycle.moved_from:
+                previous = [r for r in by_address.get(f"{obj.kind}/{old}", [])
+                            if not r.archived and r.id not in claimed]
+                if previous:
+                    live = previous[:1]
+                    break
+        if live:
+            keep, *extra = live
+            claimed.update(r.id for r in live)
+            known[payload.address] = keep.id
+            for duplicate in extra:
+                actions.append(Action("archive", payload.address, obj.kind,
+                                      (f"duplicate of {keep.id} at the same address "
+                                       "(the oldest is kept)",), remote_id=duplicate.id,
+                                      remote_state=remote_state(duplicate)))
+            action = _compare(ctx, obj, payload, keep, False, id_to_address, moving)
+        else:
+            archived = [r for r in remotes if r.archived and r.fingerprint == payload.fingerprint
+                        and obj.kind != "EvaluationGroup"]
+            if archived:
+                claimed.add(archived[0].id)
+                known[payload.address] = archived[0].id
+                action = _compare(ctx, obj, payload, archived[0], True, id_to_address, moving)
+            else:
+                absent.append(payload.address)
+                workload = _workload(obj, payload, state) if obj.kind == "Evaluation" else None
+                action = Action("create", payload.address, obj.kind, (), (), None,
+                                payload.to_json(), payload.fingerprint, payload.depends_on,
+                                workload)
+        if action is not None:
+            if action.action in ("create", "replace") and obj.kind == "Evaluation":
+                moving.add(payload.address)
+            actions.append(action)
+
+    for remote in actual.objects:
+        if remote.archived or remote.id in claimed:
+            continue
+        actions.append(Action("archive", remote.address, remote.kind,
+                              ("no longer in the specs",), remote_id=remote.id,
+                              remote_state=remote_state(remote)))
+    chosen = _targeted(actions, list(targets))
+    chosen.sort(key=lambda a: (KIND_ORDER.get(a.kind, 9), a.action == "archive"))  # stable
+    return Plan(state.project, endpoint, tuple(chosen), tuple(ctx.errors),
+                round_trips=actual.round_trips, absent=tuple(absent),
+                known_ids=tuple(sorted(known.items())))
+
+
+def _compare(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
+             restoring: bool, id_to_address: Mapping[str, str], moving: set[str]
+             ) -> Action | None:
+    if obj.kind == "Evaluation":
+        return _evaluation(ctx, obj, payload, remote, restoring)
+    if obj.kind == "Dataset":
+        return _dataset(ctx, obj, payload, remote, restoring)
+    return _group(ctx, obj, payload, remote, id_to_address, moving)
+
+
+def _targeted(actions: list[Action], targets: list[str]) -> list[Action]:
+    """Only actions whose address matches a target, plus what they depend on."""
+    if not targets:
+        return actions
+    by_address = {a.address: a for a in actions}
+    chosen: dict[int, Action] = {}
+    pending = [a for a in actions if any(fnmatch.fnmatchcase(a.address, t) for t in targets)]
+    while pending:
+        action = pending.pop()
+        if id(action) in chosen:
+            continue
+        chosen[id(action)] = action
+        pending.extend(by_address[d] for d in action.depends_on if d in by_address)
+    return [a for a in actions if id(a) in chosen]

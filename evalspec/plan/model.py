@@ -1,0 +1,140 @@
+"""The plan: a frozen value computed from (desired, actual); apply only executes it.
+
+Action kinds are a closed set with a fixed order. Every action is matched on its address
+(``Kind/name``), never on a list position, and has a JSON form (the versioned plan document)
+and a one-line human form (the renderers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+ACTIONS = ("create", "update", "replace", "restore", "archive")
+KIND_ORDER = {"Dataset": 0, "Evaluation": 1, "EvaluationGroup": 2}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field that differs: ``path`` in the platform object, before and after."""
+
+    path: str
+    before: Any
+    after: Any
+    forces_replacement: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"path": self.path, "before": self.before, "after": self.after}
+        if self.forces_replacement:
+            out["forces_replacement"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class ItemSync:
+    """Item-level changes to a keyed dataset."""
+
+    add: tuple[dict[str, Any], ...] = ()
+    update: tuple[tuple[str, dict[str, Any]], ...] = ()  # (item id, new data)
+    remove: tuple[str, ...] = ()  # item ids
+
+    def to_json(self) -> dict[str, Any]:
+        return {"add": len(self.add), "update": len(self.update), "remove": len(self.remove)}
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What creating an evaluation starts: items × executed tasks."""
+
+    items: int
+    tasks: int
+    models: tuple[str, ...]
+
+    @property
+    def executions(self) -> int:
+        return self.items * self.tasks
+
+
+@dataclass(frozen=True)
+class Action:
+    action: str  # one of ACTIONS
+    address: str
+    kind: str
+    reasons: tuple[str, ...] = ()
+    changes: tuple[Change, ...] = ()
+    remote_id: str | None = None
+    desired: dict[str, Any] | None = None  # the Payload's JSON form, for create and replace
+    fingerprint: str | None = None
+    depends_on: tuple[str, ...] = ()
+    workload: Workload | None = None
+    items: ItemSync | None = None
+    remote_state: str | None = None  # fingerprint of the remote object the plan saw
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action, "address": self.address,
+                               "kind": self.kind, "reasons": list(self.reasons),
+                               "changes": [c.to_json() for c in self.changes]}
+        if self.remote_id:
+            out["remote_id"] = self.remote_id
+        if self.fingerprint:
+            out["fingerprint"] = self.fingerprint
+        if self.depends_on:
+            out["depends_on"] = list(self.depends_on)
+        if self.workload:
+            out["workload"] = {"items": self.workload.items, "tasks": self.workload.tasks,
+                               "task_executions": self.workload.executions,
+                               "models": list(self.workload.models)}
+        if self.items:
+            out["items"] = self.items.to_json()
+        if self.remote_state:
+            out["remote_state"] = self.remote_state
+        if self.desired is not None:
+            out["desired"] = self.desired
+        return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    endpoint: str
+    actions: tuple[Action, ...]
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    round_trips: int = 0
+    absent: tuple[str, ...] = field(default=())  # addresses the plan creates (must stay absent)
+    known_ids: tuple[tuple[str, str], ...] = ()  # address -> id of objects kept in place
+
+    def count(self, action: str) -> int:
+        return sum(1 for a in self.actions if a.action == action)
+
+    @property
+    def executions(self) -> int:
+        return sum(a.workload.executions for a in self.actions if a.workload)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actions)
+
+    def summary(self) -> str:
+        counts = ", ".join(
+            f"{self.count(a)} to {a}" for a in ACTIONS
+        )
+        line = f"Plan: {counts}."
+        if self.executions:
+            line += f" Starts {self.executions:,} task executions."
+        return line
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "project": self.project,
+            "endpoint": self.endpoint,
+            "summary": {a: self.count(a) for a in ACTIONS} | {
+                "task_executions": self.executions},
+            "actions": [a.to_json() for a in self.actions],
+            "known_ids": dict(self.known_ids),
+            "absent": list(self.absent),
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+        }

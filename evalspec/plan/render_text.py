@@ -1,0 +1,92 @@
+"""The plan as text, Terraform-style: a marker per action, field changes before -> after,
+line diffs for long strings such as prompts, item counts for data. Colour only when asked."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from evalspec.plan.model import Action, Change, Plan
+
+MARKERS = {"create": "+", "update": "~", "replace": "-/+", "restore": "~", "archive": "-"}
+COLOURS = {"create": "green", "update": "yellow", "replace": "magenta", "restore": "cyan",
+           "archive": "red"}
+HEADLINES = {"create": "will be created", "update": "will be updated in place",
+             "replace": "must be replaced", "restore": "will be restored",
+             "archive": "will be archived"}
+LONG = 60
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _is_long(value: Any) -> bool:
+    return isinstance(value, str) and ("\n" in value or len(value) > LONG)
+
+
+def _change_lines(change: Change) -> list[str]:
+    note = "  # forces replacement" if change.forces_replacement else ""
+    if change.before is None:
+        return [f"      + {change.path}: {_value(change.after)}{note}"]
+    if change.after is None:
+        return [f"      - {change.path}: {_value(change.before)}{note}"]
+    if _is_long(change.before) or _is_long(change.after):
+        lines = [f"      ~ {change.path}:{note}"]
+        diff = difflib.unified_diff(str(change.before).splitlines(),
+                                    str(change.after).splitlines(), lineterm="", n=1)
+        lines += [f"          {line}" for line in list(diff)[2:]]
+        return lines
+    return [f"      ~ {change.path}: {_value(change.before)} -> {_value(change.after)}{note}"]
+
+
+def _details(action: Action) -> list[str]:
+    lines: list[str] = []
+    desired = action.desired or {}
+    body = desired.get("body", {})
+    if action.action == "create" and action.kind == "Dataset":
+        lines.append(f"      items: {len(body.get('data', [])):,}")
+    if action.action == "create" and action.kind == "EvaluationGroup":
+        lines.append(f"      members: {len(body.get('evaluation_ids', [])):,}")
+    if action.items:
+        sync = action.items
+        lines.append(f"      items: +{len(sync.add)} added, ~{len(sync.update)} updated, "
+                     f"-{len(sync.remove)} removed")
+    for change in action.changes:
+        lines += _change_lines(change)
+    return lines
+
+
+def _headline(action: Action) -> str:
+    text = f"  # {action.address} {HEADLINES[action.action]}"
+    if action.reasons:
+        text += f" ({'; '.join(action.reasons)})"
+    if action.workload and action.workload.executions:
+        models = len(action.workload.models)
+        text += (f": starts {action.workload.executions:,} task executions over {models} "
+                 f"model{'s' if models != 1 else ''}")
+    return text
+
+
+def render_text(plan: Plan, colour: bool = False) -> str:
+    import click
+
+    def paint(text: str, action: str) -> str:
+        return click.style(text, fg=COLOURS[action]) if colour else text
+
+    style: Callable[[str, str], str] = paint
+    if not plan.actions:
+        return "No changes. The platform matches the specs.\n"
+    lines = ["evalspec will perform the following actions:", ""]
+    for action in plan.actions:
+        lines.append(_headline(action))
+        marker = MARKERS[action.action]
+        lines.append(style(f"{marker:>3} {action.address}", action.action))
+        lines += _details(action)
+        lines.append("")
+    lines.append(plan.summary())
+    return "\n".join(lines) + "\n"

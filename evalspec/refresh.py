@@ -1,0 +1,98 @@
+"""The actual state: every object the project owns, read with three paged list calls.
+
+Owned objects carry the tag ``evalspec:<project>`` (DESIGN.md §4); the list endpoints filter
+on it, so refreshing N evaluations costs about N/1000 round trips and never one GET per object.
+Evaluations are read with their tasks and including archived ones (an archived evaluation with
+the same fingerprint is restored rather than recreated); groups with their members; datasets
+including archived ones. The three reads run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from evalspec.client.sgp import SGPClient
+from evalspec.payloads import FINGERPRINT_TAG_PREFIX, owner_tag
+
+KIND_BY_LIST = {"evaluations": "Evaluation", "groups": "EvaluationGroup", "datasets": "Dataset"}
+
+
+@dataclass(frozen=True)
+class Remote:
+    """One owned object as the platform has it."""
+
+    kind: str
+    id: str
+    address: str
+    fingerprint: str | None
+    archived: bool
+    created_at: str
+    body: dict[str, Any] = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return str(self.body.get("name", ""))
+
+
+@dataclass(frozen=True)
+class ActualState:
+    objects: tuple[Remote, ...]
+    round_trips: int
+
+    def by_address(self) -> dict[str, list[Remote]]:
+        """Objects per address, oldest first (the oldest live one is the one kept)."""
+        grouped: dict[str, list[Remote]] = defaultdict(list)
+        for obj in sorted(self.objects, key=lambda o: (o.created_at, o.id)):
+            grouped[obj.address].append(obj)
+        return dict(grouped)
+
+
+def group_metadata(body: dict[str, Any]) -> dict[str, Any]:
+    """Groups carry ``metadata``, or ``evaluation_group_metadata`` in older API generations."""
+    metadata = body.get("metadata")
+    if metadata is None:
+        metadata = body.get("evaluation_group_metadata")
+    return dict(metadata or {})
+
+
+def _remote(kind: str, body: dict[str, Any], project: str) -> Remote:
+    if kind == "Dataset":
+        prints = [t[len(FINGERPRINT_TAG_PREFIX):] for t in body.get("tags") or []
+                  if t.startswith(FINGERPRINT_TAG_PREFIX)]
+        address = f"Dataset/{body['name']}"
+        fingerprint = prints[0] if prints else None
+        archived = bool(body.get("archived_at"))
+    else:
+        metadata = group_metadata(body) if kind == "EvaluationGroup" else body.get("metadata")
+        metadata = metadata or {}
+        address = str(metadata.get("evalspec.address") or f"{kind}/{body['name']}")
+        fingerprint = metadata.get("evalspec.fingerprint")
+        archived = bool(body.get("archived_at") or body.get("deleted_at"))
+    return Remote(kind, body["id"], address, fingerprint, archived,
+                  str(body.get("created_at", "")), body)
+
+
+async def refresh(client: SGPClient, project: str) -> ActualState:
+    """Read everything the project owns: three concurrent, paged, tag-filtered lists."""
+    tag = [owner_tag(project)]
+    before = client.core.requests_sent
+
+    async def read(kind: str) -> list[dict[str, Any]]:
+        if kind == "evaluations":
+            source = client.list_evaluations(tags=tag, include_archived=True, views=["tasks"])
+        elif kind == "groups":
+            source = client.list_groups(tags=tag, views=["members", "row_identifiers"])
+        else:
+            source = client.list_datasets(tags=tag, include_archived=True)
+        return [item async for item in source]
+
+    results = await asyncio.gather(*(read(kind) for kind in KIND_BY_LIST))
+    objects = tuple(
+        _remote(KIND_BY_LIST[kind], body, project)
+        for kind, bodies in zip(KIND_BY_LIST, results, strict=True)
+        for body in bodies
+    )
+    return ActualState(objects, client.core.requests_sent - before)
