@@ -105,3 +105,114 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
 
 
 COMMANDS = [plan]
+
+
+def _describe(outcome: Any) -> str:
+    words = {"create": "created", "update": "updated", "replace": "replaced",
+             "restore": "restored", "archive": "archived", "archive old": "archived the old one"}
+    if outcome.status == "done":
+        text = f"{outcome.address}: {words.get(outcome.action, outcome.action)}"
+        return text + (f" ({outcome.remote_id})" if outcome.remote_id else "")
+    return f"{outcome.address}: {outcome.action} {outcome.status}: {outcome.detail}"
+
+
+async def _apply(state: DesiredState, client: SGPClient, url: str, targets: tuple[str, ...],
+                 parallelism: int, fmt: str, auto_approve: bool, no_color: bool
+                 ) -> tuple[Plan, list[Any], bool]:
+    import signal
+
+    from evalspec.apply import execute
+    from evalspec.plan import make_plan
+    from evalspec.plan.render_text import render_text
+
+    try:
+        result = await make_plan(state, client, url, targets)
+        if result.errors or not result.actions:
+            return result, [], False
+        if fmt == "text":
+            click.echo(render_text(result, use_colour(no_color)), nl=False)
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise click.UsageError("apply needs confirmation: run it in a terminal, or "
+                                       "pass --auto-approve (for CI)")
+            answer = click.prompt("\nApply these changes? Only 'yes' will be accepted",
+                                  default="", show_default=False)
+            if answer != "yes":
+                click.echo("Apply cancelled.", err=True)
+                return result, [], False
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+
+        def report(outcome: Any) -> None:
+            if fmt == "json":
+                click.echo(json.dumps({"event": "action", "address": outcome.address,
+                                       "action": outcome.action, "status": outcome.status,
+                                       "detail": outcome.detail,
+                                       "remote_id": outcome.remote_id}))
+            else:
+                click.echo(_describe(outcome))
+
+        try:
+            outcomes = await execute(result, client, parallelism=parallelism, on_event=report,
+                                     stop=stop)
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+        return result, outcomes, stop.is_set()
+    finally:
+        await client.aclose()
+
+
+@click.command()
+@project_options
+@endpoint_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
+@click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="How many independent actions run at once.")
+@click.option("--target", "targets", multiple=True, metavar="ADDR_OR_GLOB",
+              help="Limit the changes to these addresses (and what they need). Repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Lines for people, or NDJSON events for programs.")
+@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
+def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
+          endpoint: str | None, auto_approve: bool, parallelism: int,
+          targets: tuple[str, ...], fmt: str, no_color: bool) -> int:
+    """Change the platform to match the specs.
+
+    Plans first and shows the plan; on a terminal it asks for 'yes', elsewhere it needs
+    --auto-approve. Failed actions are reported and what depends on them is skipped; running
+    apply again converges. Ctrl-C stops starting new actions and waits for those in flight.
+
+    \b
+    Examples:
+      evalspec apply --endpoint local
+      evalspec apply --auto-approve --parallelism 16
+      evalspec apply --auto-approve --format json | jq -c 'select(.status != "done")'
+    """
+    try:
+        state = load(path, cli_vars, var_files)
+    except SpecError as exc:
+        return _report_problems(exc, "text")
+    client, url = connect(state, endpoint)
+    result, outcomes, interrupted = asyncio.run(
+        _apply(state, client, url, targets, parallelism, fmt, auto_approve, no_color))
+    if result.errors:
+        for error in result.errors:
+            click.echo(f"Error: {error}", err=True)
+        return EXIT_ERROR
+    if not result.actions:
+        click.echo("No changes. The platform matches the specs.")
+        return EXIT_OK
+    counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("done", "failed", "skipped")}
+    line = (f"Apply {'interrupted' if interrupted else 'complete'}: {counts['done']} done, "
+            f"{counts['failed']} failed, {counts['skipped']} skipped.")
+    if fmt == "json":
+        click.echo(json.dumps({"event": "summary", **counts, "interrupted": interrupted}))
+    else:
+        click.echo(line)
+    if interrupted:
+        return 130
+    return EXIT_ERROR if counts["failed"] or counts["skipped"] else EXIT_OK
+
+
+COMMANDS.append(apply)

@@ -203,10 +203,10 @@ def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
         structural.append(Change("row_identifiers", idents, wanted))
     state = remote_state(remote)
     if structural:
-        reasons = ["members or row identifiers changed"]
+        reasons = ["members or row identifiers changed: full PUT"]
         if moving & set(after) and before == after:
             reasons = [f"member ids change: {', '.join(sorted(moving & set(after)))}"]
-        return Action("replace", obj.address, obj.kind, tuple(reasons),
+        return Action("update", obj.address, obj.kind, tuple(reasons),
                       tuple(structural + changes), remote.id, payload.to_json(),
                       payload.fingerprint, payload.depends_on, remote_state=state)
     if changes:

@@ -29,8 +29,34 @@ def _is_long(value: Any) -> bool:
     return isinstance(value, str) and ("\n" in value or len(value) > LONG)
 
 
+def _collection_lines(change: Change) -> list[str] | None:
+    """Lists of strings and mappings: show what was added, removed or changed."""
+    before, after = change.before, change.after
+    if isinstance(before, list) and isinstance(after, list) and all(
+            isinstance(v, str) for v in before + after) and len(before + after) > 4:
+        lines = [f"      ~ {change.path}:"]
+        lines += [f"          + {v}" for v in after if v not in before]
+        lines += [f"          - {v}" for v in before if v not in after]
+        return lines
+    if isinstance(before, dict) and isinstance(after, dict) and len(before) + len(after) > 4:
+        lines = [f"      ~ {change.path}:"]
+        for key in list(before) + [k for k in after if k not in before]:
+            if key not in after:
+                lines.append(f"          - {key}: {_value(before[key])}")
+            elif key not in before:
+                lines.append(f"          + {key}: {_value(after[key])}")
+            elif before[key] != after[key]:
+                lines.append(f"          ~ {key}: {_value(before[key])} -> "
+                             f"{_value(after[key])}")
+        return lines
+    return None
+
+
 def _change_lines(change: Change) -> list[str]:
     note = "  # forces replacement" if change.forces_replacement else ""
+    collection = _collection_lines(change)
+    if collection is not None:
+        return collection
     if change.before is None:
         return [f"      + {change.path}: {_value(change.after)}{note}"]
     if change.after is None:

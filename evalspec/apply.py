@@ -1,0 +1,230 @@
+"""Apply executes a plan; it never re-diffs.
+
+Order: datasets -> evaluations (create, restore, update, the new half of replace) -> groups ->
+archives (objects no longer wanted, duplicates, and the old half of replace, after groups have
+been repointed). Actions within a stage run concurrently, up to ``parallelism`` at a time.
+
+Every create goes through :func:`create_once`: when its answer is lost, the owned object at
+that address with that fingerprint is looked up and adopted instead of creating a second one.
+An action that fails is reported; actions that depend on it are skipped; the rest go on.
+Running apply again converges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from evalspec.client.errors import APIError, BadRequestError
+from evalspec.client.http import create_once
+from evalspec.client.sgp import SGPClient
+from evalspec.payloads import FINGERPRINT_TAG_PREFIX, owner_tag
+from evalspec.plan.model import Action, Plan
+
+PLACEHOLDER = "(known after apply: "
+
+
+@dataclass(frozen=True)
+class Outcome:
+    address: str
+    action: str
+    status: str  # "done", "failed" or "skipped"
+    detail: str = ""
+    remote_id: str | None = None
+
+
+Event = Callable[[Outcome], None]
+
+
+class _Run:
+    def __init__(self, plan: Plan, client: SGPClient, parallelism: int, on_event: Event,
+                 stop: asyncio.Event) -> None:
+        self.plan = plan
+        self.client = client
+        self.gate = asyncio.Semaphore(max(1, parallelism))
+        self.ids = dict(plan.known_ids)
+        self.failed: set[str] = set()
+        self.outcomes: list[Outcome] = []
+        self.on_event = on_event
+        self.stop = stop
+        self.owner = owner_tag(plan.project)
+
+    def resolve(self, value: Any) -> Any:
+        """Replace ``(known after apply: ADDRESS)`` with the id the object now has."""
+        if isinstance(value, str) and value.startswith(PLACEHOLDER):
+            return self.ids[value[len(PLACEHOLDER):-1]]
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {self.resolve(k): self.resolve(v) for k, v in value.items()}
+        return value
+
+    def record(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        if outcome.status != "done":
+            self.failed.add(outcome.address)
+        self.on_event(outcome)
+
+    async def run_stage(self, actions: list[Action],
+                        work: Callable[[Action], Awaitable[str | None]],
+                        label: Callable[[Action], str] = lambda a: a.action) -> None:
+        async def one(action: Action) -> None:
+            name = label(action)
+            blocked = [d for d in action.depends_on if d in self.failed]
+            if blocked or self.stop.is_set():
+                reason = f"depends on {', '.join(blocked)}" if blocked else "interrupted"
+                self.record(Outcome(action.address, name, "skipped", reason))
+                return
+            async with self.gate:
+                if self.stop.is_set():
+                    self.record(Outcome(action.address, name, "skipped", "interrupted"))
+                    return
+                try:
+                    remote_id = await work(action)
+                except APIError as exc:
+                    self.record(Outcome(action.address, name, "failed", str(exc)))
+                    return
+            if remote_id:
+                self.ids[action.address] = remote_id
+            self.record(Outcome(action.address, name, "done", remote_id=remote_id))
+
+        await asyncio.gather(*(one(a) for a in actions))
+
+    # -- evaluations and datasets ---------------------------------------------------------------
+    async def create(self, action: Action) -> str:
+        body = self.resolve(action.desired["body"]) if action.desired else {}
+        kind = action.kind
+
+        async def make() -> dict[str, Any]:
+            if kind == "Dataset":
+                return await self.client.create_dataset(body)
+            if kind == "Evaluation":
+                return await self.client.create_evaluation(body)
+            return await self.client.create_group(body)
+
+        async def lookup() -> dict[str, Any] | None:
+            return await self.find(action)
+
+        created = await create_once(make, lookup)
+        return str(created["id"])
+
+    async def find(self, action: Action) -> dict[str, Any] | None:
+        """The owned object a lost create may have made: same address and fingerprint."""
+        tags = [self.owner]
+        old = action.remote_id
+        if action.kind == "Dataset":
+            source = self.client.list_datasets(tags=tags, name=action.address.split("/", 1)[1])
+            mark = FINGERPRINT_TAG_PREFIX + str(action.fingerprint)
+            async for item in source:
+                if item["id"] != old and mark in (item.get("tags") or []):
+                    return item
+            return None
+        listing = (self.client.list_evaluations(tags=tags) if action.kind == "Evaluation"
+                   else self.client.list_groups(tags=tags))
+        async for item in listing:
+            meta = item.get("metadata") or item.get("evaluation_group_metadata") or {}
+            if (item["id"] != old and meta.get("evalspec.address") == action.address
+                    and meta.get("evalspec.fingerprint") == action.fingerprint):
+                return item
+        return None
+
+    async def update(self, action: Action) -> str:
+        assert action.remote_id is not None and action.desired is not None
+        body = self.resolve(action.desired["body"])
+        remote_id = action.remote_id
+        if action.action == "restore":
+            if action.kind == "Dataset":
+                await self.client.restore_dataset(remote_id)
+            else:
+                await self.client.restore_evaluation(remote_id)
+        if action.kind == "Dataset":
+            await self.sync_items(action)
+            fields = {"name": body["name"], "tags": body["tags"]}
+            if "description" in body:
+                fields["description"] = body["description"]
+            await self.client.update_dataset(remote_id, fields)
+            return remote_id
+        if action.kind == "EvaluationGroup":
+            metadata_removed = any(c.path == "metadata" and set(c.before or {}) - set(c.after or {})
+                                   for c in action.changes)
+            structural = any(c.path in ("members", "row_identifiers") for c in action.changes)
+            if structural or metadata_removed:
+                await self.client.replace_group(remote_id, {
+                    k: body[k] for k in ("name", "description", "tags", "metadata",
+                                         "row_identifiers", "evaluation_ids") if k in body})
+            else:
+                await self.client.patch_group(remote_id, {
+                    k: body[k] for k in ("name", "description", "tags", "metadata")
+                    if k in body})
+            return remote_id
+        changes: dict[str, Any] = {"name": body["name"], "tags": body["tags"]}
+        if "description" in body:
+            changes["description"] = body["description"]
+        before = next((c.before for c in action.changes if c.path == "metadata"), None) or {}
+        changes["metadata"] = {**{k: None for k in before if k not in body["metadata"]},
+                               **body["metadata"]}
+        await self.client.update_evaluation(remote_id, changes)
+        return remote_id
+
+    async def sync_items(self, action: Action) -> None:
+        sync = action.items
+        if sync is None or action.remote_id is None:
+            return
+        if sync.add:
+            await self.client.add_dataset_items(action.remote_id, list(sync.add))
+        for item_id, data in sync.update:
+            await self.client.update_dataset_item(item_id, data)
+        for item_id in sync.remove:
+            try:
+                await self.client.delete_dataset_item(item_id)
+            except BadRequestError:
+                pass  # already deleted by an earlier, interrupted apply
+
+    async def archive(self, action: Action, remote_id: str) -> None:
+        try:
+            if action.kind == "Dataset":
+                await self.client.archive_dataset(remote_id)
+            elif action.kind == "Evaluation":
+                await self.client.archive_evaluation(remote_id)
+            else:
+                await self.client.archive_group(remote_id)
+        except BadRequestError as exc:
+            if "already archived" not in str(exc):
+                raise
+
+
+async def execute(plan: Plan, client: SGPClient, *, parallelism: int = 8,
+                  on_event: Event = lambda outcome: None,
+                  stop: asyncio.Event | None = None) -> list[Outcome]:
+    """Carry out ``plan``; returns one outcome per action (and per replaced old object)."""
+    run = _Run(plan, client, parallelism, on_event, stop or asyncio.Event())
+
+    async def build(action: Action) -> str | None:
+        if action.action in ("create", "replace"):
+            return await run.create(action)
+        return await run.update(action)
+
+    for kind in ("Dataset", "Evaluation", "EvaluationGroup"):
+        stage = [a for a in plan.actions if a.kind == kind and a.action != "archive"]
+        await run.run_stage(stage, build)
+
+    retiring = [a for a in plan.actions if a.action == "archive"] + [
+        a for a in plan.actions if a.action == "replace" and a.remote_id]
+
+    async def retire(action: Action) -> str | None:
+        assert action.remote_id is not None
+        if action.action == "replace" and action.address in run.failed:
+            raise APIError("the replacement was not created; the old object is kept")
+        await run.archive(action, action.remote_id)
+        return None
+
+    archive_run = _Run(plan, client, parallelism, on_event, run.stop)
+    archive_run.failed = set()
+    def label(action: Action) -> str:
+        return "archive" if action.action == "archive" else "archive old"
+
+    for kind in ("EvaluationGroup", "Evaluation", "Dataset"):
+        await archive_run.run_stage([a for a in retiring if a.kind == kind], retire, label)
+    return run.outcomes + archive_run.outcomes
