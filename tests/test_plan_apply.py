@@ -273,3 +273,54 @@ def test_apply_converges_under_faults_without_duplicates(workdir, tmp_path, run)
         assert len(addresses) == len(set(addresses)) == 6
     finally:
         server.stop()
+
+
+def test_saved_plan_applies_exactly_and_refuses_when_stale(workdir, platform, sdk, run,
+                                                           tmp_path) -> None:
+    root = workdir("quickstart")
+    saved = tmp_path / "plan.json"
+    result = plan(run, root, platform.url, "-o", str(saved))
+    assert result.out.splitlines()[-1] == (f"Saved the plan to {saved}; run 'evalspec apply "
+                                           f"{saved}' to apply exactly this plan.")
+    assert "sk-" not in saved.read_text() and ENV["SGP_API_KEY"] not in json.loads(
+        saved.read_text())["endpoint"]
+    applied = run("apply", str(saved), env=ENV)
+    assert applied.code == 0, applied.err
+    assert plan(run, root, platform.url).out.startswith("No changes.")
+    # Re-applying the same plan: the address it creates now exists.
+    again = run("apply", str(saved), env=ENV)
+    assert (again.code, again.err) == (1, "Error: plan is stale: Evaluation/capitals now "
+                                          "exists. Run 'evalspec plan' again.\n")
+    # A plan that updates an object is stale once someone else changed that object.
+    spec = root / "specs" / "capitals.yaml"
+    spec.write_text(spec.read_text().replace("tags: [team:evals, quickstart]",
+                                             "tags: [team:evals]"))
+    plan(run, root, platform.url, "-o", str(saved))
+    [evaluation] = owned(platform, "quickstart")
+    sdk.evaluations.update(evaluation["id"], evaluation={"description": "changed meanwhile"})
+    stale = run("apply", str(saved), env=ENV)
+    assert (stale.code, stale.err) == (1, "Error: plan is stale: Evaluation/capitals changed "
+                                          "since the plan was made. Run 'evalspec plan' "
+                                          "again.\n")
+
+
+def test_destroy_archives_only_what_the_project_owns(workdir, platform, sdk, run) -> None:
+    root = workdir("sweep")
+    apply(run, root, platform.url)
+    mine = sdk.evaluations.create(evaluation={"name": "not-managed", "data": [{"q": 1}]})
+    result = run("destroy", str(root), "--endpoint", platform.url, "--auto-approve", env=ENV)
+    assert result.code == 0, result.err
+    assert "Plan: 0 to create, 0 to update, 0 to replace, 0 to restore, 8 to archive." in (
+        result.out)
+    assert owned(platform, "support-sweep") == []
+    assert sdk.evaluations.retrieve(mine.id).archived_at is None
+
+
+def test_apply_json_events(workdir, platform, run) -> None:
+    root = workdir("quickstart")
+    result = apply(run, root, platform.url, "--format", "json")
+    events = [json.loads(line) for line in result.out.splitlines()]
+    assert [(e["event"], e.get("address"), e.get("status")) for e in events] == [
+        ("action", "Evaluation/capitals", "done"), ("summary", None, None)]
+    assert events[-1] == {"event": "summary", "done": 1, "failed": 0, "skipped": 0,
+                          "interrupted": False}

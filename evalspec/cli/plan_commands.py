@@ -6,13 +6,21 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from evalspec.cli.spec_commands import _report_problems, load, project_options
-from evalspec.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, SpecError
+from evalspec.errors import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    SpecError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from evalspec.client.sgp import SGPClient
@@ -116,22 +124,22 @@ def _describe(outcome: Any) -> str:
     return f"{outcome.address}: {outcome.action} {outcome.status}: {outcome.detail}"
 
 
-async def _apply(state: DesiredState, client: SGPClient, url: str, targets: tuple[str, ...],
-                 parallelism: int, fmt: str, auto_approve: bool, no_color: bool
-                 ) -> tuple[Plan, list[Any], bool]:
+async def _run(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, confirm: bool,
+               show: bool, parallelism: int, fmt: str, no_color: bool
+               ) -> tuple[Plan, list[Any], bool]:
+    """Make a plan, show it, ask, execute it; closes the client."""
     import signal
 
     from evalspec.apply import execute
-    from evalspec.plan import make_plan
     from evalspec.plan.render_text import render_text
 
     try:
-        result = await make_plan(state, client, url, targets)
+        result = await make()
         if result.errors or not result.actions:
             return result, [], False
-        if fmt == "text":
+        if show and fmt == "text":
             click.echo(render_text(result, use_colour(no_color)), nl=False)
-        if not auto_approve:
+        if confirm:
             if not sys.stdin.isatty():
                 raise click.UsageError("apply needs confirmation: run it in a terminal, or "
                                        "pass --auto-approve (for CI)")
@@ -163,6 +171,62 @@ async def _apply(state: DesiredState, client: SGPClient, url: str, targets: tupl
         await client.aclose()
 
 
+def _finish(result: Plan, outcomes: list[Any], interrupted: bool, fmt: str) -> int:
+    if result.errors:
+        for error in result.errors:
+            click.echo(f"Error: {error}", err=True)
+        return EXIT_ERROR
+    if not result.actions:
+        click.echo("No changes. The platform matches the specs.")
+        return EXIT_OK
+    if not outcomes and not interrupted:
+        return EXIT_ERROR  # cancelled at the prompt
+    counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("done", "failed", "skipped")}
+    if fmt == "json":
+        click.echo(json.dumps({"event": "summary", **counts, "interrupted": interrupted}))
+    else:
+        click.echo(f"Apply {'interrupted' if interrupted else 'complete'}: {counts['done']} "
+                   f"done, {counts['failed']} failed, {counts['skipped']} skipped.")
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR if counts["failed"] or counts["skipped"] else EXIT_OK
+
+
+def _saved_plan(path: Path, endpoint: str | None
+                ) -> tuple[SGPClient, Callable[[], Awaitable[Plan]]]:
+    from evalspec.client.config import Credentials, resolve_endpoint, sgp_client
+    from evalspec.plan.saved import StalePlan, load_plan, stale_reasons
+    from evalspec.project import find_root
+    from evalspec.refresh import refresh
+
+    saved = load_plan(path)
+    if endpoint is not None and resolve_endpoint(endpoint, None).url != saved.endpoint:
+        raise StalePlan(f"the plan was made for endpoint {saved.endpoint}, not {endpoint}")
+    import yaml
+
+    root = Path.cwd()
+    try:
+        config = find_root(root)
+        root = config.parent
+        project = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("project")
+        if project and project != saved.project:
+            raise StalePlan(f"the plan was made for project {saved.project!r}, "
+                            f"this is project {project!r}")
+    except (UsageError, OSError, yaml.YAMLError):
+        pass
+    client = sgp_client(resolve_endpoint(saved.endpoint, None), Credentials.from_env(), root)
+
+    async def make() -> Plan:
+        actual = await refresh(client, saved.project)
+        reasons = stale_reasons(saved, actual)
+        if reasons:
+            raise StalePlan("plan is stale: " + "; ".join(reasons)
+                            + ". Run 'evalspec plan' again.")
+        return saved
+
+    return client, make
+
+
 @click.command()
 @project_options
 @endpoint_option
@@ -177,42 +241,80 @@ async def _apply(state: DesiredState, client: SGPClient, url: str, targets: tupl
 def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
           endpoint: str | None, auto_approve: bool, parallelism: int,
           targets: tuple[str, ...], fmt: str, no_color: bool) -> int:
-    """Change the platform to match the specs.
+    """Change the platform to match the specs, or apply a saved plan exactly.
 
-    Plans first and shows the plan; on a terminal it asks for 'yes', elsewhere it needs
-    --auto-approve. Failed actions are reported and what depends on them is skipped; running
-    apply again converges. Ctrl-C stops starting new actions and waits for those in flight.
+    With a project PATH it plans first and shows the plan; on a terminal it asks for 'yes',
+    elsewhere it needs --auto-approve. With a PLANFILE saved by 'plan -o' it re-reads the
+    platform, refuses if anything the plan touches changed since ("plan is stale"), and
+    otherwise applies exactly that plan without asking.
+
+    Failed actions are reported and what depends on them is skipped; running apply again
+    converges. Ctrl-C stops starting new actions and waits for those in flight.
 
     \b
     Examples:
       evalspec apply --endpoint local
-      evalspec apply --auto-approve --parallelism 16
+      evalspec plan -o plan.json && evalspec apply plan.json
       evalspec apply --auto-approve --format json | jq -c 'select(.status != "done")'
     """
+    if path.is_file() and path.suffix == ".json":
+        client, make = _saved_plan(path, endpoint)
+        confirm = False
+    else:
+        try:
+            state = load(path, cli_vars, var_files)
+        except SpecError as exc:
+            return _report_problems(exc, "text")
+        client, url = connect(state, endpoint)
+
+        async def make() -> Plan:
+            from evalspec.plan import make_plan
+
+            return await make_plan(state, client, url, targets)
+
+        confirm = not auto_approve
+    result, outcomes, interrupted = asyncio.run(_run(
+        client, make, confirm=confirm, show=True, parallelism=parallelism, fmt=fmt,
+        no_color=no_color))
+    return _finish(result, outcomes, interrupted, fmt)
+
+
+@click.command()
+@project_options
+@endpoint_option
+@click.option("--auto-approve", is_flag=True, help="Archive without asking (for CI).")
+@click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="How many archives run at once.")
+@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
+def destroy(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
+            endpoint: str | None, auto_approve: bool, parallelism: int, no_color: bool) -> int:
+    """Archive everything the project owns on the platform.
+
+    Plans the archive of every owned evaluation, group and dataset, shows it, and asks for
+    'yes' (or --auto-approve). Objects without the project's ownership tag are never touched.
+
+    \b
+    Example:
+      evalspec destroy --endpoint local
+    """
+    import dataclasses
+
     try:
         state = load(path, cli_vars, var_files)
     except SpecError as exc:
         return _report_problems(exc, "text")
     client, url = connect(state, endpoint)
-    result, outcomes, interrupted = asyncio.run(
-        _apply(state, client, url, targets, parallelism, fmt, auto_approve, no_color))
-    if result.errors:
-        for error in result.errors:
-            click.echo(f"Error: {error}", err=True)
-        return EXIT_ERROR
-    if not result.actions:
-        click.echo("No changes. The platform matches the specs.")
-        return EXIT_OK
-    counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("done", "failed", "skipped")}
-    line = (f"Apply {'interrupted' if interrupted else 'complete'}: {counts['done']} done, "
-            f"{counts['failed']} failed, {counts['skipped']} skipped.")
-    if fmt == "json":
-        click.echo(json.dumps({"event": "summary", **counts, "interrupted": interrupted}))
-    else:
-        click.echo(line)
-    if interrupted:
-        return 130
-    return EXIT_ERROR if counts["failed"] or counts["skipped"] else EXIT_OK
+    empty = dataclasses.replace(state, objects=[])
+
+    async def make() -> Plan:
+        from evalspec.plan import make_plan
+
+        return await make_plan(empty, client, url)
+
+    result, outcomes, interrupted = asyncio.run(_run(
+        client, make, confirm=not auto_approve, show=True, parallelism=parallelism,
+        fmt="text", no_color=no_color))
+    return _finish(result, outcomes, interrupted, "text")
 
 
-COMMANDS.append(apply)
+COMMANDS.extend([apply, destroy])

@@ -40,7 +40,13 @@ class ItemSync:
     remove: tuple[str, ...] = ()  # item ids
 
     def to_json(self) -> dict[str, Any]:
-        return {"add": len(self.add), "update": len(self.update), "remove": len(self.remove)}
+        return {"add": list(self.add), "update": [list(u) for u in self.update],
+                "remove": list(self.remove)}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> ItemSync:
+        return cls(tuple(doc["add"]), tuple((i, d) for i, d in doc["update"]),
+                   tuple(doc["remove"]))
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,20 @@ class Action:
             out["desired"] = self.desired
         return out
 
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Action:
+        work = doc.get("workload")
+        return cls(
+            doc["action"], doc["address"], doc["kind"], tuple(doc.get("reasons", ())),
+            tuple(Change(c["path"], c["before"], c["after"], c.get("forces_replacement", False))
+                  for c in doc.get("changes", ())),
+            doc.get("remote_id"), doc.get("desired"), doc.get("fingerprint"),
+            tuple(doc.get("depends_on", ())),
+            Workload(work["items"], work["tasks"], tuple(work["models"])) if work else None,
+            ItemSync.from_json(doc["items"]) if doc.get("items") else None,
+            doc.get("remote_state"),
+        )
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -124,6 +144,17 @@ class Plan:
         if self.executions:
             line += f" Starts {self.executions:,} task executions."
         return line
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Plan:
+        """A saved plan; raises ValueError when it is not one this version can apply."""
+        if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"not an evalspec plan (format_version {FORMAT_VERSION})")
+        return cls(doc["project"], doc["endpoint"],
+                   tuple(Action.from_json(a) for a in doc["actions"]),
+                   tuple(doc.get("errors", ())), tuple(doc.get("warnings", ())),
+                   absent=tuple(doc.get("absent", ())),
+                   known_ids=tuple(sorted(doc.get("known_ids", {}).items())))
 
     def to_json(self) -> dict[str, Any]:
         return {
