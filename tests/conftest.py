@@ -103,3 +103,50 @@ def sdk(platform):
     client = SGPClient(base_url=platform.url, api_key="k", account_id="default", max_retries=0)
     yield client
     client.close()
+
+
+@dataclass
+class TerminalResult:
+    code: int
+    screen: str  # everything written to the terminal, "\r\n" turned back into "\n"
+
+
+@pytest.fixture
+def terminal() -> Callable[..., TerminalResult]:
+    """Run ``python -m evalspec ARGS`` in a child process attached to a pseudo-terminal, the
+    way a person runs it: stdin, stdout and stderr are all the terminal."""
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    def _terminal(*args: str, cwd: Path, env: dict[str, str], typed: str = "",
+                  timeout: float = 60) -> TerminalResult:
+        master, slave = pty.openpty()
+        environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        process = subprocess.Popen([sys.executable, "-m", "evalspec", *args], cwd=cwd,
+                                   env={**environment, "TERM": "xterm", **env}, stdin=slave,
+                                   stdout=slave, stderr=slave, close_fds=True)
+        os.close(slave)
+        if typed:
+            os.write(master, typed.encode())  # waits in the terminal until it is read
+        output = b""
+        try:
+            while True:
+                ready, _, _ = select.select([master], [], [], timeout)
+                if not ready:
+                    process.kill()
+                    raise AssertionError(f"no output for {timeout}s: {output[-500:]!r}")
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                output += chunk
+        finally:
+            code = process.wait(timeout)
+            os.close(master)
+        return TerminalResult(code, output.decode().replace("\r\n", "\n"))
+
+    return _terminal

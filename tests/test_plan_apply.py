@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 
 import httpx
@@ -324,3 +326,174 @@ def test_apply_json_events(workdir, platform, run) -> None:
         ("action", "Evaluation/capitals", "done"), ("summary", None, None)]
     assert events[-1] == {"event": "summary", "done": 1, "failed": 0, "skipped": 0,
                           "interrupted": False}
+
+
+def test_colour_only_on_a_terminal_and_never_when_refused(workdir, platform, terminal,
+                                                           run) -> None:
+    root = workdir("quickstart")
+    coloured = terminal("plan", "--endpoint", platform.url, cwd=root, env=ENV)
+    assert coloured.code == 0, coloured.screen
+    assert "\x1b[32m  + Evaluation/capitals\x1b[0m" in coloured.screen
+    for refused, env in (("--no-color", ENV), ("--detailed-exitcode", {**ENV, "NO_COLOR": "1"})):
+        plain = terminal("plan", "--endpoint", platform.url, refused, cwd=root, env=env)
+        assert "\x1b[" not in plain.screen and "  + Evaluation/capitals\n" in plain.screen
+    assert "\x1b[" not in plan(run, root, platform.url).out  # not a terminal
+
+
+def test_apply_on_a_terminal_asks_and_shows_progress(workdir, platform, terminal) -> None:
+    root = workdir("sweep")
+    declined = terminal("apply", "--endpoint", platform.url, cwd=root, env=ENV, typed="no\n")
+    assert declined.code == 1
+    assert "Apply these changes? Only 'yes' will be accepted:" in declined.screen
+    assert declined.screen.endswith("Apply cancelled.\n")
+    accepted = terminal("apply", "--endpoint", platform.url, "--no-color", cwd=root, env=ENV,
+                        typed="yes\n")
+    assert accepted.code == 0, accepted.screen
+    screen = accepted.screen
+    bars = re.findall(r"Applying \[[#-]+\] \d+/\d+  \d+:\d\d", screen)
+    assert bars[0] == "Applying [------------------------] 0/8  0:00"
+    assert len(bars) == 9 and bars[-1].startswith("Applying [########################] 8/8  0:0")
+    assert screen.count(": created (") == 8 and "\x1b[3" not in screen
+    assert screen.endswith("\r\x1b[KApply complete: 8 done, 0 failed, 0 skipped.\n")
+
+
+def test_markdown_plan_for_a_pull_request_comment(workdir, platform, run) -> None:
+    root = workdir("quickstart")
+    empty = plan(run, root, platform.url, "--format", "markdown")
+    apply(run, root, platform.url)
+    assert plan(run, root, platform.url, "--format", "markdown").out == (
+        "<!-- evalspec-plan -->\n### evalspec plan for `quickstart`\n\n"
+        "**No changes.** The platform matches the specs.\n")
+    spec = root / "specs" / "capitals.yaml"
+    spec.write_text(spec.read_text().replace("[team:evals, quickstart]", "[team:evals, geo]")
+                    .replace("temperature: 0.0", "temperature: 0.2"))
+    result = plan(run, root, platform.url, "--format", "markdown")
+    assert result.out == """\
+<!-- evalspec-plan -->
+### evalspec plan for `quickstart`
+
+| action | count |
+|---|---:|
+| create | 0 |
+| update | 0 |
+| replace | 1 |
+| restore | 0 |
+| archive | 0 |
+| task executions started | 3 |
+
+`Plan: 0 to create, 0 to update, 1 to replace, 0 to restore, 0 to archive. Starts 3 task \
+executions.`
+
+<details><summary>1 replaced</summary>
+
+```diff
+# Evaluation/capitals must be replaced (tasks changed): starts 3 task executions over 1 model
+! Evaluation/capitals
+~ tasks[0].configuration.temperature: 0.0 -> 0.2  # forces replacement
+~ tags: ["team:evals", "quickstart"] -> ["team:evals", "geo"]
+```
+
+</details>
+"""
+    assert "+ Evaluation/capitals\n+ description:" in empty.out
+
+
+def test_a_long_markdown_plan_is_cut_to_fit_one_comment(project, platform, run) -> None:
+    root = project({"specs/many.yaml": """\
+kind: Evaluation
+name: e-${{ matrix.n }}
+matrix: {n: NUMBERS}
+data: [{q: 1}]
+tasks:
+  - task_type: chat_completion
+    alias: a
+    configuration: {model: openai/gpt-4o, messages: [{role: user, content: "{{ item.q }}"}]}
+""".replace("NUMBERS", str(list(range(900))))})
+    result = plan(run, root, platform.url, "--format", "markdown")
+    assert result.code == 0, result.err
+    assert len(result.out) < 65_536
+    assert "| create | 900 |" in result.out
+    assert re.search(r"\n\.\.\. cut to fit a comment: \d+ more lines; the full plan is in the "
+                     r"job's log\n```\n", result.out)
+
+
+def test_the_api_key_appears_in_no_output_file_or_error(workdir, tmp_path, run) -> None:
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import start_background
+
+    secret = "sk-live-7f3a9c0d4e5b"
+    server = start_background(Settings(db=tmp_path / "keyed.db", api_keys={secret: "default"}))
+    env = {"SGP_API_KEY": secret, "SGP_ACCOUNT_ID": "default"}
+    try:
+        root = workdir("sweep")
+        saved = tmp_path / "plan.json"
+        seen = [run("plan", str(root), "--endpoint", server.url, "--format", fmt, "-o",
+                    str(saved), env=env) for fmt in ("text", "json", "markdown")]
+        seen.append(run("apply", str(saved), "--format", "json", env=env))
+        seen.append(run("destroy", str(root), "--endpoint", server.url, "--auto-approve",
+                        env=env))
+        assert [r.code for r in seen] == [0, 0, 0, 0, 0]
+        wrong = {**env, "SGP_API_KEY": "sk-live-WRONG-1234"}
+        refused = run("plan", str(root), "--endpoint", server.url, env=wrong)
+        debug = run("--debug", "plan", str(root), "--endpoint", server.url, env=wrong)
+        assert refused.code == debug.code == 1
+        assert re.fullmatch(r"Error: GET /v5/[a-z-]+ failed with 401: invalid API key \(check "
+                            r"SGP_API_KEY\)\n", refused.err)
+        for text in [saved.read_text(), *(r.out + r.err for r in seen + [refused, debug])]:
+            assert secret not in text and "sk-live-WRONG" not in text and "7f3a9c" not in text
+    finally:
+        server.stop()
+
+
+def test_ctrl_c_mid_apply_then_apply_again_converges(workdir, tmp_path, run) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from evalspec.platform.app import Settings
+    from evalspec.platform.faults import Faults
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "slow.db",
+                                       faults=Faults(latency_ms=150)))
+    try:
+        root = workdir("sweep")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "evalspec", "apply", "--endpoint", server.url,
+             "--auto-approve", "--parallelism", "1"], cwd=root, env={**os.environ, **ENV},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert child.stdout is not None
+        lines = []
+        for line in child.stdout:
+            lines.append(line)
+            if line.startswith("Dataset/support-faq: created"):
+                child.send_signal(signal.SIGINT)
+                break
+        rest, err = child.communicate(timeout=60)
+        lines += rest.splitlines(keepends=True)
+        assert child.returncode == 130, err
+        summary = re.fullmatch(r"Apply interrupted: (\d) done, 0 failed, (\d) skipped\.\n",
+                               lines[-1])
+        assert summary and int(summary[1]) + int(summary[2]) == 8 and int(summary[2]) >= 5
+        assert "interrupted" in "".join(lines[:-1])
+        again = apply(run, root, server.url)
+        assert again.code == 0, again.err
+        assert plan(run, root, server.url).out.startswith("No changes.")
+        addresses = [e["metadata"]["evalspec.address"] for e in owned(server, "support-sweep")]
+        assert len(addresses) == len(set(addresses)) == 6
+    finally:
+        server.stop()
+
+
+def test_a_plan_for_another_project_or_endpoint_is_refused(workdir, platform, run,
+                                                          tmp_path) -> None:
+    quickstart, sweep = workdir("quickstart"), workdir("sweep")
+    saved = tmp_path / "plan.json"
+    plan(run, quickstart, platform.url, "-o", str(saved))
+    elsewhere = run("apply", str(saved), "--endpoint", "http://127.0.0.1:9", env=ENV)
+    assert (elsewhere.code, elsewhere.err) == (1, (
+        f"Error: the plan was made for endpoint {platform.url}, not http://127.0.0.1:9\n"))
+    other = run("apply", str(saved), cwd=sweep, env=ENV)
+    assert (other.code, other.err) == (1, (
+        "Error: the plan was made for project 'quickstart', this is project 'support-sweep'\n"))
+    assert owned(platform, "quickstart") == []

@@ -63,8 +63,9 @@ async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
 @click.command()
 @project_options
 @endpoint_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Human-readable, or the versioned JSON document.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True,
+              help="Human-readable, the versioned JSON document, or Markdown for a PR comment.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also save the plan (JSON) to apply exactly it later.")
 @click.option("--target", "targets", multiple=True, metavar="ADDR_OR_GLOB",
@@ -104,6 +105,10 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         out.write_text(document + "\n", encoding="utf-8")
     if fmt == "json":
         click.echo(document)
+    elif fmt == "markdown":
+        from evalspec.plan.render_markdown import render_markdown
+
+        click.echo(render_markdown(result), nl=False)
     else:
         click.echo(render_text(result, use_colour(no_color)), nl=False)
         if out is not None:
@@ -152,20 +157,38 @@ async def _run(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, confir
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, stop.set)
 
+        bar = None
+        if fmt == "text" and sys.stdout.isatty():
+            from evalspec.cli.progress import ProgressBar
+
+            total = len(result.actions) + sum(1 for a in result.actions
+                                              if a.action == "replace" and a.remote_id)
+            bar = ProgressBar(sys.stdout, total)
+            bar.show()
+        colour = use_colour(no_color)
+
         def report(outcome: Any) -> None:
             if fmt == "json":
                 click.echo(json.dumps({"event": "action", "address": outcome.address,
                                        "action": outcome.action, "status": outcome.status,
                                        "detail": outcome.detail,
                                        "remote_id": outcome.remote_id}))
+                return
+            text = _describe(outcome)
+            if colour and outcome.status != "done":
+                text = click.style(text, fg="red" if outcome.status == "failed" else "yellow")
+            if bar is None:
+                click.echo(text)
             else:
-                click.echo(_describe(outcome))
+                bar.report(text, outcome.status == "done")
 
         try:
             outcomes = await execute(result, client, parallelism=parallelism, on_event=report,
                                      stop=stop)
         finally:
             loop.remove_signal_handler(signal.SIGINT)
+            if bar is not None:
+                bar.close()
         return result, outcomes, stop.is_set()
     finally:
         await client.aclose()

@@ -70,14 +70,41 @@ def _change_lines(change: Change) -> list[str]:
     return [f"      ~ {change.path}: {_value(change.before)} -> {_value(change.after)}{note}"]
 
 
+def _task_line(task: dict[str, Any]) -> str:
+    config = task.get("configuration") or {}
+    text = f"      + task {task.get('alias') or task.get('task_type')}: {task.get('task_type')}"
+    if isinstance(config, dict) and "model" in config:
+        text += f" {config['model']}"
+        settings = [f"{key} {_value(config[key])}" for key in ("temperature", "max_tokens")
+                    if key in config]
+        if settings:
+            text += f" ({', '.join(settings)})"
+    return text
+
+
+def _created(kind: str, body: dict[str, Any]) -> list[str]:
+    """What a reviewer needs to see of a new object; the JSON plan has all of it."""
+    lines = []
+    if body.get("description"):
+        lines.append(f"      + description: {_value(body['description'])}")
+    tags = [t for t in body.get("tags", []) if not t.startswith("evalspec")]
+    if tags:
+        lines.append(f"      + tags: {_value(tags)}")
+    if kind == "Evaluation" and body.get("dataset_id"):
+        lines.append(f"      + dataset_id: {body['dataset_id']}")
+    if "data" in body:
+        lines.append(f"      + items: {len(body['data']):,}")
+    if kind == "EvaluationGroup":
+        lines.append(f"      + members: {len(body.get('evaluation_ids', [])):,}")
+    lines += [_task_line(task) for task in body.get("tasks", []) if isinstance(task, dict)]
+    return lines
+
+
 def _details(action: Action) -> list[str]:
     lines: list[str] = []
     desired = action.desired or {}
-    body = desired.get("body", {})
-    if action.action == "create" and action.kind == "Dataset":
-        lines.append(f"      items: {len(body.get('data', [])):,}")
-    if action.action == "create" and action.kind == "EvaluationGroup":
-        lines.append(f"      members: {len(body.get('evaluation_ids', [])):,}")
+    if action.action == "create":
+        lines += _created(action.kind, desired.get("body", {}))
     if action.items:
         sync = action.items
         lines.append(f"      items: +{len(sync.add)} added, ~{len(sync.update)} updated, "

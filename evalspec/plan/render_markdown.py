@@ -1,0 +1,49 @@
+"""The plan as Markdown for a pull-request comment: a summary table, then each kind of action's
+details in a collapsed section (the text rendering inside a diff block, so GitHub colours the
+added and removed lines)."""
+
+from __future__ import annotations
+
+from evalspec.plan.model import ACTIONS, Plan
+from evalspec.plan.render_text import HEADLINES, MARKERS, _details, _headline
+
+MARKER = "<!-- evalspec-plan -->"  # lets CI find and update its own comment
+BUDGET = 60_000  # GitHub refuses comments over 65,536 characters
+
+
+def _block(plan: Plan, action: str) -> list[str]:
+    lines = []
+    for item in (a for a in plan.actions if a.action == action):
+        lines.append(_headline(item).strip())
+        lines.append(f"{MARKERS[action].replace('-/+', '!').replace('~', '!')} {item.address}")
+        lines += [line.strip() for line in _details(item)]
+    return lines
+
+
+def render_markdown(plan: Plan) -> str:
+    lines = [MARKER, f"### evalspec plan for `{plan.project}`", ""]
+    if not plan.actions:
+        lines.append("**No changes.** The platform matches the specs.")
+        return "\n".join(lines) + "\n"
+    lines += ["| action | count |", "|---|---:|"]
+    lines += [f"| {action} | {plan.count(action):,} |" for action in ACTIONS]
+    lines += [f"| task executions started | {plan.executions:,} |", "",
+              f"`{plan.summary()}`", ""]
+    used = sum(len(line) + 1 for line in lines)
+    for action in ACTIONS:
+        count = plan.count(action)
+        if not count:
+            continue
+        verb = HEADLINES[action].replace("will be ", "").replace("must be ", "")
+        body = _block(plan, action)
+        shown: list[str] = []
+        for line in body:
+            used += len(line) + 1
+            if used > BUDGET:
+                shown.append(f"... cut to fit a comment: {len(body) - len(shown)} more lines; "
+                             "the full plan is in the job's log")
+                break
+            shown.append(line)
+        lines += [f"<details><summary>{count:,} {verb}</summary>", "", "```diff", *shown,
+                  "```", "", "</details>", ""]
+    return "\n".join(lines)
