@@ -41,6 +41,19 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.fixture
+def workdir(tmp_path: Path) -> Callable[[str], Path]:
+    """A copy of one of examples/ to change freely."""
+    import shutil
+
+    def copy(example: str) -> Path:
+        target = tmp_path / example
+        shutil.copytree(EXAMPLES / example, target)
+        return target
+
+    return copy
+
+
+@pytest.fixture
 def project(tmp_path: Path) -> Callable[..., Path]:
     """Write a project from a mapping of relative path to text (or bytes)."""
 

@@ -5,24 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 
 import httpx
 import pytest
 
-from tests.conftest import EXAMPLES
-
 ENV = {"SGP_API_KEY": "k", "SGP_ACCOUNT_ID": "default"}
-
-
-@pytest.fixture
-def workdir(tmp_path):
-    def copy(example: str):
-        target = tmp_path / example
-        shutil.copytree(EXAMPLES / example, target)
-        return target
-
-    return copy
 
 
 def plan(run, root, url, *args):

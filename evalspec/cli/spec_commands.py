@@ -127,7 +127,9 @@ def render(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...], f
 
 
 @click.command()
-def schema() -> int:
+@click.option("--plan", "of_plan", is_flag=True,
+              help="The schema of the plan document (plan --format json, plan -o) instead.")
+def schema(of_plan: bool) -> int:
     """Print the JSON Schema (draft 2020-12) for evalspec.yaml and spec documents.
 
     Point your editor at it for completion and checks; with the YAML language server, start
@@ -136,10 +138,18 @@ def schema() -> int:
     \b
       # yaml-language-server: $schema=./evalspec.schema.json
 
+    With --plan, print the schema of the plan JSON document instead (docs/plan-format.md).
+
     \b
-    Example:
+    Examples:
       evalspec schema > evalspec.schema.json
+      evalspec schema --plan > plan.schema.json
     """
+    if of_plan:
+        from evalspec.plan.schema import schema_text as plan_schema_text
+
+        click.echo(plan_schema_text(), nl=False)
+        return EXIT_OK
     from evalspec.schema import schema_text
 
     click.echo(schema_text(), nl=False)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from evalspec.errors import EvalspecError
 from evalspec.plan.diff import remote_state
-from evalspec.plan.model import Plan
+from evalspec.plan.model import FORMAT_VERSION, Plan
 from evalspec.refresh import ActualState
 
 
@@ -22,11 +22,24 @@ class StalePlan(EvalspecError):
 
 
 def load_plan(path: Path) -> Plan:
+    """A saved plan, checked against schemas/plan.schema.json first."""
+    from jsonschema import Draft202012Validator
+
+    from evalspec.plan.schema import plan_schema
+
     try:
-        return Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError, KeyError,
-            TypeError) as exc:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EvalspecError(f"{path}: cannot read the saved plan: {exc}") from None
+    if isinstance(document, dict) and document.get("format_version") not in (None, FORMAT_VERSION):
+        raise EvalspecError(f"{path}: plan format_version {document['format_version']!r} is "
+                            f"not {FORMAT_VERSION}; make the plan again with this evalspec")
+    error = next(iter(sorted(Draft202012Validator(plan_schema()).iter_errors(document),
+                             key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        raise EvalspecError(f"{path}: not an evalspec plan: ${where}: {error.message}")
+    return Plan.from_json(document)
 
 
 def stale_reasons(plan: Plan, actual: ActualState) -> list[str]:

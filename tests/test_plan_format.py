@@ -1,0 +1,97 @@
+"""The plan JSON document: its published schema, and every kind of action in one plan."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from jsonschema import Draft202012Validator
+
+from evalspec.plan.schema import schema_text
+from tests.conftest import ROOT
+from tests.test_plan_apply import ENV, apply, owned, plan
+
+COMMITTED = ROOT / "schemas" / "plan.schema.json"
+
+
+def test_committed_plan_schema_is_current_and_valid(run) -> None:
+    assert COMMITTED.read_text(encoding="utf-8") == schema_text(), (
+        "schemas/plan.schema.json is out of date: run "
+        "'evalspec schema --plan > schemas/plan.schema.json'")
+    Draft202012Validator.check_schema(json.loads(COMMITTED.read_text()))
+    assert run("schema", "--plan").out == schema_text()
+
+
+def test_a_plan_with_every_kind_of_action_matches_the_schema(workdir, platform, sdk, run,
+                                                             tmp_path) -> None:
+    root = workdir("sweep")
+    capitals = (ROOT / "examples" / "quickstart" / "specs" / "capitals.yaml").read_text()
+    (root / "specs" / "capitals.yaml").write_text(capitals)
+    apply(run, root, platform.url)
+    (root / "specs" / "capitals.yaml").write_text(capitals.replace("temperature: 0.0",
+                                                                   "temperature: 0.3"))
+    config = root / "evalspec.yaml"
+    config.write_text(config.read_text().replace(
+        "models: [openai/gpt-4o, openai/gpt-4o-mini, anthropic/claude-3-5-sonnet]",
+        "models: [openai/gpt-4o, openai/gpt-4o-mini, openai/o3-mini]"))
+    spec = root / "specs" / "support.yaml"
+    spec.write_text(spec.read_text().replace("reference answers.", "answers."))
+    [archived] = [e for e in owned(platform, "support-sweep")
+                  if e["name"] == "faq-openai-gpt-4o-t0.7"]
+    sdk.evaluations.archive(archived["id"])
+    saved = tmp_path / "plan.json"
+    result = plan(run, root, platform.url, "--format", "json", "-o", str(saved))
+    document = json.loads(result.out)
+    assert json.loads(saved.read_text()) == document
+    Draft202012Validator(json.loads(COMMITTED.read_text())).validate(document)
+    assert [(a["action"], a["address"]) for a in document["actions"]] == [
+        ("update", "Dataset/support-faq"),
+        ("replace", "Evaluation/capitals"),
+        ("restore", "Evaluation/faq-openai-gpt-4o-t0.7"),
+        ("create", "Evaluation/faq-openai-o3-mini-t0.0"),
+        ("create", "Evaluation/faq-openai-o3-mini-t0.7"),
+        ("archive", "Evaluation/faq-anthropic-claude-3-5-sonnet-t0.0"),
+        ("archive", "Evaluation/faq-anthropic-claude-3-5-sonnet-t0.7"),
+        ("update", "EvaluationGroup/faq-sweep"),
+    ]
+    assert document["summary"] == {"create": 2, "update": 2, "replace": 1, "restore": 1,
+                                   "archive": 2, "task_executions": 19}
+
+
+def test_item_level_dataset_changes_match_the_schema(workdir, platform, run) -> None:
+    root = workdir("sweep")
+    apply(run, root, platform.url)
+    data = root / "data" / "support-faq.jsonl"
+    rows = data.read_text().splitlines()
+    data.write_text("\n".join(rows[1:] + [json.dumps({"id": "faq-100", "question": "Hi?",
+                                                      "reference": "Hello."})]) + "\n")
+    document = json.loads(plan(run, root, platform.url, "--format", "json").out)
+    Draft202012Validator(json.loads(COMMITTED.read_text())).validate(document)
+    [dataset] = [a for a in document["actions"] if a["kind"] == "Dataset"]
+    assert (len(dataset["items"]["add"]), dataset["items"]["update"],
+            len(dataset["items"]["remove"])) == (1, [], 1)
+    assert dataset["items"]["add"][0]["id"] == "faq-100"
+
+
+def test_a_damaged_saved_plan_is_refused_with_the_place(workdir, platform, run,
+                                                        tmp_path) -> None:
+    root = workdir("quickstart")
+    saved = tmp_path / "plan.json"
+    plan(run, root, platform.url, "-o", str(saved))
+    document = json.loads(saved.read_text())
+    document["actions"][0]["action"] = "delete"
+    saved.write_text(json.dumps(document))
+    result = run("apply", str(saved), env=ENV)
+    assert (result.code, result.err) == (1, (
+        f"Error: {saved}: not an evalspec plan: $.actions[0].action: 'delete' is not one of "
+        "['create', 'update', 'replace', 'restore', 'archive']\n"))
+    document["format_version"] = 2
+    saved.write_text(json.dumps(document))
+    assert run("apply", str(saved), env=ENV).err == (
+        f"Error: {saved}: plan format_version 2 is not 1; make the plan again with this "
+        "evalspec\n")
+    saved.write_text("{")
+    assert run("apply", str(saved), env=ENV).err.startswith(
+        f"Error: {saved}: cannot read the saved plan: Expecting property name")
+    assert httpx.get(f"{platform.url}/v5/evaluations", headers={"x-api-key": "k"}
+                     ).json()["items"] == []
