@@ -20,25 +20,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from _common import cpu_seconds, emulator
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from evalspec.client.config import Credentials, Endpoint, sgp_client  # noqa: E402
-from evalspec.platform.server import free_port  # noqa: E402
+from evalspec.client.config import Credentials, Endpoint, sgp_client
 
 NEEDED_CREATES_PER_SECOND = 16 / 0.020
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def body(i: int) -> dict:
@@ -100,26 +91,10 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=1000)
     parser.add_argument("--pages", type=int, default=40)
     args = parser.parse_args()
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "evalspec", "emulator", "--port", str(port),
-             "--db", str(Path(tmp) / "bench.db")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(400):
-                try:
-                    httpx.get(f"{url}/v5/datasets", headers={"x-api-key": "bench"})
-                    break
-                except httpx.ConnectError:
-                    time.sleep(0.025)
-            print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; emulator pid "
-                  f"{proc.pid}, SQLite in WAL mode on a temporary file\n")
-            asyncio.run(run(url, proc.pid, args.creates, args.pages))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with tempfile.TemporaryDirectory() as tmp, emulator(Path(tmp) / "bench.db") as server:
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; emulator pid "
+              f"{server.pid}, SQLite in WAL mode on a temporary file\n")
+        asyncio.run(run(server.url, server.pid, args.creates, args.pages))
 
 
 if __name__ == "__main__":

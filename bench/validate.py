@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import measure
+
 TARGET_CPU_SECONDS = 2.0
 
 SPEC = """\
@@ -78,19 +80,6 @@ def make_project(root: Path) -> None:
         for i in range(200):
             fh.write(json.dumps({"id": f"q{i}", "question": f"Question {i}?",
                                  "reference": f"Answer {i}."}) + "\n")
-
-
-def measure(args: list[str], cwd: Path) -> tuple[float, float, int]:
-    """CPU seconds, wall seconds and peak RSS (MiB) of one child process."""
-    import time
-
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own CPU time and peak RSS
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(args)} failed")
-    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss // 1024
 
 
 def main() -> None:

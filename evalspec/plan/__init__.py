@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,8 +21,14 @@ __all__ = ["Action", "Plan", "make_plan"]
 
 async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
                     targets: Iterable[str] = ()) -> Plan:
-    payloads = build_payloads(state)
-    actual = await refresh(client, state.project)
+    # The reads wait on the network while the payloads are built: overlap them.
+    refreshing = asyncio.create_task(refresh(client, state.project))
+    try:
+        payloads = await asyncio.to_thread(build_payloads, state)
+    except BaseException:
+        refreshing.cancel()
+        raise
+    actual = await refreshing
     # Keyed datasets whose items changed are synced item by item: read their current items.
     wanted = {p.address: p.fingerprint for p in payloads if p.kind == "Dataset"}
     keyed = {o.address for o in state.of_kind("Dataset") if o.spec.key is not None}

@@ -1,0 +1,66 @@
+"""What the benchmarks share: measuring a child process, and the emulator in its own process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from evalspec.platform.server import free_port  # noqa: E402
+
+EVALSPEC = [sys.executable, "-m", "evalspec"]
+
+
+def measure(args: list[str], cwd: Path, env: dict[str, str] | None = None,
+            ok: tuple[int, ...] = (0,)) -> tuple[float, float, int]:
+    """CPU seconds, wall seconds and peak RSS (MiB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own CPU time and peak RSS
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in ok:
+        raise SystemExit(f"{' '.join(args)} failed with {os.waitstatus_to_exitcode(status)}")
+    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss // 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Emulator:
+    url: str
+    pid: int
+
+
+@contextmanager
+def emulator(db: Path, *options: str) -> Iterator[Emulator]:
+    """`evalspec emulator` on ``db`` in its own process, ready when this yields."""
+    port = free_port()
+    proc = subprocess.Popen([*EVALSPEC, "emulator", "--port", str(port), "--db", str(db),
+                             *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(400):
+            try:
+                httpx.get(f"{url}/v5/datasets", headers={"x-api-key": "bench"})
+                break
+            except httpx.ConnectError:
+                time.sleep(0.025)
+        yield Emulator(url, proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
