@@ -218,7 +218,7 @@ async def execute(plan: Plan, client: SGPClient, *, parallelism: int = 8,
         if action.action == "replace" and action.address in run.failed:
             raise APIError("the replacement was not created; the old object is kept")
         await run.archive(action, action.remote_id)
-        return None
+        return action.remote_id
 
     archive_run = _Run(plan, client, parallelism, on_event, run.stop)
     archive_run.failed = set()

@@ -163,3 +163,10 @@ def terminal() -> Callable[..., TerminalResult]:
         return TerminalResult(code, output.decode().replace("\r\n", "\n"))
 
     return _terminal
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` with ``new`` in a file; ``old`` must be there (examples can change)."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 
 import httpx
 import pytest
+
+from tests.conftest import EXAMPLES, edit
 
 ENV = {"SGP_API_KEY": "k", "SGP_ACCOUNT_ID": "default"}
 
@@ -68,9 +71,9 @@ def test_changing_the_sweep(workdir, platform, run) -> None:
     root = workdir("sweep")
     apply(run, root, platform.url)
     config = root / "evalspec.yaml"
-    config.write_text(config.read_text().replace(
+    edit(config,
         "models: [openai/gpt-4o, openai/gpt-4o-mini, anthropic/claude-3-5-sonnet]",
-        "models: [openai/gpt-4o, anthropic/claude-3-5-sonnet, openai/o3-mini]"))
+        "models: [openai/gpt-4o, anthropic/claude-3-5-sonnet, openai/o3-mini]")
     result = plan(run, root, platform.url)
     assert headlines(result.out) == [
         "# Evaluation/faq-openai-o3-mini-t0.0 will be created: starts 8 task executions over "
@@ -114,8 +117,8 @@ def test_tags_only_is_an_update_in_place(workdir, platform, run) -> None:
     apply(run, root, platform.url)
     [original] = owned(platform, "quickstart")
     spec = root / "specs" / "capitals.yaml"
-    spec.write_text(spec.read_text().replace("tags: [team:evals, quickstart]",
-                                             "tags: [team:evals, geography]"))
+    edit(spec, "tags: [team:evals, quickstart]",
+                                             "tags: [team:evals, geography]")
     result = plan(run, root, platform.url)
     assert result.out.splitlines()[2:5] == [
         "  # Evaluation/capitals will be updated in place",
@@ -150,8 +153,8 @@ def test_rename_with_moved_from_updates_in_place(workdir, platform, run) -> None
     apply(run, root, platform.url)
     [original] = owned(platform, "quickstart")
     spec = root / "specs" / "capitals.yaml"
-    spec.write_text(spec.read_text().replace(
-        "name: capitals\n", "name: world-capitals\nlifecycle: {moved_from: [capitals]}\n"))
+    edit(spec,
+        "name: capitals\n", "name: world-capitals\nlifecycle: {moved_from: [capitals]}\n")
     result = plan(run, root, platform.url)
     assert headlines(result.out) == ["# Evaluation/world-capitals will be updated in place"]
     assert '      ~ name: "capitals" -> "world-capitals"' in result.out
@@ -165,10 +168,10 @@ def test_rename_with_moved_from_updates_in_place(workdir, platform, run) -> None
 def test_a_protected_evaluation_is_not_replaced(workdir, platform, run) -> None:
     root = workdir("quickstart")
     spec = root / "specs" / "capitals.yaml"
-    spec.write_text(spec.read_text().replace("name: capitals\n",
-                                             "name: capitals\nlifecycle: {protect: true}\n"))
+    edit(spec, "name: capitals\n",
+                                             "name: capitals\nlifecycle: {protect: true}\n")
     apply(run, root, platform.url)
-    spec.write_text(spec.read_text().replace("temperature: 0.0", "temperature: 0.5"))
+    edit(spec, "temperature: 0.0", "temperature: 0.5")
     result = plan(run, root, platform.url)
     assert (result.code, result.err) == (1, (
         "Error: Evaluation/capitals is protected (lifecycle.protect) but would be replaced: "
@@ -200,10 +203,10 @@ def test_dataset_rows_with_a_key_sync_item_by_item(workdir, platform, run) -> No
 def test_dataset_rows_without_a_key_replace_the_dataset(workdir, platform, run) -> None:
     root = workdir("sweep")
     spec = root / "specs" / "support.yaml"
-    spec.write_text(spec.read_text().replace("key: id\n", ""))
+    edit(spec, "key: id\n", "")
     apply(run, root, platform.url)
     data = root / "data" / "support-faq.jsonl"
-    data.write_text(data.read_text().replace("Invoices", "Billing > Invoices"))
+    edit(data, "Invoices", "Billing > Invoices")
     result = plan(run, root, platform.url)
     assert "  # Dataset/support-faq must be replaced (items changed)" in result.out
     assert apply(run, root, platform.url).code == 0
@@ -282,8 +285,8 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(workdir, platform, sd
                                           "exists. Run 'evalspec plan' again.\n")
     # A plan that updates an object is stale once someone else changed that object.
     spec = root / "specs" / "capitals.yaml"
-    spec.write_text(spec.read_text().replace("tags: [team:evals, quickstart]",
-                                             "tags: [team:evals]"))
+    edit(spec, "tags: [team:evals, quickstart]",
+                                             "tags: [team:evals]")
     plan(run, root, platform.url, "-o", str(saved))
     [evaluation] = owned(platform, "quickstart")
     sdk.evaluations.update(evaluation["id"], evaluation={"description": "changed meanwhile"})
@@ -352,8 +355,8 @@ def test_markdown_plan_for_a_pull_request_comment(workdir, platform, run) -> Non
         "<!-- evalspec-plan -->\n### evalspec plan for `quickstart`\n\n"
         "**No changes.** The platform matches the specs.\n")
     spec = root / "specs" / "capitals.yaml"
-    spec.write_text(spec.read_text().replace("[team:evals, quickstart]", "[team:evals, geo]")
-                    .replace("temperature: 0.0", "temperature: 0.2"))
+    edit(spec, "[team:evals, quickstart]", "[team:evals, geo]")
+    edit(spec, "temperature: 0.0", "temperature: 0.2")
     result = plan(run, root, platform.url, "--format", "markdown")
     assert result.out == """\
 <!-- evalspec-plan -->
@@ -484,3 +487,119 @@ def test_a_plan_for_another_project_or_endpoint_is_refused(workdir, platform, ru
     assert (other.code, other.err) == (1, (
         "Error: the plan was made for project 'quickstart', this is project 'support-sweep'\n"))
     assert owned(platform, "quickstart") == []
+
+
+def test_a_failed_action_skips_its_dependents_and_the_rest_carries_on(workdir, platform, run,
+                                                                      tmp_path) -> None:
+    root = workdir("sweep")
+    shutil.copy(EXAMPLES / "quickstart" / "specs" / "capitals.yaml", root / "specs")
+    saved = tmp_path / "plan.json"
+    plan(run, root, platform.url, "-o", str(saved))
+    document = json.loads(saved.read_text())
+    document["actions"][0]["desired"]["body"]["data"] = []  # the platform refuses this
+    saved.write_text(json.dumps(document))
+    result = run("apply", str(saved), env=ENV)
+    assert result.code == 1
+    lines = result.out.split("Starts 51 task executions.\n", 1)[1].splitlines()
+    assert lines[0].startswith("Dataset/support-faq: create failed: POST /v5/datasets failed "
+                               "with 422")
+    assert sorted(line for line in lines if ": create skipped" in line) == sorted(
+        [f"Evaluation/faq-{m}-t{t}: create skipped: depends on Dataset/support-faq"
+         for m in ("openai-gpt-4o", "openai-gpt-4o-mini", "anthropic-claude-3-5-sonnet")
+         for t in ("0.0", "0.7")] + [
+            "EvaluationGroup/faq-sweep: create skipped: depends on "
+            + ", ".join(f"Evaluation/faq-{m}-t{t}" for m in (
+                "openai-gpt-4o", "openai-gpt-4o-mini", "anthropic-claude-3-5-sonnet")
+                for t in ("0.0", "0.7"))])
+    assert any(line.startswith("Evaluation/capitals: created (") for line in lines)
+    assert lines[-1] == "Apply incomplete: 1 done, 1 failed, 7 skipped."
+    assert [e["name"] for e in owned(platform, "support-sweep")] == ["capitals"]
+    assert apply(run, root, platform.url).code == 0
+    assert plan(run, root, platform.url).out.startswith("No changes.")
+
+
+def test_changing_a_temperature_replaces_that_evaluation(workdir, platform, run) -> None:
+    root = workdir("quickstart")
+    apply(run, root, platform.url)
+    [old] = owned(platform, "quickstart")
+    spec = root / "specs" / "capitals.yaml"
+    edit(spec, "temperature: 0.0", "temperature: 0.5")
+    result = plan(run, root, platform.url)
+    assert result.out.splitlines()[2:5] == [
+        "  # Evaluation/capitals must be replaced (tasks changed): starts 3 task executions "
+        "over 1 model",
+        "-/+ Evaluation/capitals",
+        "      ~ tasks[0].configuration.temperature: 0.0 -> 0.5  # forces replacement",
+    ]
+    applied = apply(run, root, platform.url)
+    [new] = owned(platform, "quickstart")
+    assert applied.out.splitlines()[-3:] == [
+        f"Evaluation/capitals: replaced ({new['id']})",
+        f"Evaluation/capitals: archived the old one ({old['id']})",
+        "Apply complete: 2 done, 0 failed, 0 skipped."]
+    assert new["id"] != old["id"]
+    assert new["tasks"][0]["configuration"]["temperature"] == 0.5
+    archived = httpx.get(f"{platform.url}/v5/evaluations/{old['id']}",
+                         headers={"x-api-key": "k"}, params={"include_archived": "true"}).json()
+    assert archived["archived_at"] is not None
+
+
+def test_ignore_fields_leave_that_drift_alone(workdir, platform, sdk, run) -> None:
+    root = workdir("quickstart")
+    spec = root / "specs" / "capitals.yaml"
+    edit(spec,
+        "name: capitals\n", "name: capitals\nlifecycle: {ignore_fields: [description]}\n")
+    apply(run, root, platform.url)
+    [evaluation] = owned(platform, "quickstart")
+    sdk.evaluations.update(evaluation["id"], evaluation={
+        "description": "curated in the UI", "tags": ["team:evals", "evalspec:quickstart"]})
+    assert headlines(plan(run, root, platform.url).out) == [
+        "# Evaluation/capitals will be updated in place"]
+    apply(run, root, platform.url)
+    [after] = owned(platform, "quickstart")
+    assert (after["description"], after["tags"]) == (
+        "curated in the UI", ["team:evals", "quickstart", "evalspec:quickstart"])
+
+
+def test_target_limits_the_plan_to_addresses_and_what_they_need(workdir, platform,
+                                                                 run) -> None:
+    root = workdir("sweep")
+    result = plan(run, root, platform.url, "--target", "Evaluation/faq-openai-gpt-4o-t*")
+    assert headlines(result.out) == [
+        "# Dataset/support-faq will be created",
+        "# Evaluation/faq-openai-gpt-4o-t0.0 will be created: starts 8 task executions over "
+        "1 model",
+        "# Evaluation/faq-openai-gpt-4o-t0.7 will be created: starts 8 task executions over "
+        "1 model",
+    ]
+    apply(run, root, platform.url, "--target", "Evaluation/faq-openai-gpt-4o-t*")
+    assert sorted(e["name"] for e in owned(platform, "support-sweep")) == [
+        "faq-openai-gpt-4o-t0.0", "faq-openai-gpt-4o-t0.7"]
+    rest = plan(run, root, platform.url)
+    assert rest.out.splitlines()[-1] == (
+        "Plan: 5 to create, 0 to update, 0 to replace, 0 to restore, 0 to archive. "
+        "Starts 32 task executions.")
+
+
+def test_policy_at_plan_time(workdir, platform, run) -> None:
+    root = workdir("quickstart")
+    config = root / "evalspec.yaml"
+    base = config.read_text()
+    config.write_text(base + "policy:\n  required_tags: ['owner:*']\n"
+                             "  enforcement: {required_tags: advisory}\n")
+    warning = ("specs/capitals.yaml:5:7: $.tags: warning: Evaluation/capitals has no tag "
+               "matching 'owner:*' (policy.required_tags)")
+    text = run("plan", "--endpoint", platform.url, cwd=root, env=ENV)
+    assert (text.code, text.err) == (0, warning + "\n")
+    document = json.loads(run("plan", "--endpoint", platform.url, "--format", "json",
+                              cwd=root, env=ENV).out)
+    assert document["warnings"] == [warning]
+    markdown = run("plan", "--endpoint", platform.url, "--format", "markdown", cwd=root,
+                   env=ENV).out
+    assert f"> [!WARNING]\n> - {warning}\n" in markdown
+    config.write_text(base + "policy:\n  required_tags: ['owner:*']\n")
+    refused = run("plan", "--endpoint", platform.url, cwd=root, env=ENV)
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err == ("specs/capitals.yaml:5:7: $.tags: Evaluation/capitals has no tag "
+                           "matching 'owner:*' (policy.required_tags)\n"
+                           "Found 1 error in 1 file.\n")

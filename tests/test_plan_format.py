@@ -8,7 +8,7 @@ import httpx
 from jsonschema import Draft202012Validator
 
 from evalspec.plan.schema import schema_text
-from tests.conftest import ROOT
+from tests.conftest import ROOT, edit
 from tests.test_plan_apply import ENV, apply, owned, plan
 
 COMMITTED = ROOT / "schemas" / "plan.schema.json"
@@ -31,11 +31,11 @@ def test_a_plan_with_every_kind_of_action_matches_the_schema(workdir, platform, 
     (root / "specs" / "capitals.yaml").write_text(capitals.replace("temperature: 0.0",
                                                                    "temperature: 0.3"))
     config = root / "evalspec.yaml"
-    config.write_text(config.read_text().replace(
+    edit(config,
         "models: [openai/gpt-4o, openai/gpt-4o-mini, anthropic/claude-3-5-sonnet]",
-        "models: [openai/gpt-4o, openai/gpt-4o-mini, openai/o3-mini]"))
+        "models: [openai/gpt-4o, openai/gpt-4o-mini, openai/o3-mini]")
     spec = root / "specs" / "support.yaml"
-    spec.write_text(spec.read_text().replace("reference answers.", "answers."))
+    edit(spec, "reference answers.", "answers.")
     [archived] = [e for e in owned(platform, "support-sweep")
                   if e["name"] == "faq-openai-gpt-4o-t0.7"]
     sdk.evaluations.archive(archived["id"])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from evalspec.cli.spec_commands import _report_problems, load, project_options
+from evalspec.cli.spec_commands import _report_problems, _warn, load, project_options
 from evalspec.errors import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -94,6 +94,7 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         state = load(path, cli_vars, var_files)
     except SpecError as exc:
         return _report_problems(exc, "text")
+    _warn(state, "text")
     client, url = connect(state, endpoint)
     result = asyncio.run(_make_plan(state, client, url, targets))
     if result.errors:
@@ -208,8 +209,10 @@ def _finish(result: Plan, outcomes: list[Any], interrupted: bool, fmt: str) -> i
     if fmt == "json":
         click.echo(json.dumps({"event": "summary", **counts, "interrupted": interrupted}))
     else:
-        click.echo(f"Apply {'interrupted' if interrupted else 'complete'}: {counts['done']} "
-                   f"done, {counts['failed']} failed, {counts['skipped']} skipped.")
+        word = ("interrupted" if interrupted else "incomplete"
+                if counts["failed"] or counts["skipped"] else "complete")
+        click.echo(f"Apply {word}: {counts['done']} done, {counts['failed']} failed, "
+                   f"{counts['skipped']} skipped.")
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_ERROR if counts["failed"] or counts["skipped"] else EXIT_OK
@@ -288,6 +291,7 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
             state = load(path, cli_vars, var_files)
         except SpecError as exc:
             return _report_problems(exc, "text")
+        _warn(state, "text")
         client, url = connect(state, endpoint)
 
         async def make() -> Plan:

@@ -120,6 +120,7 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
                 restoring: bool) -> Action | None:
     changes = _attribute_changes(obj, payload, remote, ctx.project)
     state = remote_state(remote)
+    sent = _in_place(ctx, obj, payload, remote)
     if remote.fingerprint != payload.fingerprint:
         before_tasks = remote.body.get("tasks") or []
         task_changes = deep_changes(before_tasks, payload.body["tasks"], "tasks", True)
@@ -132,12 +133,36 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
                                   state, _workload(obj, payload, ctx.state))
     if restoring:
         return Action("restore", obj.address, obj.kind, ("archived",), tuple(changes),
-                      remote.id, payload.to_json(), payload.fingerprint,
+                      remote.id, sent, payload.fingerprint,
                       payload.depends_on, remote_state=state)
     if changes:
         return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
-                      payload.to_json(), payload.fingerprint, remote_state=state)
+                      sent, payload.fingerprint, remote_state=state)
     return None
+
+
+def _in_place(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
+              ) -> dict[str, Any]:
+    """What an update or restore sends: the payload, with ``ignore_fields`` kept as the
+    platform has them (evalspec's own tags and metadata stamps are always written)."""
+    desired = payload.to_json()
+    ignore = set(obj.spec.lifecycle.ignore_fields)
+    if not ignore:
+        return desired
+    body, current = dict(desired["body"]), remote.body
+    if "description" in ignore:
+        body.pop("description", None)
+        if current.get("description") is not None:
+            body["description"] = current["description"]
+    if "tags" in ignore:
+        ours = [t for t in body.get("tags", []) if t not in user_tags([t], ctx.project)]
+        body["tags"] = user_tags(current.get("tags"), ctx.project) + ours
+    if "metadata" in ignore and "metadata" in body:
+        theirs = user_metadata(group_metadata(current) if obj.kind == "EvaluationGroup"
+                               else current.get("metadata"))
+        body["metadata"] = {**theirs, **{k: v for k, v in body["metadata"].items()
+                                         if k.startswith("evalspec.")}}
+    return {**desired, "body": body}
 
 
 def _replace_or_refuse(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
@@ -155,22 +180,23 @@ def _dataset(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
              restoring: bool) -> Action | None:
     changes = _attribute_changes(obj, payload, remote, ctx.project)
     state = remote_state(remote)
+    sent = _in_place(ctx, obj, payload, remote)
     if remote.fingerprint != payload.fingerprint:
         key = obj.spec.key
         current = ctx.dataset_items.get(remote.id)
         if key is not None and current is not None and not restoring:
             sync = _item_sync(key, current, payload.body["data"])
             return Action("update", obj.address, obj.kind, ("items changed",),
-                          tuple(changes), remote.id, payload.to_json(), payload.fingerprint,
+                          tuple(changes), remote.id, sent, payload.fingerprint,
                           remote_state=state, items=sync)
         return _replace_or_refuse(ctx, obj, payload, remote, ["items changed"], changes, state,
                                   None)
     if restoring:
         return Action("restore", obj.address, obj.kind, ("archived",), tuple(changes),
-                      remote.id, payload.to_json(), payload.fingerprint, remote_state=state)
+                      remote.id, sent, payload.fingerprint, remote_state=state)
     if changes:
         return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
-                      payload.to_json(), payload.fingerprint, remote_state=state)
+                      sent, payload.fingerprint, remote_state=state)
     return None
 
 
@@ -202,16 +228,17 @@ def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
     if idents != wanted:
         structural.append(Change("row_identifiers", idents, wanted))
     state = remote_state(remote)
+    sent = _in_place(ctx, obj, payload, remote)
     if structural:
         reasons = ["members or row identifiers changed: full PUT"]
         if moving & set(after) and before == after:
             reasons = [f"member ids change: {', '.join(sorted(moving & set(after)))}"]
         return Action("update", obj.address, obj.kind, tuple(reasons),
-                      tuple(structural + changes), remote.id, payload.to_json(),
+                      tuple(structural + changes), remote.id, sent,
                       payload.fingerprint, payload.depends_on, remote_state=state)
     if changes:
         return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
-                      payload.to_json(), payload.fingerprint, remote_state=state)
+                      sent, payload.fingerprint, remote_state=state)
     return None
 
 
@@ -276,7 +303,8 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
     chosen = _targeted(actions, list(targets))
     chosen.sort(key=lambda a: (KIND_ORDER.get(a.kind, 9), a.action == "archive"))  # stable
     return Plan(state.project, endpoint, tuple(chosen), tuple(ctx.errors),
-                round_trips=actual.round_trips, absent=tuple(absent),
+                tuple(str(w) for w in state.warnings), round_trips=actual.round_trips,
+                absent=tuple(absent),
                 known_ids=tuple(sorted(known.items())))
 
 

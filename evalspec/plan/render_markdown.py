@@ -22,6 +22,8 @@ def _block(plan: Plan, action: str) -> list[str]:
 
 def render_markdown(plan: Plan) -> str:
     lines = [MARKER, f"### evalspec plan for `{plan.project}`", ""]
+    if plan.warnings:
+        lines += ["> [!WARNING]", *(f"> - {warning}" for warning in plan.warnings), ""]
     if not plan.actions:
         lines.append("**No changes.** The platform matches the specs.")
         return "\n".join(lines) + "\n"
