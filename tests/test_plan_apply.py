@@ -603,3 +603,18 @@ def test_policy_at_plan_time(workdir, platform, run) -> None:
     assert refused.err == ("specs/capitals.yaml:5:7: $.tags: Evaluation/capitals has no tag "
                            "matching 'owner:*' (policy.required_tags)\n"
                            "Found 1 error in 1 file.\n")
+
+
+def test_destroy_refuses_while_an_object_is_protected(workdir, platform, run) -> None:
+    root = workdir("quickstart")
+    spec = root / "specs" / "capitals.yaml"
+    edit(spec, "name: capitals\n", "name: capitals\nlifecycle: {protect: true}\n")
+    apply(run, root, platform.url)
+    result = run("destroy", str(root), "--endpoint", platform.url, "--auto-approve", env=ENV)
+    assert (result.code, result.out, result.err) == (1, "", (
+        "Error: Evaluation/capitals is protected (lifecycle.protect) but would be archived\n"))
+    assert [e["name"] for e in owned(platform, "quickstart")] == ["capitals"]
+    edit(spec, "lifecycle: {protect: true}\n", "")
+    assert run("destroy", str(root), "--endpoint", platform.url, "--auto-approve",
+               env=ENV).code == 0
+    assert owned(platform, "quickstart") == []

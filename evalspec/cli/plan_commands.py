@@ -332,11 +332,12 @@ def destroy(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         return _report_problems(exc, "text")
     client, url = connect(state, endpoint)
     empty = dataclasses.replace(state, objects=[])
+    protected = {o.address for o in state.objects if o.spec.lifecycle.protect}
 
     async def make() -> Plan:
         from evalspec.plan import make_plan
 
-        return await make_plan(empty, client, url)
+        return await make_plan(empty, client, url, protected=protected)
 
     result, outcomes, interrupted = asyncio.run(_run(
         client, make, confirm=not auto_approve, show=True, parallelism=parallelism,

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from evalspec.client.sgp import SGPClient
@@ -20,7 +20,7 @@ __all__ = ["Action", "Plan", "make_plan"]
 
 
 async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
-                    targets: Iterable[str] = ()) -> Plan:
+                    targets: Iterable[str] = (), protected: Collection[str] = ()) -> Plan:
     # The reads wait on the network while the payloads are built: overlap them.
     refreshing = asyncio.create_task(refresh(client, state.project))
     try:
@@ -37,5 +37,6 @@ async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
         if (remote.kind == "Dataset" and not remote.archived and remote.address in keyed
                 and remote.fingerprint != wanted.get(remote.address)):
             items[remote.id] = [i async for i in client.list_dataset_items(remote.id)]
-    plan = diff(state, payloads, actual, endpoint, dataset_items=items, targets=targets)
+    plan = diff(state, payloads, actual, endpoint, dataset_items=items, targets=targets,
+                protected=protected)
     return plan

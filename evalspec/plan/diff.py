@@ -16,7 +16,7 @@ Rules (DESIGN.md §6):
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,7 +244,9 @@ def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
 
 def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endpoint: str, *,
          dataset_items: Mapping[str, list[dict[str, Any]]] | None = None,
-         targets: Iterable[str] = ()) -> Plan:
+         targets: Iterable[str] = (), protected: Collection[str] = ()) -> Plan:
+    """``protected``: addresses whose archive is refused although they are not in ``state``
+    (destroy plans with no desired objects but keeps the specs' ``lifecycle.protect``)."""
     ctx = _Context(state, actual, dataset_items or {}, [])
     by_address = actual.by_address()
     objects = {o.address: o for o in state.objects}
@@ -297,6 +299,9 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
     for remote in actual.objects:
         if remote.archived or remote.id in claimed:
             continue
+        if remote.address in protected:
+            ctx.errors.append(f"{remote.address} is protected (lifecycle.protect) but would be "
+                              "archived")
         actions.append(Action("archive", remote.address, remote.kind,
                               ("no longer in the specs",), remote_id=remote.id,
                               remote_state=remote_state(remote)))
