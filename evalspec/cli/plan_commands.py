@@ -79,13 +79,15 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     """Show what apply would change on the platform to match the specs.
 
     Reads everything the project owns with a few paged list calls, compares it with the
-    expanded specs and prints the actions: + create, ~ update, -/+ replace, - archive.
-    Nothing is changed.
+    expanded specs and prints the actions: + create, ~ update (or restore), -/+ replace,
+    - archive. Nothing is changed. Save the plan with -o and 'evalspec apply FILE' applies
+    exactly it, or refuses if the platform changed since.
 
     \b
     Examples:
       evalspec plan --endpoint local
       evalspec plan -o plan.json --detailed-exitcode
+      evalspec plan --format markdown > plan.md   # a pull-request comment
       evalspec plan --target 'Evaluation/faq-*' --format json
     """
     from evalspec.plan.render_text import render_text
