@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -21,6 +22,17 @@ __all__ = ["Action", "Plan", "make_plan"]
 
 async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
                     targets: Iterable[str] = (), protected: Collection[str] = ()) -> Plan:
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # tens of MB of JSON become objects without cycles: the GC only costs here
+    try:
+        return await _make_plan(state, client, endpoint, targets, protected)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
+                     targets: Iterable[str], protected: Collection[str]) -> Plan:
     # The reads wait on the network while the payloads are built: overlap them.
     refreshing = asyncio.create_task(refresh(client, state.project))
     try:
@@ -37,6 +49,5 @@ async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
         if (remote.kind == "Dataset" and not remote.archived and remote.address in keyed
                 and remote.fingerprint != wanted.get(remote.address)):
             items[remote.id] = [i async for i in client.list_dataset_items(remote.id)]
-    plan = diff(state, payloads, actual, endpoint, dataset_items=items, targets=targets,
+    return diff(state, payloads, actual, endpoint, dataset_items=items, targets=targets,
                 protected=protected)
-    return plan
