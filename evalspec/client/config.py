@@ -93,9 +93,13 @@ def local_database(root: Path) -> Path:
 
 
 def _local_transport(root: Path) -> httpx.AsyncBaseTransport:
+    """The platform in this process; v2 tasks come from ``.evalspec/tasks.jsonl`` if present."""
     from evalspec.platform.app import Settings, create_app
 
-    return httpx.ASGITransport(app=create_app(Settings(db=local_database(root))))
+    database = local_database(root)
+    tasks = database.parent / "tasks.jsonl"
+    return httpx.ASGITransport(app=create_app(Settings(
+        db=database, tasks_file=tasks if tasks.is_file() else None)))
 
 
 def sgp_client(endpoint: Endpoint, credentials: Credentials, root: Path, *,

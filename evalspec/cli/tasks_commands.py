@@ -1,0 +1,169 @@
+"""``evalspec tasks``: human annotation results from Scale's v2 Tasks API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evalspec.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EvalspecError, UsageError
+
+STATUSES = ("pending", "completed", "canceled", "error")
+
+
+@click.group()
+def tasks() -> None:
+    """Human annotation results from Scale's v2 Tasks API.
+
+    \b
+    Examples:
+      evalspec tasks pull --project "Support FAQ review" --status completed -o tasks.jsonl
+      evalspec tasks summary tasks.jsonl --format html -o report.html
+    """
+
+
+def _timestamp(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date-time, for example "
+                                 "2025-01-31 or 2025-01-31T12:00:00Z") from None
+    return value
+
+
+def _root() -> Path:
+    from evalspec.project import find_root
+
+    try:
+        return find_root(Path.cwd()).parent
+    except (UsageError, OSError):
+        return Path.cwd()
+
+
+def _client(endpoint: str | None) -> Any:
+    from evalspec.client.config import (
+        V2_PRODUCTION_URL,
+        Credentials,
+        Endpoint,
+        resolve_endpoint,
+        tasks_client,
+    )
+
+    value = endpoint or os.environ.get("EVALSPEC_TASKS_ENDPOINT")
+    resolved = (resolve_endpoint(value, None, {}) if value
+                else Endpoint(V2_PRODUCTION_URL, "default"))
+    if resolved.is_local:
+        click.echo("Using the embedded local platform (v2 tasks from .evalspec/tasks.jsonl).",
+                   err=True)
+    return tasks_client(resolved, Credentials.from_env(), _root())
+
+
+@tasks.command()
+@click.option("--project", "project_name", metavar="NAME", help="Tasks of the project NAME.")
+@click.option("--project-id", metavar="ID", help="Tasks of the project with this id.")
+@click.option("--batch", "batch_name", metavar="NAME", help="Tasks of the batch NAME.")
+@click.option("--batch-id", metavar="ID", help="Tasks of the batch with this id.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only tasks with this status.")
+@click.option("--completed-after", metavar="TIME", callback=_timestamp,
+              help="Only tasks completed after TIME (ISO 8601).")
+@click.option("--completed-before", metavar="TIME", callback=_timestamp,
+              help="Only tasks completed before TIME (ISO 8601).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The JSONL file to write, one task per line.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted pull into the same file.")
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+@click.option("--endpoint", metavar="URL|local",
+              help="The v2 API. Default: EVALSPEC_TASKS_ENDPOINT, then https://api.scale.com. "
+              "'local' serves .evalspec/tasks.jsonl from the embedded platform.")
+def pull(project_name: str | None, project_id: str | None, batch_name: str | None,
+         batch_id: str | None, status: str | None, completed_after: str | None,
+         completed_before: str | None, out: Path, resume: bool, force: bool,
+         endpoint: str | None) -> int:
+    """Download v2 tasks to a JSONL file, page by page, resumably.
+
+    Give a project or a batch (or both). SCALE_API_KEY is the Bearer token. Each page is
+    written as it arrives, so memory stays flat however many tasks there are; if the pull
+    stops (Ctrl-C, a network failure), run the same command with --resume to continue with
+    no duplicates and no gaps.
+
+    \b
+    Examples:
+      evalspec tasks pull --project "Support FAQ review" --status completed -o tasks.jsonl
+      evalspec tasks pull --batch-id batch_123 --completed-after 2025-01-01 -o jan.jsonl
+      evalspec tasks pull --batch-id batch_123 --completed-after 2025-01-01 -o jan.jsonl --resume
+    """
+    from evalspec.tasks_pull import prepare
+    from evalspec.tasks_pull import pull as run_pull
+
+    if project_name and project_id or batch_name and batch_id:
+        raise UsageError("give a project by name or by id, and a batch by name or by id, "
+                         "not both")
+    query = {k: v for k, v in {
+        "project_name": project_name, "project_id": project_id, "batch_name": batch_name,
+        "batch_id": batch_id, "status": status, "completed_after": completed_after,
+        "completed_before": completed_before}.items() if v is not None}
+    if not any(k in query for k in ("project_name", "project_id", "batch_name", "batch_id")):
+        raise UsageError("say which tasks: --project NAME, --project-id ID, --batch NAME or "
+                         "--batch-id ID")
+    state = prepare(out, query, resume=resume, force=force)
+    client = _client(endpoint)
+    started, first = time.monotonic(), state.tasks
+    terminal = sys.stderr.isatty()
+
+    def progress(current: Any) -> None:
+        if terminal:
+            rate = (current.tasks - first) / max(time.monotonic() - started, 1e-6)
+            click.echo(f"\r\x1b[KPulled {current.tasks:,} tasks in {current.pages:,} pages "
+                       f"({rate:,.0f} tasks/s)", nl=False, err=True)
+
+    async def go() -> Any:
+        try:
+            return await run_pull(client, out, state, progress)
+        finally:
+            await client.aclose()
+
+    try:
+        final = asyncio.run(go())
+    except (KeyboardInterrupt, EvalspecError) as exc:
+        from evalspec.tasks_pull import state_path
+
+        if terminal:
+            click.echo("\r\x1b[K", nl=False, err=True)
+        saved = _load_quietly(state_path(out))
+        done = f"{saved.tasks:,} tasks are in {out}" if saved else f"nothing was written to {out}"
+        if isinstance(exc, KeyboardInterrupt):
+            click.echo(f"Interrupted: {done}. Continue with the same command and --resume.",
+                       err=True)
+            return EXIT_INTERRUPTED
+        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"The pull stopped: {done}. Continue with the same command and --resume.",
+                   err=True)
+        return EXIT_ERROR
+    if terminal:
+        click.echo("\r\x1b[K", nl=False, err=True)
+    seconds = time.monotonic() - started
+    click.echo(f"Pulled {final.tasks:,} tasks in {final.pages:,} pages to {out} "
+               f"({seconds:.1f} s).", err=True)
+    return EXIT_OK
+
+
+def _load_quietly(path: Path) -> Any:
+    import json
+
+    from evalspec.tasks_pull import PullState
+
+    try:
+        return PullState(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+COMMANDS = [tasks]

@@ -1,0 +1,169 @@
+"""evalspec tasks pull against the local platform's v2 Tasks API over a real socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from evalspec.platform.sample_tasks import sample_tasks
+
+ENV = {"SCALE_API_KEY": "live_test_key"}
+
+
+@pytest.fixture
+def v2(tmp_path):
+    """Start a platform serving ``count`` sample tasks; returns (url, tasks as served)."""
+    from evalspec.platform.app import Settings
+    from evalspec.platform.faults import Faults
+    from evalspec.platform.server import start_background
+
+    servers = []
+
+    def start(count: int, latency_ms: float = 0) -> tuple[str, list[dict]]:
+        path = tmp_path / f"tasks-{len(servers)}.jsonl"
+        tasks = list(sample_tasks(count))
+        path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+        server = start_background(Settings(db=tmp_path / f"p{len(servers)}.db",
+                                           tasks_file=path,
+                                           faults=Faults(latency_ms=latency_ms)))
+        servers.append(server)
+        return server.url, tasks
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def ids(path) -> list[str]:
+    return [json.loads(line)["task_id"] for line in path.read_text().splitlines()]
+
+
+def test_pull_writes_every_matching_task_as_served(v2, run, tmp_path) -> None:
+    url, tasks = v2(250)
+    out = tmp_path / "out.jsonl"
+    result = run("tasks", "pull", "--project", "Support FAQ review", "--status", "completed",
+                 "-o", str(out), "--endpoint", url, env=ENV)
+    assert result.code == 0, result.err
+    assert re.fullmatch(rf"Pulled 225 tasks in 3 pages to {re.escape(str(out))} \(\d+\.\d s\)\.\n",
+                        result.err)
+    completed = [t for t in tasks if t["status"] == "completed"]
+    assert ids(out) == [t["task_id"] for t in completed]
+    first = json.loads(out.read_text().splitlines()[0])
+    assert (first["project"], first["batch"]) == ("project_1", "batch_1")  # not expanded
+    assert first["threads"][0]["turns"][0]["messages"][1]["annotations"][0] == {
+        **completed[0]["threads"][0]["turns"][0]["messages"][1]["annotations"][0],
+        "id": "thread_0.turn_0.m1.annotation0", "type": "integer"}
+    assert not (tmp_path / "out.jsonl.pull-state.json").exists()
+    assert "live_test_key" not in result.out + result.err
+
+
+def test_filters_are_sent_and_checked(v2, run, tmp_path) -> None:
+    url, tasks = v2(120)
+    out = tmp_path / "window.jsonl"
+    result = run("tasks", "pull", "--batch-id", "batch_1", "--completed-after",
+                 "2025-01-01T20:31:00Z", "--completed-before", "2025-01-01T21:00:00Z",
+                 "-o", str(out), "--endpoint", url, env=ENV)
+    assert result.code == 0, result.err
+    assert ids(out) == [f"task_{i:06d}" for i in range(32, 60) if i % 10 != 9]
+    bad = run("tasks", "pull", "--project", "p", "--completed-after", "yesterday", "-o",
+              str(out), "--endpoint", url, env=ENV)
+    assert bad.code == 1 and ("Invalid value for '--completed-after': 'yesterday' is not an "
+                              "ISO 8601 date-time, for example 2025-01-31 or "
+                              "2025-01-31T12:00:00Z") in bad.err
+    unsaid = run("tasks", "pull", "-o", str(out), "--endpoint", url, env=ENV)
+    assert unsaid.err == ("Error: say which tasks: --project NAME, --project-id ID, --batch "
+                          "NAME or --batch-id ID\n")
+    both = run("tasks", "pull", "--project", "a", "--project-id", "b", "-o", str(out),
+               "--endpoint", url, env=ENV)
+    assert both.err == ("Error: give a project by name or by id, and a batch by name or by "
+                        "id, not both\n")
+
+
+def test_an_existing_file_is_never_overwritten_unasked(v2, run, tmp_path) -> None:
+    url, _ = v2(5)
+    out = tmp_path / "out.jsonl"
+    out.write_text("precious\n")
+    args = ("tasks", "pull", "--project", "Support FAQ review", "-o", str(out), "--endpoint",
+            url)
+    refused = run(*args, env=ENV)
+    assert (refused.code, refused.err) == (1, f"Error: {out} exists; pass --force to "
+                                              "overwrite it\n")
+    assert out.read_text() == "precious\n"
+    assert run(*args, "--force", env=ENV).code == 0
+    assert len(ids(out)) == 5
+    nothing = run(*args, "--resume", env=ENV)
+    assert nothing.err == (f"Error: nothing to resume: {out} has no interrupted pull "
+                           "(out.jsonl.pull-state.json is missing)\n")
+
+
+def test_the_v2_key_is_required_and_never_shown(v2, run, tmp_path, monkeypatch) -> None:
+    url, _ = v2(5)
+    monkeypatch.delenv("SCALE_API_KEY", raising=False)
+    result = run("tasks", "pull", "--project", "x", "-o", str(tmp_path / "o.jsonl"),
+                 "--endpoint", url)
+    assert (result.code, result.err) == (1, "Error: SCALE_API_KEY is not set; the v2 Tasks "
+                                            "API needs it\n")
+
+
+def _start_child(url: str, out, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "evalspec", "tasks", "pull", "--project", "Support FAQ review",
+         "-o", str(out), "--endpoint", url, *extra], env={**os.environ, **ENV},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_lines(out, count: int, child: subprocess.Popen) -> None:
+    for _ in range(600):
+        if out.exists() and out.read_bytes().count(b"\n") >= count:
+            return
+        assert child.poll() is None, child.communicate()
+        time.sleep(0.01)
+    raise AssertionError("the pull wrote nothing")
+
+
+def test_a_killed_pull_resumes_with_no_duplicates_and_no_gaps(v2, run, tmp_path) -> None:
+    url, tasks = v2(2000, latency_ms=40)
+    out = tmp_path / "out.jsonl"
+    child = _start_child(url, out)
+    _wait_for_lines(out, 300, child)
+    child.kill()  # no chance to tidy up
+    child.communicate()
+    with out.open("ab") as fh:
+        fh.write(b'{"task_id": "task_9999')  # a page that was being written
+    resumed = run("tasks", "pull", "--project", "Support FAQ review", "-o", str(out),
+                  "--endpoint", url, "--resume", env=ENV)
+    assert resumed.code == 0, resumed.err
+    assert ids(out) == [t["task_id"] for t in tasks]
+    assert re.fullmatch(r"Pulled 2,000 tasks in 20 pages to .*\n", resumed.err)
+
+
+def test_ctrl_c_says_how_to_continue(v2, run, tmp_path) -> None:
+    url, tasks = v2(2000, latency_ms=40)
+    out = tmp_path / "out.jsonl"
+    child = _start_child(url, out)
+    _wait_for_lines(out, 200, child)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=30)
+    assert child.returncode == 130
+    done = re.fullmatch(rf"Interrupted: ([\d,]+) tasks are in {re.escape(str(out))}\. Continue "
+                        r"with the same command and --resume\.\n", err)
+    assert done and int(done[1].replace(",", "")) % 100 == 0
+    other = run("tasks", "pull", "--project", "Support FAQ review", "--status", "completed",
+                "-o", str(out), "--endpoint", url, "--resume", env=ENV)
+    assert other.err == (f"Error: cannot resume: {out} was pulled with project_name=Support "
+                         "FAQ review, not project_name=Support FAQ review status=completed\n")
+    fresh = run("tasks", "pull", "--project", "Support FAQ review", "-o", str(out),
+                "--endpoint", url, env=ENV)
+    assert fresh.err == (f"Error: {out} is an interrupted pull: continue it with --resume, or "
+                         "start over with --force\n")
+    resumed = run("tasks", "pull", "--project", "Support FAQ review", "-o", str(out),
+                  "--endpoint", url, "--resume", env=ENV)
+    assert resumed.code == 0, resumed.err
+    assert ids(out) == [t["task_id"] for t in tasks]
