@@ -155,6 +155,50 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
     return EXIT_OK
 
 
+@tasks.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]),
+              default="text", show_default=True,
+              help="A table, a JSON document, Markdown for a comment, or an HTML report.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+def summary(file: Path, fmt: str, out: Path | None) -> int:
+    """Summarise pulled tasks: annotation means, pairwise preferences, Likert ratings.
+
+    Per source and model, the count and mean (with a 95% confidence interval) of every
+    numeric message annotation; from turn annotations, pairwise win rates
+    (selected_model_id) with 95% Wilson intervals and the distribution of likert_value.
+    Tasks that are not completed, text annotations, unknown roles and broken lines are
+    counted with the reason, never fatal. The HTML report is one file with inline SVG
+    charts; it fetches nothing.
+
+    \b
+    Examples:
+      evalspec tasks summary tasks.jsonl
+      evalspec tasks summary tasks.jsonl --format markdown >> "$GITHUB_STEP_SUMMARY"
+      evalspec tasks summary tasks.jsonl --format html -o report.html
+    """
+    from evalspec import tasks_report
+    from evalspec.tasks_summary import summarise
+
+    if not file.is_file():
+        raise UsageError(f"{file}: no such file")
+    result = summarise(file)
+    if fmt == "json":
+        import json
+
+        text = json.dumps(result.to_json(), indent=2) + "\n"
+    else:
+        text = {"text": tasks_report.render_text, "markdown": tasks_report.render_markdown,
+                "html": tasks_report.render_html}[fmt](result)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote the {fmt} summary of {result.tasks:,} tasks to {out}.", err=True)
+    return EXIT_OK
+
+
 def _load_quietly(path: Path) -> Any:
     import json
 

@@ -1,0 +1,244 @@
+"""Summarise pulled v2 tasks: numeric annotations per source and model, pairwise preferences,
+the Likert distribution. Read line by line (memory follows the number of distinct sources,
+models and keys, not the number of tasks); anything that cannot be used is counted with the
+reason, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalspec.errors import EvalspecError
+
+ROLES = ("system", "user", "assistant", "function")
+PREFERENCE_KEY = "selected_model_id"
+LIKERT_KEY = "likert_value"
+Z95 = 1.959964
+# Two-sided 95 % critical values of Student's t for 1..30 degrees of freedom.
+T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+       2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+       2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t95(df: int) -> float:
+    return T95[df - 1] if df <= len(T95) else Z95
+
+
+@dataclass
+class Running:
+    """Count, mean and spread of a stream of numbers (Welford's method)."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    def add(self, value: float) -> None:
+        self.n += 1
+        delta = value - self.mean
+        self.mean += delta / self.n
+        self.m2 += delta * (value - self.mean)
+
+    @property
+    def sd(self) -> float:
+        return math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else 0.0
+
+    def interval(self) -> tuple[float, float]:
+        """95 % confidence interval of the mean (t-based; a single value has none)."""
+        if self.n < 2:
+            return (self.mean, self.mean)
+        half = t95(self.n - 1) * self.sd / math.sqrt(self.n)
+        return (self.mean - half, self.mean + half)
+
+
+def wilson(wins: int, n: int) -> tuple[float, float]:
+    """95 % Wilson score interval for a proportion."""
+    if n == 0:
+        return (0.0, 0.0)
+    p = wins / n
+    z2 = Z95 * Z95
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass
+class Pair:
+    first: str
+    second: str
+    first_wins: int = 0
+    second_wins: int = 0
+    likert: Counter[int] = field(default_factory=Counter)
+
+    @property
+    def n(self) -> int:
+        return self.first_wins + self.second_wins
+
+
+@dataclass
+class Summary:
+    source: str
+    lines: int = 0
+    tasks: int = 0
+    used: int = 0  # tasks that contributed something
+    skipped: Counter[str] = field(default_factory=Counter)
+    numeric: dict[tuple[str, str], dict[str, Running]] = field(
+        default_factory=lambda: defaultdict(dict))
+    text_keys: Counter[str] = field(default_factory=Counter)
+    pairs: dict[tuple[str, str], Pair] = field(default_factory=dict)
+    models: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        self.skipped[reason] += count
+
+    # -- reading --------------------------------------------------------------------------
+    def add_task(self, task: Any) -> None:
+        if not isinstance(task, dict):
+            self.skip("line is not a task object")
+            return
+        self.tasks += 1
+        status = task.get("status")
+        threads = task.get("threads")
+        if status != "completed":
+            self.skip(f"task not completed (status {status or 'missing'})")
+            return
+        if not isinstance(threads, list) or not threads:
+            self.skip("completed task without threads")
+            return
+        before = self._contributions()
+        for thread in threads:
+            for turn in _list(thread, "turns"):
+                self._turn(turn)
+        if self._contributions() > before:
+            self.used += 1
+        else:
+            self.skip("completed task with nothing to summarise")
+
+    def _contributions(self) -> int:
+        return (sum(r.n for keys in self.numeric.values() for r in keys.values())
+                + sum(p.n + sum(p.likert.values()) for p in self.pairs.values()))
+
+    def _turn(self, turn: Any) -> None:
+        responses: list[str] = []
+        for message in _list(turn, "messages"):
+            if not isinstance(message, dict):
+                self.skip("message is not an object")
+                continue
+            role = message.get("role")
+            if role not in ROLES:
+                self.skip(f"message with unknown role {role!r}")
+                continue
+            source = str(message.get("source_id") or role)
+            if role == "assistant":
+                responses.append(source)
+            params = message.get("model_parameters")
+            model = str(params.get("model")) if isinstance(params, dict) and params.get(
+                "model") else "(unknown model)"
+            if role == "assistant":
+                self.models[source].add(model)
+            for annotation in _list(message, "annotations"):
+                self._numeric(source, model, annotation)
+        self._preference(responses, _list(turn, "annotations"))
+
+    def _numeric(self, source: str, model: str, annotation: Any) -> None:
+        if not isinstance(annotation, dict) or not isinstance(annotation.get("key"), str):
+            self.skip("annotation without a key")
+            return
+        key, value = annotation["key"], annotation.get("value")
+        if value is None:
+            self.skip("annotation without a value")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.text_keys[key] += 1
+        elif not math.isfinite(value):
+            self.skip("annotation value not finite")
+        else:
+            self.numeric[(source, model)].setdefault(key, Running()).add(float(value))
+
+    def _preference(self, responses: list[str], annotations: list[Any]) -> None:
+        found = {a.get("key"): a.get("value") for a in annotations if isinstance(a, dict)}
+        if PREFERENCE_KEY not in found and LIKERT_KEY not in found:
+            return
+        distinct = list(dict.fromkeys(responses))
+        if len(distinct) != 2:
+            self.skip(f"preference on a turn with {len(distinct)} responses (needs 2)")
+            return
+        key = (distinct[0], distinct[1])
+        pair = self.pairs.setdefault(key, Pair(*key))
+        selected = found.get(PREFERENCE_KEY)
+        if selected is not None:
+            if selected == pair.first:
+                pair.first_wins += 1
+            elif selected == pair.second:
+                pair.second_wins += 1
+            else:
+                self.skip(f"{PREFERENCE_KEY} names no response of the turn")
+        likert = found.get(LIKERT_KEY)
+        if likert is not None:
+            if isinstance(likert, int) and not isinstance(likert, bool):
+                pair.likert[likert] += 1
+            else:
+                self.skip(f"{LIKERT_KEY} is not an integer")
+
+    # -- results --------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        groups = []
+        for (source, model), keys in sorted(self.numeric.items()):
+            stats = {}
+            for key, running in sorted(keys.items()):
+                low, high = running.interval()
+                stats[key] = {"n": running.n, "mean": round(running.mean, 4),
+                              "sd": round(running.sd, 4), "ci95": [round(low, 4),
+                                                                   round(high, 4)]}
+            groups.append({"source": source, "model": model, "annotations": stats})
+        preferences = []
+        for pair in self.pairs.values():
+            entry: dict[str, Any] = {"first": pair.first, "second": pair.second,
+                                     "comparisons": pair.n, "first_wins": pair.first_wins,
+                                     "second_wins": pair.second_wins}
+            if pair.n:
+                low, high = wilson(pair.first_wins, pair.n)
+                entry["first_win_rate"] = round(pair.first_wins / pair.n, 4)
+                entry["first_win_rate_ci95"] = [round(low, 4), round(high, 4)]
+            entry["likert"] = {str(k): v for k, v in sorted(pair.likert.items())}
+            preferences.append(entry)
+        return {
+            "file": self.source, "lines": self.lines, "tasks": self.tasks,
+            "tasks_used": self.used,
+            "skipped": dict(sorted(self.skipped.items())),
+            "text_annotations": dict(sorted(self.text_keys.items())),
+            "numeric": groups,
+            "preferences": preferences,
+        }
+
+
+def _list(container: Any, key: str) -> list[Any]:
+    value = container.get(key) if isinstance(container, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    try:
+        with path.open("rb") as fh:
+            yield from enumerate(fh, start=1)
+    except OSError as exc:
+        raise EvalspecError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def summarise(path: Path, lines: Iterable[tuple[int, bytes]] | None = None) -> Summary:
+    summary = Summary(str(path))
+    for _, raw in lines if lines is not None else _lines(path):
+        if not raw.strip():
+            continue
+        summary.lines += 1
+        try:
+            task = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            summary.skip("line is not valid JSON")
+            continue
+        summary.add_task(task)
+    return summary

@@ -1,0 +1,171 @@
+"""evalspec tasks summary: figures, messy data, every format, and a self-contained report."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+
+import pytest
+
+from evalspec.platform.sample_tasks import sample_tasks
+from evalspec.tasks_summary import Running, wilson
+
+
+def response(source: str, model: str | None, **scores) -> dict:
+    message = {"role": "assistant", "source_id": source, "content": {"text": "..."},
+               "annotations": [{"key": k, "value": v} for k, v in scores.items()]}
+    if model:
+        message["model_parameters"] = {"model": model}
+    return message
+
+
+def task(messages: list[dict], turn: list[dict] | None = None, status: str = "completed",
+         task_id: str = "t") -> dict:
+    return {"task_id": task_id, "status": status, "threads": [{"id": "th", "turns": [
+        {"id": "tu", "messages": [{"role": "user", "source_id": "user", "content": {},
+                                   "annotations": []}, *messages],
+         "annotations": turn or []}], "annotations": []}]}
+
+
+def write(tmp_path, lines: list) -> str:
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join((x if isinstance(x, str) else json.dumps(x)) + "\n"
+                            for x in lines))
+    return str(path)
+
+
+def test_means_intervals_and_win_rates_are_right(tmp_path, run) -> None:
+    scores = [(3, 4), (4, 5), (5, 5), (2, 4)]
+    picks = ["b", "b", "a", "b"]
+    lines = [task([response("a", "m/a", overall=x), response("b", "m/b", overall=y)],
+                  [{"key": "selected_model_id", "value": pick},
+                   {"key": "likert_value", "value": 6 if pick == "b" else 2}])
+             for (x, y), pick in zip(scores, picks, strict=True)]
+    result = run("tasks", "summary", write(tmp_path, lines), "--format", "json")
+    doc = json.loads(result.out)
+    half = 3.182 * math.sqrt(((3 - 3.5) ** 2 + 0.5 ** 2 + 1.5 ** 2 + 1.5 ** 2) / 3) / 2
+    assert doc["numeric"][0] == {"source": "a", "model": "m/a", "annotations": {"overall": {
+        "n": 4, "mean": 3.5, "sd": round(math.sqrt(5 / 3), 4),
+        "ci95": [round(3.5 - half, 4), round(3.5 + half, 4)]}}}
+    low, high = wilson(1, 4)
+    assert doc["preferences"] == [{
+        "first": "a", "second": "b", "comparisons": 4, "first_wins": 1, "second_wins": 3,
+        "first_win_rate": 0.25, "first_win_rate_ci95": [round(low, 4), round(high, 4)],
+        "likert": {"2": 1, "6": 3}}]
+    assert (round(low, 4), round(high, 4)) == (0.0456, 0.6994)  # published Wilson values
+    assert (doc["tasks"], doc["tasks_used"], doc["skipped"]) == (4, 4, {})
+
+
+def test_running_statistics_match_the_textbook() -> None:
+    running = Running()
+    for value in (2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0):
+        running.add(value)
+    assert (running.n, running.mean, round(running.sd, 6)) == (8, 5.0, 2.13809)
+    single = Running()
+    single.add(3.0)
+    assert single.interval() == (3.0, 3.0)
+
+
+def test_messy_data_is_counted_never_fatal(tmp_path, run) -> None:
+    good = task([response("a", "m/a", overall=4, note="fine"), response("b", None, overall=2)],
+                [{"key": "selected_model_id", "value": "a"}, {"key": "likert_value",
+                                                               "value": 2}])
+    lines = [
+        good,
+        {"task_id": "p", "status": "pending", "threads": []},
+        '{"task_id": "broken", ',
+        "[1, 2]",
+        "",
+        {"task_id": "nothreads", "status": "completed"},
+        task([{"role": "tool", "source_id": "x", "annotations": [{"key": "k", "value": 1}]}]),
+        task([response("a", "m/a", overall=None), response("b", "m/b", overall=float("nan"))]),
+        '{"task_id": "nan", "status": "completed", "threads": [{"turns": [{"messages": '
+        '[{"role": "assistant", "source_id": "a", "annotations": [{"key": "overall", '
+        '"value": NaN}, {"value": 3}]}]}]}]}',
+        task([response("a", "m/a"), response("b", "m/b")],
+             [{"key": "selected_model_id", "value": "c"}, {"key": "likert_value",
+                                                           "value": "five"}]),
+        task([response("a", "m/a"), response("b", "m/b"), response("c", "m/c")],
+             [{"key": "selected_model_id", "value": "a"}]),
+        {"task_id": "err", "status": "error", "threads": None},
+    ]
+    result = run("tasks", "summary", write(tmp_path, lines))
+    assert result.code == 0, result.err
+    assert result.out == f"""\
+{tmp_path / 'tasks.jsonl'}: 9 tasks on 11 lines; 1 summarised.
+  skipped 5: completed task with nothing to summarise
+  skipped 2: annotation value not finite
+  skipped 1: annotation without a key
+  skipped 1: annotation without a value
+  skipped 1: completed task without threads
+  skipped 1: likert_value is not an integer
+  skipped 1: line is not a task object
+  skipped 1: line is not valid JSON
+  skipped 1: message with unknown role 'tool'
+  skipped 1: preference on a turn with 3 responses (needs 2)
+  skipped 1: selected_model_id names no response of the turn
+  skipped 1: task not completed (status error)
+  skipped 1: task not completed (status pending)
+
+Numeric annotations: mean with a 95% confidence interval
+  source  model            annotation  n  mean  95% CI
+  a       m/a              overall     1  4.00  [4.00, 4.00]
+  b       (unknown model)  overall     1  2.00  [2.00, 2.00]
+
+Pairwise preference (selected_model_id): the first's win rate, 95% Wilson interval
+  first  second  comparisons  first wins  win rate  95% CI
+  a      b                 1           1    100.0%  [20.6%, 100.0%]
+
+Likert (likert_value), a vs b: 1 rating
+    2       1  ########################################
+
+Not numeric, so not averaged: note (1)
+"""
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path, run) -> None:
+    result = run("tasks", "summary", str(tmp_path / "nope.jsonl"))
+    assert (result.code, result.err) == (1, f"Error: {tmp_path / 'nope.jsonl'}: no such "
+                                            "file\n")
+
+
+@pytest.fixture
+def sample_file(tmp_path) -> str:
+    return write(tmp_path, list(sample_tasks(300)))
+
+
+def test_markdown_summary(sample_file, run) -> None:
+    result = run("tasks", "summary", sample_file, "--format", "markdown")
+    lines = result.out.splitlines()
+    assert lines[:8] == [f"### Annotation summary: `{sample_file}`", "",
+                         "300 tasks, 270 summarised.", "", "| skipped | reason |",
+                         "|---:|---|", "| 30 | task not completed (status pending) |", ""]
+    assert "| base_model | test_model | 270 | 118 | 43.7% | [37.9%, 49.7%] |" in lines
+
+
+def test_html_report_is_one_self_contained_file(sample_file, run, tmp_path) -> None:
+    out = tmp_path / "report.html"
+    result = run("tasks", "summary", sample_file, "--format", "html", "-o", str(out))
+    assert result.err == f"Wrote the html summary of 300 tasks to {out}.\n"
+    html = out.read_text()
+    assert html.startswith("<!doctype html>") and html.count("<svg") == 8  # 6 keys, 2 pair
+    for outside in ("http://", "https://", "src=", "<link", "<script", "@import", "url("):
+        assert outside not in html.replace('"http://www.w3.org/2000/svg"', "")
+    assert "base_model wins 43.7%, 95% Wilson interval 37.9%–49.7%" in html
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
+def test_html_report_renders_in_headless_chromium(sample_file, run, tmp_path) -> None:
+    out = tmp_path / "report.html"
+    run("tasks", "summary", sample_file, "--format", "html", "-o", str(out))
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+         f"--screenshot={shot}", "--window-size=1000,2400", out.as_uri()],
+        check=True, capture_output=True, timeout=120)
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000  # a page with charts
