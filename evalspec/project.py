@@ -120,3 +120,32 @@ def load_config(path: Path, problems: ProblemSet) -> ConfigFile:
                      "at least a 'project' key")
         return ConfigFile(path, None)
     return ConfigFile(path, content[0])
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What commands that only read the platform need: where the project is, its name and
+    its configured endpoint. Read from evalspec.yaml alone, so that `status` and `results`
+    work while a spec is being edited."""
+
+    root: Path
+    project: str
+    endpoint: str | None
+
+
+def read_identity(start: Path) -> Identity:
+    from evalspec.errors import SpecError
+
+    config = find_root(start)
+    problems = ProblemSet()
+    loaded = load_config(config, problems)
+    document = loaded.document
+    if document is None or problems.errors:
+        raise SpecError(problems.errors, problems.warnings)
+    project, endpoint = document.value.get("project"), document.value.get("endpoint")
+    if not isinstance(project, str) or not project:
+        problems.add(document.locate(("project",)), ("project",),
+                     "a project name is required (run 'evalspec validate' for details)")
+        raise SpecError(problems.errors, problems.warnings)
+    return Identity(config.parent, project,
+                    endpoint if isinstance(endpoint, str) and endpoint else None)

@@ -34,10 +34,17 @@ def cli(debug: bool) -> None:
 
 
 def _register() -> None:
-    from evalspec.cli import plan_commands, platform_commands, spec_commands, tasks_commands
+    from evalspec.cli import (
+        plan_commands,
+        platform_commands,
+        spec_commands,
+        status_commands,
+        tasks_commands,
+    )
 
     for command in (*spec_commands.COMMANDS, *plan_commands.COMMANDS,
-                    *tasks_commands.COMMANDS, *platform_commands.COMMANDS):
+                    *status_commands.COMMANDS, *tasks_commands.COMMANDS,
+                    *platform_commands.COMMANDS):
         cli.add_command(command)
 
 

@@ -42,9 +42,13 @@ def _parse_keys(pairs: tuple[str, ...]) -> dict[str, str]:
               help="Commit this share of writes, then close the connection unanswered.")
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Seed for the injected faults: a sequential client sees the same ones.")
+@click.option("--fail-model", "fail_models", multiple=True, metavar="PATTERN",
+              help="Evaluations with a task on a model matching PATTERN (a glob) end 'failed' "
+              "with every item failed. Repeatable.")
 def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
              tasks_file: Path | None, complete_after: float, latency_ms: float,
-             fail_rate: float, rate_limit: float, drop_rate: float, seed: int) -> int:
+             fail_rate: float, rate_limit: float, drop_rate: float, seed: int,
+             fail_models: tuple[str, ...]) -> int:
     """Serve the local platform: an SGP-compatible API over SQLite.
 
     Point evalspec or the official SDKs at it, with no account and no secrets.
@@ -68,7 +72,7 @@ def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
     faults = Faults(latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit,
                     drop_rate=drop_rate, seed=seed)
     settings = Settings(db=db or ":memory:", api_keys=keys, complete_after=complete_after,
-                        tasks_file=tasks_file, faults=faults)
+                        tasks_file=tasks_file, faults=faults, fail_models=fail_models)
     def announce() -> None:
         click.echo(f"evalspec local platform on http://{host}:{port} "
                    f"(database: {db or 'in memory'}; "

@@ -61,6 +61,7 @@ class Settings:
     complete_after: float = 2.0
     tasks_file: Path | None = None
     faults: Faults = field(default_factory=Faults)
+    fail_models: tuple[str, ...] = ()  # glob patterns: evaluations on these models end failed
 
 
 async def account_of(request: Request) -> str:

@@ -128,15 +128,27 @@ def progress(evaluation: dict[str, Any], settings: Settings) -> tuple[str, dict[
         done = 1.0
     else:
         done = min(1.0, (time.time() - _created(evaluation)) / settings.complete_after)
-    successful = total if done >= 1.0 else int(total * done)
+    processed = total if done >= 1.0 else int(total * done)
     workflows = 1 if executed else 0
-    status = "completed" if done >= 1.0 else "running"
+    failing = executed and _fails(evaluation, settings)
+    successful, failed = (0, processed) if failing else (processed, 0)
+    status = "running" if done < 1.0 else "failed" if failing else "completed"
     return status, {
-        "workflows": {"total": workflows, "completed": workflows if done >= 1.0 else 0,
-                      "failed": 0, "pending": 0 if done >= 1.0 else workflows},
-        "items": {"total": total, "successful": successful, "failed": 0,
-                  "pending": total - successful, "failed_items": []},
+        "workflows": {"total": workflows,
+                      "completed": workflows if done >= 1.0 and not failing else 0,
+                      "failed": workflows if done >= 1.0 and failing else 0,
+                      "pending": 0 if done >= 1.0 else workflows},
+        "items": {"total": total, "successful": successful, "failed": failed,
+                  "pending": total - processed, "failed_items": []},
     }, done
+
+
+def _fails(evaluation: dict[str, Any], settings: Settings) -> bool:
+    """Whether a task runs on a model the emulator was told to fail (``--fail-model``)."""
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(str(t.get("configuration", {}).get("model", "")), pattern)
+               for t in evaluation["tasks"] for pattern in settings.fail_models)
 
 
 class Renderer:
@@ -162,6 +174,8 @@ class Renderer:
             out.pop("tasks", None)
         out["datasets"] = [public(datasets[d]) for d in evaluation["_dataset_ids"] if d in datasets]
         out["status"], out["progress"], _ = progress(evaluation, self.settings)
+        if out["status"] == "failed":
+            out["status_reason"] = "every item failed (the emulator fails this model)"
         return out
 
 
@@ -330,6 +344,7 @@ def items_of(store: Store, evaluation: dict[str, Any], settings: Settings
     rows = store.children(evaluation["id"], "evaluation.rows")[0]
     _, _, done = progress(evaluation, settings)
     finished = int(len(rows["rows"]) * done) if done < 1.0 else len(rows["rows"])
+    failing = _fails(evaluation, settings)
     items = []
     for i, (row, item_id) in enumerate(zip(rows["rows"], rows["item_ids"], strict=True)):
         data = dict(row)
@@ -338,6 +353,8 @@ def items_of(store: Store, evaluation: dict[str, Any], settings: Settings
             alias = task.get("alias") or task["task_type"]
             if task["task_type"] in NOT_EXECUTED:
                 statuses[alias] = "pending"
+            elif i < finished and failing:
+                statuses[alias] = "failed"
             elif i < finished:
                 data[alias] = _output(evaluation["id"], i, task)
                 statuses[alias] = "completed"

@@ -1,0 +1,120 @@
+"""evalspec status and evalspec results against the local platform over a real socket."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import edit
+from tests.test_plan_apply import ENV, apply
+
+SWEEP = [f"faq-{m}-t{t}" for m in ("anthropic-claude-3-5-sonnet", "openai-gpt-4o-mini",
+                                   "openai-gpt-4o") for t in ("0.0", "0.7")]
+HEADER = ("  EVALUATION                            STATUS     SUCCESSFUL  FAILED  PENDING  "
+          "TOTAL  ERRORS")
+
+
+def status(run, root, url, *args):
+    return run("status", str(root), "--endpoint", url, *args, env=ENV)
+
+
+def test_status_watches_until_every_evaluation_finished(workdir, platform, run) -> None:
+    root = workdir("sweep")
+    apply(run, root, platform.url)
+    result = status(run, root, platform.url, "--watch", "--interval", "0.1")
+    assert result.code == 0, result.err
+    assert result.out.split("EvaluationGroup/faq-sweep\n", 1)[1] == "\n".join([
+        HEADER,
+        *(f"  {name:<36}  completed           8       0        0      8       0"
+          for name in SWEEP),
+        "", "6 evaluations: 6 completed.", ""])
+    document = json.loads(status(run, root, platform.url, "--format", "json").out)
+    assert document["finished"] is True
+    assert document["summary"] == {"total": 6, "completed": 6}
+    assert document["evaluations"][0]["items"] == {"total": 8, "successful": 8, "failed": 0,
+                                                   "pending": 0}
+    assert document["evaluations"][0]["groups"] == ["faq-sweep"]
+
+
+def test_a_failed_evaluation_fails_status_and_says_why(workdir, tmp_path, run) -> None:
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "f.db", complete_after=0.2,
+                                       fail_models=("anthropic/*",)))
+    try:
+        root = workdir("sweep")
+        apply(run, root, server.url)
+        result = status(run, root, server.url, "--watch", "--interval", "0.1")
+        assert result.code == 1
+        lines = result.out.splitlines()
+        first = lines[lines.index("EvaluationGroup/faq-sweep") + 2]
+        assert first == (f"  {SWEEP[0]:<36}  failed              0       8        0      8"
+                         "       1")
+        assert lines[-4:] == [
+            f"{SWEEP[0]}: every item failed (the emulator fails this model)",
+            f"{SWEEP[1]}: every item failed (the emulator fails this model)",
+            "", "6 evaluations: 4 completed, 2 failed."]
+    finally:
+        server.stop()
+
+
+def test_status_needs_only_the_project_config(workdir, platform, run) -> None:
+    root = workdir("quickstart")
+    apply(run, root, platform.url)
+    edit(root / "specs" / "capitals.yaml", "kind: Evaluation", "kind: Evaluaton")
+    result = status(run, root, platform.url, "--watch", "--interval", "0.1")
+    assert result.code == 0, result.err
+    assert result.out.startswith("Not in a group\n")
+    assert result.out.endswith("1 evaluation: 1 completed.\n")
+    empty = status(run, workdir("support-csv"), platform.url)
+    assert empty.out.endswith("The project owns no evaluations.\n")
+
+
+def test_results_of_a_group_are_joined_on_its_row_identifier(project, platform, run,
+                                                             tmp_path) -> None:
+    task = ("tasks:\n  - task_type: chat_completion\n    alias: answer\n    configuration:\n"
+            "      model: openai/gpt-4o\n      messages: [{role: user, content: item.q}]\n")
+    root = project({"specs/a.yaml": (
+        "kind: Evaluation\nname: a\ndata: [{id: q1, q: one}, {id: q2, q: two}]\n" + task
+        + "---\nkind: Evaluation\nname: b\ndata: [{id: q2, q: two}, {id: q3, q: three}]\n"
+        + task + "---\nkind: EvaluationGroup\nname: g\nmembers: [a, b]\nrow_identifier: id\n")})
+    assert apply(run, root, platform.url).code == 0
+    status(run, root, platform.url, "--watch", "--interval", "0.1")
+    out = tmp_path / "g.jsonl"
+    result = run("results", "g", str(root), "--endpoint", platform.url, "-o", str(out),
+                 env=ENV)
+    assert result.err == f"Exported 3 rows of EvaluationGroup/g to {out}.\n"
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["row"], sorted(r["evaluations"]), r.get("missing")) for r in rows] == [
+        ("q1", ["a"], ["b"]), ("q2", ["a", "b"], None), ("q3", ["b"], ["a"])]
+    answer = rows[1]["evaluations"]["b"]
+    assert answer["data"]["q"] == "two" and answer["data"]["answer"].startswith(
+        "[openai/gpt-4o] synthetic output ")
+    assert answer["task_result_statuses"] == {"answer": "completed"}
+    single = run("results", "Evaluation/a", str(root), "--endpoint", platform.url, env=ENV)
+    items = [json.loads(line) for line in single.out.splitlines()]
+    assert [(i["evaluation_name"], i["data"]["id"]) for i in items] == [("a", "q1"),
+                                                                        ("a", "q2")]
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("nope", "Error: project 'demo' owns no evaluation or group named 'nope'; 'evalspec "
+             "status' lists its evaluations\n"),
+    ("x", "Error: x is both an evaluation and a group; say Evaluation/x or "
+          "EvaluationGroup/x\n"),
+])
+def test_results_names_what_it_cannot_find(project, platform, run, tmp_path, name,
+                                           message) -> None:
+    root = project({"specs/x.yaml": (
+        "kind: Evaluation\nname: x\ndata: [{id: q1}]\ntasks:\n  - task_type: chat_completion\n"
+        "    alias: answer\n    configuration:\n      model: openai/gpt-4o\n"
+        "      messages: [{role: user, content: hi}]\n"
+        "---\nkind: EvaluationGroup\nname: x\nmembers: [x]\n")})
+    apply(run, root, platform.url)
+    out = tmp_path / "out.jsonl"
+    result = run("results", name, str(root), "--endpoint", platform.url, "-o", str(out),
+                 env=ENV)
+    assert (result.code, result.err) == (1, message)
+    assert not out.exists() and not (tmp_path / "out.jsonl.partial").exists()
