@@ -167,3 +167,15 @@ def test_ctrl_c_says_how_to_continue(v2, run, tmp_path) -> None:
                   "--endpoint", url, "--resume", env=ENV)
     assert resumed.code == 0, resumed.err
     assert ids(out) == [t["task_id"] for t in tasks]
+
+
+def test_a_terminal_sees_a_progress_line(v2, terminal, tmp_path) -> None:
+    url, _ = v2(150)
+    out = tmp_path / "out.jsonl"
+    result = terminal("tasks", "pull", "--project", "Support FAQ review", "-o", str(out),
+                      "--endpoint", url, cwd=tmp_path, env=ENV)
+    assert result.code == 0, result.screen
+    assert re.search(r"\r\x1b\[KPulled 100 tasks in 1 page \(\d[\d,]* tasks/s\)", result.screen)
+    assert re.search(r"\r\x1b\[KPulled 150 tasks in 2 pages \(\d[\d,]* tasks/s\)", result.screen)
+    assert re.search(rf"\r\x1b\[KPulled 150 tasks in 2 pages to {re.escape(str(out))} "
+                     r"\(\d+\.\d s\)\.\n$", result.screen)

@@ -27,8 +27,11 @@ def cli(debug: bool) -> None:
 
     \b
     Start with:
-      evalspec validate examples/quickstart   check a project offline
-      evalspec render examples/sweep          see every expanded evaluation
+      evalspec validate examples/sweep        check a project offline
+      evalspec plan examples/sweep            what apply would change (here: the
+                                              embedded local platform, no account)
+      evalspec apply examples/sweep           make it so, after you say yes
+      evalspec status examples/sweep --watch  follow the evaluations it launched
       evalspec schema > evalspec.schema.json  the JSON Schema for your editor
     """
 

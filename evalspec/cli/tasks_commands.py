@@ -121,7 +121,8 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
     def progress(current: Any) -> None:
         if terminal:
             rate = (current.tasks - first) / max(time.monotonic() - started, 1e-6)
-            click.echo(f"\r\x1b[KPulled {current.tasks:,} tasks in {current.pages:,} pages "
+            click.echo(f"\r\x1b[KPulled {_count(current.tasks, 'task')} in "
+                       f"{_count(current.pages, 'page')} "
                        f"({rate:,.0f} tasks/s)", nl=False, err=True)
 
     async def go() -> Any:
@@ -150,7 +151,7 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
     if terminal:
         click.echo("\r\x1b[K", nl=False, err=True)
     seconds = time.monotonic() - started
-    click.echo(f"Pulled {final.tasks:,} tasks in {final.pages:,} pages to {out} "
+    click.echo(f"Pulled {_count(final.tasks, 'task')} in {_count(final.pages, 'page')} to {out} "
                f"({seconds:.1f} s).", err=True)
     return EXIT_OK
 
@@ -197,6 +198,10 @@ def summary(file: Path, fmt: str, out: Path | None) -> int:
         out.write_text(text, encoding="utf-8")
         click.echo(f"Wrote the {fmt} summary of {result.tasks:,} tasks to {out}.", err=True)
     return EXIT_OK
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _load_quietly(path: Path) -> Any:
