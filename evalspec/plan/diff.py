@@ -296,7 +296,8 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
                 moving.add(payload.address)
             actions.append(action)
 
-    for remote in actual.objects:
+    # By address, so that a plan reads the same whatever order the platform listed them in.
+    for remote in sorted(actual.objects, key=lambda r: (r.address, r.created_at, r.id)):
         if remote.archived or remote.id in claimed:
             continue
         if remote.address in protected:
