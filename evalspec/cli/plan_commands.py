@@ -120,7 +120,37 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     return EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK
 
 
-COMMANDS = [plan]
+@click.command()
+@click.argument("planfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True,
+              help="Human-readable, the JSON document, or Markdown for a PR comment.")
+@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
+def show(planfile: Path, fmt: str, no_color: bool) -> int:
+    """Show a plan saved with 'plan -o', without reading the platform.
+
+    \b
+    Examples:
+      evalspec show plan.json
+      evalspec show plan.json --format markdown > plan.md
+    """
+    import json
+
+    from evalspec.plan.render_markdown import render_markdown
+    from evalspec.plan.render_text import render_text
+    from evalspec.plan.saved import load_plan
+
+    saved = load_plan(planfile)
+    if fmt == "json":
+        click.echo(json.dumps(saved.to_json(), ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(render_markdown(saved), nl=False)
+    else:
+        click.echo(render_text(saved, use_colour(no_color)), nl=False)
+    return EXIT_OK
+
+
+COMMANDS = [plan, show]
 
 
 def _describe(outcome: Any) -> str:

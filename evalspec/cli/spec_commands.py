@@ -156,4 +156,38 @@ def schema(of_plan: bool) -> int:
     return EXIT_OK
 
 
-COMMANDS = [validate, render, schema]
+@click.command()
+@click.argument("directory", required=False, default=".",
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--project", "name", metavar="NAME",
+              help="The project name (default: from the directory's name).")
+def init(directory: Path, name: str | None) -> int:
+    """Create a working project: a spec, a dataset, a prompt, a CI workflow.
+
+    Writes evalspec.yaml (on the embedded local platform, so nothing needs an account),
+    specs/qa.yaml (a dataset, one evaluation per model, a group comparing them),
+    data/questions.jsonl, prompts/system.txt, evalspec.schema.json for your editor,
+    .gitignore and .github/workflows/evalspec.yml. Never overwrites a file.
+
+    \b
+    Examples:
+      evalspec init my-evals && cd my-evals && evalspec plan
+      evalspec init --project support-evals
+    """
+    from evalspec.scaffold import project_name, write_project
+    from evalspec.schema import schema_text
+
+    project = name or project_name(directory)
+    written = write_project(directory, project, schema_text())
+    shown = directory if str(directory) != "." else Path(".")
+    click.echo(f"Created the evalspec project '{project}' in {shown}/:")
+    for path in written:
+        click.echo(f"  {path.relative_to(directory)}")
+    steps = ([f"cd {directory}"] if str(directory) != "." else []) + [
+        "evalspec validate", "evalspec plan        # on the embedded local platform",
+        "evalspec apply"]
+    click.echo("Next:\n" + "\n".join(f"  {step}" for step in steps))
+    return EXIT_OK
+
+
+COMMANDS = [init, validate, render, schema]

@@ -1,0 +1,127 @@
+"""Fitting a team's workflow: init, show, the GitHub Actions files and pre-commit hook."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from evalspec.plan.render_markdown import MARKER
+from tests.conftest import ROOT, edit
+
+BIN = Path(sys.executable).parent
+
+
+def test_init_writes_a_project_that_validates_and_plans(tmp_path, run) -> None:
+    target = tmp_path / "My Evals"
+    result = run("init", str(target))
+    assert result.code == 0, result.err
+    assert result.out == (
+        f"Created the evalspec project 'my-evals' in {target}/:\n"
+        "  evalspec.yaml\n  specs/qa.yaml\n  data/questions.jsonl\n  prompts/system.txt\n"
+        "  .gitignore\n  .github/workflows/evalspec.yml\n  evalspec.schema.json\n"
+        f"Next:\n  cd {target}\n  evalspec validate\n"
+        "  evalspec plan        # on the embedded local platform\n  evalspec apply\n")
+    assert run("validate", cwd=target).out == (
+        "Valid: 1 dataset, 2 evaluations from 1 spec, 1 group.\n")
+    planned = run("plan", "--endpoint", "local", cwd=target)
+    assert planned.code == 0, planned.err
+    assert planned.out.splitlines()[-1] == (
+        "Plan: 4 to create, 0 to update, 0 to replace, 0 to restore, 0 to archive. "
+        "Starts 10 task executions.")
+    assert ".evalspec/" in (target / ".gitignore").read_text().splitlines()
+    assert (target / ".github/workflows/evalspec.yml").read_text() == (
+        ROOT / "examples/ci/github-actions.yml").read_text()
+    again = run("init", str(target))
+    assert (again.code, again.err) == (1, (
+        f"Error: {target}/evalspec.yaml, {target}/specs/qa.yaml, "
+        f"{target}/data/questions.jsonl and others already exist; init never overwrites a "
+        "file: choose another directory\n"))
+    bad = run("init", str(tmp_path / "x"), "--project", "Bad Name")
+    assert bad.err == ("Error: --project 'Bad Name': use 1-40 lower-case letters, digits and "
+                       "dashes, starting with a letter or digit\n")
+
+
+def test_show_renders_a_saved_plan_like_plan_does(workdir, platform, run, tmp_path) -> None:
+    root = workdir("sweep")
+    saved = tmp_path / "plan.json"
+    env = {"SGP_API_KEY": "k"}
+    made = run("plan", str(root), "--endpoint", platform.url, "-o", str(saved), env=env)
+    shown = run("show", str(saved))
+    assert shown.out == made.out.split("\nSaved the plan to")[0]
+    for fmt in ("json", "markdown"):
+        assert run("show", str(saved), "--format", fmt).out == run(
+            "plan", str(root), "--endpoint", platform.url, "--format", fmt, env=env).out
+
+
+def _action_script() -> str:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    [step] = [s for s in action["runs"]["steps"] if s.get("id") == "run"]
+    for s in action["runs"]["steps"]:
+        assert "${{" not in s.get("run", ""), "inputs reach scripts through env only"
+    return step["run"]
+
+
+def _action(command: str, project: Path, tmp_path: Path, *args: str) -> tuple[int, dict, str]:
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    output.write_text("")
+    env = {**os.environ, "COMMAND": command, "PROJECT": str(project), "PLAN_FILE":
+           str(tmp_path / "plan.json"), "ARGS": " ".join(args), "NO_COLOR": "1",
+           "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(output),
+           "GITHUB_STEP_SUMMARY": str(summary), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-e", "-c", _action_script()], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=120)
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    return done.returncode, outputs, done.stdout + done.stderr
+
+
+def test_the_composite_action_plans_applies_and_checks_drift(tmp_path, run) -> None:
+    project = tmp_path / "proj"
+    run("init", str(project))
+    code, outputs, _ = _action("plan", project, tmp_path, "--endpoint", "local")
+    assert (code, outputs["exitcode"]) == (0, "2")  # changes to make: not a failure
+    markdown = Path(outputs["markdown"]).read_text()
+    assert markdown.startswith(MARKER + "\n### evalspec plan for `proj`")
+    assert (tmp_path / "summary").read_text() == markdown
+    code, outputs, _ = _action("apply", project, tmp_path)
+    assert (code, outputs["exitcode"]) == (0, "0")
+    code, outputs, _ = _action("drift", project, tmp_path, "--endpoint", "local")
+    assert (code, outputs["exitcode"]) == (0, "0")
+    edit(project / "prompts" / "system.txt", "short sentence", "short, kind sentence")
+    code, outputs, log = _action("drift", project, tmp_path, "--endpoint", "local")
+    assert (code, outputs["exitcode"]) == (1, "2")
+    assert ("::error::the platform differs from the specs (drift): see the plan above"
+            in log)
+    code, outputs, log = _action("validate", project, tmp_path)
+    assert (code, outputs["exitcode"]) == (0, "0")
+    code, _, log = _action("destroy", project, tmp_path)
+    assert code == 1 and "::error::unknown command 'destroy'" in log
+
+
+def test_the_workflow_plans_on_pull_requests_applies_on_merge_and_checks_drift() -> None:
+    workflow = yaml.safe_load((ROOT / "examples/ci/github-actions.yml").read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert set(triggers) == {"pull_request", "push", "schedule", "workflow_dispatch"}
+    assert triggers["push"]["branches"] == ["main"]
+    jobs = workflow["jobs"]
+    commands = {name: [s["with"]["command"] for s in job["steps"]
+                       if str(s.get("uses", "")).startswith("your-org/evalspec")]
+                for name, job in jobs.items()}
+    assert commands == {"plan": ["plan"], "apply": ["apply"], "drift": ["drift"]}
+    comment = next(s for s in jobs["plan"]["steps"] if "github-script" in s.get("uses", ""))
+    assert f'const marker = "{MARKER}";' in comment["with"]["script"]
+    assert "updateComment" in comment["with"]["script"]
+    downloads = [s for s in jobs["apply"]["steps"] if "download-artifact" in s.get("uses", "")]
+    assert downloads[0]["with"]["name"] == "evalspec-plan"
+    assert jobs["drift"]["if"] == ("github.event_name == 'schedule' || github.event_name == "
+                                   "'workflow_dispatch'")
+
+
+def test_pre_commit_hook_runs_validate() -> None:
+    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert (hook["id"], hook["entry"], hook["pass_filenames"]) == (
+        "evalspec-validate", "evalspec validate", False)
