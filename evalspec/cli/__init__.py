@@ -38,6 +38,7 @@ def cli(debug: bool) -> None:
 
 def _register() -> None:
     from evalspec.cli import (
+        import_commands,
         plan_commands,
         platform_commands,
         spec_commands,
@@ -45,7 +46,8 @@ def _register() -> None:
         tasks_commands,
     )
 
-    for command in (*spec_commands.COMMANDS, *plan_commands.COMMANDS,
+    for command in (*spec_commands.COMMANDS, *import_commands.COMMANDS,
+                    *plan_commands.COMMANDS,
                     *status_commands.COMMANDS, *tasks_commands.COMMANDS,
                     *platform_commands.COMMANDS):
         cli.add_command(command)

@@ -1,0 +1,135 @@
+"""``evalspec import``: bring existing platform objects under the project's management."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evalspec.cli.plan_commands import endpoint_option
+from evalspec.errors import EXIT_ERROR, EXIT_OK, UsageError
+
+
+@click.command("import")
+@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
+@click.option("--group", "groups", multiple=True, metavar="NAME",
+              help="An evaluation group by name, with its member evaluations. Repeatable.")
+@click.option("--evaluation", "evaluations", multiple=True, metavar="ID",
+              help="An evaluation by id. Repeatable.")
+@click.option("--dataset", "datasets", multiple=True, metavar="ID",
+              help="A dataset by id. Repeatable.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("specs/imported"), show_default=True,
+              help="Where to write the specs, relative to the project root.")
+@click.option("--no-matrix", is_flag=True,
+              help="Write one document per evaluation, even for a sweep.")
+@click.option("--auto-approve", is_flag=True, help="Stamp ownership without asking (for CI).")
+@endpoint_option
+def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
+            datasets: tuple[str, ...], out: Path, no_matrix: bool, auto_approve: bool,
+            endpoint: str | None) -> int:
+    """Write specs for existing objects, then take ownership of them.
+
+    Reads the objects (a group brings its members, an evaluation its dataset), writes spec
+    YAML and JSONL rows that reproduce them under --out, checks that a plan would then find
+    nothing to change, and, once you confirm, stamps the project's ownership tag and
+    metadata on them. A group whose members differ only in task settings such as the model
+    or temperature is written as one matrix. Declining, or any difference, leaves the
+    platform untouched and removes the written files.
+
+    \b
+    Examples:
+      evalspec import --group faq-sweep
+      evalspec import --evaluation evaluation_123 --dataset dataset_456 --out specs/legacy
+    """
+    from evalspec import importer
+    from evalspec.client.config import Credentials, resolve_endpoint, sgp_client
+    from evalspec.project import read_identity
+    from evalspec.refresh import refresh
+
+    if not (groups or evaluations or datasets):
+        raise UsageError("say what to import: --group NAME, --evaluation ID or --dataset ID")
+    identity = read_identity(path)
+    target = (identity.root / out).resolve()
+    if identity.root.resolve() not in (target, *target.parents):
+        raise UsageError(f"--out {out}: must be inside the project ({identity.root})")
+    resolved = resolve_endpoint(endpoint, identity.endpoint)
+    client = sgp_client(resolved, Credentials.from_env(), identity.root)
+
+    async def run() -> int:
+        try:
+            found = await importer.fetch(client, groups, evaluations, datasets)
+            actual = await refresh(client, identity.project)
+            prints = _write_and_confirm(found, actual, target, identity, resolved.url,
+                                        not no_matrix, auto_approve)
+            for kind, obj in found.objects():
+                await importer.stamp(client, kind, obj, identity.project, prints[obj["id"]])
+            return len(prints)
+        finally:
+            await client.aclose()
+
+    count = asyncio.run(run())
+    click.echo(f"Stamped ownership on {count} objects. 'evalspec plan' now finds nothing to "
+               "change for them.")
+    return EXIT_OK if count else EXIT_ERROR
+
+
+def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, endpoint: str,
+                       matrices: bool, auto_approve: bool) -> dict[str, str]:
+    """Write the files, check them, ask; on any failure remove what was written."""
+    from evalspec import importer
+    from evalspec.desired import build
+
+    root = identity.root
+    files = importer.write_specs(found, target, root, matrices=matrices)
+    clashes = [p for p, text in files.items()
+               if p.exists() and p.read_text(encoding="utf-8") != text]
+    if clashes:
+        raise UsageError(f"{clashes[0].relative_to(root)} exists with other content; import "
+                         "never overwrites: choose another --out")
+    created = [p for p in files if not p.exists()]
+    try:
+        for file, text in files.items():
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(text, encoding="utf-8")
+        prints: dict[str, str] = importer.verify(found, build(root), actual, endpoint)
+        click.echo(f"Wrote {len(files)} files under {target.relative_to(root)}:")
+        for file in files:
+            click.echo(f"  {file.relative_to(root)}")
+        objects = found.objects()
+        click.echo(f"\nThey reproduce {len(objects)} objects exactly. Import stamps the tag "
+                   f"evalspec:{identity.project} and evalspec.* metadata on:")
+        for kind, obj in objects:
+            click.echo(f"  {kind}/{obj['name']} ({obj['id']})")
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise UsageError("import needs confirmation: run it in a terminal, or pass "
+                                 "--auto-approve")
+            answer = click.prompt("\nTake ownership of these objects? Only 'yes' will be "
+                                  "accepted", default="", show_default=False)
+            if answer != "yes":
+                raise UsageError("import cancelled; the written files were removed")
+        return prints
+    except BaseException:
+        for file in created:
+            file.unlink(missing_ok=True)
+        _prune(target, root)
+        raise
+
+
+def _prune(directory: Path, root: Path) -> None:
+    """Remove directories import created and left empty, up to the project root."""
+    for folder in sorted((p for p in [directory, *directory.rglob("*")] if p.is_dir()),
+                         key=lambda p: len(p.parts), reverse=True):
+        if folder != root and folder.exists() and not any(folder.iterdir()):
+            folder.rmdir()
+    parent = directory.parent
+    while parent != root and parent.exists() and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
+
+
+COMMANDS = [import_]

@@ -1,0 +1,351 @@
+"""Bring existing platform objects under evalspec: write specs that reproduce them, check
+that the next plan would be empty, then stamp ownership on them.
+
+A group's members that differ only in task configuration values (a model, a temperature), with
+names, descriptions and metadata that follow those values, are written as one matrix; anything
+else is written object by object. Evaluations on a dataset bring the dataset along, so the
+project is self-contained. Nothing is stamped unless the written specs reproduce every object
+exactly (the same check a plan makes).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evalspec.client.sgp import SGPClient
+from evalspec.errors import EvalspecError
+from evalspec.payloads import FINGERPRINT_TAG_PREFIX, OWNER_TAG_PREFIX, owner_tag
+from evalspec.template import slug, stringify
+
+NAME_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
+
+@dataclass
+class Fetched:
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> dataset
+    evaluations: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> evaluation
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> group
+
+    def objects(self) -> list[tuple[str, dict[str, Any]]]:
+        return ([("Dataset", d) for d in self.datasets.values()]
+                + [("Evaluation", e) for e in self.evaluations.values()]
+                + [("EvaluationGroup", g) for g in self.groups.values()])
+
+
+def _user_tags(tags: list[str] | None) -> list[str]:
+    return [t for t in tags or [] if not t.startswith((OWNER_TAG_PREFIX,
+                                                       FINGERPRINT_TAG_PREFIX))]
+
+
+def _user_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (metadata or {}).items() if not k.startswith("evalspec.")}
+
+
+def _check_name(kind: str, obj: dict[str, Any]) -> None:
+    name = str(obj.get("name") or "")
+    if not name or any(c not in NAME_OK for c in name):
+        raise EvalspecError(f"cannot import {kind} {obj['id']}: its name {name!r} is not a "
+                            "valid evalspec name (letters, digits, '.', '_', '-')")
+
+
+# -- reading -----------------------------------------------------------------------------------
+async def fetch(client: SGPClient, groups: tuple[str, ...], evaluations: tuple[str, ...],
+                datasets: tuple[str, ...]) -> Fetched:
+    found = Fetched()
+    for name in groups:
+        matches = [g async for g in client.list_groups(name=name, views=["members"])
+                   if g.get("name") == name]
+        if not matches:
+            raise EvalspecError(f"no evaluation group named {name!r}")
+        if len(matches) > 1:
+            raise EvalspecError(f"{len(matches)} evaluation groups are named {name!r}; "
+                                "import one by archiving or renaming the others first")
+        group = matches[0]
+        found.groups[group["id"]] = group
+        members = [str(m.get("evaluation_id") or m.get("id")) for m in group.get("members") or []
+                   if not m.get("deleted_at")]
+        evaluations = (*evaluations, *members)
+    for evaluation_id in dict.fromkeys(evaluations):
+        evaluation = await client.get_evaluation(evaluation_id, views=["tasks"])
+        linked = [d["id"] for d in evaluation.get("datasets") or []]
+        if linked:
+            evaluation["_dataset_id"] = linked[0]
+            datasets = (*datasets, linked[0])
+        else:
+            aliases = {t.get("alias") or t.get("task_type") for t in evaluation.get("tasks") or []}
+            evaluation["_rows"] = [
+                {k: v for k, v in (item.get("data") or {}).items() if k not in aliases}
+                async for item in client.list_evaluation_items(evaluation_id)]
+        found.evaluations[evaluation_id] = evaluation
+    for dataset_id in dict.fromkeys(datasets):
+        dataset = await client.get_dataset(dataset_id)
+        dataset["_rows"] = [item.get("data") or {}
+                            async for item in client.list_dataset_items(dataset_id)]
+        found.datasets[dataset_id] = dataset
+    for kind, obj in found.objects():
+        _check_name(kind, obj)
+    return found
+
+
+# -- writing -----------------------------------------------------------------------------------
+def _common(obj: dict[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    if obj.get("description"):
+        doc["description"] = obj["description"]
+    if _user_tags(obj.get("tags")):
+        doc["tags"] = _user_tags(obj.get("tags"))
+    return doc
+
+
+def _tasks(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tasks as a spec writes them: a copy, since documents are edited into templates."""
+    tasks = [{k: t[k] for k in ("task_type", "alias", "configuration") if k in t}
+             for t in evaluation.get("tasks") or []]
+    copied: list[dict[str, Any]] = json.loads(json.dumps(tasks))
+    return copied
+
+
+def _evaluation_doc(evaluation: dict[str, Any], found: Fetched, data_file: str | None
+                    ) -> dict[str, Any]:
+    doc: dict[str, Any] = {"kind": "Evaluation", "name": evaluation["name"],
+                           **_common(evaluation)}
+    metadata = _user_metadata(evaluation.get("metadata"))
+    if metadata:
+        doc["metadata"] = metadata
+    if "_dataset_id" in evaluation:
+        doc["dataset"] = found.datasets[evaluation["_dataset_id"]]["name"]
+    else:
+        doc["data"] = f"file://{data_file}"
+    doc["tasks"] = _tasks(evaluation)
+    return doc
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], Any]:
+    if isinstance(value, dict) and value:
+        return {p: v for k, item in value.items() for p, v in _leaves(item, (*path, k)).items()}
+    if isinstance(value, list) and value:
+        return {p: v for i, item in enumerate(value)
+                for p, v in _leaves(item, (*path, i)).items()}
+    return {path: value}
+
+
+def _set(tree: Any, path: tuple[Any, ...], value: Any) -> None:
+    for step in path[:-1]:
+        tree = tree[step]
+    tree[path[-1]] = value
+
+
+def _template(texts: list[str], values: list[dict[str, Any]]) -> str | None:
+    """One template that renders to each text from its member's axis values, if there is."""
+    found = None
+    for text, axes in zip(texts, values, strict=True):
+        candidate = text
+        for axis, value in sorted(axes.items(), key=lambda kv: -len(stringify(kv[1]))):
+            if stringify(value) in candidate:
+                candidate = candidate.replace(stringify(value), f"${{{{ matrix.{axis} }}}}")
+            elif slug(value) and slug(value) in candidate:
+                candidate = candidate.replace(slug(value), f"${{{{ matrix.{axis} | slug }}}}")
+        if found is not None and candidate != found:
+            return None
+        found = candidate
+    return found
+
+
+def _matrix_doc(members: list[dict[str, Any]], found: Fetched,
+                data_files: dict[str, str]) -> dict[str, Any] | None:
+    """One Evaluation document with a matrix for ``members``, or None when they are not a
+    sweep (they differ in more than task configuration values, or names do not follow)."""
+    if len(members) < 2:
+        return None
+    docs = [_evaluation_doc(m, found, data_files.get(m["id"])) for m in members]
+    leaves = [_leaves({k: v for k, v in d.items() if k != "name"}) for d in docs]
+    if any(set(leaf) != set(leaves[0]) for leaf in leaves):
+        return None
+    differing = [p for p in leaves[0] if len({json.dumps(leaf[p]) for leaf in leaves}) > 1]
+    axes = [p for p in differing if len(p) == 4 and p[0] == "tasks" and p[2] == "configuration"]
+    names = [str(p[3]) for p in axes]
+    if not axes or len(set(names)) != len(names):
+        return None
+    values = [{name: leaf[p] for name, p in zip(names, axes, strict=True)} for leaf in leaves]
+    template = docs[0]
+    for path in [p for p in differing if p not in axes] + [("name",)]:
+        texts = ([d["name"] for d in docs] if path == ("name",)
+                 else [leaf[path] for leaf in leaves])
+        exact = [next((a for a, v in member.items() if v == text), None)
+                 for text, member in zip(texts, values, strict=True)]
+        if len(set(exact)) == 1 and exact[0] is not None:
+            _set(template, path, f"${{{{ matrix.{exact[0]} }}}}")
+            continue
+        if not all(isinstance(t, str) for t in texts):
+            return None
+        rendered = _template(texts, values)
+        if rendered is None:
+            return None
+        _set(template, path, rendered)
+    for name, path in zip(names, axes, strict=True):
+        _set(template, path, f"${{{{ matrix.{name} }}}}")
+    grid = {name: list(dict.fromkeys(json.dumps(v[name]) for v in values)) for name in names}
+    present = {tuple(json.dumps(v[n]) for n in names) for v in values}
+    if len(present) != len(members):
+        return None
+    matrix: dict[str, Any] = {n: [json.loads(x) for x in grid[n]] for n in names}
+    missing = [dict(zip(names, (json.loads(x) for x in combo), strict=True))
+               for combo in itertools.product(*(grid[n] for n in names))
+               if combo not in present]
+    if missing:
+        matrix["exclude"] = missing
+    ordered = {"kind": "Evaluation", "name": template["name"]}
+    ordered.update({k: v for k, v in template.items() if k not in ("kind", "name")})
+    ordered["matrix"] = matrix
+    return ordered
+
+
+def _dump(documents: list[dict[str, Any]], schema: str | None) -> str:
+    head = f"# yaml-language-server: $schema={schema}\n" if schema else ""
+    body = "---\n".join(yaml.safe_dump(d, sort_keys=False, allow_unicode=True, width=100)
+                        for d in documents)
+    return head + "# Written by evalspec import.\n" + body
+
+
+def _rows_text(rows: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def write_specs(found: Fetched, out: Path, root: Path, *, matrices: bool = True
+                ) -> dict[Path, str]:
+    """The files to write (path -> text); nothing is written here."""
+    files: dict[Path, str] = {}
+    schema = root / "evalspec.schema.json"
+    schema_ref = (Path(*[".."] * len(out.relative_to(root).parts)) / "evalspec.schema.json"
+                  ).as_posix() if schema.exists() else None
+    data_files: dict[str, str] = {}
+    for dataset in found.datasets.values():
+        files[out / "data" / f"{dataset['name']}.jsonl"] = _rows_text(dataset["_rows"])
+        files[out / f"dataset-{dataset['name']}.yaml"] = _dump([{
+            "kind": "Dataset", "name": dataset["name"], **_common(dataset),
+            "items": f"file://data/{dataset['name']}.jsonl"}], schema_ref)
+    groups = list(found.groups.values())
+    member_lists = [[found.evaluations[str(m.get("evaluation_id") or m.get("id"))]
+                     for m in g.get("members") or [] if not m.get("deleted_at")]
+                    for g in groups]
+    for group, members in zip(groups, member_lists, strict=True):
+        inline = [m for m in members if "_rows" in m]
+        if len(inline) > 1 and len(inline) == len(members) and all(
+                m["_rows"] == inline[0]["_rows"] for m in inline):
+            path = f"data/{group['name']}.jsonl"  # one copy of rows the members share
+            files[out / path] = _rows_text(inline[0]["_rows"])
+            data_files.update({m["id"]: path for m in inline})
+    for evaluation in found.evaluations.values():
+        if "_rows" in evaluation and evaluation["id"] not in data_files:
+            path = f"data/{evaluation['name']}.jsonl"
+            files[out / path] = _rows_text(evaluation["_rows"])
+            data_files[evaluation["id"]] = path
+    written: set[str] = set()
+    for group, members in zip(groups, member_lists, strict=True):
+        matrix = _matrix_doc(members, found, data_files) if matrices else None
+        documents = [matrix] if matrix else [
+            _evaluation_doc(m, found, data_files.get(m["id"])) for m in members]
+        columns = {r["evaluation_id"]: r["column_name"]
+                   for r in group.get("row_identifiers") or []}
+        group_doc: dict[str, Any] = {"kind": "EvaluationGroup", "name": group["name"],
+                                     **_common(group)}
+        metadata = _user_metadata(group.get("metadata") or group.get(
+            "evaluation_group_metadata"))
+        if metadata:
+            group_doc["metadata"] = metadata
+        group_doc["members"] = [m["name"] for m in members]
+        by_name = {found.evaluations[e]["name"]: c for e, c in columns.items()
+                   if e in found.evaluations}
+        if by_name and len(set(by_name.values())) == 1 and len(by_name) == len(members):
+            group_doc["row_identifier"] = next(iter(by_name.values()))
+        elif by_name:
+            group_doc["row_identifier"] = by_name
+        files[out / f"group-{group['name']}.yaml"] = _dump([*documents, group_doc], schema_ref)
+        written.update(m["id"] for m in members)
+    for evaluation in found.evaluations.values():
+        if evaluation["id"] not in written:
+            files[out / f"evaluation-{evaluation['name']}.yaml"] = _dump(
+                [_evaluation_doc(evaluation, found, data_files.get(evaluation["id"]))],
+                schema_ref)
+    return files
+
+
+# -- checking and stamping ---------------------------------------------------------------------
+def stamped(kind: str, obj: dict[str, Any], project: str, fingerprint: str
+            ) -> dict[str, Any]:
+    """``obj`` as it will be once owned: the ownership tag and stamps added."""
+    body = dict(obj)
+    tags = _user_tags(obj.get("tags")) + [owner_tag(project)]
+    if kind == "Dataset":
+        tags.append(FINGERPRINT_TAG_PREFIX + fingerprint)
+    else:
+        key = "metadata"
+        metadata = dict(obj.get("metadata") or obj.get("evaluation_group_metadata") or {})
+        metadata.update({"evalspec.project": project,
+                         "evalspec.address": f"{kind}/{obj['name']}",
+                         "evalspec.fingerprint": fingerprint})
+        body[key] = metadata
+    body["tags"] = tags
+    return body
+
+
+async def stamp(client: SGPClient, kind: str, obj: dict[str, Any], project: str,
+                fingerprint: str) -> None:
+    owned = stamped(kind, obj, project, fingerprint)
+    if kind == "Dataset":
+        await client.update_dataset(obj["id"], {"tags": owned["tags"]})
+    elif kind == "Evaluation":
+        await client.update_evaluation(obj["id"], {"tags": owned["tags"],
+                                                   "metadata": owned["metadata"]})
+    else:
+        await client.patch_group(obj["id"], {"tags": owned["tags"],
+                                             "metadata": owned["metadata"]})
+
+
+def verify(found: Fetched, state: Any, actual: Any, endpoint: str) -> dict[str, str]:
+    """Check that the specs reproduce every fetched object once it is stamped; returns the
+    fingerprint to stamp per object id. Raises with every difference otherwise."""
+    from evalspec.payloads import build_payloads
+    from evalspec.plan.diff import diff
+    from evalspec.refresh import ActualState, _remote
+
+    payloads = {p.address: p for p in build_payloads(state)}
+    problems: list[str] = []
+    prints: dict[str, str] = {}
+    for kind, obj in found.objects():
+        address = f"{kind}/{obj['name']}"
+        payload = payloads.get(address)
+        if payload is None:
+            problems.append(f"{address} is not in the specs (is --out inside the project's "
+                            "spec patterns?)")
+            continue
+        prints[obj["id"]] = payload.fingerprint
+        if kind == "Evaluation" and payload.body["tasks"] != _tasks(obj):
+            problems.append(f"{address}: the specs give other tasks (defaults.configuration "
+                            "in evalspec.yaml applies to imported specs too)")
+        if kind == "Evaluation" and "_rows" in obj and payload.body.get("data") != obj["_rows"]:
+            problems.append(f"{address}: the specs give other rows")
+        if kind == "Dataset" and payload.body.get("data") != obj["_rows"]:
+            problems.append(f"{address}: the specs give other items")
+    if problems:
+        raise EvalspecError("the written specs do not reproduce the platform:\n  "
+                            + "\n  ".join(problems))
+    imported = {o["id"] for _, o in found.objects()}
+    remotes = [r for r in actual.objects if r.id not in imported] + [
+        _remote(kind, stamped(kind, obj, state.project, prints[obj["id"]]), state.project)
+        for kind, obj in found.objects()]
+    plan = diff(state, list(payloads.values()), ActualState(tuple(remotes), 0), endpoint)
+    addresses = {f"{kind}/{obj['name']}" for kind, obj in found.objects()}
+    changes = [f"{a.address} would be {a.action}d" + (
+        f": {', '.join(c.path for c in a.changes)}" if a.changes else "")
+        for a in plan.actions if a.address in addresses]
+    if changes:
+        raise EvalspecError("the written specs do not reproduce the platform:\n  "
+                            + "\n  ".join(changes))
+    return prints

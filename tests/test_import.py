@@ -1,0 +1,123 @@
+"""evalspec import: objects made with the official SDK come under the project, plan empty."""
+
+from __future__ import annotations
+
+import yaml
+
+from tests.test_plan_apply import ENV, owned, plan
+
+MODELS = ["openai/gpt-4o", "anthropic/claude-3-5-sonnet"]
+TEMPERATURES = [0.0, 0.7]
+
+
+def chat(model: str, temperature: float) -> dict:
+    return {"task_type": "chat_completion", "alias": "answer", "configuration": {
+        "model": model, "temperature": temperature,
+        "messages": [{"role": "user", "content": "item.question"}]}}
+
+
+def make_sweep(sdk) -> tuple[list[str], str]:
+    dataset = sdk.datasets.create(name="faq", data=[
+        {"id": "q1", "question": "Reset my password?"},
+        {"id": "q2", "question": "Download invoices?"}], tags=["support"])
+    ids = []
+    for model in MODELS:
+        for temperature in TEMPERATURES:
+            slug = model.replace("/", "-").replace(".", "-")
+            evaluation = sdk.evaluations.create(evaluation={
+                "name": f"faq-{slug}-t{temperature}",
+                "description": f"FAQ answered by {model} at {temperature}",
+                "tags": ["sweep"], "metadata": {"model": model},
+                "dataset_id": dataset.id, "tasks": [chat(model, temperature)]})
+            ids.append(evaluation.id)
+    group = sdk.evaluation_groups.create(
+        name="faq-sweep", evaluation_ids=ids, description="Every model, row by row",
+        tags=["sweep"], row_identifiers={i: "id" for i in ids})
+    return ids, group.id
+
+
+def test_a_sweep_made_with_the_sdk_imports_as_a_matrix(project, platform, sdk, run) -> None:
+    ids, group_id = make_sweep(sdk)
+    single = sdk.evaluations.create(evaluation={
+        "name": "capitals", "data": [{"country": "Peru"}, {"country": "Chile"}],
+        "tasks": [chat("openai/gpt-4o-mini", 0.0)], "tags": ["geo"]})
+    root = project({}, config="project: demo\n")
+    result = run("import", str(root), "--group", "faq-sweep", "--evaluation", single.id,
+                 "--endpoint", platform.url, "--auto-approve", env=ENV)
+    assert result.code == 0, result.err
+    names = [f"faq-{m.replace('/', '-').replace('.', '-')}-t{t}" for m in MODELS
+             for t in TEMPERATURES]
+    assert result.out.splitlines() == [
+        "Wrote 5 files under specs/imported:",
+        "  specs/imported/data/faq.jsonl",
+        "  specs/imported/dataset-faq.yaml",
+        "  specs/imported/data/capitals.jsonl",
+        "  specs/imported/group-faq-sweep.yaml",
+        "  specs/imported/evaluation-capitals.yaml",
+        "",
+        "They reproduce 7 objects exactly. Import stamps the tag evalspec:demo and evalspec.* "
+        "metadata on:",
+        f"  Dataset/faq ({sdk.datasets.list().items[0].id})",
+        f"  Evaluation/capitals ({single.id})",
+        *(f"  Evaluation/{name} ({i})" for name, i in zip(names, ids, strict=True)),
+        f"  EvaluationGroup/faq-sweep ({group_id})",
+        "Stamped ownership on 7 objects. 'evalspec plan' now finds nothing to change for "
+        "them.",
+    ]
+    documents = list(yaml.safe_load_all((root / "specs/imported/group-faq-sweep.yaml")
+                                        .read_text()))
+    sweep, group = documents
+    assert sweep == {
+        "kind": "Evaluation",
+        "name": "faq-${{ matrix.model | slug }}-t${{ matrix.temperature }}",
+        "description": "FAQ answered by ${{ matrix.model }} at ${{ matrix.temperature }}",
+        "tags": ["sweep"],
+        "metadata": {"model": "${{ matrix.model }}"},
+        "dataset": "faq",
+        "tasks": [chat("${{ matrix.model }}", "${{ matrix.temperature }}")],
+        "matrix": {"model": MODELS, "temperature": TEMPERATURES},
+    }
+    assert group == {"kind": "EvaluationGroup", "name": "faq-sweep",
+                     "description": "Every model, row by row", "tags": ["sweep"],
+                     "members": names,
+                     "row_identifier": "id"}
+    after = plan(run, root, platform.url, "--detailed-exitcode")
+    assert (after.code, after.out) == (0, "No changes. The platform matches the specs.\n")
+    assert sorted(e["id"] for e in owned(platform, "demo")) == sorted([*ids, single.id])
+    assert sdk.evaluation_groups.retrieve(group_id).tags == ["sweep", "evalspec:demo"]
+
+
+def test_without_confirmation_nothing_is_stamped_and_no_file_stays(project, platform, sdk,
+                                                                    run) -> None:
+    make_sweep(sdk)
+    root = project({}, config="project: demo\n")
+    result = run("import", str(root), "--group", "faq-sweep", "--endpoint", platform.url,
+                 env=ENV)
+    assert (result.code, result.err) == (1, "Error: import needs confirmation: run it in a "
+                                            "terminal, or pass --auto-approve\n")
+    assert not (root / "specs").exists()
+    assert owned(platform, "demo") == []
+
+
+def test_differences_are_refused_before_anything_is_stamped(project, platform, sdk,
+                                                             run) -> None:
+    make_sweep(sdk)
+    root = project({}, config="project: demo\ndefaults:\n  configuration: {max_tokens: 64}\n")
+    result = run("import", str(root), "--group", "faq-sweep", "--endpoint", platform.url,
+                 "--auto-approve", env=ENV)
+    assert result.code == 1
+    assert result.err.startswith("Error: the written specs do not reproduce the platform:\n"
+                                 "  Evaluation/faq-openai-gpt-4o-t0.0: the specs give other "
+                                 "tasks (defaults.configuration in evalspec.yaml applies to "
+                                 "imported specs too)\n")
+    assert not (root / "specs").exists() and owned(platform, "demo") == []
+
+
+def test_unknown_names_and_nothing_asked(project, platform, run) -> None:
+    root = project({}, config="project: demo\n")
+    missing = run("import", str(root), "--group", "nope", "--endpoint", platform.url,
+                  "--auto-approve", env=ENV)
+    assert missing.err == "Error: no evaluation group named 'nope'\n"
+    nothing = run("import", str(root), "--endpoint", platform.url, env=ENV)
+    assert nothing.err == ("Error: say what to import: --group NAME, --evaluation ID or "
+                           "--dataset ID\n")
