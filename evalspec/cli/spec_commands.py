@@ -190,4 +190,26 @@ def init(directory: Path, name: str | None) -> int:
     return EXIT_OK
 
 
-COMMANDS = [init, validate, render, schema]
+@click.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> int:
+    """Print the shell completion script for evalspec (commands, options, choices).
+
+    \b
+    Examples:
+      eval "$(evalspec completion bash)"        # in ~/.bashrc
+      eval "$(evalspec completion zsh)"         # in ~/.zshrc
+      evalspec completion fish > ~/.config/fish/completions/evalspec.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    from evalspec.cli import cli
+
+    complete = get_completion_class(shell)
+    assert complete is not None  # click ships these three
+    script = complete(cli, {}, "evalspec", "_EVALSPEC_COMPLETE").source()
+    click.echo(script)
+    return EXIT_OK
+
+
+COMMANDS = [init, validate, render, schema, completion]
