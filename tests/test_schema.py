@@ -54,3 +54,12 @@ def test_project_and_resources_are_told_apart_by_kind() -> None:
     assert list(validator.iter_errors({"project": "demo"})) == []
     assert list(validator.iter_errors({"kind": "Dataset", "name": "d", "items": [{"a": 1}]})) == []
     assert list(validator.iter_errors({"kind": "Dataset", "name": "d"})) != []
+
+
+def test_committed_spec_reference_is_generated_from_the_schema(run) -> None:
+    committed = (ROOT / "docs" / "spec-reference.md").read_text(encoding="utf-8")
+    assert committed == run("schema", "--reference").out, (
+        "docs/spec-reference.md is out of date: run "
+        "'evalspec schema --reference > docs/spec-reference.md'")
+    for name in ("ProjectConfig", "Dataset", "Evaluation", "EvaluationGroup", "Policy"):
+        assert f"\n## {name}\n" in committed

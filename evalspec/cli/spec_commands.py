@@ -129,7 +129,9 @@ def render(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...], f
 @click.command()
 @click.option("--plan", "of_plan", is_flag=True,
               help="The schema of the plan document (plan --format json, plan -o) instead.")
-def schema(of_plan: bool) -> int:
+@click.option("--reference", is_flag=True,
+              help="The spec reference in Markdown (docs/spec-reference.md), from the schema.")
+def schema(of_plan: bool, reference: bool) -> int:
     """Print the JSON Schema (draft 2020-12) for evalspec.yaml and spec documents.
 
     Point your editor at it for completion and checks; with the YAML language server, start
@@ -145,6 +147,12 @@ def schema(of_plan: bool) -> int:
       evalspec schema > evalspec.schema.json
       evalspec schema --plan > plan.schema.json
     """
+    if reference:
+        from evalspec.reference import render_reference
+        from evalspec.schema import document_schema
+
+        click.echo(render_reference(document_schema()), nl=False)
+        return EXIT_OK
     if of_plan:
         from evalspec.plan.schema import schema_text as plan_schema_text
 
