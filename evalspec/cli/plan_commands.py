@@ -179,8 +179,8 @@ async def _run(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, confir
             click.echo(render_text(result, use_colour(no_color)), nl=False)
         if confirm:
             if not sys.stdin.isatty():
-                raise click.UsageError("apply needs confirmation: run it in a terminal, or "
-                                       "pass --auto-approve (for CI)")
+                raise UsageError("apply needs confirmation: run it in a terminal, or pass "
+                                 "--auto-approve (for CI)")
             answer = click.prompt("\nApply these changes? Only 'yes' will be accepted",
                                   default="", show_default=False)
             if answer != "yes":
