@@ -121,3 +121,38 @@ def test_unknown_names_and_nothing_asked(project, platform, run) -> None:
     nothing = run("import", str(root), "--endpoint", platform.url, env=ENV)
     assert nothing.err == ("Error: say what to import: --group NAME, --evaluation ID or "
                            "--dataset ID\n")
+
+
+def test_a_group_that_is_not_a_sweep_imports_one_document_per_evaluation(project, platform,
+                                                                          sdk, run) -> None:
+    one = sdk.evaluations.create(evaluation={
+        "name": "judge", "data": [{"q": "a"}], "tasks": [chat("openai/gpt-4o", 0.0)]})
+    two = sdk.evaluations.create(evaluation={
+        "name": "metric", "data": [{"q": "b"}], "tasks": [{
+            "task_type": "metric", "alias": "score",
+            "configuration": {"type": "rougeL", "candidate": "item.q",
+                              "reference": "item.q"}}]})
+    sdk.evaluation_groups.create(name="mixed", evaluation_ids=[one.id, two.id])
+    root = project({}, config="project: demo\n")
+    result = run("import", str(root), "--group", "mixed", "--endpoint", platform.url,
+                 "--auto-approve", env=ENV)
+    assert result.code == 0, result.err
+    documents = list(yaml.safe_load_all((root / "specs/imported/group-mixed.yaml").read_text()))
+    assert [(d["kind"], d["name"]) for d in documents] == [
+        ("Evaluation", "judge"), ("Evaluation", "metric"), ("EvaluationGroup", "mixed")]
+    assert documents[0]["data"] == "file://data/judge.jsonl"
+    assert (root / "specs/imported/data/judge.jsonl").read_text() == '{"q": "a"}\n'
+    assert plan(run, root, platform.url).out == "No changes. The platform matches the specs.\n"
+
+
+def test_a_dataset_imports_with_its_rows(project, platform, sdk, run) -> None:
+    dataset = sdk.datasets.create(name="rows", data=[{"id": 1, "text": "é"}], tags=["kept"])
+    root = project({}, config="project: demo\n")
+    result = run("import", str(root), "--dataset", dataset.id, "--out", "specs/legacy",
+                 "--endpoint", platform.url, "--auto-approve", env=ENV)
+    assert result.code == 0, result.err
+    assert yaml.safe_load((root / "specs/legacy/dataset-rows.yaml").read_text()) == {
+        "kind": "Dataset", "name": "rows", "tags": ["kept"],
+        "items": "file://data/rows.jsonl"}
+    assert plan(run, root, platform.url).out == "No changes. The platform matches the specs.\n"
+    assert sdk.datasets.retrieve(dataset.id).tags[:2] == ["kept", "evalspec:demo"]
