@@ -276,18 +276,23 @@ class DatasetRef(_Strict):
 
 
 class _Resource(_Strict):
-    apiVersion: Literal["evalspec/v1"] = "evalspec/v1"
+    apiVersion: Literal["evalspec/v1"] = Field(
+        "evalspec/v1", description="Version of the document format; optional.")
     name: Name
-    description: Annotated[str, Field(max_length=280)] | None = None
-    tags: list[Tag] = Field(default_factory=list)
-    lifecycle: Lifecycle = Field(default_factory=lambda: Lifecycle())
+    description: Annotated[str, Field(max_length=280)] | None = Field(
+        None, description="Shown on the platform; at most 280 characters.")
+    tags: list[Tag] = Field(default_factory=list, description=(
+        "Tags on the platform object; evalspec adds its own ownership tag."))
+    lifecycle: Lifecycle = Field(default_factory=lambda: Lifecycle(), description=(
+        "How plan treats this object: protect, ignore_fields, moved_from."))
 
 
 class Dataset(_Resource):
     """Rows that evaluations can share."""
 
     kind: Literal["Dataset"]
-    items: Annotated[list[JsonObject], Field(min_length=1)] | FileRef
+    items: Annotated[list[JsonObject], Field(min_length=1)] | FileRef = Field(description=(
+        "The rows: a list of mappings, or file:// of a .jsonl, .json, .csv or .yaml file."))
     key: Annotated[str, Field(min_length=1)] | None = Field(
         default=None, description="Item field that identifies an item (enables item-level sync)."
     )
@@ -297,15 +302,18 @@ class Evaluation(_Resource):
     """An evaluation: tasks run over rows (inline, from a file, or from a Dataset)."""
 
     kind: Literal["Evaluation"]
-    metadata: JsonObject = Field(default_factory=dict)
+    metadata: JsonObject = Field(default_factory=dict, description=(
+        "Free-form metadata; keys starting with 'evalspec.' are reserved."))
     matrix: JsonObject | None = Field(
         default=None, description="Axes to sweep: one evaluation per combination."
     )
-    data: Annotated[list[JsonObject], Field(min_length=1)] | FileRef | None = None
+    data: Annotated[list[JsonObject], Field(min_length=1)] | FileRef | None = Field(
+        None, description="Inline rows, or file:// of a rows file (instead of 'dataset').")
     dataset: Name | DatasetRef | None = Field(
         default=None, description="Name of a Dataset document, or {id: ...} of an existing one."
     )
-    tasks: list[Task] = Field(default_factory=list)
+    tasks: list[Task] = Field(default_factory=list, description=(
+        "What runs per row, by task_type; each result column is named by its alias."))
 
     @model_validator(mode="after")
     def _one_source(self) -> Evaluation:
@@ -318,7 +326,8 @@ class EvaluationGroup(_Resource):
     """Evaluations compared row by row."""
 
     kind: Literal["EvaluationGroup"]
-    metadata: JsonObject = Field(default_factory=dict)
+    metadata: JsonObject = Field(default_factory=dict, description=(
+        "Free-form metadata; keys starting with 'evalspec.' are reserved."))
     members: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = Field(
         description="Evaluation names or glob patterns such as 'faq-*'."
     )
@@ -341,8 +350,10 @@ RULES = ("allowed_models", "required_tags", "max_evaluations", "max_items_per_ev
 
 
 class TemperatureRange(_Strict):
-    min: float = 0
-    max: float = 2
+    """Bounds for every chat_completion temperature."""
+
+    min: float = Field(0, description="Lowest allowed temperature.")
+    max: float = Field(2, description="Highest allowed temperature.")
 
 
 class Policy(_Strict):
@@ -352,9 +363,12 @@ class Policy(_Strict):
     required_tags: list[str] | None = Field(
         None, description="Globs; each must match a tag of every evaluation."
     )
-    max_evaluations: Annotated[int, Field(ge=1)] = 1000
-    max_items_per_evaluation: Annotated[int, Field(ge=1)] | None = None
-    temperature: TemperatureRange | None = None
+    max_evaluations: Annotated[int, Field(ge=1)] = Field(1000, description=(
+        "Most evaluations the project may hold, after matrix expansion."))
+    max_items_per_evaluation: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Most rows one evaluation may run over.")
+    temperature: TemperatureRange | None = Field(
+        None, description="Bounds for every chat_completion temperature.")
     enforcement: dict[Literal[RULES], Literal["mandatory", "advisory"]] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="Rules default to mandatory."
     )
@@ -363,20 +377,31 @@ class Policy(_Strict):
 class Defaults(_Strict):
     """Merged under every Evaluation."""
 
-    tags: list[Tag] = Field(default_factory=list)
-    metadata: JsonObject = Field(default_factory=dict)
-    description: Annotated[str, Field(max_length=280)] | None = None
-    configuration: ChatCompletionDefaultsType = Field(default_factory=ChatCompletionDefaults)
+    tags: list[Tag] = Field(default_factory=list, description=(
+        "Added to every evaluation's tags."))
+    metadata: JsonObject = Field(default_factory=dict, description=(
+        "Merged under every evaluation's metadata (the document wins)."))
+    description: Annotated[str, Field(max_length=280)] | None = Field(
+        None, description="Used where an evaluation has none.")
+    configuration: ChatCompletionDefaultsType = Field(
+        default_factory=ChatCompletionDefaults, description=(
+            "Merged under every chat_completion task's configuration (the task wins)."))
 
 
 class ProjectConfig(_Strict):
     """evalspec.yaml: the project's settings; its directory is the project root."""
 
-    project: Annotated[str, Field(pattern=PROJECT_PATTERN)]
-    endpoint: Annotated[str, Field(pattern=ENDPOINT_PATTERN)] | None = None
+    project: Annotated[str, Field(pattern=PROJECT_PATTERN)] = Field(description=(
+        "The project's name, stamped on everything it manages (tag evalspec:<project>)."))
+    endpoint: Annotated[str, Field(pattern=ENDPOINT_PATTERN)] | None = Field(
+        None, description="'local' or the platform's URL; never credentials.")
     specs: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = Field(
-        default_factory=lambda: ["specs/**/*.yaml", "specs/**/*.yml"]
+        default_factory=lambda: ["specs/**/*.yaml", "specs/**/*.yml"],
+        description="Globs of spec files, relative to the project root.",
     )
-    vars: JsonObject = Field(default_factory=dict)
-    defaults: Defaults = Field(default_factory=lambda: Defaults())
-    policy: Policy = Field(default_factory=lambda: Policy())
+    vars: JsonObject = Field(default_factory=dict, description=(
+        "Values for ${{ vars.NAME }}; overridden by EVALSPEC_VAR_NAME, --var-file, --var."))
+    defaults: Defaults = Field(default_factory=lambda: Defaults(), description=(
+        "Merged under every Evaluation."))
+    policy: Policy = Field(default_factory=lambda: Policy(), description=(
+        "Checks every plan must pass."))

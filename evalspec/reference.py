@@ -56,7 +56,18 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _section(name: str, schema: dict[str, Any]) -> list[str]:
+def _described(spec: dict[str, Any], definitions: dict[str, Any]) -> str:
+    """A field's description, or that of the definition it refers to."""
+    if spec.get("description"):
+        return str(spec["description"])
+    for option in [spec, *spec.get("anyOf", [])]:
+        name = option.get("$ref", "").rsplit("/", 1)[-1]
+        if name in definitions and name not in SKIP:
+            return str(definitions[name].get("description", ""))
+    return ""
+
+
+def _section(name: str, schema: dict[str, Any], definitions: dict[str, Any]) -> list[str]:
     lines = [f"## {name}", ""]
     if schema.get("description"):
         lines += [schema["description"], ""]
@@ -69,7 +80,7 @@ def _section(name: str, schema: dict[str, Any]) -> list[str]:
             default = f"`{json.dumps(spec['default'])}`" if "default" in spec else ""
             lines.append(f"| `{field}` | {_cell(_type(spec))} | "
                          f"{'yes' if field in required else ''} | {_cell(default)} | "
-                         f"{_cell(spec.get('description', ''))} |")
+                         f"{_cell(_described(spec, definitions))} |")
         lines.append("")
     if schema.get("additionalProperties") is True and properties:
         lines += ["Other keys are passed to the platform unchanged.", ""]
@@ -97,5 +108,5 @@ def render_reference(schema: dict[str, Any]) -> str:
     ]
     for name in order:
         if name in definitions:
-            lines += _section(name, definitions[name])
+            lines += _section(name, definitions[name], definitions)
     return "\n".join(lines).rstrip("\n") + "\n"
