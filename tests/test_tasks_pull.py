@@ -179,3 +179,18 @@ def test_a_terminal_sees_a_progress_line(v2, terminal, tmp_path) -> None:
     assert re.search(r"\r\x1b\[KPulled 150 tasks in 2 pages \(\d[\d,]* tasks/s\)", result.screen)
     assert re.search(rf"\r\x1b\[KPulled 150 tasks in 2 pages to {re.escape(str(out))} "
                      r"\(\d+\.\d s\)\.\n$", result.screen)
+
+
+def test_the_emulator_serves_sample_tasks_to_try_things(tmp_path, run) -> None:
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "s.db", sample_tasks=30))
+    try:
+        out = tmp_path / "tasks.jsonl"
+        result = run("tasks", "pull", "--project", "Support FAQ review", "--status",
+                     "completed", "-o", str(out), "--endpoint", server.url, env=ENV)
+        assert result.code == 0, result.err
+        assert ids(out) == [f"task_{i:06d}" for i in range(30) if i % 10 != 9]
+    finally:
+        server.stop()

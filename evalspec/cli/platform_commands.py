@@ -30,6 +30,9 @@ def _parse_keys(pairs: tuple[str, ...]) -> dict[str, str]:
               "accepted and x-selected-account-id picks the account.")
 @click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False, exists=True,
               path_type=Path), help="JSONL file of v2 tasks served at /v2/tasks.")
+@click.option("--sample-tasks", default=0, type=click.IntRange(0), metavar="N",
+              help="Also serve N synthetic v2 tasks shaped like Scale's example (project "
+              "'Support FAQ review'), to try 'evalspec tasks' without data.")
 @click.option("--complete-after", default=2.0, show_default=True, type=click.FloatRange(0),
               metavar="SECONDS", help="How long evaluations with tasks stay running.")
 @click.option("--latency-ms", default=0.0, type=click.FloatRange(0), metavar="N",
@@ -48,7 +51,7 @@ def _parse_keys(pairs: tuple[str, ...]) -> dict[str, str]:
 def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
              tasks_file: Path | None, complete_after: float, latency_ms: float,
              fail_rate: float, rate_limit: float, drop_rate: float, seed: int,
-             fail_models: tuple[str, ...]) -> int:
+             fail_models: tuple[str, ...], sample_tasks: int) -> int:
     """Serve the local platform: an SGP-compatible API over SQLite.
 
     Point evalspec or the official SDKs at it, with no account and no secrets.
@@ -58,6 +61,7 @@ def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
       evalspec emulator --db .evalspec/platform.db
       evalspec emulator --api-key test-key=acme --api-key other=globex
       evalspec emulator --tasks tasks.jsonl --latency-ms 20 --fail-rate 0.1 --seed 7
+      evalspec emulator --sample-tasks 500
       SGP_CLIENT_BASE_URL=http://127.0.0.1:8750 SGP_API_KEY=x SGP_ACCOUNT_ID=acme \
         python my_sdk_script.py
     """
@@ -72,7 +76,8 @@ def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
     faults = Faults(latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit,
                     drop_rate=drop_rate, seed=seed)
     settings = Settings(db=db or ":memory:", api_keys=keys, complete_after=complete_after,
-                        tasks_file=tasks_file, faults=faults, fail_models=fail_models)
+                        tasks_file=tasks_file, faults=faults, fail_models=fail_models,
+                        sample_tasks=sample_tasks)
     def announce() -> None:
         click.echo(f"evalspec local platform on http://{host}:{port} "
                    f"(database: {db or 'in memory'}; "

@@ -62,6 +62,7 @@ class Settings:
     tasks_file: Path | None = None
     faults: Faults = field(default_factory=Faults)
     fail_models: tuple[str, ...] = ()  # glob patterns: evaluations on these models end failed
+    sample_tasks: int = 0  # synthetic v2 tasks shaped like seed 000, after the tasks file's
 
 
 async def account_of(request: Request) -> str:
@@ -180,4 +181,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasks_v2.router)
     app.add_exception_handler(tasks_v2.V2Error, tasks_v2.v2_error_response)
     app.state.tasks = tasks_v2.load_tasks(settings.tasks_file) if settings.tasks_file else []
+    if settings.sample_tasks:
+        from evalspec.platform.sample_tasks import sample_tasks
+
+        app.state.tasks += [tasks_v2.normalise(t) for t in sample_tasks(settings.sample_tasks)]
     return app

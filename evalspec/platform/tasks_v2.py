@@ -47,7 +47,7 @@ def _normalise_annotations(annotations: list[Any], owner: str) -> None:
             annotation.setdefault("type", _annotation_type(annotation.get("value")))
 
 
-def _normalise(task: dict[str, Any]) -> dict[str, Any]:
+def normalise(task: dict[str, Any]) -> dict[str, Any]:
     for thread in task.get("threads") or []:
         _normalise_annotations(thread.setdefault("annotations", []), thread.get("id", "thread"))
         for turn in thread.get("turns") or []:
@@ -81,7 +81,7 @@ def load_tasks(path: Path) -> list[dict[str, Any]]:
                                f"status must be one of {', '.join(STATUSES)}")
         if "project" not in task:
             raise LocatedError(Location(shown, number, 1), "each task needs a project")
-        tasks.append(_normalise(task))
+        tasks.append(normalise(task))
     return tasks
 
 
