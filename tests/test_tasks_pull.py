@@ -194,3 +194,20 @@ def test_the_emulator_serves_sample_tasks_to_try_things(tmp_path, run) -> None:
         assert ids(out) == [f"task_{i:06d}" for i in range(30) if i % 10 != 9]
     finally:
         server.stop()
+
+
+def test_a_refused_key_leaves_nothing_behind(tmp_path, run) -> None:
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "k.db", api_keys={"good": "acme"},
+                                       sample_tasks=5))
+    try:
+        out = tmp_path / "tasks.jsonl"
+        result = run("tasks", "pull", "--project", "Support FAQ review", "-o", str(out),
+                     "--endpoint", server.url, env={"SCALE_API_KEY": "wrong-key-123"})
+        assert (result.code, result.err) == (1, "Error: GET /v2/tasks failed with 401: "
+                                                "invalid API key (check SCALE_API_KEY)\n")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["k.db", "k.db-shm", "k.db-wal"]
+    finally:
+        server.stop()

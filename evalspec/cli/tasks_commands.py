@@ -139,7 +139,16 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
         if terminal:
             click.echo("\r\x1b[K", nl=False, err=True)
         saved = _load_quietly(state_path(out))
-        done = f"{saved.tasks:,} tasks are in {out}" if saved else f"nothing was written to {out}"
+        if saved is None or not saved.pages:  # nothing pulled: leave nothing behind
+            state_path(out).unlink(missing_ok=True)
+            if not resume:
+                out.unlink(missing_ok=True)
+            if isinstance(exc, KeyboardInterrupt):
+                click.echo("Interrupted before the first page; nothing was written.", err=True)
+                return EXIT_INTERRUPTED
+            click.echo(f"Error: {exc}", err=True)
+            return EXIT_ERROR
+        done = f"{saved.tasks:,} tasks are in {out}"
         if isinstance(exc, KeyboardInterrupt):
             click.echo(f"Interrupted: {done}. Continue with the same command and --resume.",
                        err=True)

@@ -102,7 +102,8 @@ def status_error(method: str, path: str, status: int, body: Any,
                  retry_after: float | None = None) -> APIStatusError:
     detail = body.get("detail", body.get("error")) if isinstance(body, dict) else body
     text = _detail_text(detail) if detail not in (None, "") else "no detail given"
-    hints = {401: " (check SGP_API_KEY)", 403: " (check SGP_ACCOUNT_ID)"}
+    hints = ({401: " (check SCALE_API_KEY)"} if path.startswith("/v2/")
+             else {401: " (check SGP_API_KEY)", 403: " (check SGP_ACCOUNT_ID)"})
     message = f"{method} {path} failed with {status}: {text}{hints.get(status, '')}"
     cls = _BY_STATUS.get(status, ServerError if status >= 500 else APIStatusError)
     kwargs: dict[str, Any] = {"method": method, "path": path, "status_code": status,
