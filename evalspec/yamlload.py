@@ -26,25 +26,36 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.parser import Parser as _PyParser
+from yaml.reader import Reader as _Reader
+from yaml.scanner import Scanner as _Scanner
 
 from evalspec.errors import JsonPath, LocatedError, Location, Problem
+
+
+class _PurePythonParser(_Reader, _Scanner, _PyParser):
+    """PyYAML's own parser: slow, but it reads ahead only ~1,024 characters, has no nesting
+    limit of its own and never recurses, so the depth guard below always acts first."""
+
+    def __init__(self, stream: str) -> None:
+        _Reader.__init__(self, stream)
+        _Scanner.__init__(self)
+        _PyParser.__init__(self)
+
 
 try:  # libyaml's C parser: 8-18x faster than the pure-Python one.
     from yaml._yaml import CParser as _Parser
 
     WITH_LIBYAML = True
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml.parser import Parser as _PyParser
-    from yaml.reader import Reader as _Reader
-    from yaml.scanner import Scanner as _Scanner
-
-    class _Parser(_Reader, _Scanner, _PyParser):  # type: ignore[no-redef]
-        def __init__(self, stream: str) -> None:
-            _Reader.__init__(self, stream)
-            _Scanner.__init__(self)
-            _PyParser.__init__(self)
-
+    _Parser = _PurePythonParser  # type: ignore[misc,assignment]
     WITH_LIBYAML = False
+
+# libyaml 0.2.6 and later (bundled with PyYAML 6.0.3+ wheels) stop at 1,000 levels of flow
+# nesting, and its scanner reads a whole flow collection ahead before the first event: such
+# a file is read again with the pure-Python parser so the error is evalspec's own, at the
+# place where MAX_DEPTH was crossed, whichever PyYAML is installed.
+_LIBYAML_NESTING = "maximum nesting depth"
 
 MAX_SPEC_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
@@ -332,9 +343,29 @@ def parse(text: str, file: str) -> tuple[list[Document], list[Problem]]:
     A syntax error or a broken limit stops the file: documents are then returned empty so later
     stages do not report problems caused by a half-read file.
     """
+    documents, problems = _parse_with(_Parser, text, file)
+    if (WITH_LIBYAML and len(problems) == 1 and not documents
+            and _LIBYAML_NESTING in problems[0].message):
+        # MAX_DEPTH is crossed before libyaml's limit, so the text up to where libyaml
+        # stopped (and a margin for the pure-Python scanner's look-ahead) is enough.
+        where = problems[0].location
+        end = _offset(text, where.line, where.column) + 4096
+        documents, problems = _parse_with(_PurePythonParser, text[:end], file)
+    return documents, problems
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+    return start + column - 1
+
+
+def _parse_with(parser_class: Any, text: str, file: str
+                ) -> tuple[list[Document], list[Problem]]:
     problems: list[Problem] = []
     documents: list[Document] = []
-    parser = _Parser(text)
+    parser = parser_class(text)
     builder: _DocumentBuilder | None = None
     try:
         while parser.check_event():

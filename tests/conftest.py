@@ -40,15 +40,35 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     return _run
 
 
+def copy_example(example: str, target: Path, examples: Path = EXAMPLES) -> Path:
+    """Copy ``examples/<example>`` as committed to git: its tracked files only, so what a user
+    left there (the local platform's ``.evalspec/``, a saved plan, pulled results) never
+    reaches a test. Outside a git checkout, everything but ``.evalspec/`` is copied."""
+    import shutil
+    import subprocess
+
+    source = examples / example
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", "--", "."], cwd=source, check=True,
+                                capture_output=True, timeout=30).stdout.decode()
+    except (OSError, subprocess.SubprocessError):
+        listed = ""
+    tracked = [name for name in listed.split("\0") if name]
+    if not tracked:
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns(".evalspec"))
+        return target
+    for name in tracked:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, target / name)
+    return target
+
+
 @pytest.fixture
 def workdir(tmp_path: Path) -> Callable[[str], Path]:
     """A copy of one of examples/ to change freely."""
-    import shutil
 
     def copy(example: str) -> Path:
-        target = tmp_path / example
-        shutil.copytree(EXAMPLES / example, target)
-        return target
+        return copy_example(example, tmp_path / example)
 
     return copy
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 
-from tests.conftest import EXAMPLES, ROOT, edit
+from tests.conftest import ROOT, copy_example, edit
 from tests.test_plan_apply import ENV, apply, owned, plan
 
 DOC = (ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
@@ -18,7 +17,7 @@ def quoted(text: str) -> None:
 
 def test_setting_up_messages(workdir, tmp_path, run, monkeypatch) -> None:
     root = tmp_path / "again"
-    shutil.copytree(EXAMPLES / "quickstart", root)
+    copy_example("quickstart", root)
     edit(root / "evalspec.yaml", "endpoint: local\n", "")
     for name in ("SGP_API_KEY", "EVALSPEC_ENDPOINT", "SGP_CLIENT_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -47,7 +46,7 @@ def test_spec_messages(workdir, run, tmp_path) -> None:
     result = run("validate", cwd=root)
     quoted([line for line in result.err.splitlines() if "many.yaml" in line][0])
     root = tmp_path / "again"
-    shutil.copytree(EXAMPLES / "quickstart", root)
+    copy_example("quickstart", root)
     edit(root / "evalspec.yaml", "endpoint: local\n",
          "endpoint: local\npolicy:\n  required_tags: ['owner:*']\n")
     quoted(run("validate", cwd=root).err.split("Found")[0])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 
-from tests.conftest import ROOT
+import pytest
+
+from tests.conftest import ROOT, copy_example
 
 
 def front_door() -> list[str]:
@@ -19,7 +20,7 @@ def test_the_main_command_applies_the_sweep_then_plans_nothing(run, tmp_path) ->
     steps = [shlex.split(step) for step in main.split(" && ")]
     evalspec = [step[1:] for step in steps if step[0] == ".venv/bin/evalspec"]
     assert [step[0] for step in evalspec] == ["apply", "plan"]
-    shutil.copytree(ROOT / "examples" / "sweep", tmp_path / "examples" / "sweep")
+    copy_example("sweep", tmp_path / "examples" / "sweep")
     applied = run(*evalspec[0], cwd=tmp_path)
     assert applied.code == 0, applied.err
     assert applied.out.splitlines()[-1] == "Apply complete: 8 done, 0 failed, 0 skipped."
@@ -31,3 +32,50 @@ def test_the_main_command_applies_the_sweep_then_plans_nothing(run, tmp_path) ->
 def test_ci_runs_the_readme_test_command() -> None:
     _, tests = front_door()
     assert (ROOT / ".ci" / "run").read_text().splitlines()[-1] == tests
+
+
+def test_example_copies_leave_out_what_a_user_left_behind(tmp_path) -> None:
+    # The first command leaves examples/sweep/.evalspec/local.db behind; a test's copy starts
+    # from the example as committed, or the apply above would find nothing to do.
+    import subprocess
+
+    examples = tmp_path / "examples"
+    (examples / "demo" / "specs").mkdir(parents=True)
+    (examples / "demo" / "evalspec.yaml").write_text("project: demo\n")
+    (examples / "demo" / "specs" / "a.yaml").write_text("kind: Dataset\n")
+    for step in (["init", "-q"], ["add", "."]):
+        subprocess.run(["git", *step], cwd=examples, check=True, capture_output=True)
+    (examples / "demo" / ".evalspec").mkdir()
+    (examples / "demo" / ".evalspec" / "local.db").write_text("state")
+    (examples / "demo" / "plan.json").write_text("{}")
+    copied = copy_example("demo", tmp_path / "copy", examples)
+    assert sorted(str(p.relative_to(copied)) for p in copied.rglob("*")) == [
+        "evalspec.yaml", "specs", "specs/a.yaml"]
+    (examples / ".git").rename(examples / "not-git")  # outside git: all but .evalspec/
+    copied = copy_example("demo", tmp_path / "copy2", examples)
+    assert sorted(str(p.relative_to(copied)) for p in copied.rglob("*")) == [
+        "evalspec.yaml", "plan.json", "specs", "specs/a.yaml"]
+
+
+def test_ci_installs_a_tested_version_of_every_dependency_within_its_bounds() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    from packaging.requirements import Requirement
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [Requirement(r) for r in
+                [*pyproject["dependencies"], *pyproject["optional-dependencies"]["dev"]]]
+    pins = {}
+    for line in (ROOT / ".ci" / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.lower().replace("_", "-")] = version
+    for requirement in declared:
+        name = requirement.name.lower().replace("_", "-")
+        assert name in pins, f"{name} is not pinned in .ci/constraints.txt"
+        assert requirement.specifier.contains(pins[name]), (
+            f"{name}=={pins[name]} is outside pyproject's {requirement.specifier}")
+        if not name.startswith("types-"):  # stubs follow their package
+            assert "<" in str(requirement.specifier), f"{name} has no upper bound"
+    assert "-c .ci/constraints.txt" in (ROOT / ".ci" / "run").read_text()
+    assert "-c .ci/constraints.txt" in front_door()[0]
