@@ -6,6 +6,7 @@ be attached to a pull request, mailed or opened offline.
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
@@ -119,24 +120,35 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
+def _axis(top: float) -> tuple[float, float]:
+    """Tick step and end of an axis from 0 to past ``top``: whole numbers up to 10 (rating
+    scales), else 1, 2 or 5 times a power of ten, so there are never more than ~10 ticks."""
+    if not math.isfinite(top) or top < 10:
+        top = top if math.isfinite(top) else 1.0
+        return 1.0, max(1.0, float(int(top) + 1))
+    magnitude = 10.0 ** math.floor(math.log10(top / 10))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude * 10 >= top)
+    return step, step * math.ceil(top / step)
+
+
 def _means_chart(summary: Summary, key: str, series: list[tuple[str, str]]) -> str:
     entries = [(i, series[i], summary.numeric[series[i]][key]) for i in range(len(series))
                if key in summary.numeric[series[i]]]
     top = max(max(r.interval()[1], r.mean) for _, _, r in entries)
-    scale_max = max(1.0, float(int(top) + 1))
+    step, scale_max = _axis(top)
     left, width, row = 230, 560, 26
     height = row * len(entries) + 34
 
     def x(value: float) -> float:
-        return left + width * max(0.0, value) / scale_max
+        return left + width * min(max(0.0, value), scale_max) / scale_max
 
     parts = [f'<svg role="img" aria-label="{escape(key)}" width="{left + width + 90}" '
              f'height="{height}" viewBox="0 0 {left + width + 90} {height}">']
-    for tick in range(int(scale_max) + 1):
+    for tick in (step * i for i in range(round(scale_max / step) + 1)):
         parts.append(f'<line x1="{x(tick):.1f}" y1="4" x2="{x(tick):.1f}" y2="{height - 24}" '
                      'stroke="#e6e6e6"/>')
         parts.append(f'<text x="{x(tick):.1f}" y="{height - 8}" text-anchor="middle">'
-                     f'{tick}</text>')
+                     f'{tick:g}</text>')
     for position, (colour_index, (source, model), running) in enumerate(entries):
         y = 6 + row * position
         low, high = running.interval()

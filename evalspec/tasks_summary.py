@@ -160,7 +160,8 @@ class Summary:
             self.numeric[(source, model)].setdefault(key, Running()).add(float(value))
 
     def _preference(self, responses: list[str], annotations: list[Any]) -> None:
-        found = {a.get("key"): a.get("value") for a in annotations if isinstance(a, dict)}
+        found = {a["key"]: a.get("value") for a in annotations
+                 if isinstance(a, dict) and isinstance(a.get("key"), str)}
         if PREFERENCE_KEY not in found and LIKERT_KEY not in found:
             return
         distinct = list(dict.fromkeys(responses))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 
@@ -169,3 +170,68 @@ def test_html_report_renders_in_headless_chromium(sample_file, run, tmp_path) ->
         check=True, capture_output=True, timeout=120)
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000  # a page with charts
+
+
+def test_html_axis_keeps_a_handful_of_ticks_for_large_scores(tmp_path, run) -> None:
+    # A score of 1e12 once asked the chart for a trillion ticks (a hang, not an error).
+    lines = [task([response("a", "m/a", latency_ms=v)]) for v in (1e12, 3e12)]
+    result = run("tasks", "summary", write(tmp_path, lines), "--format", "html")
+    assert result.code == 0
+    chart = result.out.split("<svg", 2)[1]
+    labels = re.findall(r'text-anchor="middle">([^<]*)</text>', chart)
+    ticks = [float(label) for label in labels]
+    assert ticks[0] == 0 and 5 <= len(ticks) <= 11 and ticks[-1] >= 3e12
+    steps = {round(b - a) for a, b in zip(ticks, ticks[1:], strict=False)}
+    assert len(steps) == 1  # evenly spaced
+
+
+def _messy_tasks():
+    """Tasks shaped like seed 000 with anything at the leaves, and junk in between."""
+    from hypothesis import strategies as st
+
+    junk = st.one_of(st.none(), st.booleans(), st.integers(-3, 9), st.text(max_size=3),
+                     st.floats(allow_nan=True, allow_infinity=True), st.lists(st.none(),
+                                                                              max_size=2))
+    def mostly(good):  # three times in four the expected shape, else junk
+        return st.integers(0, 3).flatmap(lambda n: junk if n == 0 else good)
+
+    value = st.one_of(junk, st.sampled_from(["a", "b", "c"]), st.integers(1, 7),
+                      st.integers(1, 7))
+    annotation = mostly(st.fixed_dictionaries(
+        {"key": st.one_of(st.sampled_from(["overall", "selected_model_id", "likert_value"]),
+                          junk), "value": value}))
+    message = mostly(st.fixed_dictionaries(
+        {"role": mostly(st.sampled_from(["assistant", "assistant", "user", "tool"])),
+         "source_id": mostly(st.sampled_from(["a", "b", "c"])),
+         "model_parameters": mostly(st.fixed_dictionaries({"model": value})),
+         "annotations": mostly(st.lists(annotation, min_size=1, max_size=4))}))
+    turn = mostly(st.fixed_dictionaries(
+        {"messages": mostly(st.lists(message, min_size=1, max_size=4)),
+         "annotations": mostly(st.lists(annotation, max_size=3))}))
+    thread = mostly(st.fixed_dictionaries({"turns": mostly(st.lists(turn, min_size=1,
+                                                                    max_size=3))}))
+    task = mostly(st.fixed_dictionaries(
+        {"status": mostly(st.just("completed")),
+         "threads": mostly(st.lists(thread, min_size=1, max_size=2))}))
+    return st.lists(task, max_size=5)
+
+
+def test_no_task_shape_makes_the_summary_crash() -> None:
+    from hypothesis import given, settings
+
+    from evalspec.tasks_report import render_html, render_markdown, render_text
+    from evalspec.tasks_summary import Summary
+
+    @settings(max_examples=400, deadline=None)
+    @given(_messy_tasks())
+    def check(tasks) -> None:
+        summary = Summary("fuzz.jsonl")
+        for task in tasks:
+            summary.lines += 1
+            summary.add_task(task)
+        assert summary.used <= summary.tasks <= summary.lines
+        json.dumps(summary.to_json())
+        for render in (render_text, render_markdown, render_html):
+            assert render(summary)
+
+    check()
