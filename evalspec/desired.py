@@ -36,7 +36,15 @@ from evalspec.explain import explain_jsonschema, explain_pydantic, show
 from evalspec.fileref import FileContent, FileResolver, is_reference
 from evalspec.project import VariableInputs, find_root, load_config, resolve_variables, spec_files
 from evalspec.schema import validator_for
-from evalspec.template import Const, Context, compile_tree, render_tree, suggest, templated_paths
+from evalspec.template import (
+    Const,
+    Context,
+    compile_tree,
+    is_credential,
+    render_tree,
+    suggest,
+    templated_paths,
+)
 from evalspec.yamlload import Document, load_file
 
 HARD_MAX_EVALUATIONS = 100_000  # even when policy.max_evaluations is advisory
@@ -131,6 +139,22 @@ class _Builder:
         self.files = FileResolver(root)
         self.objects: list[DesiredObject] = []
         self.spec_documents = {kind: 0 for kind in models.KINDS}
+        self.env: dict[str, str] = {}
+        self.env_declared: frozenset[str] = frozenset()
+
+    def declare_env(self, config: models.ProjectConfig, source: Source) -> None:
+        """Only the variables evalspec.yaml lists are visible to specs; never a credential."""
+        allowed = []
+        for index, name in enumerate(config.env):
+            if is_credential(name):
+                self.problems.add(
+                    source.locate(("env", index)), ("env", index),
+                    f"'{name}' names a credential; specs can never read credentials "
+                    "(evalspec reads SGP_API_KEY, SGP_ACCOUNT_ID and SCALE_API_KEY itself)")
+            else:
+                allowed.append(name)
+        self.env_declared = frozenset(allowed)
+        self.env = {n: self.inputs.environ[n] for n in allowed if n in self.inputs.environ}
 
     # -- evalspec.yaml ------------------------------------------------------------------------
     def config(self, path: Path) -> tuple[models.ProjectConfig, dict[str, Any], Source] | None:
@@ -185,8 +209,8 @@ class _Builder:
     def expand(self, index: int, source: Source, variables: dict[str, Any],
                defaults: Any, defaults_source: Source, policy: models.Policy) -> None:
         value = source.document.value
-        env = self.inputs.environ
-        base = Context(variables, env)
+        env, declared = self.env, self.env_declared
+        base = Context(variables, env, env_declared=declared)
         combos: list[dict[str, Any] | None] = [None]
         keys: tuple[str, ...] = ()
         if "matrix" in value:
@@ -205,7 +229,7 @@ class _Builder:
         names: dict[str, dict[str, Any] | None] = {}
         collided: set[str] = set()
         for number, combo in enumerate(combos):
-            ctx = Context(variables, env, combo, keys) if combo is not None else base
+            ctx = Context(variables, env, combo, keys, declared) if combo is not None else base
             errors: list[tuple[JsonPath, str]] = []
             rendered = render_tree(compiled, ctx, errors)
             rendered_defaults = render_tree(compiled_defaults, ctx, errors)
@@ -341,6 +365,7 @@ def build(start: Path, inputs: VariableInputs | None = None) -> DesiredState:
         if loaded is None:
             raise SpecError(problems.errors, problems.warnings)
         config, defaults, config_source = loaded
+        builder.declare_env(config, config_source)
         variables = resolve_variables(config.vars, inputs, problems)
         paths = spec_files(root, config.specs)
         if not paths:

@@ -33,6 +33,7 @@ FILE_PATTERN = r"^file://.+"
 TEMPLATE_PATTERN = r"\$\{\{"
 ENDPOINT_PATTERN = r"^(local|https://[^\s@/]+(/\S*)?|http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/\S*)?)$"
 RESERVED_TAG_PATTERN = r"^evalspec[:.]"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 PATTERN_MESSAGES = {
     NAME_PATTERN: "must be 1-128 characters of letters, digits, '.', '_' or '-', starting "
@@ -44,6 +45,8 @@ PATTERN_MESSAGES = {
     FILE_PATTERN: "must be a file:// reference",
     ENDPOINT_PATTERN: "must be 'local' or an https:// URL without credentials "
     "(http:// only for localhost)",
+    ENV_NAME_PATTERN: "must be an environment variable name: letters, digits and '_', not "
+    "starting with a digit",
 }
 
 TASK_TYPES = (
@@ -401,6 +404,10 @@ class ProjectConfig(_Strict):
     )
     vars: JsonObject = Field(default_factory=dict, description=(
         "Values for ${{ vars.NAME }}; overridden by EVALSPEC_VAR_NAME, --var-file, --var."))
+    env: list[Annotated[str, Field(pattern=ENV_NAME_PATTERN)]] = Field(
+        default_factory=list, description=(
+            "The environment variables specs may read as ${{ env.NAME }}, matched exactly; "
+            "no other is visible. Credentials can never be declared."))
     defaults: Defaults = Field(default_factory=lambda: Defaults(), description=(
         "Merged under every Evaluation."))
     policy: Policy = Field(default_factory=lambda: Policy(), description=(

@@ -35,9 +35,22 @@ _SLUG_DROP = re.compile(r"[^a-z0-9]+")
 
 ROOTS = ("vars", "matrix", "env")
 FILTERS = ("slug", "lower", "upper", "default", "json")
-CREDENTIAL_ENV = re.compile(
-    r"^(SGP_API_KEY|SGP_ACCOUNT_ID|SCALE_API_KEY|.*(API_KEY|_TOKEN|SECRET|PASSWORD).*)$"
-)
+CREDENTIAL_NAMES = frozenset(("SGP_API_KEY", "SGP_ACCOUNT_ID", "SCALE_API_KEY"))
+_CREDENTIAL_WORDS = frozenset((
+    "KEY", "KEYS", "APIKEY", "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PWD",
+    "PASS", "CREDENTIAL", "CREDENTIALS", "CREDS", "AUTH", "PAT", "PRIVATE", "SESSION", "COOKIE",
+))
+_CREDENTIAL_ENDINGS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+
+
+def is_credential(name: str) -> bool:
+    """Names that hold credentials, matched without regard to case: the SDKs' own and any
+    name with a word such as KEY, TOKEN, SECRET, PASSWORD, AUTH or PAT in it. Specs can never
+    read these, even when evalspec.yaml declares them."""
+    upper = name.upper()
+    words = re.split(r"[^A-Z0-9]+", upper)
+    return (upper in CREDENTIAL_NAMES or any(w in _CREDENTIAL_WORDS for w in words)
+            or upper.endswith(_CREDENTIAL_ENDINGS))
 
 
 class TemplateError(Exception):
@@ -59,6 +72,7 @@ class Context:
     env: Mapping[str, str]
     matrix: Mapping[str, Any] | None = None
     matrix_keys: tuple[str, ...] = field(default=())
+    env_declared: frozenset[str] = frozenset()  # evalspec.yaml's ``env``: all a spec may read
 
 
 def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -130,6 +144,14 @@ class Expression:
         ref = ".".join((self.root, *self.keys))
         if self.root == "env":
             name = self.keys[0]
+            if name not in ctx.env_declared:
+                same = [d for d in ctx.env_declared if d.upper() == name.upper()]
+                hint = (f" (did you mean '{same[0]}'? names match exactly)" if same
+                        else f" (add 'env: [{name}]' there)")
+                raise TemplateError(
+                    f"environment variable {name} is not declared; specs read only the "
+                    f"variables evalspec.yaml lists{hint}"
+                )
             value: Any = ctx.env.get(name)
             if value is None:
                 return _Missing(
@@ -181,7 +203,7 @@ def parse_expression(source: str) -> Expression:
     if root == "env":
         if len(keys) != 1:
             raise TemplateError(f"'{head}' must name one environment variable, like env.NAME")
-        if CREDENTIAL_ENV.match(keys[0]):
+        if is_credential(keys[0]):
             raise TemplateError(
                 f"'env.{keys[0]}' looks like a credential; credentials cannot be used in specs"
             )

@@ -8,6 +8,7 @@ CTX = Context(
     vars={"models": ["openai/gpt-4o", "x/y"], "n": 3, "nested": {"k": "v"}},
     env={"REGION": "eu"},
     matrix={"model": "openai/gpt-4o", "temperature": 0.7, "flag": True},
+    env_declared=frozenset({"REGION", "MISSING"}),
 )
 
 
@@ -66,6 +67,14 @@ def test_platform_placeholders_and_escapes_pass_through() -> None:
          "'matrix.key' or 'env.NAME', optionally followed by '| filter'"),
         ("${{ env.SCALE_API_KEY }}",
          "'env.SCALE_API_KEY' looks like a credential; credentials cannot be used in specs"),
+        ("${{ env.sgp_api_key }}",
+         "'env.sgp_api_key' looks like a credential; credentials cannot be used in specs"),
+        ("${{ env.HOME | default('x') }}",
+         "environment variable HOME is not declared; specs read only the variables "
+         "evalspec.yaml lists (add 'env: [HOME]' there)"),
+        ("${{ env.region }}",
+         "environment variable region is not declared; specs read only the variables "
+         "evalspec.yaml lists (did you mean 'REGION'? names match exactly)"),
         ("a ${{ vars.n", "unterminated expression: '${{' without a closing '}}'"),
     ],
 )
@@ -89,3 +98,20 @@ def test_render_errors_carry_their_path() -> None:
     errors: list = []
     render_tree(compiled, CTX, errors)
     assert errors == [(("tasks", 0, "alias"), "unknown variable 'vars.nope'")]
+
+
+@pytest.mark.parametrize("name", ["NPM_AUTH", "AWS_ACCESS_KEY_ID", "GH_PAT", "OPENAI_KEY",
+                                  "SGP_APIKEY", "sgp_api_key", "SGP_ACCOUNT_ID", "Github_Token",
+                                  "DB_PASSWORD", "CLIENT_SECRET", "SESSION_COOKIE"])
+def test_credential_names_are_recognised_whatever_their_case(name: str) -> None:
+    from evalspec.template import is_credential
+
+    assert is_credential(name) and is_credential(name.lower())
+
+
+@pytest.mark.parametrize("name", ["EVAL_RUN_ID", "GITHUB_SHA", "REGION", "MODEL_FAMILY",
+                                  "KEYBOARD_LAYOUT", "PATH_PREFIX"])
+def test_ordinary_names_are_not_credentials(name: str) -> None:
+    from evalspec.template import is_credential
+
+    assert not is_credential(name)

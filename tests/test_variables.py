@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 SPEC = """\
@@ -77,3 +78,37 @@ def test_var_file_problems_are_located(project, run) -> None:
     assert result.err.splitlines()[0].endswith(
         "vars.yaml:1:1: a var file must hold one mapping of variable names to values"
     )
+
+
+ATTACKS = ["DATABASE_URL", "NPM_AUTH", "AWS_ACCESS_KEY_ID", "GH_PAT", "OPENAI_KEY", "SGP_APIKEY",
+           "sgp_api_key"]
+
+
+def test_a_spec_reads_no_environment_variable_evalspec_yaml_does_not_declare(project,
+                                                                            run) -> None:
+    # What a pull request could write to publish a CI secret in its plan comment.
+    secrets = {name: f"s3cret-value-of-{name}" for name in ATTACKS}
+    for command, name in itertools.product(("validate", "render", "plan"), ATTACKS):
+        spec = SPEC.replace("data:", f"description: 'x ${{{{ env.{name} }}}}'\ndata:")
+        root = project({"specs/a.yaml": spec}, CONFIG)
+        args = ["--endpoint", "local"] if command == "plan" else []
+        result = run(command, *args, env=secrets, cwd=root)
+        assert result.code == 1
+        assert not any(value in result.out + result.err for value in secrets.values())
+        assert result.err.startswith("specs/a.yaml:3:14: $.description: ")
+        assert (f"environment variable {name} is not declared" in result.err
+                or f"'env.{name}' looks like a credential" in result.err)
+
+
+def test_a_declared_variable_is_read_and_credentials_stay_refused(project, run) -> None:
+    spec = SPEC.replace("data:", "description: 'run ${{ env.EVAL_RUN_ID }}'\ndata:")
+    root = project({"specs/a.yaml": spec}, CONFIG + "env: [EVAL_RUN_ID]\n")
+    result = run("render", str(root), "--format", "json", env={"EVAL_RUN_ID": "1234"})
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["objects"][0]["body"]["description"] == "run 1234"
+    root = project({"specs/a.yaml": spec}, CONFIG + "env: [EVAL_RUN_ID, OPENAI_KEY]\n")
+    result = run("validate", env={"EVAL_RUN_ID": "1", "OPENAI_KEY": "sk-123"}, cwd=root)
+    assert (result.code, result.err) == (1, (
+        "evalspec.yaml:3:20: $.env[1]: 'OPENAI_KEY' names a credential; specs can never read "
+        "credentials (evalspec reads SGP_API_KEY, SGP_ACCOUNT_ID and SCALE_API_KEY itself)\n"
+        "Found 1 error in 1 file.\n"))
