@@ -11,6 +11,7 @@ import yaml
 from evalspec.desired import DesiredState
 from evalspec.errors import Problem
 from evalspec.payloads import Payload
+from evalspec.sanitize import one_line
 
 try:
     _Dumper: Any = yaml.CSafeDumper
@@ -36,9 +37,9 @@ def summary(state: DesiredState) -> str:
 
 
 def problems_text(errors: list[Problem], warnings: list[Problem]) -> str:
-    lines = [str(p) for p in warnings]
+    lines = [one_line(str(p)) for p in warnings]  # messages quote values from specs and data
     shown = errors[:MAX_TEXT_PROBLEMS]
-    lines.extend(str(p) for p in shown)
+    lines.extend(one_line(str(p)) for p in shown)
     if len(errors) > len(shown):
         lines.append(f"... and {len(errors) - len(shown):,} more errors "
                      "(--format json lists them all)")

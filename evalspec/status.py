@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
 from evalspec.refresh import ActualState, Remote, refresh
+from evalspec.sanitize import one_line
 
 FINISHED = ("completed", "failed", "canceled")
 
@@ -90,20 +91,22 @@ def render_text(rows: list[EvaluationStatus]) -> str:
     for row in rows:
         for group in row.groups or ("",):
             sections.setdefault(group, []).append(row)
-    width = max([len("EVALUATION"), *(len(r.name) for r in rows)])
+    names = {id(r): one_line(r.name) for r in rows}  # names and reasons come from the platform
+    width = max([len("EVALUATION"), *(len(n) for n in names.values())])
     lines = []
     for group in sorted(sections, key=lambda g: (g == "", g)):
-        lines.append(f"EvaluationGroup/{group}" if group else "Not in a group")
+        lines.append(one_line(f"EvaluationGroup/{group}") if group else "Not in a group")
         lines.append(f"  {'EVALUATION':<{width}}  {'STATUS':<9}  {'SUCCESSFUL':>10}  "
                      f"{'FAILED':>6}  {'PENDING':>7}  {'TOTAL':>5}  {'ERRORS':>6}")
         for row in sections[group]:
-            lines.append(f"  {row.name:<{width}}  {row.status:<9}  {row.successful:>10,}  "
+            lines.append(f"  {names[id(row)]:<{width}}  {one_line(row.status):<9}  "
+                         f"{row.successful:>10,}  "
                          f"{row.failed:>6,}  {row.pending:>7,}  {row.total:>5,}  "
                          f"{row.errors:>6,}")
         lines.append("")
     for row in rows:
         if row.reason and row.status == "failed":
-            lines.append(f"{row.name}: {row.reason}")
+            lines.append(one_line(f"{row.name}: {row.reason}"))
     if any(r.reason and r.status == "failed" for r in rows):
         lines.append("")
     lines.append(summary_line(rows))

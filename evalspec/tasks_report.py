@@ -10,6 +10,7 @@ import math
 from html import escape
 from typing import Any
 
+from evalspec.sanitize import code_span, markdown_text, one_line
 from evalspec.tasks_summary import Summary
 
 
@@ -22,7 +23,8 @@ def _rows(summary: Summary) -> list[tuple[str, str, str, int, float, float, floa
     return rows
 
 
-def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+def _table(header: list[str], cells: list[list[str]], right: set[int]) -> list[str]:
+    rows = [[one_line(c) for c in row] for row in cells]  # sources and models are data
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(header)]
 
@@ -76,23 +78,24 @@ def render_text(summary: Summary) -> str:
     if summary.text_keys:
         lines += ["", "Not numeric, so not averaged: " + ", ".join(
             f"{k} ({v:,})" for k, v in sorted(summary.text_keys.items()))]
-    return "\n".join(lines) + "\n"
+    return "\n".join(one_line(line) for line in lines) + "\n"
 
 
 def render_markdown(summary: Summary) -> str:
     data = summary.to_json()
-    lines = [f"### Annotation summary: `{summary.source}`", "",
+    text = markdown_text  # every value is data: no markup, no HTML, no table cell breaks
+    lines = [f"### Annotation summary: {code_span(summary.source)}", "",
              f"{summary.tasks:,} tasks, {summary.used:,} summarised."]
     if summary.skipped:
         lines += ["", "| skipped | reason |", "|---:|---|"]
-        lines += [f"| {c:,} | {r} |" for r, c in sorted(summary.skipped.items(),
-                                                        key=lambda kv: (-kv[1], kv[0]))]
+        lines += [f"| {c:,} | {text(r)} |" for r, c in sorted(summary.skipped.items(),
+                                                              key=lambda kv: (-kv[1], kv[0]))]
     rows = _rows(summary)
     if rows:
         lines += ["", "| source | model | annotation | n | mean | 95% CI |",
                   "|---|---|---|---:|---:|---|"]
-        lines += [f"| {s} | {m} | {k} | {n:,} | {mean:.2f} | [{lo:.2f}, {hi:.2f}] |"
-                  for s, m, k, n, mean, lo, hi in rows]
+        lines += [f"| {text(s)} | {text(m)} | {text(k)} | {n:,} | {mean:.2f} | "
+                  f"[{lo:.2f}, {hi:.2f}] |" for s, m, k, n, mean, lo, hi in rows]
     if data["preferences"]:
         lines += ["", "| first | second | comparisons | first wins | win rate | 95% CI |",
                   "|---|---|---:|---:|---:|---|"]
@@ -100,7 +103,7 @@ def render_markdown(summary: Summary) -> str:
             rate = _pct(p["first_win_rate"]) if p["comparisons"] else "-"
             ci = (f"[{_pct(p['first_win_rate_ci95'][0])}, {_pct(p['first_win_rate_ci95'][1])}]"
                   if p["comparisons"] else "-")
-            lines.append(f"| {p['first']} | {p['second']} | {p['comparisons']:,} | "
+            lines.append(f"| {text(p['first'])} | {text(p['second'])} | {p['comparisons']:,} | "
                          f"{p['first_wins']:,} | {rate} | {ci} |")
     return "\n".join(lines) + "\n"
 
@@ -128,7 +131,8 @@ def _axis(top: float) -> tuple[float, float]:
         return 1.0, max(1.0, float(int(top) + 1))
     magnitude = 10.0 ** math.floor(math.log10(top / 10))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude * 10 >= top)
-    return step, step * math.ceil(top / step)
+    end = step * math.ceil(top / step)
+    return step, end if math.isfinite(end) else top  # near the largest float
 
 
 def _means_chart(summary: Summary, key: str, series: list[tuple[str, str]]) -> str:

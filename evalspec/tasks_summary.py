@@ -19,6 +19,7 @@ from evalspec.errors import EvalspecError
 ROLES = ("system", "user", "assistant", "function")
 PREFERENCE_KEY = "selected_model_id"
 LIKERT_KEY = "likert_value"
+LIKERT_LIMIT = 100  # a rating scale; anything past it is a data error, not a rating
 Z95 = 1.959964
 # Two-sided 95 % critical values of Student's t for 1..30 degrees of freedom.
 T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -180,10 +181,12 @@ class Summary:
                 self.skip(f"{PREFERENCE_KEY} names no response of the turn")
         likert = found.get(LIKERT_KEY)
         if likert is not None:
-            if isinstance(likert, int) and not isinstance(likert, bool):
-                pair.likert[likert] += 1
-            else:
+            if not isinstance(likert, int) or isinstance(likert, bool):
                 self.skip(f"{LIKERT_KEY} is not an integer")
+            elif not -LIKERT_LIMIT <= likert <= LIKERT_LIMIT:
+                self.skip(f"{LIKERT_KEY} outside -{LIKERT_LIMIT}..{LIKERT_LIMIT}")
+            else:
+                pair.likert[likert] += 1
 
     # -- results --------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

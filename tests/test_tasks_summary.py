@@ -196,7 +196,7 @@ def _messy_tasks():
         return st.integers(0, 3).flatmap(lambda n: junk if n == 0 else good)
 
     value = st.one_of(junk, st.sampled_from(["a", "b", "c"]), st.integers(1, 7),
-                      st.integers(1, 7))
+                      st.integers(-10**15, 10**15), st.floats(-1e300, 1e300))
     annotation = mostly(st.fixed_dictionaries(
         {"key": st.one_of(st.sampled_from(["overall", "selected_model_id", "likert_value"]),
                           junk), "value": value}))
@@ -222,7 +222,7 @@ def test_no_task_shape_makes_the_summary_crash() -> None:
     from evalspec.tasks_report import render_html, render_markdown, render_text
     from evalspec.tasks_summary import Summary
 
-    @settings(max_examples=400, deadline=None)
+    @settings(max_examples=600, deadline=None)
     @given(_messy_tasks())
     def check(tasks) -> None:
         summary = Summary("fuzz.jsonl")

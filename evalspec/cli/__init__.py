@@ -15,6 +15,7 @@ import click
 
 from evalspec import __version__
 from evalspec.errors import EXIT_ERROR, EXIT_INTERRUPTED, EvalspecError
+from evalspec.sanitize import keep_lines
 
 
 @click.group(
@@ -74,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except EvalspecError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {keep_lines(str(exc))}", err=True)
         code = exc.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -88,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if debug:
             traceback.print_exc()
         click.echo(
-            f"Error: internal error: {type(exc).__name__}: {exc}\n"
+            f"Error: internal error: {type(exc).__name__}: {keep_lines(str(exc))}\n"
             "This is a bug in evalspec. Rerun with --debug for a traceback and report it.",
             err=True,
         )

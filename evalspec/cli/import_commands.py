@@ -11,6 +11,7 @@ import click
 
 from evalspec.cli.plan_commands import endpoint_option
 from evalspec.errors import EXIT_ERROR, EXIT_OK, UsageError
+from evalspec.sanitize import one_line
 
 
 @click.command("import")
@@ -103,7 +104,7 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, end
         click.echo(f"\nThey reproduce {len(objects)} objects exactly. Import stamps the tag "
                    f"evalspec:{identity.project} and evalspec.* metadata on:")
         for kind, obj in objects:
-            click.echo(f"  {kind}/{obj['name']} ({obj['id']})")
+            click.echo(one_line(f"  {kind}/{obj['name']} ({obj['id']})"))
         if not auto_approve:
             if not sys.stdin.isatty():
                 raise UsageError("import needs confirmation: run it in a terminal, or pass "

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from evalspec.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EvalspecError, UsageError
+from evalspec.sanitize import keep_lines
 
 STATUSES = ("pending", "completed", "canceled", "error")
 
@@ -146,14 +147,14 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
             if isinstance(exc, KeyboardInterrupt):
                 click.echo("Interrupted before the first page; nothing was written.", err=True)
                 return EXIT_INTERRUPTED
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {keep_lines(str(exc))}", err=True)
             return EXIT_ERROR
         done = f"{saved.tasks:,} tasks are in {out}"
         if isinstance(exc, KeyboardInterrupt):
             click.echo(f"Interrupted: {done}. Continue with the same command and --resume.",
                        err=True)
             return EXIT_INTERRUPTED
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {keep_lines(str(exc))}", err=True)
         click.echo(f"The pull stopped: {done}. Continue with the same command and --resume.",
                    err=True)
         return EXIT_ERROR

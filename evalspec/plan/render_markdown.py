@@ -6,24 +6,36 @@ from __future__ import annotations
 
 from evalspec.plan.model import ACTIONS, Plan
 from evalspec.plan.render_text import HEADLINES, MARKERS, _details, _headline
+from evalspec.sanitize import code_span, fence, markdown_text, one_line
 
 MARKER = "<!-- evalspec-plan -->"  # lets CI find and update its own comment
 BUDGET = 60_000  # GitHub refuses comments over 65,536 characters
 
 
+DIFF_PREFIXES = ("+", "-", "~", "!", "#", "@")
+
+
+def _diff_line(line: str) -> str:
+    """A line of the diff block: our indentation dropped, a diff prefix always kept (a context
+    line gets a space), so GitHub colours it and no content can pass for a line of ours."""
+    text = line.strip()
+    return text if text.startswith(DIFF_PREFIXES) else f" {text}"
+
+
 def _block(plan: Plan, action: str) -> list[str]:
     lines = []
     for item in (a for a in plan.actions if a.action == action):
-        lines.append(_headline(item).strip())
-        lines.append(f"{MARKERS[action].replace('-/+', '!').replace('~', '!')} {item.address}")
-        lines += [line.strip() for line in _details(item)]
+        lines.append(_diff_line(_headline(item)))
+        marker = MARKERS[action].replace("-/+", "!").replace("~", "!")
+        lines.append(_diff_line(one_line(f"{marker} {item.address}")))
+        lines += [_diff_line(line) for line in _details(item)]
     return lines
 
 
 def render_markdown(plan: Plan) -> str:
-    lines = [MARKER, f"### evalspec plan for `{plan.project}`", ""]
+    lines = [MARKER, f"### evalspec plan for {code_span(plan.project)}", ""]
     if plan.warnings:
-        lines += ["> [!WARNING]", *(f"> - {warning}" for warning in plan.warnings), ""]
+        lines += ["> [!WARNING]", *(f"> - {markdown_text(w)}" for w in plan.warnings), ""]
     if not plan.actions:
         lines.append("**No changes.** The platform matches the specs.")
         return "\n".join(lines) + "\n"
@@ -46,6 +58,7 @@ def render_markdown(plan: Plan) -> str:
                              "the full plan is in the job's log")
                 break
             shown.append(line)
-        lines += [f"<details><summary>{count:,} {verb}</summary>", "", "```diff", *shown,
-                  "```", "", "</details>", ""]
+        ticks = fence(shown)  # longer than any run of backticks a value holds
+        lines += [f"<details><summary>{count:,} {verb}</summary>", "", f"{ticks}diff", *shown,
+                  ticks, "", "</details>", ""]
     return "\n".join(lines)

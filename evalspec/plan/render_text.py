@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from evalspec.plan.model import Action, Change, Plan
+from evalspec.sanitize import one_line
 
 MARKERS = {"create": "+", "update": "~", "replace": "-/+", "restore": "~", "archive": "-"}
 COLOURS = {"create": "green", "update": "yellow", "replace": "magenta", "restore": "cyan",
@@ -111,7 +112,7 @@ def _details(action: Action) -> list[str]:
                      f"-{len(sync.remove)} removed")
     for change in action.changes:
         lines += _change_lines(change)
-    return lines
+    return [one_line(line) for line in lines]  # values from specs and the platform
 
 
 def _headline(action: Action) -> str:
@@ -122,7 +123,7 @@ def _headline(action: Action) -> str:
         models = len(action.workload.models)
         text += (f": starts {action.workload.executions:,} task executions over {models} "
                  f"model{'s' if models != 1 else ''}")
-    return text
+    return one_line(text)
 
 
 def render_text(plan: Plan, colour: bool = False) -> str:
@@ -138,7 +139,7 @@ def render_text(plan: Plan, colour: bool = False) -> str:
     for action in plan.actions:
         lines.append(_headline(action))
         marker = MARKERS[action.action]
-        lines.append(style(f"{marker:>3} {action.address}", action.action))
+        lines.append(style(one_line(f"{marker:>3} {action.address}"), action.action))
         lines += _details(action)
         lines.append("")
     lines.append(plan.summary())
