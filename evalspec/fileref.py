@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from evalspec.errors import LocatedError, Location, display_path
-from evalspec.yamlload import decode, load_file
+from evalspec.yamlload import MAX_DATA_NODES, decode, load_file
 
 PREFIX = "file://"
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -213,7 +213,7 @@ def _read_csv(path: Path, file: str) -> FileContent:
 
 
 def _read_yaml(path: Path, file: str) -> FileContent:
-    documents, problems = load_file(path, file, MAX_FILE_BYTES)
+    documents, problems = load_file(path, file, MAX_FILE_BYTES, MAX_DATA_NODES)
     if problems:
         first = problems[0]
         raise LocatedError(first.location, first.message, first.path)

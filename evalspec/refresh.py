@@ -38,9 +38,26 @@ class Remote:
 
 
 @dataclass(frozen=True)
+class Unowned:
+    """An object that carries the project's tag without evalspec's ownership marks (someone
+    added the tag by hand): never read as managed, never changed, never archived."""
+
+    kind: str
+    id: str
+    name: str
+    missing: str
+
+    def warning(self, project: str) -> str:
+        return (f"{self.kind} '{self.name}' ({self.id}) has the tag {owner_tag(project)} but "
+                f"{self.missing}, so evalspec leaves it alone; remove the tag, or bring it "
+                "under the project with 'evalspec import'")
+
+
+@dataclass(frozen=True)
 class ActualState:
     objects: tuple[Remote, ...]
     round_trips: int
+    unowned: tuple[Unowned, ...] = ()
 
     def by_address(self) -> dict[str, list[Remote]]:
         """Objects per address, oldest first (the oldest live one is the one kept)."""
@@ -58,6 +75,29 @@ def group_metadata(body: dict[str, Any]) -> dict[str, Any]:
     return dict(metadata or {})
 
 
+def _ownership_gap(kind: str, body: dict[str, Any], project: str) -> str | None:
+    """What an object with the project's tag lacks to be the project's (None: nothing).
+
+    Evaluations and groups need ``evalspec.project`` (this project) and an ``evalspec.address``
+    of their kind in their metadata; datasets, which have no metadata, the fingerprint tag.
+    A tag alone is easy to add by hand in the UI; these marks are only written by evalspec.
+    """
+    if kind == "Dataset":
+        tags = body.get("tags") or []
+        if not any(isinstance(t, str) and t.startswith(FINGERPRINT_TAG_PREFIX) for t in tags):
+            return f"no {FINGERPRINT_TAG_PREFIX}<hex> tag"
+        return None
+    metadata = (group_metadata(body) if kind == "EvaluationGroup" else body.get("metadata")) or {}
+    if metadata.get("evalspec.project") != project:
+        found = metadata.get("evalspec.project")
+        return (f"its metadata evalspec.project is {found!r}" if found is not None
+                else "no evalspec.project metadata")
+    address = metadata.get("evalspec.address")
+    if not isinstance(address, str) or not address.startswith(f"{kind}/"):
+        return f"no evalspec.address metadata for a {kind}"
+    return None
+
+
 def _remote(kind: str, body: dict[str, Any], project: str) -> Remote:
     if kind == "Dataset":
         prints = [t[len(FINGERPRINT_TAG_PREFIX):] for t in body.get("tags") or []
@@ -68,7 +108,7 @@ def _remote(kind: str, body: dict[str, Any], project: str) -> Remote:
     else:
         metadata = group_metadata(body) if kind == "EvaluationGroup" else body.get("metadata")
         metadata = metadata or {}
-        address = str(metadata.get("evalspec.address") or f"{kind}/{body['name']}")
+        address = str(metadata["evalspec.address"])  # checked by _ownership_gap
         fingerprint = metadata.get("evalspec.fingerprint")
         archived = bool(body.get("archived_at") or body.get("deleted_at"))
     return Remote(kind, body["id"], address, fingerprint, archived,
@@ -90,9 +130,13 @@ async def refresh(client: SGPClient, project: str) -> ActualState:
         return [item async for item in source]
 
     results = await asyncio.gather(*(read(kind) for kind in KIND_BY_LIST))
-    objects = tuple(
-        _remote(KIND_BY_LIST[kind], body, project)
-        for kind, bodies in zip(KIND_BY_LIST, results, strict=True)
-        for body in bodies
-    )
-    return ActualState(objects, client.core.requests_sent - before)
+    objects: list[Remote] = []
+    unowned: list[Unowned] = []
+    for kind, bodies in zip(KIND_BY_LIST.values(), results, strict=True):
+        for body in bodies:
+            gap = _ownership_gap(kind, body, project)
+            if gap is None:
+                objects.append(_remote(kind, body, project))
+            elif not (body.get("archived_at") or body.get("deleted_at")):
+                unowned.append(Unowned(kind, str(body["id"]), str(body.get("name", "")), gap))
+    return ActualState(tuple(objects), client.core.requests_sent - before, tuple(unowned))

@@ -59,6 +59,10 @@ _LIBYAML_NESTING = "maximum nesting depth"
 
 MAX_SPEC_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
+# Keys and values written in one document. A spec past this is data in the wrong place; the
+# cap bounds time and memory (~1 s) before the values are built, whatever the file holds.
+MAX_NODES = 200_000
+MAX_DATA_NODES = 5_000_000  # a .yaml data file of rows, read through file://
 ALIAS_FLOOR = 10_000  # alias expansion always allowed up to this many nodes
 ALIAS_FACTOR = 10  # ... or this many times the nodes actually written
 
@@ -141,8 +145,10 @@ class _Frame:
 class _DocumentBuilder:
     """Builds one document's value from events; collects non-fatal problems."""
 
-    def __init__(self, file: str, index: int, problems: list[Problem]) -> None:
+    def __init__(self, file: str, index: int, problems: list[Problem],
+                 max_nodes: int = MAX_NODES) -> None:
         self.doc = Document(None, file, index)
+        self.max_nodes = max_nodes
         self.problems = problems
         self.stack: list[_Frame] = []
         self.anchors: dict[str, tuple[Any, int]] = {}
@@ -218,8 +224,14 @@ class _DocumentBuilder:
         raise self._fatal(mark, f"unsupported YAML tag '{_tag_name(tag)}'; only plain data "
                           "(strings, numbers, booleans, null, lists, mappings) is allowed")
 
-    def _scalar(self, ev: Any, mark: tuple[int, int]) -> None:
+    def _count(self, mark: tuple[int, int]) -> None:
         self.real += 1
+        if self.real > self.max_nodes:
+            raise self._fatal(mark, f"document has more than {self.max_nodes:,} keys and "
+                              "values; move rows to a data file (file://rows.jsonl)")
+
+    def _scalar(self, ev: Any, mark: tuple[int, int]) -> None:
+        self._count(mark)
         path = self._child_path()
         text, tag = ev.value, ev.tag
         value: Any
@@ -250,7 +262,7 @@ class _DocumentBuilder:
         self._add(value, mark, 1)
 
     def _start(self, ev: Any, mark: tuple[int, int], kind: str) -> None:
-        self.real += 1
+        self._count(mark)
         path = self._child_path()
         if path is None:
             raise self._fatal(mark, "mapping keys must be plain scalars, not collections")
@@ -337,20 +349,21 @@ def _position_to_mark(text: str, position: int) -> tuple[int, int]:
     return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
 
 
-def parse(text: str, file: str) -> tuple[list[Document], list[Problem]]:
+def parse(text: str, file: str, max_nodes: int = MAX_NODES
+          ) -> tuple[list[Document], list[Problem]]:
     """Parse every document in ``text``. Returns documents and problems.
 
     A syntax error or a broken limit stops the file: documents are then returned empty so later
     stages do not report problems caused by a half-read file.
     """
-    documents, problems = _parse_with(_Parser, text, file)
+    documents, problems = _parse_with(_Parser, text, file, max_nodes)
     if (WITH_LIBYAML and len(problems) == 1 and not documents
             and _LIBYAML_NESTING in problems[0].message):
         # MAX_DEPTH is crossed before libyaml's limit, so the text up to where libyaml
         # stopped (and a margin for the pure-Python scanner's look-ahead) is enough.
         where = problems[0].location
         end = _offset(text, where.line, where.column) + 4096
-        documents, problems = _parse_with(_PurePythonParser, text[:end], file)
+        documents, problems = _parse_with(_PurePythonParser, text[:end], file, max_nodes)
     return documents, problems
 
 
@@ -361,7 +374,7 @@ def _offset(text: str, line: int, column: int) -> int:
     return start + column - 1
 
 
-def _parse_with(parser_class: Any, text: str, file: str
+def _parse_with(parser_class: Any, text: str, file: str, max_nodes: int
                 ) -> tuple[list[Document], list[Problem]]:
     problems: list[Problem] = []
     documents: list[Document] = []
@@ -372,7 +385,7 @@ def _parse_with(parser_class: Any, text: str, file: str
             ev = parser.get_event()
             name = type(ev).__name__
             if name == "DocumentStartEvent":
-                builder = _DocumentBuilder(file, len(documents), problems)
+                builder = _DocumentBuilder(file, len(documents), problems, max_nodes)
             elif name == "DocumentEndEvent":
                 assert builder is not None
                 documents.append(builder.doc)
@@ -400,8 +413,8 @@ def _parse_with(parser_class: Any, text: str, file: str
     return documents, problems
 
 
-def load_file(path: Path, file: str, max_bytes: int | None = None
-              ) -> tuple[list[Document], list[Problem]]:
+def load_file(path: Path, file: str, max_bytes: int | None = None,
+              max_nodes: int = MAX_NODES) -> tuple[list[Document], list[Problem]]:
     """Read and parse a YAML file; every failure comes back as a located problem."""
     try:
         text = read_text(path, file, max_bytes)
@@ -409,7 +422,7 @@ def load_file(path: Path, file: str, max_bytes: int | None = None
         return [], [exc.problem()]
     except OSError as exc:
         return [], [Problem(Location(file), (), f"cannot read file: {exc.strerror or exc}")]
-    return parse(text, file)
+    return parse(text, file, max_nodes)
 
 
 if not WITH_LIBYAML:  # pragma: no cover

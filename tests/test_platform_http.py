@@ -90,6 +90,11 @@ def test_group_patch_rules(http) -> None:
     empty = http.patch(f"/v5/evaluation-groups/{group['id']}", json={})
     assert (empty.status_code, empty.json()) == (400, {"detail": "nothing to update: the body "
                                                                  "is empty"})
+    outside = http.patch(f"/v5/evaluation-groups/{group['id']}",
+                         json={"row_identifiers": {e: "id", "evaluation_x": "id"}})
+    assert (outside.status_code, outside.json()) == (400, {
+        "detail": "row_identifiers names evaluation 'evaluation_x', which is not a member of "
+                  "the group"})
     cleared = http.patch(f"/v5/evaluation-groups/{group['id']}", json={"row_identifiers": {}})
     assert cleared.json()["row_identifiers"] == []
     put = http.put(f"/v5/evaluation-groups/{group['id']}", json={"name": "g"}).json()

@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from evalspec.errors import (
     SpecError,
     UsageError,
 )
+from evalspec.sanitize import one_line
 
 if TYPE_CHECKING:
     from evalspec.client.sgp import SGPClient
@@ -44,6 +45,17 @@ def connect(state: DesiredState, option: str | None) -> tuple[SGPClient, str]:
         click.echo("Using the embedded local platform (.evalspec/local.db in the project).",
                    err=True)
     return sgp_client(endpoint, Credentials.from_env(), state.root), endpoint.url
+
+
+def _more_warnings(result: Plan, shown: Collection[str]) -> None:
+    """The plan's warnings not shown yet (those about the platform: specs' came with load)."""
+    for warning in result.warnings:
+        if warning not in shown:
+            click.echo(f"warning: {one_line(warning)}", err=True)
+
+
+def _spec_warnings(state: DesiredState) -> frozenset[str]:
+    return frozenset(str(w) for w in state.warnings)
 
 
 def use_colour(no_color: bool) -> bool:
@@ -101,7 +113,7 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     result = asyncio.run(_make_plan(state, client, url, targets))
     if result.errors:
         for error in result.errors:
-            click.echo(f"Error: {error}", err=True)
+            click.echo(f"Error: {one_line(error)}", err=True)
         return EXIT_ERROR
     document = json.dumps(result.to_json(), ensure_ascii=False)
     if out is not None:
@@ -113,6 +125,7 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
 
         click.echo(render_markdown(result), nl=False)
     else:
+        _more_warnings(result, _spec_warnings(state))
         click.echo(render_text(result, use_colour(no_color)), nl=False)
         if out is not None:
             click.echo(f"\nSaved the plan to {out}; run 'evalspec apply {out}' to apply "
@@ -158,13 +171,13 @@ def _describe(outcome: Any) -> str:
              "restore": "restored", "archive": "archived", "archive old": "archived the old one"}
     if outcome.status == "done":
         text = f"{outcome.address}: {words.get(outcome.action, outcome.action)}"
-        return text + (f" ({outcome.remote_id})" if outcome.remote_id else "")
-    return f"{outcome.address}: {outcome.action} {outcome.status}: {outcome.detail}"
+        return one_line(text + (f" ({outcome.remote_id})" if outcome.remote_id else ""))
+    return one_line(f"{outcome.address}: {outcome.action} {outcome.status}: {outcome.detail}")
 
 
 async def _run(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, confirm: bool,
-               show: bool, parallelism: int, fmt: str, no_color: bool
-               ) -> tuple[Plan, list[Any], bool]:
+               show: bool, parallelism: int, fmt: str, no_color: bool,
+               shown_warnings: Collection[str] = ()) -> tuple[Plan, list[Any], bool]:
     """Make a plan, show it, ask, execute it; closes the client."""
     import signal
 
@@ -173,6 +186,8 @@ async def _run(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, confir
 
     try:
         result = await make()
+        if fmt == "text":
+            _more_warnings(result, shown_warnings)
         if result.errors or not result.actions:
             return result, [], False
         if show and fmt == "text":
@@ -230,7 +245,7 @@ async def _run(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, confir
 def _finish(result: Plan, outcomes: list[Any], interrupted: bool, fmt: str) -> int:
     if result.errors:
         for error in result.errors:
-            click.echo(f"Error: {error}", err=True)
+            click.echo(f"Error: {one_line(error)}", err=True)
         return EXIT_ERROR
     if not result.actions:
         click.echo("No changes. The platform matches the specs.")
@@ -317,7 +332,7 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     """
     if path.is_file() and path.suffix == ".json":
         client, make = _saved_plan(path, endpoint)
-        confirm = False
+        confirm, shown = False, frozenset[str]()
     else:
         try:
             state = load(path, cli_vars, var_files)
@@ -332,9 +347,10 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
             return await make_plan(state, client, url, targets)
 
         confirm = not auto_approve
+        shown = _spec_warnings(state)
     result, outcomes, interrupted = asyncio.run(_run(
         client, make, confirm=confirm, show=True, parallelism=parallelism, fmt=fmt,
-        no_color=no_color))
+        no_color=no_color, shown_warnings=shown))
     return _finish(result, outcomes, interrupted, fmt)
 
 
@@ -373,7 +389,7 @@ def destroy(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
 
     result, outcomes, interrupted = asyncio.run(_run(
         client, make, confirm=not auto_approve, show=True, parallelism=parallelism,
-        fmt="text", no_color=no_color))
+        fmt="text", no_color=no_color, shown_warnings=_spec_warnings(state)))
     return _finish(result, outcomes, interrupted, "text")
 
 

@@ -308,8 +308,10 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
                               remote_state=remote_state(remote)))
     chosen = _targeted(actions, list(targets))
     chosen.sort(key=lambda a: (KIND_ORDER.get(a.kind, 9), a.action == "archive"))  # stable
+    warnings = [str(w) for w in state.warnings]
+    warnings += [u.warning(state.project) for u in actual.unowned]
     return Plan(state.project, endpoint, tuple(chosen), tuple(ctx.errors),
-                tuple(str(w) for w in state.warnings), round_trips=actual.round_trips,
+                tuple(warnings), round_trips=actual.round_trips,
                 absent=tuple(absent),
                 known_ids=tuple(sorted(known.items())))
 

@@ -66,6 +66,16 @@ def _check_members(store: Store, account: str, ids: list[str]) -> None:
             raise HTTPException(400, f"evaluation {evaluation_id!r} does not exist")
 
 
+def _row_identifiers(given: dict[str, str] | None, members: list[str]) -> dict[str, str]:
+    """Row identifiers may name only the group's own members, never another account's id:
+    PATCH and PUT refuse others (create ignores them, as documented: API.md §5.1)."""
+    outside = [e for e in given or {} if e not in members]
+    if outside:
+        raise HTTPException(400, f"row_identifiers names evaluation {outside[0]!r}, which is "
+                            "not a member of the group")
+    return dict(given or {})
+
+
 def _members(group: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
     """Member records for ``ids``, keeping the records of members that stay."""
     current = {m["evaluation_id"]: m for m in group.get("_members", []) if not m["deleted_at"]}
@@ -192,7 +202,8 @@ async def update(group_id: str, body: GroupPatch, request: Request, account: str
         if "metadata" in changes:
             changes["metadata"] = {**group["metadata"], **(changes["metadata"] or {})}
         if "row_identifiers" in changes:
-            changes["row_identifiers"] = changes["row_identifiers"] or {}
+            active = [m["evaluation_id"] for m in group["_members"] if not m["deleted_at"]]
+            changes["row_identifiers"] = _row_identifiers(changes["row_identifiers"], active)
         group.update(changes)
         store.save(db, group)
     return _render(request, account, group, ["members"], False)
@@ -210,8 +221,7 @@ async def replace(group_id: str, body: GroupReplace, request: Request, account: 
         group.update(
             name=body.name if body.name is not None else group["name"],
             description=body.description, tags=body.tags or [], metadata=body.metadata or {},
-            row_identifiers={k: v for k, v in (body.row_identifiers or {}).items()
-                             if k in active},
+            row_identifiers=_row_identifiers(body.row_identifiers, active),
         )
         store.save(db, group)
     return _render(request, account, group, ["members"], False)
