@@ -304,8 +304,16 @@ def test_destroy_archives_only_what_the_project_owns(workdir, platform, sdk, run
     assert result.code == 0, result.err
     assert "Plan: 0 to create, 0 to update, 0 to replace, 0 to restore, 8 to archive." in (
         result.out)
+    assert headlines(result.out)[0] == ("# Dataset/support-faq will be archived (destroy "
+                                        "archives everything the project owns)")
+    assert result.out.splitlines()[-1] == "Destroy complete: 8 done, 0 failed, 0 skipped."
     assert owned(platform, "support-sweep") == []
     assert sdk.evaluations.retrieve(mine.id).archived_at is None
+    apply(run, root, platform.url)
+    unconfirmed = run("destroy", str(root), "--endpoint", platform.url, env=ENV)
+    assert (unconfirmed.code, unconfirmed.err) == (1, "Error: destroy needs confirmation: run "
+                                                      "it in a terminal, or pass --auto-approve "
+                                                      "(for CI)\n")
 
 
 def test_apply_json_events(workdir, platform, run) -> None:
@@ -315,7 +323,7 @@ def test_apply_json_events(workdir, platform, run) -> None:
     assert [(e["event"], e.get("address"), e.get("status")) for e in events] == [
         ("action", "Evaluation/capitals", "done"), ("summary", None, None)]
     assert events[-1] == {"event": "summary", "done": 1, "failed": 0, "skipped": 0,
-                          "interrupted": False}
+                          "interrupted": False, "replaced_archived": 0}
 
 
 def test_colour_only_on_a_terminal_and_never_when_refused(workdir, platform, terminal,
@@ -536,7 +544,7 @@ def test_changing_a_temperature_replaces_that_evaluation(workdir, platform, run)
     assert applied.out.splitlines()[-3:] == [
         f"Evaluation/capitals: replaced ({new['id']})",
         f"Evaluation/capitals: archived the old one ({old['id']})",
-        "Apply complete: 2 done, 0 failed, 0 skipped."]
+        "Apply complete: 1 done, 0 failed, 0 skipped; 1 replaced object archived."]
     assert new["id"] != old["id"]
     assert new["tasks"][0]["configuration"]["temperature"] == 0.5
     archived = httpx.get(f"{platform.url}/v5/evaluations/{old['id']}",

@@ -13,7 +13,7 @@ from typing import Any
 from evalspec.client.sgp import SGPClient
 from evalspec.desired import DesiredState
 from evalspec.payloads import build_payloads
-from evalspec.plan.diff import diff
+from evalspec.plan.diff import ARCHIVE_REASON, diff
 from evalspec.plan.model import Action, Plan
 from evalspec.refresh import refresh
 
@@ -21,18 +21,20 @@ __all__ = ["Action", "Plan", "make_plan"]
 
 
 async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
-                    targets: Iterable[str] = (), protected: Collection[str] = ()) -> Plan:
+                    targets: Iterable[str] = (), protected: Collection[str] = (),
+                    archive_reason: str = ARCHIVE_REASON) -> Plan:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of MB of JSON become objects without cycles: the GC only costs here
     try:
-        return await _make_plan(state, client, endpoint, targets, protected)
+        return await _make_plan(state, client, endpoint, targets, protected, archive_reason)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
-                     targets: Iterable[str], protected: Collection[str]) -> Plan:
+                     targets: Iterable[str], protected: Collection[str],
+                     archive_reason: str) -> Plan:
     # The reads wait on the network while the payloads are built: overlap them.
     refreshing = asyncio.create_task(refresh(client, state.project))
     try:
@@ -50,4 +52,4 @@ async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
                 and remote.fingerprint != wanted.get(remote.address)):
             items[remote.id] = [i async for i in client.list_dataset_items(remote.id)]
     return diff(state, payloads, actual, endpoint, dataset_items=items, targets=targets,
-                protected=protected)
+                protected=protected, archive_reason=archive_reason)

@@ -32,6 +32,8 @@ from evalspec.plan.model import KIND_ORDER, Action, Change, ItemSync, Plan, Work
 from evalspec.refresh import ActualState, Remote, group_metadata
 
 NOT_EXECUTED = ("contributor_evaluation.question",)
+ARCHIVE_REASON = "no longer in the specs"
+DESTROY_REASON = "destroy archives everything the project owns"
 
 
 def user_tags(tags: Iterable[str] | None, project: str) -> list[str]:
@@ -244,9 +246,11 @@ def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
 
 def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endpoint: str, *,
          dataset_items: Mapping[str, list[dict[str, Any]]] | None = None,
-         targets: Iterable[str] = (), protected: Collection[str] = ()) -> Plan:
+         targets: Iterable[str] = (), protected: Collection[str] = (),
+         archive_reason: str = ARCHIVE_REASON) -> Plan:
     """``protected``: addresses whose archive is refused although they are not in ``state``
-    (destroy plans with no desired objects but keeps the specs' ``lifecycle.protect``)."""
+    (destroy plans with no desired objects but keeps the specs' ``lifecycle.protect``);
+    ``archive_reason`` says why what is not desired is archived."""
     ctx = _Context(state, actual, dataset_items or {}, [])
     by_address = actual.by_address()
     objects = {o.address: o for o in state.objects}
@@ -304,7 +308,7 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
             ctx.errors.append(f"{remote.address} is protected (lifecycle.protect) but would be "
                               "archived")
         actions.append(Action("archive", remote.address, remote.kind,
-                              ("no longer in the specs",), remote_id=remote.id,
+                              (archive_reason,), remote_id=remote.id,
                               remote_state=remote_state(remote)))
     chosen = _targeted(actions, list(targets))
     chosen.sort(key=lambda a: (KIND_ORDER.get(a.kind, 9), a.action == "archive"))  # stable

@@ -1,0 +1,157 @@
+"""The project's apply lock: two applies never run at once (both over a real socket)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from evalspec.client.config import Credentials, Endpoint, sgp_client
+from evalspec.lock import LOCK_TAG_PREFIX, ProjectLock, parse_duration
+from tests.test_plan_apply import ENV, apply
+
+FORTY = """\
+kind: Evaluation
+name: ev-${{ matrix.n }}
+matrix: {n: NUMBERS}
+data: [{q: a}, {q: b}]
+tasks:
+  - task_type: chat_completion
+    alias: answer
+    configuration:
+      model: openai/gpt-4o
+      messages: [{role: user, content: item.q}]
+""".replace("NUMBERS", str(list(range(40))))
+
+
+def _evaluations(url: str, tags: str, include_archived: bool = True) -> list[dict]:
+    params = {"tags": tags, "limit": 1000, "include_archived": str(include_archived).lower()}
+    response = httpx.get(f"{url}/v5/evaluations", headers={"x-api-key": "k"}, params=params)
+    return response.json()["items"]
+
+
+@pytest.fixture
+def slow_platform(tmp_path):
+    """A platform with 20 ms per request: an apply of 40 evaluations takes a while."""
+    from evalspec.platform.app import Settings
+    from evalspec.platform.faults import Faults
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "slow.db", complete_after=0.3,
+                                       faults=Faults(latency_ms=20)))
+    yield server
+    server.stop()
+
+
+def test_two_concurrent_applies_create_each_evaluation_once(project, slow_platform) -> None:
+    root = project({"specs/forty.yaml": FORTY})
+    command = [sys.executable, "-m", "evalspec", "apply", str(root), "--endpoint",
+               slow_platform.url, "--auto-approve", "--parallelism", "2",
+               "--lock-timeout", "2m", "--format", "json"]
+    environment = {**os.environ, **ENV}
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=environment) for _ in range(2)]
+    outputs = [r.communicate(timeout=240) for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], outputs
+    everything = _evaluations(slow_platform.url, "evalspec:demo")
+    assert len(everything) == 40 and not any(e["archived_at"] for e in everything)
+    summaries = sorted(json.loads(out.splitlines()[-1])["done"] for out, _ in outputs)
+    assert summaries == [0, 40]  # the second planned after the first: nothing left to do
+    locks = _evaluations(slow_platform.url, f"{LOCK_TAG_PREFIX}demo")
+    assert len(locks) >= 2 and all(lock["archived_at"] for lock in locks)  # all released
+
+
+def _client(url: str, tmp_path):
+    return sgp_client(Endpoint(url, "test"), Credentials(api_key="k", account_id="default"),
+                      tmp_path)
+
+
+def test_a_held_lock_stops_apply_and_names_its_holder(project, platform, run,
+                                                      tmp_path) -> None:
+    root = project({"specs/forty.yaml": FORTY})
+
+    async def scenario() -> tuple:
+        client = _client(platform.url, tmp_path)
+        held = ProjectLock(client, "demo")
+        await held.acquire(0)
+        try:
+            result = await asyncio.to_thread(
+                run, "apply", str(root), "--endpoint", platform.url, "--auto-approve",
+                env=ENV)
+            waited_from = time.monotonic()
+            waited = await asyncio.to_thread(
+                run, "apply", str(root), "--endpoint", platform.url, "--auto-approve",
+                "--lock-timeout", "1s", env=ENV)
+            return held.run, held.id, result, waited, time.monotonic() - waited_from
+        finally:
+            await held.release()
+            await client.aclose()
+
+    holder_run, lock_id, result, waited, seconds = asyncio.run(scenario())
+    assert result.code == 1 and result.out == ""
+    assert result.err.startswith(
+        "Error: the project 'demo' is locked: apply by ")
+    assert f"(lock {lock_id}, run {holder_run}, since " in result.err
+    assert result.err.rstrip().endswith(
+        "Wait for it to finish, or pass --lock-timeout to wait (e.g. --lock-timeout 10m)")
+    assert waited.code == 1 and 1.0 <= seconds < 10
+    assert _evaluations(platform.url, "evalspec:demo") == []  # nothing was planned or made
+    after = apply(run, root, platform.url)  # released: the next apply goes ahead
+    assert after.code == 0 and after.out.splitlines()[-1] == (
+        "Apply complete: 40 done, 0 failed, 0 skipped.")
+
+
+def test_a_lock_whose_lease_ended_is_taken_over(project, platform, run, tmp_path) -> None:
+    root = project({"specs/forty.yaml": FORTY})
+
+    async def abandoned() -> str:  # an apply that was killed: its lease is not renewed
+        client = _client(platform.url, tmp_path)
+        dead = ProjectLock(client, "demo", lease=0.2)
+        await dead.acquire(0)
+        assert dead._renewing is not None
+        dead._renewing.cancel()
+        lock_id = dead.id
+        await client.aclose()
+        await asyncio.sleep(0.3)
+        return str(lock_id)
+
+    lock_id = asyncio.run(abandoned())
+    result = apply(run, root, platform.url)
+    assert result.code == 0, result.err
+    [stale] = [e for e in _evaluations(platform.url, f"{LOCK_TAG_PREFIX}demo")
+               if e["id"] == lock_id]
+    assert stale["archived_at"]
+
+
+def test_the_lease_is_renewed_while_the_lock_is_held(platform, tmp_path) -> None:
+    async def scenario() -> tuple[float, float]:
+        client = _client(platform.url, tmp_path)
+        lock = ProjectLock(client, "demo", lease=0.6)
+        async with lock.held(0):
+            first = await client.get_evaluation(str(lock.id))
+            await asyncio.sleep(0.5)
+            later = await client.get_evaluation(str(lock.id))
+        await client.aclose()
+        return (first["metadata"]["evalspec.lock.expires_at"],
+                later["metadata"]["evalspec.lock.expires_at"])
+
+    first, later = asyncio.run(scenario())
+    assert later > first
+
+
+@pytest.mark.parametrize("text, seconds", [("0", 0), ("0s", 0), ("30s", 30), ("5m", 300),
+                                           ("1.5h", 5400), ("12", 12)])
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_a_bad_lock_timeout_is_a_usage_error(project, run) -> None:
+    root = project({"specs/forty.yaml": FORTY})
+    result = run("apply", str(root), "--lock-timeout", "soon")
+    assert result.code == 1 and "'soon' is not a duration such as 30s, 5m or 1h" in result.err
