@@ -30,7 +30,7 @@ def find_root(start: Path) -> Path:
             if candidate.is_file():
                 return candidate
     raise UsageError(
-        f"no evalspec.yaml in {display_path(start)} or any parent directory; "
+        f"no evalspec.yaml in {start} or any parent directory; "
         "create one (see examples/quickstart) or pass the project directory"
     )
 
@@ -110,6 +110,10 @@ def load_config(path: Path, problems: ProblemSet) -> ConfigFile:
     problems.extend(file_problems)
     content = [d for d in documents if d.value is not None]
     if file_problems:
+        return ConfigFile(path, None)
+    if not content:
+        problems.add(Location(shown, 1, 1), (), "evalspec.yaml is empty; it needs at least "
+                     "the project's name, for example 'project: my-evals'")
         return ConfigFile(path, None)
     if len(content) != 1:
         problems.add(Location(shown, 1, 1), (),

@@ -11,9 +11,18 @@ def test_no_project_found(run, tmp_path) -> None:
     result = run("validate", cwd=tmp_path)
     assert result.code == 1
     assert result.err == (
-        "Error: no evalspec.yaml in . or any parent directory; create one "
+        f"Error: no evalspec.yaml in {tmp_path.resolve()} or any parent directory; create one "
         "(see examples/quickstart) or pass the project directory\n"
     )
+
+
+def test_an_empty_project_file_says_what_it_needs(run, tmp_path) -> None:
+    for text in ("", "# nothing yet\n", "---\n"):
+        (tmp_path / "evalspec.yaml").write_text(text)
+        result = run("validate", cwd=tmp_path)
+        assert (result.code, result.err) == (1, (
+            "evalspec.yaml:1:1: evalspec.yaml is empty; it needs at least the project's name, "
+            "for example 'project: my-evals'\nFound 1 error in 1 file.\n"))
 
 
 def test_project_found_from_a_subdirectory_and_from_its_file(run) -> None:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from evalspec.yamlload import parse
 
 
@@ -97,8 +99,36 @@ def test_explicit_core_tags() -> None:
 
 def test_syntax_error_is_located() -> None:
     assert messages("a: b: c\n") == [
-        "f.yaml:1:5: invalid YAML: mapping values are not allowed in this context"
+        "f.yaml:1:5: invalid YAML: mapping values are not allowed in this context; likely a "
+        "value with ': ' in it (quote the value)"
     ]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a:\n  b: 1\n   c: 2\n",
+     "f.yaml:3:5: invalid YAML: mapping values are not allowed in this context; likely a value "
+     "with ': ' in it (quote the value), a key indented deeper than line 2, or line 2 lacking "
+     "its ':'"),
+    ("a:\n  b: 1\n c: 2\n",
+     "f.yaml:3:2: invalid YAML: did not find expected key (while parsing a block mapping); "
+     "likely indentation: this line does not line up with the keys of the mapping that starts "
+     "at line 1"),
+    ("a:\n\t- b\n",
+     "f.yaml:2:1: invalid YAML: found character that cannot start any token (while scanning "
+     "for the next token); YAML indents with spaces, not tabs"),
+    ("a:\n  - x\n  y\n",
+     "f.yaml:4:1: invalid YAML: could not find expected ':' (while scanning a simple key); "
+     "line 3 is neither 'key: value' nor a list item ('- value'): add the ':' or the '- ', or "
+     "quote a value that spans lines"),
+    ("a: [1, 2\nb: 3\n",
+     "f.yaml:2:2: invalid YAML: did not find expected ',' or ']' (while parsing a flow "
+     "sequence); the bracket opened at 1:4 is not closed, or an item lacks its ','"),
+    ('a: "x\n',
+     "f.yaml:2:1: invalid YAML: found unexpected end of stream (while scanning a quoted "
+     "scalar); the quote opened at 1:4 is never closed"),
+])
+def test_cryptic_syntax_errors_get_a_hint(text: str, message: str) -> None:
+    assert messages(text) == [message]
 
 
 def test_a_document_with_too_many_nodes_stops_where_it_crosses_the_cap() -> None:
