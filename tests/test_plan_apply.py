@@ -82,9 +82,20 @@ def test_changing_the_sweep(workdir, platform, run) -> None:
         "1 model",
         "# Evaluation/faq-openai-gpt-4o-mini-t0.0 will be archived (no longer in the specs)",
         "# Evaluation/faq-openai-gpt-4o-mini-t0.7 will be archived (no longer in the specs)",
-        "# EvaluationGroup/faq-sweep will be updated in place (members or row identifiers "
-        "changed: full PUT)",
+        "# EvaluationGroup/faq-sweep will be updated in place (members changed; row "
+        "identifiers changed)",
     ]
+    group = result.out.split("  ~ EvaluationGroup/faq-sweep\n")[1].split("\n\n")[0]
+    assert group.splitlines() == [  # what changes, not the whole map twice
+        "      ~ members:",
+        "          + Evaluation/faq-openai-o3-mini-t0.0",
+        "          + Evaluation/faq-openai-o3-mini-t0.7",
+        "          - Evaluation/faq-openai-gpt-4o-mini-t0.0",
+        "          - Evaluation/faq-openai-gpt-4o-mini-t0.7",
+        '      - row_identifiers[Evaluation/faq-openai-gpt-4o-mini-t0.0]: "id"',
+        '      - row_identifiers[Evaluation/faq-openai-gpt-4o-mini-t0.7]: "id"',
+        '      + row_identifiers[Evaluation/faq-openai-o3-mini-t0.0]: "id"',
+        '      + row_identifiers[Evaluation/faq-openai-o3-mini-t0.7]: "id"']
     assert apply(run, root, platform.url).code == 0
     names = sorted(e["name"] for e in owned(platform, "support-sweep"))
     assert names == sorted(f"faq-{m}-t{t}" for m in ("openai-gpt-4o", "anthropic-claude-3-5"
@@ -106,6 +117,11 @@ def test_editing_a_prompt_replaces_and_repoints_the_group(workdir, platform, run
     result = plan(run, root, platform.url)
     assert "          +Always be kind." in result.out
     assert result.out.count("must be replaced (tasks changed)") == 6
+    assert "  # EvaluationGroup/faq-sweep will be updated in place (6 members replaced)" in (
+        result.out)
+    assert ("          ~ Evaluation/faq-openai-gpt-4o-t0.0 (replaced: new id known after apply)"
+            in result.out.splitlines())
+    assert "-> [" not in result.out  # no member list shown twice
     assert apply(run, root, platform.url).code == 0
     after = {e["name"]: e["id"] for e in owned(platform, "support-sweep")}
     assert set(after) == set(before) and not set(after.values()) & set(before.values())

@@ -5,8 +5,8 @@ Rules (DESIGN.md §6):
   changed" when only rows or the dataset differ); only name/description/tags/metadata differ
   -> update; archived with the same fingerprint and none live -> restore (then update).
 - Dataset: items differ -> item-level sync when ``key`` is set, else replace.
-- EvaluationGroup: members or row identifiers differ -> full PUT (``replace`` of attributes);
-  other fields -> PATCH (``update``).
+- EvaluationGroup: members or row identifiers differ, or a member is replaced (same address,
+  new evaluation id) -> update with the whole group (PUT); other fields -> PATCH.
 - Owned objects no longer desired -> archive; several live objects at one address -> keep the
   oldest, archive the rest.
 - ``lifecycle``: protect fails the plan instead of archiving or replacing; ignore_fields skips
@@ -28,7 +28,15 @@ from evalspec.payloads import (
     group_members,
     owner_tag,
 )
-from evalspec.plan.model import KIND_ORDER, Action, Change, ItemSync, Plan, Workload
+from evalspec.plan.model import (
+    KIND_ORDER,
+    REPLACED_MEMBER,
+    Action,
+    Change,
+    ItemSync,
+    Plan,
+    Workload,
+)
 from evalspec.refresh import ActualState, Remote, group_metadata
 
 NOT_EXECUTED = ("contributor_evaluation.question",)
@@ -219,22 +227,30 @@ def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
     members = [m for m in remote.body.get("members") or [] if not m.get("deleted_at")]
     before = sorted(id_to_address.get(m.get("evaluation_id", m.get("id")), "?") for m in members)
     after = sorted(payload.depends_on)
-    structural = []
-    if before != after:
-        structural.append(Change("members", before, after))
-    elif moving & set(after):
-        structural.append(Change("members", before, after))
+    replaced = sorted(moving & set(after) & set(before))  # same address, a new evaluation
+    structural: list[Change] = []
+    reasons: list[str] = []
+    if before != after or replaced:
+        shown = [f"{a} {REPLACED_MEMBER}" if a in replaced else a for a in after]
+        structural.append(Change("members", before, shown))
+        if before != after:
+            reasons.append("members changed")
+        if len(replaced) > 2:
+            reasons.append(f"{len(replaced)} members replaced")
+        elif replaced:
+            reasons.append(f"member{'s' if len(replaced) > 1 else ''} "
+                           f"{' and '.join(replaced)} replaced")
     idents = {id_to_address.get(r["evaluation_id"], "?"): r["column_name"]
               for r in remote.body.get("row_identifiers") or []}
     wanted = group_members(ctx.state, obj)[1]
-    if idents != wanted:
-        structural.append(Change("row_identifiers", idents, wanted))
+    if idents != wanted:  # only the entries that change
+        structural += [Change(f"row_identifiers[{key}]", idents.get(key), wanted.get(key))
+                       for key in sorted(set(idents) | set(wanted))
+                       if idents.get(key) != wanted.get(key)]
+        reasons.append("row identifiers changed")
     state = remote_state(remote)
     sent = _in_place(ctx, obj, payload, remote)
     if structural:
-        reasons = ["members or row identifiers changed: full PUT"]
-        if moving & set(after) and before == after:
-            reasons = [f"member ids change: {', '.join(sorted(moving & set(after)))}"]
         return Action("update", obj.address, obj.kind, tuple(reasons),
                       tuple(structural + changes), remote.id, sent,
                       payload.fingerprint, payload.depends_on, remote_state=state)

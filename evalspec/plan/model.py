@@ -14,6 +14,9 @@ FORMAT_VERSION = 1
 ACTIONS = ("create", "update", "replace", "restore", "archive")
 KIND_ORDER = {"Dataset": 0, "Evaluation": 1, "EvaluationGroup": 2}
 
+# A group member whose evaluation is replaced keeps its address and gets a new id.
+REPLACED_MEMBER = "(replaced: new id known after apply)"
+
 
 @dataclass(frozen=True)
 class Change:

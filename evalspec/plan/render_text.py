@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from evalspec.plan.model import Action, Change, Plan
+from evalspec.plan.model import REPLACED_MEMBER, Action, Change, Plan
 from evalspec.sanitize import one_line
 
 MARKERS = {"create": "+", "update": "~", "replace": "-/+", "restore": "~", "archive": "-"}
@@ -36,8 +36,12 @@ def _collection_lines(change: Change) -> list[str] | None:
     if isinstance(before, list) and isinstance(after, list) and all(
             isinstance(v, str) for v in before + after) and len(before + after) > 4:
         lines = [f"      ~ {change.path}:"]
-        lines += [f"          + {v}" for v in after if v not in before]
-        lines += [f"          - {v}" for v in before if v not in after]
+        replaced = {v for v in after if v.endswith(REPLACED_MEMBER)
+                    and v[: -len(REPLACED_MEMBER) - 1] in before}
+        kept = {v[: -len(REPLACED_MEMBER) - 1] for v in replaced}
+        lines += [f"          {'~' if v in replaced else '+'} {v}" for v in after
+                  if v not in before]
+        lines += [f"          - {v}" for v in before if v not in after and v not in kept]
         return lines
     if isinstance(before, dict) and isinstance(after, dict) and len(before) + len(after) > 4:
         lines = [f"      ~ {change.path}:"]
