@@ -217,9 +217,34 @@ def _rows_text(rows: list[dict[str, Any]]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
-def write_specs(found: Fetched, out: Path, root: Path, *, matrices: bool = True
-                ) -> dict[Path, str]:
-    """The files to write (path -> text); nothing is written here."""
+def without_defaults(doc: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """An Evaluation document less what evalspec.yaml's ``defaults`` will merge back into it,
+    so that the document with the defaults reproduces the platform (tags, metadata entries and
+    chat_completion configuration keys the defaults give with the same value)."""
+    tags = defaults.get("tags") or []
+    if tags and isinstance(doc.get("tags"), list):
+        kept = [t for t in doc["tags"] if t not in tags]
+        doc = {k: v for k, v in doc.items() if k != "tags"} | ({"tags": kept} if kept else {})
+    metadata = defaults.get("metadata") or {}
+    if metadata and isinstance(doc.get("metadata"), dict):
+        kept_meta = {k: v for k, v in doc["metadata"].items()
+                     if k not in metadata or metadata[k] != v}
+        doc = {k: v for k, v in doc.items() if k != "metadata"} | (
+            {"metadata": kept_meta} if kept_meta else {})
+    config = {k: v for k, v in (defaults.get("configuration") or {}).items() if v is not None}
+    if config and isinstance(doc.get("tasks"), list):
+        for task in doc["tasks"]:
+            if task.get("task_type") == "chat_completion" and isinstance(
+                    task.get("configuration"), dict):
+                task["configuration"] = {k: v for k, v in task["configuration"].items()
+                                         if k not in config or config[k] != v}
+    return doc
+
+
+def write_specs(found: Fetched, out: Path, root: Path, *, matrices: bool = True,
+                defaults: dict[str, Any] | None = None) -> dict[Path, str]:
+    """The files to write (path -> text); nothing is written here. ``defaults`` are those of
+    evalspec.yaml: what they add to every evaluation is left out of the written documents."""
     files: dict[Path, str] = {}
     schema = root / "evalspec.schema.json"
     schema_ref = (Path(*[".."] * len(out.relative_to(root).parts)) / "evalspec.schema.json"
@@ -251,6 +276,7 @@ def write_specs(found: Fetched, out: Path, root: Path, *, matrices: bool = True
         matrix = _matrix_doc(members, found, data_files) if matrices else None
         documents = [matrix] if matrix else [
             _evaluation_doc(m, found, data_files.get(m["id"])) for m in members]
+        documents = [without_defaults(d, defaults or {}) for d in documents]
         columns = {r["evaluation_id"]: r["column_name"]
                    for r in group.get("row_identifiers") or []}
         group_doc: dict[str, Any] = {"kind": "EvaluationGroup", "name": group["name"],
@@ -270,9 +296,9 @@ def write_specs(found: Fetched, out: Path, root: Path, *, matrices: bool = True
         written.update(m["id"] for m in members)
     for evaluation in found.evaluations.values():
         if evaluation["id"] not in written:
+            document = _evaluation_doc(evaluation, found, data_files.get(evaluation["id"]))
             files[out / f"evaluation-{evaluation['name']}.yaml"] = _dump(
-                [_evaluation_doc(evaluation, found, data_files.get(evaluation["id"]))],
-                schema_ref)
+                [without_defaults(document, defaults or {})], schema_ref)
     return files
 
 
@@ -308,7 +334,22 @@ async def stamp(client: SGPClient, kind: str, obj: dict[str, Any], project: str,
                                              "metadata": owned["metadata"]})
 
 
-def verify(found: Fetched, state: Any, actual: Any, endpoint: str) -> dict[str, str]:
+def _difference(address: str, action: str, change: Any, defaults: dict[str, Any]) -> str:
+    """One way the written specs differ from the platform: the field, both values, a cause."""
+    if change is None:
+        return f"{address} would be {action}d"
+    field = change.path.split(".")[0].split("[")[0]
+    text = (f"{address} would be {action}d: {change.path}: the platform has "
+            f"{json.dumps(change.before, ensure_ascii=False)}, the specs give "
+            f"{json.dumps(change.after, ensure_ascii=False)}")
+    if field in defaults or (field == "tasks" and "configuration" in defaults):
+        text += (f" (evalspec.yaml defaults.{'configuration' if field == 'tasks' else field} "
+                 "is merged into every evaluation; it adds what the platform lacks)")
+    return text
+
+
+def verify(found: Fetched, state: Any, actual: Any, endpoint: str,
+           defaults: dict[str, Any] | None = None) -> dict[str, str]:
     """Check that the specs reproduce every fetched object once it is stamped; returns the
     fingerprint to stamp per object id. Raises with every difference otherwise."""
     from evalspec.payloads import build_payloads
@@ -342,9 +383,9 @@ def verify(found: Fetched, state: Any, actual: Any, endpoint: str) -> dict[str, 
         for kind, obj in found.objects()]
     plan = diff(state, list(payloads.values()), ActualState(tuple(remotes), 0), endpoint)
     addresses = {f"{kind}/{obj['name']}" for kind, obj in found.objects()}
-    changes = [f"{a.address} would be {a.action}d" + (
-        f": {', '.join(c.path for c in a.changes)}" if a.changes else "")
-        for a in plan.actions if a.address in addresses]
+    defaults = defaults or {}
+    changes = [_difference(a.address, a.action, c, defaults) for a in plan.actions
+               if a.address in addresses for c in (a.changes or [None])]
     if changes:
         raise EvalspecError("the written specs do not reproduce the platform:\n  "
                             + "\n  ".join(changes))

@@ -156,3 +156,41 @@ def test_a_dataset_imports_with_its_rows(project, platform, sdk, run) -> None:
         "items": "file://data/rows.jsonl"}
     assert plan(run, root, platform.url).out == "No changes. The platform matches the specs.\n"
     assert sdk.datasets.retrieve(dataset.id).tags[:2] == ["kept", "evalspec:demo"]
+
+
+def test_project_defaults_are_left_out_of_imported_specs(project, platform, sdk, run) -> None:
+    # evalspec init's project has defaults.tags [team:evals]: imported specs must not repeat
+    # what the defaults merge back in, or the plan after import would change the objects.
+    dataset = sdk.datasets.create(name="faq", data=[{"id": "q1", "question": "Hi?"}])
+    evaluation = sdk.evaluations.create(evaluation={
+        "name": "faq-answers", "dataset_id": dataset.id, "tags": ["sweep", "team:evals"],
+        "metadata": {"owner": "evals", "model": "gpt"},
+        "tasks": [{**chat("openai/gpt-4o", 0.0), "configuration": {
+            **chat("openai/gpt-4o", 0.0)["configuration"], "max_tokens": 64}}]})
+    config = ("project: demo\ndefaults:\n  tags: [team:evals]\n  metadata: {owner: evals}\n"
+              "  configuration: {max_tokens: 64}\n")
+    root = project({}, config=config)
+    result = run("import", str(root), "--evaluation", evaluation.id, "--endpoint",
+                 platform.url, "--auto-approve", env=ENV)
+    assert result.code == 0, result.err
+    [doc] = yaml.safe_load_all((root / "specs/imported/evaluation-faq-answers.yaml").read_text())
+    assert (doc["tags"], doc["metadata"]) == (["sweep"], {"model": "gpt"})
+    assert "max_tokens" not in doc["tasks"][0]["configuration"]
+    again = plan(run, root, platform.url)
+    assert (again.code, again.out) == (0, "No changes. The platform matches the specs.\n")
+
+
+def test_defaults_the_platform_lacks_are_named_with_both_values(project, platform, sdk,
+                                                                run) -> None:
+    evaluation = sdk.evaluations.create(evaluation={
+        "name": "capitals", "data": [{"country": "Peru"}], "tags": ["geo"],
+        "tasks": [chat("openai/gpt-4o-mini", 0.0)]})
+    root = project({}, config="project: demo\ndefaults:\n  tags: [team:evals]\n")
+    result = run("import", str(root), "--evaluation", evaluation.id, "--endpoint",
+                 platform.url, "--auto-approve", env=ENV)
+    assert (result.code, result.err) == (1, (
+        "Error: the written specs do not reproduce the platform:\n"
+        '  Evaluation/capitals would be updated: tags: the platform has ["geo"], the specs give '
+        '["team:evals", "geo"] (evalspec.yaml defaults.tags is merged into every evaluation; '
+        "it adds what the platform lacks)\n"))
+    assert not (root / "specs").exists() and owned(platform, "demo") == []

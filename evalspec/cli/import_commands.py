@@ -85,7 +85,8 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, end
     from evalspec.desired import build
 
     root = identity.root
-    files = importer.write_specs(found, target, root, matrices=matrices)
+    defaults = _project_defaults(root)
+    files = importer.write_specs(found, target, root, matrices=matrices, defaults=defaults)
     clashes = [p for p, text in files.items()
                if p.exists() and p.read_text(encoding="utf-8") != text]
     if clashes:
@@ -96,7 +97,8 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, end
         for file, text in files.items():
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(text, encoding="utf-8")
-        prints: dict[str, str] = importer.verify(found, build(root), actual, endpoint)
+        prints: dict[str, str] = importer.verify(found, build(root), actual, endpoint,
+                                                 defaults)
         click.echo(f"Wrote {len(files)} files under {target.relative_to(root)}:")
         for file in files:
             click.echo(f"  {file.relative_to(root)}")
@@ -119,6 +121,17 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, end
             file.unlink(missing_ok=True)
         _prune(target, root)
         raise
+
+
+def _project_defaults(root: Path) -> dict[str, Any]:
+    """evalspec.yaml's ``defaults`` as written (import leaves out what they add back)."""
+    from evalspec.errors import ProblemSet
+    from evalspec.project import find_root, load_config
+
+    loaded = load_config(find_root(root), ProblemSet())
+    value = loaded.document.value if loaded.document is not None else {}
+    defaults = value.get("defaults") if isinstance(value, dict) else None
+    return defaults if isinstance(defaults, dict) else {}
 
 
 def _prune(directory: Path, root: Path) -> None:

@@ -102,7 +102,7 @@ def _attribute_changes(obj: DesiredObject, payload: Payload, remote: Remote,
         changes.append(Change("description", current.get("description"), body.get("description")))
     if "tags" not in ignore:
         before, after = user_tags(current.get("tags"), project), user_tags(body["tags"], project)
-        if before != after:
+        if sorted(before) != sorted(after):  # tags are labels: their order is no change
             changes.append(Change("tags", before, after))
     if "metadata" not in ignore and obj.kind != "Dataset":
         metadata = group_metadata(current) if obj.kind == "EvaluationGroup" else current.get(
