@@ -140,8 +140,11 @@ def _find(actual: ActualState, name: str, project: str) -> Remote:
 
 
 def _item_row(item: dict[str, Any]) -> dict[str, Any]:
+    """One item as results shows it: its data (task outputs are under their aliases), each
+    task's status, and the platform's error for each task that failed."""
     return {"item_id": item.get("id"), "data": item.get("data"),
-            "task_result_statuses": item.get("task_result_statuses")}
+            "task_result_statuses": item.get("task_result_statuses"),
+            "task_errors": item.get("task_errors") or {}}
 
 
 async def _items(client: SGPClient, evaluation_id: str) -> AsyncIterator[dict[str, Any]]:
@@ -159,9 +162,10 @@ async def export_results(client: SGPClient, project: str, name: str, out: TextIO
     actual = await refresh(client, project)
     target = _find(actual, name, project)
     rows = 0
-    if target.kind == "Evaluation":
+    if target.kind == "Evaluation":  # the same row shape as a group with one member
         async for item in _items(client, target.id):
-            out.write(json.dumps({"evaluation_name": target.name, **item}) + "\n")
+            out.write(json.dumps({"row": rows, "evaluations": {target.name: _item_row(item)},
+                                  "missing": []}) + "\n")
             rows += 1
         return target.address, rows
     names = {o.id: o.name for o in actual.objects if o.kind == "Evaluation"}
@@ -179,10 +183,8 @@ async def export_results(client: SGPClient, project: str, name: str, out: TextIO
             joined.setdefault(key, (value, {}))[1][names.get(member, member)] = _item_row(item)
     member_names = [names.get(m, m) for m in members]
     for value, by_member in joined.values():
-        row: dict[str, Any] = {"row": value, "evaluations": by_member}
         missing = [m for m in member_names if m not in by_member]
-        if missing:
-            row["missing"] = missing
-        out.write(json.dumps(row) + "\n")
+        out.write(json.dumps({"row": value, "evaluations": by_member, "missing": missing})
+                  + "\n")
         rows += 1
     return target.address, rows

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 
-from tests.conftest import edit
+from evalspec.results_schema import results_schema
+from evalspec.results_schema import schema_text as results_schema_text
+from tests.conftest import ROOT, edit
 from tests.test_plan_apply import ENV, apply
 
 SWEEP = [f"faq-{m}-t{t}" for m in ("anthropic-claude-3-5-sonnet", "openai-gpt-4o-mini",
@@ -87,16 +90,49 @@ def test_results_of_a_group_are_joined_on_its_row_identifier(project, platform, 
                  env=ENV)
     assert result.err == f"Exported 3 rows of EvaluationGroup/g to {out}.\n"
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [(r["row"], sorted(r["evaluations"]), r.get("missing")) for r in rows] == [
-        ("q1", ["a"], ["b"]), ("q2", ["a", "b"], None), ("q3", ["b"], ["a"])]
+    assert [(r["row"], sorted(r["evaluations"]), r["missing"]) for r in rows] == [
+        ("q1", ["a"], ["b"]), ("q2", ["a", "b"], []), ("q3", ["b"], ["a"])]
     answer = rows[1]["evaluations"]["b"]
     assert answer["data"]["q"] == "two" and answer["data"]["answer"].startswith(
         "[openai/gpt-4o] synthetic output ")
     assert answer["task_result_statuses"] == {"answer": "completed"}
     single = run("results", "Evaluation/a", str(root), "--endpoint", platform.url, env=ENV)
-    items = [json.loads(line) for line in single.out.splitlines()]
-    assert [(i["evaluation_name"], i["data"]["id"]) for i in items] == [("a", "q1"),
-                                                                        ("a", "q2")]
+    lines = [json.loads(line) for line in single.out.splitlines()]
+    assert [(r["row"], list(r["evaluations"]), r["evaluations"]["a"]["data"]["id"],
+             r["missing"]) for r in lines] == [(0, ["a"], "q1", []), (1, ["a"], "q2", [])]
+    assert lines[1]["evaluations"]["a"] == rows[1]["evaluations"]["a"]  # one item shape
+    validator = jsonschema.Draft202012Validator(results_schema())
+    for line in rows + lines:
+        validator.validate(line)
+
+
+def test_results_carry_the_platforms_error_for_failed_tasks(workdir, tmp_path, run) -> None:
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "f.db", complete_after=0.1,
+                                       fail_models=("openai/*",)))
+    try:
+        root = workdir("quickstart")
+        assert apply(run, root, server.url).code == 0
+        status(run, root, server.url, "--watch", "--interval", "0.1")
+        result = run("results", "capitals", str(root), "--endpoint", server.url, env=ENV)
+        item = json.loads(result.out.splitlines()[0])["evaluations"]["capitals"]
+        assert item["task_result_statuses"] == {"answer": "errored"}
+        assert item["task_errors"] == {"answer": {
+            "message": "the model returned an error (the emulator fails this model)",
+            "type": "model_error"}}
+    finally:
+        server.stop()
+
+
+def test_committed_results_schema_is_current(run) -> None:
+    committed = (ROOT / "schemas" / "results.schema.json").read_text(encoding="utf-8")
+    assert committed == results_schema_text(), (
+        "schemas/results.schema.json is out of date: run "
+        "'evalspec schema --results > schemas/results.schema.json'")
+    assert run("schema", "--results").out == committed
+    jsonschema.Draft202012Validator.check_schema(results_schema())
 
 
 @pytest.mark.parametrize(("name", "message"), [

@@ -129,9 +129,11 @@ def render(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...], f
 @click.command()
 @click.option("--plan", "of_plan", is_flag=True,
               help="The schema of the plan document (plan --format json, plan -o) instead.")
+@click.option("--results", "of_results", is_flag=True,
+              help="The schema of a line of 'evalspec results' instead.")
 @click.option("--reference", is_flag=True,
               help="The spec reference in Markdown (docs/spec-reference.md), from the schema.")
-def schema(of_plan: bool, reference: bool) -> int:
+def schema(of_plan: bool, of_results: bool, reference: bool) -> int:
     """Print the JSON Schema (draft 2020-12) for evalspec.yaml and spec documents.
 
     Point your editor at it for completion and checks; with the YAML language server, start
@@ -140,18 +142,25 @@ def schema(of_plan: bool, reference: bool) -> int:
     \b
       # yaml-language-server: $schema=./evalspec.schema.json
 
-    With --plan, print the schema of the plan JSON document instead (docs/plan-format.md).
+    With --plan, print the schema of the plan JSON document instead (docs/plan-format.md);
+    with --results, the schema of a line of 'evalspec results'.
 
     \b
     Examples:
       evalspec schema > evalspec.schema.json
       evalspec schema --plan > plan.schema.json
+      evalspec schema --results > results.schema.json
     """
     if reference:
         from evalspec.reference import render_reference
         from evalspec.schema import document_schema
 
         click.echo(render_reference(document_schema()), nl=False)
+        return EXIT_OK
+    if of_results:
+        from evalspec.results_schema import schema_text as results_schema_text
+
+        click.echo(results_schema_text(), nl=False)
         return EXIT_OK
     if of_plan:
         from evalspec.plan.schema import schema_text as plan_schema_text

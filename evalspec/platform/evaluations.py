@@ -339,6 +339,9 @@ def _output(evaluation_id: str, index: int, task: dict[str, Any]) -> str:
     return f"[{model}] synthetic output {digest}"
 
 
+FAILED_ITEM_MESSAGE = "the model returned an error (the emulator fails this model)"
+
+
 def items_of(store: Store, evaluation: dict[str, Any], settings: Settings
              ) -> list[dict[str, Any]]:
     rows = store.children(evaluation["id"], "evaluation.rows")[0]
@@ -349,12 +352,14 @@ def items_of(store: Store, evaluation: dict[str, Any], settings: Settings
     for i, (row, item_id) in enumerate(zip(rows["rows"], rows["item_ids"], strict=True)):
         data = dict(row)
         statuses = {}
+        errors = {}
         for task in evaluation["tasks"]:
             alias = task.get("alias") or task["task_type"]
             if task["task_type"] in NOT_EXECUTED:
                 statuses[alias] = "pending"
             elif i < finished and failing:
-                statuses[alias] = "failed"
+                statuses[alias] = "errored"  # the SDK's word; the reason is in task_errors
+                errors[alias] = {"message": FAILED_ITEM_MESSAGE, "type": "model_error"}
             elif i < finished:
                 data[alias] = _output(evaluation["id"], i, task)
                 statuses[alias] = "completed"
@@ -367,5 +372,6 @@ def items_of(store: Store, evaluation: dict[str, Any], settings: Settings
             "archived_at": evaluation["archived_at"],
             "files": rows["files"][i] if rows["files"] else None,
             "task_result_statuses": statuses or None,
+            "task_errors": errors or None,
         })
     return items
