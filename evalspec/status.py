@@ -76,6 +76,22 @@ async def read_statuses(client: SGPClient, project: str) -> list[EvaluationStatu
     return statuses(await refresh(client, project))
 
 
+def progress_lines(rows: list[EvaluationStatus], seen: dict[str, tuple[Any, ...]]
+                   ) -> list[str]:
+    """A line for each evaluation whose progress changed since ``seen`` (updated in place):
+    what ``status --watch`` prints between refreshes when it is not on a terminal."""
+    lines = []
+    for row in rows:
+        now = (row.status, row.successful, row.failed, row.pending, row.total)
+        if seen.get(row.id) == now:
+            continue
+        seen[row.id] = now
+        done = row.successful + row.failed
+        lines.append(one_line(f"  {row.name}: {row.status}, {done:,}/{row.total:,} items done "
+                              f"({row.failed:,} failed)"))
+    return lines
+
+
 def summary_line(rows: list[EvaluationStatus]) -> str:
     counts: dict[str, int] = {}
     for row in rows:

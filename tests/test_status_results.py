@@ -154,3 +154,28 @@ def test_results_names_what_it_cannot_find(project, platform, run, tmp_path, nam
                  env=ENV)
     assert (result.code, result.err) == (1, message)
     assert not out.exists() and not (tmp_path / "out.jsonl.partial").exists()
+
+
+def test_watching_without_a_terminal_logs_progress_when_it_moves(workdir, tmp_path,
+                                                                 run) -> None:
+    import re
+
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "w.db", complete_after=1.5))
+    try:
+        root = workdir("quickstart")
+        assert apply(run, root, server.url).code == 0
+        result = status(run, root, server.url, "--watch", "--interval", "0.05")
+        assert result.code == 0, result.err
+        lines = result.err.splitlines()
+        assert re.fullmatch(r"\d\d:\d\d:\d\d 1 evaluation: 1 running\.", lines[0])
+        progress = [line for line in lines if line.startswith("  capitals: ")]
+        assert progress[0].startswith("  capitals: running, ")
+        assert all(re.fullmatch(r"  capitals: running, [0-3]/3 items done \(0 failed\)", line)
+                   for line in progress)
+        assert len(progress) == len(set(progress)) <= 4  # only when it moved
+        assert len(lines) == 2 * len(progress)  # each change with its summary, nothing else
+    finally:
+        server.stop()

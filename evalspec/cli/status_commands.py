@@ -46,10 +46,17 @@ def status(path: Path, endpoint: str | None, watch: bool, interval: float, fmt: 
       evalspec status --watch --interval 10
       evalspec status --format json | jq '.evaluations[] | select(.status == "failed")'
     """
-    from evalspec.status import read_statuses, render_json, render_text, summary_line
+    from evalspec.status import (
+        progress_lines,
+        read_statuses,
+        render_json,
+        render_text,
+        summary_line,
+    )
 
     identity, client = _connect(path, endpoint)
     terminal = sys.stdout.isatty()
+    seen: dict[str, tuple[Any, ...]] = {}
 
     async def poll() -> list[Any]:
         while True:
@@ -59,8 +66,11 @@ def status(path: Path, endpoint: str | None, watch: bool, interval: float, fmt: 
             if fmt == "text" and terminal:
                 click.echo("\x1b[H\x1b[2J" + render_text(rows), nl=False)
                 click.echo(f"Refreshing every {interval:g} s; Ctrl-C to stop.")
-            else:
-                click.echo(f"{time.strftime('%H:%M:%S')} {summary_line(rows)}", err=True)
+            else:  # a log: a line when something moved, with what moved
+                changed = progress_lines(rows, seen)
+                if changed:
+                    click.echo("\n".join([f"{time.strftime('%H:%M:%S')} {summary_line(rows)}",
+                                          *changed]), err=True)
             await asyncio.sleep(interval)
 
     async def run() -> list[Any]:
