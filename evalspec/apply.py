@@ -149,7 +149,8 @@ class _Run:
         if action.kind == "EvaluationGroup":
             metadata_removed = any(c.path == "metadata" and set(c.before or {}) - set(c.after or {})
                                    for c in action.changes)
-            structural = any(c.path in ("members", "row_identifiers") for c in action.changes)
+            structural = any(c.path == "members" or c.path.startswith("row_identifiers")
+                             for c in action.changes)
             if structural or metadata_removed:
                 await self.client.replace_group(remote_id, {
                     k: body[k] for k in ("name", "description", "tags", "metadata",

@@ -642,3 +642,19 @@ def test_destroy_refuses_while_an_object_is_protected(workdir, platform, run) ->
     assert run("destroy", str(root), "--endpoint", platform.url, "--auto-approve",
                env=ENV).code == 0
     assert owned(platform, "quickstart") == []
+
+
+def test_a_row_identifier_change_alone_reaches_the_platform(workdir, platform, run) -> None:
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    edit(root / "specs" / "support.yaml", "row_identifier: id", "row_identifier: question")
+    result = plan(run, root, platform.url)
+    assert headlines(result.out) == [
+        "# EvaluationGroup/faq-sweep will be updated in place (row identifiers changed)"]
+    assert ('      ~ row_identifiers[Evaluation/faq-openai-gpt-4o-t0.0]: "id" -> "question"'
+            in result.out.splitlines())
+    assert apply(run, root, platform.url).code == 0
+    group = httpx.get(f"{platform.url}/v5/evaluation-groups", headers={"x-api-key": "k"},
+                      params={"views": "row_identifiers"}).json()["items"][0]
+    assert {r["column_name"] for r in group["row_identifiers"]} == {"question"}
+    assert plan(run, root, platform.url).out == "No changes. The platform matches the specs.\n"

@@ -10,7 +10,7 @@ import pytest
 from evalspec.results_schema import results_schema
 from evalspec.results_schema import schema_text as results_schema_text
 from tests.conftest import ROOT, edit
-from tests.test_plan_apply import ENV, apply
+from tests.test_plan_apply import ENV, apply, owned, plan
 
 SWEEP = [f"faq-{m}-t{t}" for m in ("anthropic-claude-3-5-sonnet", "openai-gpt-4o-mini",
                                    "openai-gpt-4o") for t in ("0.0", "0.7")]
@@ -179,3 +179,48 @@ def test_watching_without_a_terminal_logs_progress_when_it_moves(workdir, tmp_pa
         assert len(lines) == 2 * len(progress)  # each change with its summary, nothing else
     finally:
         server.stop()
+
+
+def test_replace_runs_an_unchanged_evaluation_again_and_state_lists_both(workdir, platform,
+                                                                         run) -> None:
+    root = workdir("quickstart")
+    assert apply(run, root, platform.url).code == 0
+    [old] = owned(platform, "quickstart")
+    planned = run("plan", str(root), "--endpoint", platform.url, "--replace", "capitals",
+                  env=ENV)
+    assert planned.out.splitlines()[2:4] == [
+        "  # Evaluation/capitals must be replaced (replacement asked for with --replace): "
+        "starts 3 task executions over 1 model",
+        "-/+ Evaluation/capitals"]
+    replaced = run("apply", str(root), "--endpoint", platform.url, "--auto-approve",
+                   "--replace", "Evaluation/capitals", env=ENV)
+    assert replaced.out.splitlines()[-1] == (
+        "Apply complete: 1 done, 0 failed, 0 skipped; 1 replaced object archived.")
+    [new] = owned(platform, "quickstart")
+    assert new["id"] != old["id"]
+    assert plan(run, root, platform.url).out == "No changes. The platform matches the specs.\n"
+    listed = run("state", "list", str(root), "--endpoint", platform.url, env=ENV)
+    first, second = sorted([old, new], key=lambda e: e["created_at"])
+    width = len(first["id"])
+    assert listed.out == (
+        f"ADDRESS              {'ID':<{width}}  STATE\n"
+        f"Evaluation/capitals  {first['id']}  archived\n"
+        f"Evaluation/capitals  {second['id']}  live\n"
+        "\n2 objects: 1 live, 1 archived.\n")
+    document = json.loads(run("state", "list", str(root), "--endpoint", platform.url,
+                              "--format", "json", env=ENV).out)
+    assert [(o["id"], o["archived"]) for o in document["objects"]] == [
+        (old["id"], True), (new["id"], False)]
+    shown = json.loads(run("state", "show", "Evaluation/capitals", str(root), "--endpoint",
+                           platform.url, env=ENV).out)
+    assert [o["id"] for o in shown["objects"]] == [old["id"], new["id"]]
+    missing = run("state", "show", "Evaluation/nope", str(root), "--endpoint", platform.url,
+                  env=ENV)
+    assert (missing.code, missing.err) == (1, "Error: project 'quickstart' owns nothing at "
+                                              "Evaluation/nope; 'evalspec state list' lists "
+                                              "what it owns\n")
+    unknown = run("apply", str(root), "--endpoint", platform.url, "--auto-approve",
+                  "--replace", "Dataset/x", env=ENV)
+    assert (unknown.code, unknown.err) == (1, (
+        "Error: --replace Dataset/x: no evaluation in the specs has this address (evaluations "
+        "are replaced; groups and datasets are updated in place)\n"))

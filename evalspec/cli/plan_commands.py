@@ -48,6 +48,30 @@ def connect(state: DesiredState, option: str | None) -> tuple[SGPClient, str]:
     return sgp_client(endpoint, Credentials.from_env(), state.root), endpoint.url
 
 
+def replace_option(fn: Any) -> Any:
+    return click.option(
+        "--replace", "replace", multiple=True, metavar="ADDR_OR_GLOB",
+        help="Replace these evaluations although their specs did not change: run them again "
+        "as new evaluations (the old ones are archived). Repeatable.")(fn)
+
+
+def _replace_addresses(state: DesiredState, patterns: tuple[str, ...]) -> frozenset[str]:
+    """The evaluations ``--replace`` names; a pattern that names none is a mistake."""
+    import fnmatch
+
+    evaluations = [o.address for o in state.of_kind("Evaluation")]
+    chosen: set[str] = set()
+    for pattern in patterns:
+        found = [a for a in evaluations if fnmatch.fnmatchcase(a, pattern)
+                 or fnmatch.fnmatchcase(a, f"Evaluation/{pattern}")]
+        if not found:
+            raise UsageError(f"--replace {pattern}: no evaluation in the specs has this "
+                             "address (evaluations are replaced; groups and datasets are "
+                             "updated in place)")
+        chosen.update(found)
+    return frozenset(chosen)
+
+
 def _more_warnings(result: Plan, shown: Collection[str]) -> None:
     """The plan's warnings not shown yet (those about the platform: specs' came with load)."""
     for warning in result.warnings:
@@ -64,11 +88,11 @@ def use_colour(no_color: bool) -> bool:
 
 
 async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
-                     targets: tuple[str, ...]) -> Plan:
+                     targets: tuple[str, ...], replace: Collection[str]) -> Plan:
     from evalspec.plan import make_plan
 
     try:
-        return await make_plan(state, client, endpoint, targets)
+        return await make_plan(state, client, endpoint, targets, replace=replace)
     finally:
         await client.aclose()
 
@@ -83,11 +107,13 @@ async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
               help="Also save the plan (JSON) to apply exactly it later.")
 @click.option("--target", "targets", multiple=True, metavar="ADDR_OR_GLOB",
               help="Limit the plan to these addresses (and what they need). Repeatable.")
+@replace_option
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are.")
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
 def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
          endpoint: str | None, fmt: str, out: Path | None, targets: tuple[str, ...],
+         replace: tuple[str, ...],
          detailed_exitcode: bool, no_color: bool) -> int:
     """Show what apply would change on the platform to match the specs.
 
@@ -110,8 +136,9 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     except SpecError as exc:
         return _report_problems(exc, "text")
     _warn(state, "text")
+    replaced = _replace_addresses(state, replace)
     client, url = connect(state, endpoint)
-    result = asyncio.run(_make_plan(state, client, url, targets))
+    result = asyncio.run(_make_plan(state, client, url, targets, replaced))
     if result.errors:
         for error in result.errors:
             click.echo(f"Error: {one_line(error)}", err=True)
@@ -376,13 +403,15 @@ def _saved_plan(path: Path, endpoint: str | None
               help="How many independent actions run at once.")
 @click.option("--target", "targets", multiple=True, metavar="ADDR_OR_GLOB",
               help="Limit the changes to these addresses (and what they need). Repeatable.")
+@replace_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Lines for people, or NDJSON events for programs.")
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
 @lock_option
 def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
           endpoint: str | None, auto_approve: bool, parallelism: int,
-          targets: tuple[str, ...], fmt: str, no_color: bool, lock_timeout: float) -> int:
+          targets: tuple[str, ...], replace: tuple[str, ...], fmt: str, no_color: bool,
+          lock_timeout: float) -> int:
     """Change the platform to match the specs, or apply a saved plan exactly.
 
     With a project PATH it plans first and shows the plan; on a terminal it asks for 'yes',
@@ -392,6 +421,9 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
 
     Failed actions are reported and what depends on them is skipped; running apply again
     converges. Ctrl-C stops starting new actions and waits for those in flight.
+
+    --replace ADDR runs an evaluation again whose specs did not change: a new evaluation
+    replaces it (groups are repointed, the old one archived), like Terraform's -replace.
 
     Apply holds the project's lock on the platform from before it plans until it ends, so
     two applies of one project never run at once: the second waits up to --lock-timeout for
@@ -403,6 +435,7 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
       evalspec plan -o plan.json && evalspec apply plan.json
       evalspec apply --auto-approve --format json | jq -c 'select(.status != "done")'
       evalspec apply --auto-approve --lock-timeout 10m   # CI: wait for a running apply
+      evalspec apply --replace Evaluation/capitals       # run it again
     """
     if path.is_file() and path.suffix == ".json":
         client, make, project = _saved_plan(path, endpoint)
@@ -413,12 +446,13 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         except SpecError as exc:
             return _report_problems(exc, "text")
         _warn(state, "text")
+        replaced = _replace_addresses(state, replace)
         client, url = connect(state, endpoint)
 
         async def make() -> Plan:
             from evalspec.plan import make_plan
 
-            return await make_plan(state, client, url, targets)
+            return await make_plan(state, client, url, targets, replace=replaced)
 
         confirm, project = not auto_approve, state.project
         shown = _spec_warnings(state)

@@ -1,4 +1,4 @@
-"""``evalspec status`` and ``evalspec results``: what the launched evaluations are doing."""
+"""``evalspec status``, ``results`` and ``state``: what the project launched and owns."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import click
 
 from evalspec.cli.plan_commands import endpoint_option
 from evalspec.errors import EXIT_ERROR, EXIT_OK
+from evalspec.sanitize import one_line
 
 
 def _connect(path: Path, endpoint: str | None) -> tuple[Any, Any]:
@@ -99,10 +100,12 @@ def results(name: str, path: Path, endpoint: str | None, out: Path | None) -> in
     """Export an evaluation's or a group's items with their task outputs as JSONL.
 
     NAME is an evaluation or group the project owns (a name, or an address such as
-    EvaluationGroup/faq-sweep). An evaluation gives one line per item, as the platform returns
-    it, with "evaluation_name" added; a group gives one line per row, joined across its
-    members on the group's row identifier: {"row": ..., "evaluations": {member: item}}, and
-    "missing" lists the members without that row.
+    EvaluationGroup/faq-sweep). Every line has one shape: {"row": ..., "evaluations":
+    {name: item}, "missing": [...]}. A group gives a line per row, joined across its members on
+    the group's row identifier, "missing" listing the members without that row; an evaluation
+    gives a line per item, "row" being its position. An item is {"item_id", "data" (with each
+    task's output under its alias), "task_result_statuses", "task_errors"}; 'evalspec schema
+    --results' prints the JSON Schema.
 
     \b
     Examples:
@@ -135,4 +138,71 @@ def results(name: str, path: Path, endpoint: str | None, out: Path | None) -> in
     return EXIT_OK
 
 
-COMMANDS = [status, results]
+@click.group()
+def state() -> None:
+    """What the project owns on the platform, like 'terraform state'.
+
+    \b
+    Examples:
+      evalspec state list
+      evalspec state list --format json | jq -r '.objects[] | select(.archived) | .id'
+      evalspec state show Evaluation/capitals
+    """
+
+
+@state.command("list")
+@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
+@endpoint_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="A table, or a JSON document.")
+def state_list(path: Path, endpoint: str | None, fmt: str) -> int:
+    """List every object the project owns: datasets, evaluations (archived ones included) and
+    groups, with address, id and whether it is archived.
+
+    \b
+    Examples:
+      evalspec state list
+      evalspec state list examples/sweep --format json
+    """
+    from evalspec.state import owned_objects, render_json, render_text
+
+    identity, client = _connect(path, endpoint)
+    actual = asyncio.run(_refresh(client, identity.project))
+    for item in actual.unowned:
+        click.echo(f"warning: {one_line(item.warning(identity.project))}", err=True)
+    rows = owned_objects(actual)
+    click.echo((render_json(identity.project, rows) if fmt == "json" else render_text(rows)),
+               nl=False)
+    return EXIT_OK
+
+
+@state.command("show")
+@click.argument("address")
+@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
+@endpoint_option
+def state_show(address: str, path: Path, endpoint: str | None) -> int:
+    """Show the objects at ADDRESS as the platform has them (JSON): usually one; a duplicate
+    or an archived object at the same address is shown too.
+
+    \b
+    Example:
+      evalspec state show EvaluationGroup/faq-sweep
+    """
+    from evalspec.state import show_address
+
+    identity, client = _connect(path, endpoint)
+    actual = asyncio.run(_refresh(client, identity.project))
+    click.echo(show_address(actual, address, identity.project), nl=False)
+    return EXIT_OK
+
+
+async def _refresh(client: Any, project: str) -> Any:
+    from evalspec.refresh import refresh
+
+    try:
+        return await refresh(client, project)
+    finally:
+        await client.aclose()
+
+
+COMMANDS = [status, results, state]

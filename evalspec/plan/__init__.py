@@ -22,11 +22,12 @@ __all__ = ["Action", "Plan", "make_plan"]
 
 async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
                     targets: Iterable[str] = (), protected: Collection[str] = (),
-                    archive_reason: str = ARCHIVE_REASON) -> Plan:
+                    archive_reason: str = ARCHIVE_REASON, replace: Collection[str] = ()) -> Plan:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of MB of JSON become objects without cycles: the GC only costs here
     try:
-        return await _make_plan(state, client, endpoint, targets, protected, archive_reason)
+        return await _make_plan(state, client, endpoint, targets, protected, archive_reason,
+                                replace)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -34,7 +35,7 @@ async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
 
 async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
                      targets: Iterable[str], protected: Collection[str],
-                     archive_reason: str) -> Plan:
+                     archive_reason: str, replace: Collection[str]) -> Plan:
     # The reads wait on the network while the payloads are built: overlap them.
     refreshing = asyncio.create_task(refresh(client, state.project))
     try:
@@ -52,4 +53,4 @@ async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
                 and remote.fingerprint != wanted.get(remote.address)):
             items[remote.id] = [i async for i in client.list_dataset_items(remote.id)]
     return diff(state, payloads, actual, endpoint, dataset_items=items, targets=targets,
-                protected=protected, archive_reason=archive_reason)
+                protected=protected, archive_reason=archive_reason, replace=replace)

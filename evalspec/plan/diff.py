@@ -41,6 +41,7 @@ from evalspec.refresh import ActualState, Remote, group_metadata
 
 NOT_EXECUTED = ("contributor_evaluation.question",)
 ARCHIVE_REASON = "no longer in the specs"
+REPLACE_REASON = "replacement asked for with --replace"
 DESTROY_REASON = "destroy archives everything the project owns"
 
 
@@ -84,6 +85,7 @@ class _Context:
     actual: ActualState
     dataset_items: Mapping[str, list[dict[str, Any]]]
     errors: list[str]
+    replace: Collection[str] = ()  # addresses to replace although nothing changed
 
     @property
     def project(self) -> str:
@@ -131,6 +133,10 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
     changes = _attribute_changes(obj, payload, remote, ctx.project)
     state = remote_state(remote)
     sent = _in_place(ctx, obj, payload, remote)
+    if remote.fingerprint == payload.fingerprint and obj.address in ctx.replace and (
+            not restoring):
+        return _replace_or_refuse(ctx, obj, payload, remote, [REPLACE_REASON], changes, state,
+                                  _workload(obj, payload, ctx.state))
     if remote.fingerprint != payload.fingerprint:
         before_tasks = remote.body.get("tasks") or []
         task_changes = deep_changes(before_tasks, payload.body["tasks"], "tasks", True)
@@ -263,11 +269,12 @@ def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
 def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endpoint: str, *,
          dataset_items: Mapping[str, list[dict[str, Any]]] | None = None,
          targets: Iterable[str] = (), protected: Collection[str] = (),
-         archive_reason: str = ARCHIVE_REASON) -> Plan:
+         archive_reason: str = ARCHIVE_REASON, replace: Collection[str] = ()) -> Plan:
     """``protected``: addresses whose archive is refused although they are not in ``state``
     (destroy plans with no desired objects but keeps the specs' ``lifecycle.protect``);
-    ``archive_reason`` says why what is not desired is archived."""
-    ctx = _Context(state, actual, dataset_items or {}, [])
+    ``archive_reason`` says why what is not desired is archived; ``replace``: evaluations to
+    replace although their specs did not change (a re-run, like Terraform's -replace)."""
+    ctx = _Context(state, actual, dataset_items or {}, [], replace)
     by_address = actual.by_address()
     objects = {o.address: o for o in state.objects}
     actions: list[Action] = []

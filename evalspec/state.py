@@ -1,0 +1,66 @@
+"""``evalspec state``: everything the project owns on the platform, from one refresh."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from evalspec.errors import EvalspecError
+from evalspec.plan.model import KIND_ORDER
+from evalspec.refresh import ActualState
+from evalspec.sanitize import one_line
+
+
+@dataclass(frozen=True)
+class OwnedObject:
+    address: str
+    kind: str
+    id: str
+    archived: bool
+    created_at: str
+    fingerprint: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"address": self.address, "kind": self.kind, "id": self.id,
+                "archived": self.archived, "created_at": self.created_at,
+                "fingerprint": self.fingerprint}
+
+
+def owned_objects(actual: ActualState) -> list[OwnedObject]:
+    """By kind (datasets, evaluations, groups), then address, oldest first."""
+    rows = [OwnedObject(o.address, o.kind, o.id, o.archived, o.created_at, o.fingerprint)
+            for o in actual.objects]
+    return sorted(rows, key=lambda r: (KIND_ORDER.get(r.kind, 9), r.address, r.created_at,
+                                       r.id))
+
+
+def render_text(rows: list[OwnedObject]) -> str:
+    if not rows:
+        return "The project owns nothing on the platform.\n"
+    addresses = [one_line(r.address) for r in rows]  # addresses come from the platform
+    width = max(len("ADDRESS"), *(len(a) for a in addresses))
+    id_width = max(len("ID"), *(len(r.id) for r in rows))
+    lines = [f"{'ADDRESS':<{width}}  {'ID':<{id_width}}  STATE"]
+    lines += [f"{a:<{width}}  {one_line(r.id):<{id_width}}  "
+              f"{'archived' if r.archived else 'live'}" for a, r in zip(addresses, rows,
+                                                                        strict=True)]
+    archived = sum(1 for r in rows if r.archived)
+    noun = "object" if len(rows) == 1 else "objects"
+    lines += ["", f"{len(rows)} {noun}: {len(rows) - archived} live, {archived} archived."]
+    return "\n".join(lines) + "\n"
+
+
+def render_json(project: str, rows: list[OwnedObject]) -> str:
+    return json.dumps({"project": project, "objects": [r.to_json() for r in rows]},
+                      indent=2, ensure_ascii=False) + "\n"
+
+
+def show_address(actual: ActualState, address: str, project: str) -> str:
+    found = [o for o in sorted(actual.objects, key=lambda o: (o.created_at, o.id))
+             if o.address == address]
+    if not found:
+        raise EvalspecError(f"project {project!r} owns nothing at {address}; "
+                            "'evalspec state list' lists what it owns")
+    return json.dumps({"address": address, "objects": [o.body for o in found]}, indent=2,
+                      ensure_ascii=False) + "\n"
