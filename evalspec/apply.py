@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from evalspec.client.errors import APIError, BadRequestError
+from evalspec.client.errors import APIError, BadRequestError, ConflictError, NotFoundError
 from evalspec.client.http import create_once
 from evalspec.client.sgp import SGPClient
 from evalspec.payloads import FINGERPRINT_TAG_PREFIX, owner_tag
@@ -184,6 +184,8 @@ class _Run:
                 pass  # already deleted by an earlier, interrupted apply
 
     async def archive(self, action: Action, remote_id: str) -> None:
+        """Archive, idempotently: when the platform refuses (a retried DELETE whose first try
+        went through, say), the object's own state decides, never the wording of the error."""
         try:
             if action.kind == "Dataset":
                 await self.client.archive_dataset(remote_id)
@@ -191,9 +193,22 @@ class _Run:
                 await self.client.archive_evaluation(remote_id)
             else:
                 await self.client.archive_group(remote_id)
-        except BadRequestError as exc:
-            if "already archived" not in str(exc):
+        except (BadRequestError, NotFoundError, ConflictError):
+            if not await self.archived(action.kind, remote_id):
                 raise
+
+    async def archived(self, kind: str, remote_id: str) -> bool:
+        """Whether the object is archived (or gone) on the platform now."""
+        try:
+            if kind == "Dataset":
+                body = await self.client.get_dataset(remote_id, include_archived=True)
+            elif kind == "Evaluation":
+                body = await self.client.get_evaluation(remote_id, include_archived=True)
+            else:
+                body = await self.client.get_group(remote_id, include_deleted=True)
+        except NotFoundError:
+            return True  # nothing left to archive
+        return bool(body.get("archived_at") or body.get("deleted_at"))
 
 
 async def execute(plan: Plan, client: SGPClient, *, parallelism: int = 8,

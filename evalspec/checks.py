@@ -11,6 +11,7 @@ import fnmatch
 from typing import TYPE_CHECKING, Any
 
 from evalspec import models
+from evalspec.aliases import task_alias
 from evalspec.errors import JsonPath, ProblemSet
 from evalspec.template import suggest
 
@@ -76,7 +77,7 @@ def _reserved(obj: DesiredObject, problems: ProblemSet) -> None:
 def _aliases(obj: DesiredObject, problems: ProblemSet) -> None:
     seen: dict[str, int] = {}
     for i, task in enumerate(obj.spec.tasks):
-        alias = task.alias or task.task_type
+        alias = task_alias(task.model_dump())
         if alias in seen:
             path = ("tasks", i, "alias") if task.alias else ("tasks", i)
             problems.add(obj.source.locate(path), path,

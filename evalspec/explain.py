@@ -193,9 +193,9 @@ def _explain_tagged(error: Any, path: JsonPath, discriminator: dict[str, Any],
     if tag is None:
         yield path, f"missing required key '{prop}'", False
         return
-    if tag not in mapping:
+    if not isinstance(tag, str) or tag not in mapping:  # a list or mapping is no tag either
         tags = list(mapping)
-        hint = suggest(str(tag), tags)
+        hint = suggest(tag, tags) if isinstance(tag, str) else ""
         yield (*path, prop), (f"unknown {prop} {show(tag)}{hint}; expected one of "
                               f"{', '.join(tags)}"), False
         return

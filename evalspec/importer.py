@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from evalspec.aliases import task_alias
 from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
 from evalspec.payloads import FINGERPRINT_TAG_PREFIX, OWNER_TAG_PREFIX, owner_tag
@@ -59,7 +60,8 @@ async def fetch(client: SGPClient, groups: tuple[str, ...], evaluations: tuple[s
                 datasets: tuple[str, ...]) -> Fetched:
     found = Fetched()
     for name in groups:
-        matches = [g async for g in client.list_groups(name=name, views=["members"])
+        matches = [g async for g in client.list_groups(name=name,
+                                                       views=["members", "row_identifiers"])
                    if g.get("name") == name]
         if not matches:
             raise EvalspecError(f"no evaluation group named {name!r}")
@@ -78,7 +80,7 @@ async def fetch(client: SGPClient, groups: tuple[str, ...], evaluations: tuple[s
             evaluation["_dataset_id"] = linked[0]
             datasets = (*datasets, linked[0])
         else:
-            aliases = {t.get("alias") or t.get("task_type") for t in evaluation.get("tasks") or []}
+            aliases = {task_alias(t) for t in evaluation.get("tasks") or []}
             evaluation["_rows"] = [
                 {k: v for k, v in (item.get("data") or {}).items() if k not in aliases}
                 async for item in client.list_evaluation_items(evaluation_id)]

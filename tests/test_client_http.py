@@ -175,3 +175,48 @@ def test_create_once_adopts_what_a_lost_create_made() -> None:
         return None
 
     assert run(create_once(flaky, nothing)) == "created" and len(attempts) == 2
+
+
+def test_an_unexpected_error_body_keeps_its_status_request_id_and_a_redacted_excerpt() -> None:
+    body = {"message": f"upstream rejected key {KEY}", "code": "E42", "trace": "x" * 1000}
+    handler, _ = scripted(httpx.Response(418, json=body, headers={"x-request-id": "req_7"}))
+    client, _ = core(handler)
+    with pytest.raises(Exception) as caught:
+        run(client.request("GET", "/v5/x"))
+    message = str(caught.value)
+    assert message.startswith('GET /v5/x failed with 418: unexpected body: {"message": '
+                              '"upstream rejected key ')
+    assert KEY not in message and "(request id req_7)" in message
+    assert len(message) < 450  # a bounded excerpt, not the whole body
+    handler, _ = scripted(httpx.Response(500, text="<html>Bad gateway</html>"))
+    client, _ = core(handler, max_attempts=1)
+    with pytest.raises(ServerError) as server:
+        run(client.request("GET", "/v5/x"))
+    assert str(server.value) == ("GET /v5/x failed with 500: unexpected body: "
+                                 "<html>Bad gateway</html>")
+
+
+def test_retry_after_ms_is_honoured_before_retry_after() -> None:
+    handler, calls = scripted(
+        httpx.Response(429, json={"detail": "slow"}, headers={"retry-after-ms": "1500",
+                                                              "retry-after": "9"}),
+        httpx.Response(200, json={"ok": True}))
+    client, sleeps = core(handler)
+    assert run(client.request("GET", "/v5/x")) == {"ok": True}
+    assert sleeps == [1.5]
+
+
+def test_paging_goes_on_until_an_empty_page_when_has_more_is_absent() -> None:
+    pages = [httpx.Response(200, json={"items": [{"id": "a"}, {"id": "b"}]}),
+             httpx.Response(200, json={"items": [{"id": "c"}]}),
+             httpx.Response(200, json={"items": []})]
+    handler, calls = scripted(*pages)
+    client, _ = core(handler)
+
+    async def collect() -> list[str]:
+        return [item["id"] async for item in client.iterate("/v5/evaluations", {})]
+
+    assert run(collect()) == ["a", "b", "c"]
+    assert [c.url.params.get("starting_after") for c in calls] == [None, "b", "c"]
+    assert all(c.headers["accept"] == "application/json" for c in calls)
+    assert calls[0].headers["user-agent"].startswith("evalspec/")

@@ -66,3 +66,13 @@ def test_random_documents(run, doc: dict) -> None:
 
     doc.setdefault("kind", "Evaluation")
     check(run, json.dumps(doc))
+
+
+def test_a_task_type_that_is_a_list_is_explained_not_a_crash(project, run) -> None:
+    # Found by test_random_documents: {'tasks': [{'task_type': []}]}
+    root = project({"specs/a.yaml": "kind: Evaluation\nname: x\ndata: [{q: 1}]\ntasks:\n"
+                                    "  - task_type: []\n"})
+    result = run("validate", cwd=root)
+    assert result.code == 1 and "internal error" not in result.err
+    assert result.err.startswith("specs/a.yaml:5:16: $.tasks[0].task_type: unknown task_type "
+                                 "a list; expected one of agentex_output, ")

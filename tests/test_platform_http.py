@@ -208,8 +208,10 @@ def test_group_views_and_include_deleted(http) -> None:
     viewed = http.get("/v5/evaluation-groups", params={"views": "members"}).json()["items"][0]
     member = viewed["members"][0]
     assert (member["evaluation_id"], member["evaluation_group_id"], member["object"],
-            member["name"], member["evaluation_name"]) == (e, group["id"], "evaluation", "e0",
-                                                           "e0")
+            member["evaluation_name"]) == (e, group["id"], "evaluation_group.member", "e0")
+    assert viewed["row_identifiers"] is None  # only the views asked for
+    both = http.get("/v5/evaluation-groups", params={"views": ["members", "row_identifiers"]})
+    assert both.json()["items"][0]["row_identifiers"] == []
     http.delete(f"/v5/evaluation-groups/{group['id']}")
     assert http.get("/v5/evaluation-groups").json()["total"] == 0
     deleted = http.get("/v5/evaluation-groups", params={"include_deleted": "true",

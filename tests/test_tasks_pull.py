@@ -211,3 +211,16 @@ def test_a_refused_key_leaves_nothing_behind(tmp_path, run) -> None:
         assert sorted(p.name for p in tmp_path.iterdir()) == ["k.db", "k.db-shm", "k.db-wal"]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("given, sent", [
+    ("2025-01-01", "2025-01-01T00:00:00Z"),
+    ("2025-01-31T12:00:00Z", "2025-01-31T12:00:00Z"),
+    ("2025-01-31T12:00:00+02:00", "2025-01-31T10:00:00Z"),
+    ("2025-01-31T12:00:00", "2025-01-31T12:00:00Z"),
+])
+def test_completed_filters_are_sent_as_iso_8601_date_times(given: str, sent: str) -> None:
+    # The v2 API documents completed_after/completed_before as date-times, not dates.
+    from evalspec.cli.tasks_commands import _timestamp
+
+    assert _timestamp(None, None, given) == sent  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +30,18 @@ def tasks() -> None:
 
 
 def _timestamp(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An ISO 8601 date or date-time, sent as the full date-time the v2 API documents
+    (a date is midnight UTC; a time without a zone is UTC)."""
     if value is None:
         return None
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 date-time, for example "
                                  "2025-01-31 or 2025-01-31T12:00:00Z") from None
-    return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def _root() -> Path:

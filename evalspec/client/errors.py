@@ -18,6 +18,7 @@ Messages name the method, the path and the platform's own detail; never a creden
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from evalspec.errors import EvalspecError
@@ -98,10 +99,28 @@ def _detail_text(detail: Any) -> str:
     return str(detail)
 
 
+def _excerpt(body: Any, limit: int = 300) -> str:
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def status_error(method: str, path: str, status: int, body: Any,
-                 retry_after: float | None = None) -> APIStatusError:
-    detail = body.get("detail", body.get("error")) if isinstance(body, dict) else body
-    text = _detail_text(detail) if detail not in (None, "") else "no detail given"
+                 retry_after: float | None = None, request_id: str | None = None
+                 ) -> APIStatusError:
+    """The error for a failed response. The platform's ``detail`` (v5) or ``error`` (v2) when
+    the body has one; otherwise a bounded excerpt of the body (already redacted by the caller),
+    so nothing the server said is lost. The request id, when the server sent one, is kept."""
+    known = isinstance(body, dict) and ("detail" in body or "error" in body)
+    detail = body.get("detail", body.get("error")) if known else body
+    if known and detail not in (None, ""):
+        text = _detail_text(detail)
+    elif body in (None, "", {}, []):
+        text = "no detail given"
+    else:
+        text = f"unexpected body: {_excerpt(body)}"
+    if request_id:
+        text += f" (request id {request_id})"
     hints = ({401: " (check SCALE_API_KEY)"} if path.startswith("/v2/")
              else {401: " (check SGP_API_KEY)", 403: " (check SGP_ACCOUNT_ID)"})
     message = f"{method} {path} failed with {status}: {text}{hints.get(status, '')}"

@@ -27,6 +27,7 @@ from evalspec.client.retry import RetryPolicy, parse_retry_after
 log = logging.getLogger("evalspec.client")
 T = TypeVar("T")
 
+BODY_EXCERPT = 300  # characters of an unexpected error body kept in the message
 MAX_PAGE = 1000  # the documented maximum differs between API generations (API.md §2)
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _LOST = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -50,6 +51,10 @@ class HttpCore:
         self._secrets = [s for s in secrets if s]
         self._sleep = sleep
         self.requests_sent = 0
+        from evalspec import __version__
+
+        headers = {"accept": "application/json", "user-agent": f"evalspec/{__version__}",
+                   **headers}
         self._client = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, transport=transport, timeout=timeout,
             limits=httpx.Limits(max_connections=max_connections,
@@ -116,10 +121,12 @@ class HttpCore:
         try:
             payload: Any = response.json()
         except ValueError:
-            payload = response.text[:500]
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+            payload = response.text[:BODY_EXCERPT]
+        retry_after = parse_retry_after(response.headers.get("retry-after"),
+                                        response.headers.get("retry-after-ms"))
         error = status_error(method, path, response.status_code,
-                             self._redact_body(payload), retry_after)
+                             self._redact_body(payload), retry_after,
+                             response.headers.get("x-request-id"))
         error.args = (self.redact(str(error.args[0])),)
         status = response.status_code
         if not self.retry.retryable_status(status):

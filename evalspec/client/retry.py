@@ -42,8 +42,17 @@ class RetryPolicy:
         return attempt < self.max_attempts and elapsed + wait <= self.max_total
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (the HTTP-date form is rare for APIs and treated as absent)."""
+def parse_retry_after(value: str | None, milliseconds: str | None = None) -> float | None:
+    """The wait a 429 or 503 asks for, in seconds: ``retry-after-ms`` when given (as the
+    official SDKs read it), else ``Retry-After`` in seconds (its HTTP-date form is rare for
+    APIs and treated as absent)."""
+    if milliseconds is not None:
+        try:
+            wait = float(milliseconds) / 1000
+        except ValueError:
+            wait = -1.0
+        if wait >= 0:
+            return wait
     if value is None:
         return None
     try:

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from evalspec.aliases import task_alias
 from evalspec.plan.model import REPLACED_MEMBER, Action, Change, Plan
 from evalspec.sanitize import one_line
 
@@ -77,7 +78,7 @@ def _change_lines(change: Change) -> list[str]:
 
 def _task_line(task: dict[str, Any]) -> str:
     config = task.get("configuration") or {}
-    text = f"      + task {task.get('alias') or task.get('task_type')}: {task.get('task_type')}"
+    text = f"      + task {task_alias(task)}: {task.get('task_type')}"
     if isinstance(config, dict) and "model" in config:
         text += f" {config['model']}"
         settings = [f"{key} {_value(config[key])}" for key in ("temperature", "max_tokens")

@@ -27,7 +27,7 @@ from fastapi.routing import APIRoute
 from evalspec.platform.faults import Faults
 from evalspec.platform.store import Page, Store
 
-MAX_LIMIT = 10_000
+MAX_LIMIT = 1000  # the documented range of limit is 1-1000
 
 
 class CompactJSON(JSONResponse):

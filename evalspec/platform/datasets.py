@@ -96,7 +96,7 @@ def create_dataset(store: Store, db: Any, account: str, name: str, rows: list[di
     dataset: dict[str, Any] = {
         "id": new_id("dataset"), "object": "dataset", "name": name,
         "description": description, "tags": tags or [], "created_at": now(),
-        "created_by": identity(account), "created_by_user_id": f"user_{account}",
+        "created_by": identity(account),
         "archived_at": None, "current_version_num": 1,
     }
     store.insert(db, account, "dataset", dataset)

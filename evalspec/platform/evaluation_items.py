@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict
 
+from evalspec.aliases import task_alias
 from evalspec.platform.app import (
     Account,
     JSONRoute,
@@ -94,8 +95,8 @@ async def add_task(evaluation_id: str, body: TaskAdd, request: Request, account:
         if evaluation["archived_at"]:
             raise HTTPException(400, "evaluation is archived")
         [task] = _check_tasks([body.task])
-        alias = task.get("alias") or task["task_type"]
-        if any((t.get("alias") or t["task_type"]) == alias for t in evaluation["tasks"]):
+        alias = task_alias(task)
+        if any(task_alias(t) == alias for t in evaluation["tasks"]):
             raise HTTPException(400, f"task alias {alias!r} already exists")
         evaluation["tasks"].append(task)
         store.save(db, evaluation)
@@ -110,7 +111,7 @@ async def update_task(evaluation_id: str, alias: str, body: TaskConfiguration, r
         if evaluation["archived_at"]:
             raise HTTPException(400, "evaluation is archived")
         for task in evaluation["tasks"]:
-            if (task.get("alias") or task["task_type"]) == alias:
+            if task_alias(task) == alias:
                 task["configuration"] = body.configuration
                 break
         else:

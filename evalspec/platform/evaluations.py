@@ -16,6 +16,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from evalspec.aliases import task_alias
 from evalspec.platform.app import (
     Account,
     JSONRoute,
@@ -98,7 +99,7 @@ def _check_tasks(tasks: list[TaskIn]) -> list[dict[str, Any]]:
     seen: set[str] = set()
     out = []
     for i, task in enumerate(tasks):
-        alias = task.alias or task.task_type
+        alias = task_alias(task.model_dump())
         if alias in seen:
             raise _unprocessable(["body", "tasks", i, "alias"], f"duplicate task alias {alias!r}")
         seen.add(alias)
@@ -188,8 +189,9 @@ def get_evaluation(store: Store, account: str, evaluation_id: str,
 
 
 def _rows_for(store: Store, db: Any, account: str, body: EvaluationCreate
-              ) -> tuple[list[dict[str, Any]], list[str | None], list[str]]:
-    """Rows, their dataset item ids and the linked dataset ids, for the three create shapes."""
+              ) -> tuple[list[dict[str, Any]], list[str | None], list[str], int | None]:
+    """Rows, their dataset item ids, the linked dataset ids and the dataset's version, for the
+    three create shapes."""
     if body.dataset_id is not None:
         dataset = store.get(account, "dataset", body.dataset_id)
         if dataset is None or dataset["archived_at"]:
@@ -200,7 +202,8 @@ def _rows_for(store: Store, db: Any, account: str, body: EvaluationCreate
             if None in wanted:
                 raise _unprocessable(["body", "data"], "each row needs a dataset_item_id")
             items = [i for i in items if i["id"] in wanted]
-        return [i["data"] for i in items], [i["id"] for i in items], [dataset["id"]]
+        return ([i["data"] for i in items], [i["id"] for i in items], [dataset["id"]],
+                dataset["current_version_num"])
     if not body.data:
         raise _unprocessable(["body", "data"], "data or dataset_id is required")
     if body.dataset is not None:
@@ -209,8 +212,8 @@ def _rows_for(store: Store, db: Any, account: str, body: EvaluationCreate
         dataset = create_dataset(store, db, account, body.dataset.name, rows,
                                  body.dataset.description, body.dataset.tags, None)
         items = store.children(dataset["id"], "dataset.item")
-        return body.data, [i["id"] for i in items], [dataset["id"]]
-    return body.data, [None] * len(body.data), []
+        return body.data, [i["id"] for i in items], [dataset["id"]], 1
+    return body.data, [None] * len(body.data), [], None
 
 
 @router.post("/v5/evaluations")
@@ -218,7 +221,7 @@ async def create(body: EvaluationCreate, request: Request, account: str = Accoun
            store: Store = StoreDep) -> dict[str, Any]:
     tasks = _check_tasks(body.tasks or [])
     with store.transaction() as db:
-        rows, item_ids, dataset_ids = _rows_for(store, db, account, body)
+        rows, item_ids, dataset_ids, version = _rows_for(store, db, account, body)
         evaluation: dict[str, Any] = {
             "id": new_id("evaluation"), "object": "evaluation", "name": body.name,
             "description": body.description, "tags": body.tags or [],
@@ -231,7 +234,7 @@ async def create(body: EvaluationCreate, request: Request, account: str = Accoun
         store.insert(db, account, "evaluation", evaluation)
         store.insert(db, account, "evaluation.rows",
                      {"id": f"{evaluation['id']}.rows", "rows": rows, "item_ids": item_ids,
-                      "files": body.files}, parent=evaluation["id"])
+                      "files": body.files, "version_num": version}, parent=evaluation["id"])
     return Renderer(request, account, ["tasks"]).one(evaluation)
 
 
@@ -322,18 +325,17 @@ async def archive(evaluation_id: str, request: Request, account: str = Account,
     from evalspec.platform.groups import drop_member
 
     with store.transaction() as db:
-        evaluation = get_evaluation(store, account, evaluation_id, include_archived=True)
-        if not evaluation["archived_at"]:
-            evaluation["archived_at"] = now()
-            store.save(db, evaluation)
-            drop_member(store, db, account, evaluation_id)
+        evaluation = get_evaluation(store, account, evaluation_id)  # archived: 404, like a GET
+        evaluation["archived_at"] = now()
+        store.save(db, evaluation)
+        drop_member(store, db, account, evaluation_id)
     return Renderer(request, account, []).one(evaluation)
 
 
 # -- items ------------------------------------------------------------------------------------
 
 def _output(evaluation_id: str, index: int, task: dict[str, Any]) -> str:
-    seed = f"{evaluation_id}:{index}:{task.get('alias') or task['task_type']}"
+    seed = f"{evaluation_id}:{index}:{task_alias(task)}"
     digest = hashlib.sha256(seed.encode()).hexdigest()[:12]
     model = task["configuration"].get("model", task["task_type"])
     return f"[{model}] synthetic output {digest}"
@@ -354,7 +356,7 @@ def items_of(store: Store, evaluation: dict[str, Any], settings: Settings
         statuses = {}
         errors = {}
         for task in evaluation["tasks"]:
-            alias = task.get("alias") or task["task_type"]
+            alias = task_alias(task)
             if task["task_type"] in NOT_EXECUTED:
                 statuses[alias] = "pending"
             elif i < finished and failing:
@@ -368,6 +370,7 @@ def items_of(store: Store, evaluation: dict[str, Any], settings: Settings
         items.append({
             "id": f"{evaluation['id']}.item{i:06d}", "object": "evaluation.item",
             "evaluation_id": evaluation["id"], "data": data, "dataset_item_id": item_id,
+            "dataset_item_version_num": rows.get("version_num"),
             "created_at": evaluation["created_at"], "created_by": evaluation["created_by"],
             "archived_at": evaluation["archived_at"],
             "files": rows["files"][i] if rows["files"] else None,

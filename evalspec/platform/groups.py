@@ -27,6 +27,8 @@ from evalspec.platform.store import Store, now
 router = APIRouter(route_class=JSONRoute)
 
 
+WRITTEN_VIEWS = ["members", "row_identifiers"]  # a write answers with the whole group
+
 class GroupCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=128)
@@ -102,7 +104,6 @@ def drop_member(store: Store, db: Any, account: str, evaluation_id: str) -> None
 
 def _render(request: Request, account: str, group: dict[str, Any], views: list[str],
             include_deleted: bool) -> dict[str, Any]:
-    from evalspec.platform.evaluations import Renderer
 
     out = public(group)
     out.pop("archived_at", None)  # groups are soft-deleted with deleted_at
@@ -110,29 +111,28 @@ def _render(request: Request, account: str, group: dict[str, Any], views: list[s
     out["row_identifiers"] = [
         {"object": "evaluation_group.row_identifier", "evaluation_id": e, "column_name": c}
         for e, c in group["row_identifiers"].items()
-    ] if "row_identifiers" in views or "members" in views else None
+    ] if "row_identifiers" in views else None  # only the views asked for, as documented
     if "members" in views:
         records = [m for m in group["_members"] if include_deleted or not m["deleted_at"]]
         store: Store = request.app.state.store
         evaluations = store.get_many(account, "evaluation", [m["evaluation_id"] for m in records])
-        rendered = {e["id"]: e for e in Renderer(request, account, ["tasks"]).many(
-            list(evaluations.values()))}
-        out["members"] = [_member(group, m, rendered.get(m["evaluation_id"])) for m in records]
+        out["members"] = [_member(group, m, evaluations.get(m["evaluation_id"]))
+                          for m in records]
     return out
 
 
 def _member(group: dict[str, Any], record: dict[str, Any],
             evaluation: dict[str, Any] | None) -> dict[str, Any]:
-    member = dict(evaluation or {"id": record["evaluation_id"], "object": "evaluation"})
-    member.update(
-        evaluation_id=record["evaluation_id"], evaluation_group_id=group["id"],
-        member_id=record["id"], member_created_at=record["created_at"],
-        deleted_at=record["deleted_at"],
-        evaluation_name=evaluation["name"] if evaluation else None,
-        evaluation_tags=evaluation["tags"] if evaluation else None,
-        evaluation_created_at=evaluation["created_at"] if evaluation else None,
-    )
-    return member
+    """A member record (scale-gp-beta's ``evaluation_group_member``), with the evaluation's
+    name, tags and creation time when the caller may read it."""
+    return {
+        "id": record["id"], "object": "evaluation_group.member",
+        "created_at": record["created_at"], "evaluation_group_id": group["id"],
+        "evaluation_id": record["evaluation_id"], "deleted_at": record["deleted_at"],
+        "evaluation_name": evaluation["name"] if evaluation else None,
+        "evaluation_tags": evaluation["tags"] if evaluation else None,
+        "evaluation_created_at": evaluation["created_at"] if evaluation else None,
+    }
 
 
 def _get(store: Store, account: str, group_id: str, include_deleted: bool = False
@@ -160,7 +160,7 @@ async def create(body: GroupCreate, request: Request, account: str = Account,
         }
         group["_members"] = _members(group, body.evaluation_ids)
         store.insert(db, account, "evaluation_group", group)
-    return _render(request, account, group, ["members"], False)
+    return _render(request, account, group, WRITTEN_VIEWS, False)
 
 
 @router.get("/v5/evaluation-groups")
@@ -206,7 +206,7 @@ async def update(group_id: str, body: GroupPatch, request: Request, account: str
             changes["row_identifiers"] = _row_identifiers(changes["row_identifiers"], active)
         group.update(changes)
         store.save(db, group)
-    return _render(request, account, group, ["members"], False)
+    return _render(request, account, group, WRITTEN_VIEWS, False)
 
 
 @router.put("/v5/evaluation-groups/{group_id}")
@@ -224,7 +224,7 @@ async def replace(group_id: str, body: GroupReplace, request: Request, account: 
             row_identifiers=_row_identifiers(body.row_identifiers, active),
         )
         store.save(db, group)
-    return _render(request, account, group, ["members"], False)
+    return _render(request, account, group, WRITTEN_VIEWS, False)
 
 
 @router.delete("/v5/evaluation-groups/{group_id}")
@@ -238,4 +238,4 @@ async def archive(group_id: str, request: Request, account: str = Account,
             group["_members"] = [dict(m, deleted_at=m["deleted_at"] or stamp)
                                  for m in group["_members"]]
             store.save(db, group)
-    return _render(request, account, group, ["members"], True)
+    return _render(request, account, group, WRITTEN_VIEWS, True)

@@ -161,6 +161,19 @@ def _render(task: dict[str, Any], expand: list[str]) -> dict[str, Any]:
     return out
 
 
+def _limit(text: str | None) -> int:
+    """``limit``, 1 to MAX_LIMIT; a bad one is refused in the v2 error shape, not FastAPI's."""
+    if text is None:
+        return MAX_LIMIT
+    try:
+        value = int(text)
+    except ValueError:
+        raise _v2_error(400, f"limit must be an integer from 1 to {MAX_LIMIT}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise _v2_error(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return value
+
+
 @router.get("/v2/tasks")
 async def get_tasks(
     request: Request,
@@ -168,12 +181,13 @@ async def get_tasks(
     batch_id: str | None = None, batch_name: str | None = None,
     status: str | None = None,
     completed_after: str | None = None, completed_before: str | None = None,
-    limit: int = Query(MAX_LIMIT, ge=1, le=MAX_LIMIT),
+    limit: str | None = None,
     next_token: str | None = None,
     expand: list[str] | None = Query(None), opts: list[str] | None = Query(None),
 ) -> JSONResponse:
     _authorise(request)
     del opts  # every task already carries its annotations and parameters
+    size = _limit(limit)
     if not any((project_id, project_name, batch_id, batch_name)):
         raise _v2_error(400, "give one of project_id, project_name, batch_id or batch_name")
     if status is not None and status not in STATUSES:
@@ -201,7 +215,7 @@ async def get_tasks(
     start = _decode(next_token) if next_token else 0
     page: list[dict[str, Any]] = []
     index = start
-    while index < len(tasks) and len(page) < limit:
+    while index < len(tasks) and len(page) < size:
         if matches(tasks[index]):
             page.append(_render(tasks[index], wanted))
         index += 1

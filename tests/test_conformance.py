@@ -1,0 +1,389 @@
+"""Holding the local platform and evalspec's client to scale-gp-beta's contract.
+
+Responses are validated against the SDK's own pydantic types in strict mode (no field the type
+does not declare, no required one missing, enum values the SDK allows); what evalspec's client
+sends is recorded over a real socket and checked against the SDK's params types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from evalspec.aliases import task_alias
+from evalspec.apply import execute
+from evalspec.client.config import Credentials, Endpoint, sgp_client
+from evalspec.plan.model import Action, Plan
+from tests.test_plan_apply import apply, owned
+
+CREDS = Credentials(api_key="k", account_id="default")
+
+
+@pytest.mark.parametrize("task, alias", [
+    ({"task_type": "chat_completion", "configuration": {}}, "chat_completion"),
+    ({"task_type": "metric", "configuration": {"type": "rouge1"}}, "rouge1"),
+    ({"task_type": "metric", "alias": "score", "configuration": {"type": "rouge1"}}, "score"),
+    ({"task_type": "custom_function", "configuration": {
+        "function_source": "import re\n\nasync def exact_match(item):\n    return 1\n"}},
+     "exact_match"),
+    ({"task_type": "custom_function", "configuration": {"function_source": "x = 1"}},
+     "custom_function"),
+    ({"task_type": "auto_evaluation.question", "configuration": {}},
+     "auto_evaluation.question"),
+])
+def test_default_aliases_follow_the_sdk(task: dict, alias: str) -> None:
+    assert task_alias(task) == alias
+
+
+def test_two_metrics_of_one_type_need_aliases(project, run) -> None:
+    spec = ("kind: Evaluation\nname: ev\ndata: [{a: x, b: y}]\ntasks:\n"
+            "  - task_type: metric\n    configuration: {type: rouge1, candidate: item.a, "
+            "reference: item.b}\n"
+            "  - task_type: metric\n    configuration: {type: rouge1, candidate: item.b, "
+            "reference: item.a}\n"
+            "  - task_type: metric\n    configuration: {type: bleu, candidate: item.a, "
+            "reference: item.b}\n")
+    result = run("validate", cwd=project({"specs/a.yaml": spec}))
+    assert result.err.splitlines()[0] == (
+        "specs/a.yaml:7:5: $.tasks[1]: task alias 'rouge1' is already used by tasks[0]; give "
+        "each task a distinct alias")
+
+
+def test_archiving_what_is_already_archived_reads_the_state_not_the_error(workdir, platform,
+                                                                          sdk, run) -> None:
+    root = workdir("quickstart")
+    assert apply(run, root, platform.url).code == 0
+    [evaluation] = owned(platform, "quickstart")
+    sdk.evaluations.archive(evaluation["id"])  # e.g. a retried DELETE whose answer was lost
+    again = httpx.delete(
+        f"{platform.url}/v5/evaluations/{evaluation['id']}", headers={"x-api-key": "k"})
+    assert again.status_code == 404  # archived objects are not found, as for a GET
+    plan = Plan("quickstart", platform.url, (Action(
+        "archive", "Evaluation/capitals", "Evaluation", ("gone",),
+        remote_id=evaluation["id"]),))
+
+    async def scenario() -> list:
+        client = sgp_client(Endpoint(platform.url, "test"), CREDS, root)
+        try:
+            return await execute(plan, client)
+        finally:
+            await client.aclose()
+
+    [outcome] = asyncio.run(scenario())
+    assert (outcome.status, outcome.remote_id) == ("done", evaluation["id"])
+
+
+
+# -- responses against the SDKs' types ---------------------------------------------------------
+# Fields the API reference pages in shared/seeds show that the SDK's types do not declare
+# (other API generations): the platform returns them so that clients of either read it.
+SEEN_IN_SEEDS = {"Evaluation": {"created_by_user_id"},
+                 "EvaluationGroup": {"evaluation_group_metadata"}}
+
+
+def _extras(value: object, path: str = "$") -> list[str]:
+    """Fields a response has that the SDK's type does not declare, anywhere inside it."""
+    from pydantic import BaseModel
+
+    found: list[str] = []
+    if isinstance(value, BaseModel):
+        allowed = SEEN_IN_SEEDS.get(type(value).__name__, set())
+        found += [f"{path}.{key}" for key in (value.model_extra or {}) if key not in allowed]
+        for name in type(value).model_fields:
+            found += _extras(getattr(value, name), f"{path}.{name}")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found += _extras(item, f"{path}[{i}]")
+    return found
+
+
+def strict(model: type, body: object) -> None:
+    """``body`` is exactly an instance of the SDK's ``model``: required fields present, types
+    and enum (Literal) values the SDK allows, and no field the type does not declare.
+
+    One quirk of the SDK is worked around: in its types a field named ``object`` shadows the
+    builtin, so ``Dict[str, object]`` declared below it resolves to ``Dict[str, None]`` (the
+    SDK never validates responses, it constructs them). Values inside such a mapping are
+    accepted as they are; the mapping itself is still checked."""
+    import copy
+
+    from pydantic import ValidationError
+
+    data = copy.deepcopy(body)
+    for _ in range(1000):
+        try:
+            parsed = model.model_validate(data)  # type: ignore[attr-defined]
+            break
+        except ValidationError as exc:
+            shadowed = [e["loc"] for e in exc.errors() if e["type"] == "none_required"]
+            others = [e for e in exc.errors() if e["type"] != "none_required"]
+            if others or not shadowed:
+                raise
+            for loc in shadowed:
+                target = data
+                for part in loc[:-1]:
+                    target = target[part]
+                target[loc[-1]] = None
+    assert _extras(parsed) == [], f"{model.__name__}: undeclared fields"
+
+
+ENVELOPE = {"object", "items", "total", "has_more", "limit"}
+
+
+def listed(response: httpx.Response, model: type) -> list[dict]:
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert set(page) == ENVELOPE and page["object"] == "list"
+    for item in page["items"]:
+        strict(model, item)
+    return page["items"]
+
+
+def test_v5_responses_match_the_sdk_types(http, tmp_path) -> None:
+    from scale_gp_beta.types import (
+        Dataset,
+        DatasetItem,
+        Evaluation,
+        EvaluationGroup,
+        EvaluationItem,
+    )
+
+    task = {"task_type": "chat_completion", "alias": "answer", "configuration": {
+        "model": "openai/gpt-4o", "messages": [{"role": "user", "content": "item.q"}]}}
+    metric = {"task_type": "metric", "configuration": {
+        "type": "rouge1", "candidate": "item.answer", "reference": "item.q"}}
+    dataset = http.post("/v5/datasets", json={"name": "d", "data": [{"q": "a"}, {"q": "b"}],
+                                               "tags": ["t"]}).json()
+    strict(Dataset, dataset)
+    created = http.post("/v5/evaluations", json={
+        "name": "e", "dataset_id": dataset["id"], "tags": ["t"], "metadata": {"k": 1},
+        "tasks": [task, metric]}).json()
+    strict(Evaluation, created)
+    inline = http.post("/v5/evaluations", json={"name": "f", "data": [{"q": "x"}],
+                                                 "tasks": [task]}).json()
+    for params in ({}, {"views": "tasks"}, {"views": "tasks", "include_archived": "true",
+                                            "tags": "t"}):
+        listed(http.get("/v5/evaluations", params=params), Evaluation)
+    strict(Evaluation, http.get(f"/v5/evaluations/{created['id']}",
+                                params={"views": "tasks"}).json())
+    strict(Evaluation, http.patch(f"/v5/evaluations/{created['id']}",
+                                  json={"description": "d", "metadata": {"k": None}}).json())
+    items = listed(http.get("/v5/evaluation-items", params={"evaluation_id": created["id"]}),
+                   EvaluationItem)
+    assert items[0]["dataset_item_version_num"] == 1
+    group = http.post("/v5/evaluation-groups", json={
+        "name": "g", "evaluation_ids": [created["id"], inline["id"]], "tags": ["t"],
+        "row_identifiers": {created["id"]: "q"}}).json()
+    strict(EvaluationGroup, group)
+    for params in ({}, {"views": "members"}, {"views": ["members", "row_identifiers"]}):
+        listed(http.get("/v5/evaluation-groups", params=params), EvaluationGroup)
+    strict(EvaluationGroup, http.get(f"/v5/evaluation-groups/{group['id']}").json())
+    strict(EvaluationGroup, http.patch(f"/v5/evaluation-groups/{group['id']}",
+                                       json={"description": "x"}).json())
+    strict(EvaluationGroup, http.put(f"/v5/evaluation-groups/{group['id']}", json={
+        "name": "g", "evaluation_ids": [created["id"]]}).json())
+    listed(http.get("/v5/datasets", params={"include_archived": "true"}), Dataset)
+    listed(http.get("/v5/dataset-items", params={"dataset_id": dataset["id"]}), DatasetItem)
+    strict(EvaluationGroup, http.delete(f"/v5/evaluation-groups/{group['id']}").json())
+    strict(Evaluation, http.delete(f"/v5/evaluations/{inline['id']}").json())
+
+
+@pytest.mark.parametrize("method, path, body, status", [
+    ("GET", "/v5/evaluations/evaluation_nope", None, 404),
+    ("POST", "/v5/evaluations", {"name": "x"}, 422),
+    ("POST", "/v5/evaluation-groups", {"name": "g", "evaluation_ids": ["evaluation_no"]}, 400),
+    ("GET", "/v5/evaluations?limit=1001", None, 422),
+    ("GET", "/v5/evaluations?limit=0", None, 422),
+])
+def test_v5_errors_have_the_documented_shape(http, method, path, body, status) -> None:
+    response = http.request(method, path, json=body)
+    assert response.status_code == status
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) or all({"loc", "msg"} <= set(d) for d in detail)
+
+
+def test_v2_responses_match_the_sdk_types(tmp_path) -> None:
+    from scaleapi.api_client.v2.models.get_tasks_response import GetTasksResponse
+
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "v2.db", sample_tasks=30))
+    try:
+        headers = {"authorization": "Bearer any"}
+        page = httpx.get(f"{server.url}/v2/tasks", headers=headers, params={
+            "project_name": "Support FAQ review", "limit": 10}).json()
+        parsed = GetTasksResponse.from_dict(page)  # how scaleapi's V2Api reads a page
+        assert parsed is not None and len(parsed.tasks) == 10 and parsed.next_token
+        assert _extras(parsed) == []
+        for limit in ("0", "101", "ten"):
+            bad = httpx.get(f"{server.url}/v2/tasks", headers=headers, params={
+                "project_name": "Support FAQ review", "limit": limit})
+            assert (bad.status_code, set(bad.json())) == (400, {"status_code", "error"})
+            assert bad.json()["error"] == "limit must be an integer from 1 to 100"
+    finally:
+        server.stop()
+
+
+def test_the_strict_check_itself_catches_extra_and_missing_fields() -> None:
+    from pydantic import ValidationError
+    from scale_gp_beta.types import EvaluationGroupMember
+
+    member = {"id": "m", "created_at": "2026-01-01T00:00:00Z", "evaluation_group_id": "g",
+              "evaluation_id": "e", "object": "evaluation_group.member"}
+    strict(EvaluationGroupMember, member)
+    with pytest.raises(AssertionError):
+        strict(EvaluationGroupMember, {**member, "name": "a full evaluation's field"})
+    with pytest.raises(ValidationError):
+        strict(EvaluationGroupMember, {k: v for k, v in member.items() if k != "evaluation_id"})
+    with pytest.raises(ValidationError):
+        strict(EvaluationGroupMember, {**member, "object": "evaluation"})
+
+
+# -- what evalspec's client sends, against the SDK's params types ------------------------------
+class Recording(httpx.AsyncHTTPTransport):
+    """A real socket transport that keeps every request it sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        return await super().handle_async_request(request)
+
+
+def _conforms(params: object, body: object) -> bool:
+    """``body`` fits the SDK's params TypedDict (or one member of a union of them): only keys
+    it declares, every required one, values of the declared types."""
+    from typing import Union, get_args, get_origin
+
+    from pydantic import TypeAdapter, ValidationError
+
+    candidates = get_args(params) if get_origin(params) is Union else (params,)
+    for candidate in candidates:
+        keys = candidate.__required_keys__ | candidate.__optional_keys__  # type: ignore[union-attr]
+        if not isinstance(body, dict) or not set(body) <= keys:
+            continue
+        try:
+            TypeAdapter(candidate).validate_python(body)
+        except ValidationError:
+            continue
+        return True
+    return False
+
+
+def _params_types() -> dict[tuple[str, str], object]:
+    from scale_gp_beta.types import (
+        dataset_create_params,
+        dataset_item_batch_create_params,
+        dataset_item_list_params,
+        dataset_item_update_params,
+        dataset_list_params,
+        dataset_retrieve_params,
+        dataset_update_params,
+        evaluation_create_params,
+        evaluation_group_create_params,
+        evaluation_group_list_params,
+        evaluation_group_replace_params,
+        evaluation_group_retrieve_params,
+        evaluation_group_update_params,
+        evaluation_item_list_params,
+        evaluation_list_params,
+        evaluation_retrieve_params,
+        evaluation_update_params,
+    )
+
+    return {
+        ("POST", "/v5/evaluations"): evaluation_create_params.Evaluation,
+        ("PATCH", "/v5/evaluations/*"): evaluation_update_params.Evaluation,
+        ("GET", "/v5/evaluations"): evaluation_list_params.EvaluationListParams,
+        ("GET", "/v5/evaluations/*"): evaluation_retrieve_params.EvaluationRetrieveParams,
+        ("GET", "/v5/evaluation-items"): evaluation_item_list_params.EvaluationItemListParams,
+        ("POST", "/v5/evaluation-groups"):
+            evaluation_group_create_params.EvaluationGroupCreateParams,
+        ("PATCH", "/v5/evaluation-groups/*"):
+            evaluation_group_update_params.EvaluationGroupUpdateParams,
+        ("PUT", "/v5/evaluation-groups/*"):
+            evaluation_group_replace_params.EvaluationGroupReplaceParams,
+        ("GET", "/v5/evaluation-groups"): evaluation_group_list_params.EvaluationGroupListParams,
+        ("GET", "/v5/evaluation-groups/*"):
+            evaluation_group_retrieve_params.EvaluationGroupRetrieveParams,
+        ("POST", "/v5/datasets"): dataset_create_params.DatasetCreateParams,
+        ("PATCH", "/v5/datasets/*"): dataset_update_params.Dataset,
+        ("GET", "/v5/datasets"): dataset_list_params.DatasetListParams,
+        ("GET", "/v5/datasets/*"): dataset_retrieve_params.DatasetRetrieveParams,
+        ("POST", "/v5/dataset-items/batch"):
+            dataset_item_batch_create_params.DatasetItemBatchCreateParams,
+        ("PATCH", "/v5/dataset-items/*"): dataset_item_update_params.DatasetItemUpdateParams,
+        ("GET", "/v5/dataset-items"): dataset_item_list_params.DatasetItemListParams,
+    }
+
+
+def _route(request: httpx.Request) -> tuple[str, str]:
+    parts = request.url.path.split("/")
+    if len(parts) > 3 and parts[3] != "batch":
+        parts = [*parts[:3], "*"]
+    return request.method, "/".join(parts)
+
+
+def test_what_evalspec_sends_matches_the_sdk_params(workdir, platform, run) -> None:
+    import json
+
+    from evalspec import __version__
+    from evalspec.desired import build
+    from evalspec.plan import make_plan
+    from tests.conftest import edit
+
+    root = workdir("sweep")
+    transport = Recording()
+
+    async def plan_and_apply(destroying: bool = False) -> None:
+        import dataclasses
+
+        client = sgp_client(Endpoint(platform.url, "test"), CREDS, root, transport=transport)
+        try:
+            state = build(root)
+            if destroying:
+                state = dataclasses.replace(state, objects=[])
+            made = await make_plan(state, client, platform.url)
+            outcomes = await execute(made, client)
+            assert all(o.status == "done" for o in outcomes), outcomes
+        finally:
+            await client.aclose()
+
+    asyncio.run(plan_and_apply())  # creates of every kind
+    edit(root / "specs" / "support.yaml", "row_identifier: id", "row_identifier: question")
+    edit(root / "specs" / "support.yaml", "Customer support questions",
+         "Support questions")
+    rows = root / "data" / "support-faq.jsonl"
+    lines = rows.read_text().splitlines()
+    rows.write_text("\n".join([lines[0].replace("reset", "change"), *lines[2:],
+                               '{"id": "faq-new", "question": "q?", "reference": "r"}']) + "\n")
+    asyncio.run(plan_and_apply())  # updates, item sync, group PUT, replacements, archives
+    asyncio.run(plan_and_apply(destroying=True))  # archives of every kind
+    types = _params_types()
+    routes = set()
+    for request in transport.sent:
+        route = _route(request)
+        routes.add(route)
+        assert request.headers["accept"] == "application/json"
+        assert request.headers["user-agent"] == f"evalspec/{__version__}"
+        if request.method == "DELETE":
+            continue
+        assert route in types, f"no SDK params type for {route}"
+        if request.method == "GET":
+            query = set(request.url.params.keys())
+            declared = types[route].__required_keys__ | types[route].__optional_keys__
+            assert query <= declared, (route, query - declared)
+        else:
+            body = json.loads(request.content)
+            assert _conforms(types[route], body), (route, body)
+    assert {("POST", "/v5/evaluations"), ("POST", "/v5/datasets"),
+            ("POST", "/v5/evaluation-groups"), ("PUT", "/v5/evaluation-groups/*"),
+            ("PATCH", "/v5/datasets/*"), ("POST", "/v5/dataset-items/batch"),
+            ("PATCH", "/v5/dataset-items/*"), ("DELETE", "/v5/dataset-items/*"),
+            ("DELETE", "/v5/evaluations/*"), ("DELETE", "/v5/datasets/*"),
+            ("DELETE", "/v5/evaluation-groups/*"), ("GET", "/v5/evaluations")} <= routes
