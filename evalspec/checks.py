@@ -8,6 +8,8 @@ when every document loaded, so a broken file does not cause a cascade of false r
 from __future__ import annotations
 
 import fnmatch
+import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from evalspec import models
@@ -57,6 +59,9 @@ def check(state: DesiredState, problems: ProblemSet, config_source: Source,
         _unique_addresses(state, problems)
         _dataset_references(state, problems)
         _groups(state, problems)
+        columns = _dataset_columns(state)
+        for obj in state.of_kind("Evaluation"):
+            _item_references(obj, _row_columns(obj, columns), problems)
 
 
 def _reserved(obj: DesiredObject, problems: ProblemSet) -> None:
@@ -85,6 +90,64 @@ def _aliases(obj: DesiredObject, problems: ProblemSet) -> None:
                          "give each task a distinct alias")
         else:
             seen[alias] = i
+
+
+_LOCATOR = re.compile(r"^item\.([A-Za-z0-9_-]+)")
+_PLACEHOLDER = re.compile(r"\{\{\s*item\.([A-Za-z0-9_-]+)")  # the platform's {{ item.x }}
+
+
+def _dataset_columns(state: DesiredState) -> dict[str, set[str] | None]:
+    return {o.name: _columns(o.spec.items) for o in state.of_kind("Dataset")}
+
+
+def _columns(rows: Any) -> set[str] | None:
+    """The columns some row has, or None when the rows are not known here."""
+    if not isinstance(rows, list):
+        return None
+    return {key for row in rows if isinstance(row, dict) for key in row}
+
+
+def _row_columns(obj: DesiredObject, datasets: dict[str, set[str] | None]) -> set[str] | None:
+    if obj.spec.data is not None:
+        return _columns(obj.spec.data)
+    return datasets.get(obj.spec.dataset) if isinstance(obj.spec.dataset, str) else None
+
+
+def _locators(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    if isinstance(value, str):
+        found = _LOCATOR.match(value)
+        if found:
+            yield path, found.group(1)
+        elif "{{" in value:
+            for name in dict.fromkeys(_PLACEHOLDER.findall(value)):
+                yield path, name
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _locators(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _locators(item, (*path, index))
+
+
+def _item_references(obj: DesiredObject, columns: set[str] | None,
+                     problems: ProblemSet) -> None:
+    """``item.X`` in a task reads column X, or the output of the earlier task aliased X."""
+    tasks = [t.model_dump(exclude_none=True) for t in obj.spec.tasks]
+    aliases = {task_alias(t): i for i, t in enumerate(tasks)}
+    for i, task in enumerate(tasks):
+        for path, name in _locators(task.get("configuration"), ("tasks", i, "configuration")):
+            position = aliases.get(name)
+            if position is not None and position >= i:
+                which = "this task" if position == i else f"tasks[{position}], which runs later"
+                message = (f"item.{name} is the output of {which}; a task can read only the "
+                           "outputs of tasks before it")
+            elif position is None and columns is not None and name not in columns:
+                known = [*sorted(columns), *list(aliases)[:i]]
+                message = (f"item.{name}: the rows have no column '{name}' and no earlier task "
+                           f"is aliased '{name}'{suggest(name, known)}")
+            else:
+                continue
+            problems.add(obj.source.locate(path), path, message)
 
 
 def _dataset_key(obj: DesiredObject, problems: ProblemSet) -> None:

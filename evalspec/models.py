@@ -34,6 +34,7 @@ TEMPLATE_PATTERN = r"\$\{\{"
 ENDPOINT_PATTERN = r"^(local|https://[^\s@/]+(/\S*)?|http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/\S*)?)$"
 RESERVED_TAG_PATTERN = r"^evalspec[:.]"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+FUNCTION_PATTERN = r"(?m)^\s*(async\s+)?def\s+\w+\s*\("
 
 PATTERN_MESSAGES = {
     NAME_PATTERN: "must be 1-128 characters of letters, digits, '.', '_' or '-', starting "
@@ -45,6 +46,8 @@ PATTERN_MESSAGES = {
     FILE_PATTERN: "must be a file:// reference",
     ENDPOINT_PATTERN: "must be 'local' or an https:// URL without credentials "
     "(http:// only for localhost)",
+    FUNCTION_PATTERN: "must define a Python function ('def name(item): ...'); its name titles "
+    "the result column",
     ENV_NAME_PATTERN: "must be an environment variable name: letters, digits and '_', not "
     "starting with a digit",
 }
@@ -178,21 +181,65 @@ class AgentexOutputConfig(_OpenConfig):
     input_column: str
 
 
-class MetricConfig(_OpenConfig):
-    type: Literal["bleu", "meteor", "cosine_similarity", "f1", "rouge1", "rouge2", "rougeL"]
-    candidate: str
-    reference: str
+Text = Annotated[str, Field(min_length=1)]
+METRIC_TYPES = ("bleu", "meteor", "cosine_similarity", "f1", "rouge1", "rouge2", "rougeL")
 
 
-class AutoQuestionConfig(_OpenConfig):
-    model: str
-    prompt: str
-    question_id: str
+class MetricConfig(_Strict):
+    """Scores ``candidate`` against ``reference`` (item locators such as ``item.answer``,
+    the output of an earlier task, and ``item.reference``, a column)."""
+
+    type: Literal[METRIC_TYPES] = Field(  # type: ignore[valid-type]
+        description="The metric: bleu, meteor, cosine_similarity, f1, rouge1, rouge2, rougeL.")
+    candidate: Text = Field(description="What is scored: an item locator, e.g. item.answer.")
+    reference: Text = Field(description="What it is scored against, e.g. item.reference.")
 
 
-class GuidedDecodingConfig(_OpenConfig):
-    model: str
-    prompt: str
+class AutoQuestionConfig(_Strict):
+    """An LLM judge answers a question (by id) about each item."""
+
+    model: Text = Field(description="The judge model.")
+    prompt: Text = Field(description="What the judge is asked; may use {{ item.x }}.")
+    question_id: Text = Field(description="The question the judge answers.")
+
+
+class ConstCondition(_Strict):
+    op: Literal["const"]
+    value: str | float | bool
+
+
+class VarCondition(_Strict):
+    op: Literal["var"]
+    path: Text = Field(description="An item locator whose value decides, e.g. item.should_run.")
+
+
+RunCondition = Annotated[ConstCondition | VarCondition, Field(discriminator="op")]
+
+
+class _JudgeBase(_Strict):
+    model: Text = Field(description="The judge model.")
+    prompt: Text = Field(description="What the judge is asked; may use {{ item.x }}.")
+    system_prompt: Text | None = None
+    inference_args: JsonObject | None = None
+    run_condition: RunCondition | None = Field(
+        None, description="Run only when a constant or an item value says so.")
+
+
+class GuidedDecodingChoices(_JudgeBase):
+    """The judge picks one of ``choices``."""
+
+    choices: Annotated[list[Text], Field(min_length=2)] = Field(
+        description="The answers the judge may give, e.g. [better, same, worse].")
+
+
+class GuidedDecodingStructured(_JudgeBase):
+    """The judge answers in the shape ``response_format`` describes."""
+
+    response_format: JsonObject = Field(description="A JSON Schema response format.")
+
+
+# Two forms, told apart by which key they have (choices or response_format).
+GuidedDecodingConfig = GuidedDecodingChoices | GuidedDecodingStructured
 
 
 class AgentConfig(_OpenConfig):
@@ -201,16 +248,34 @@ class AgentConfig(_OpenConfig):
     output_rules: list[str]
 
 
-class ContributorQuestionConfig(_OpenConfig):
-    layout: JsonObject
-    question_id: str
+class ContributorQuestionConfig(_Strict):
+    """A question for human raters."""
+
+    layout: JsonObject = Field(description="How the question is laid out for raters.")
+    question_id: Text
+    prefill_from: Text | None = None
+    queue_id: Text | None = None
+    required: bool | None = None
+    rubric_id: Text | None = None
 
 
-class CustomFunctionConfig(_OpenConfig):
-    function_source: str
+class CustomFunctionOutput(_Strict):
+    path: Text = Field(description="Dot path in the function's return value.")
+    alias: Text | None = Field(None, description="Column title; defaults to the path.")
 
 
-def _task(task_type: str, config: type[BaseModel], doc: str) -> type[BaseModel]:
+class CustomFunctionConfig(_Strict):
+    """Runs a Python function per item; its name titles the result column."""
+
+    function_source: Annotated[str, Field(pattern=FUNCTION_PATTERN)] = Field(
+        description="Python source defining the function.")
+    arg_mapping: dict[str, Text] | None = Field(
+        None, description="Function parameter -> item locator.")
+    config_args: JsonObject | None = None
+    outputs: list[CustomFunctionOutput] | None = None
+
+
+def _task(task_type: str, config: Any, doc: str) -> type[BaseModel]:
     title = "".join(part.title() for part in re.split(r"[._]", task_type)) + "Task"
     alias = Annotated[str, Field(min_length=1, max_length=128)] | None
     return create_model(

@@ -13,6 +13,7 @@ SUMMARIES = {
     "quickstart": "Valid: 0 datasets, 1 evaluation from 1 spec, 0 groups.",
     "sweep": "Valid: 1 dataset, 6 evaluations from 1 spec, 1 group.",
     "support-csv": "Valid: 1 dataset, 1 evaluation from 1 spec, 0 groups.",
+    "judge-sweep": "Valid: 1 dataset, 3 evaluations from 1 spec, 1 group.",
 }
 
 

@@ -39,7 +39,7 @@ def make_sweep(sdk) -> tuple[list[str], str]:
 def test_a_sweep_made_with_the_sdk_imports_as_a_matrix(project, platform, sdk, run) -> None:
     ids, group_id = make_sweep(sdk)
     single = sdk.evaluations.create(evaluation={
-        "name": "capitals", "data": [{"country": "Peru"}, {"country": "Chile"}],
+        "name": "capitals", "data": [{"question": "Peru"}, {"question": "Chile"}],
         "tasks": [chat("openai/gpt-4o-mini", 0.0)], "tags": ["geo"]})
     root = project({}, config="project: demo\n")
     result = run("import", str(root), "--group", "faq-sweep", "--evaluation", single.id,
@@ -126,7 +126,7 @@ def test_unknown_names_and_nothing_asked(project, platform, run) -> None:
 def test_a_group_that_is_not_a_sweep_imports_one_document_per_evaluation(project, platform,
                                                                           sdk, run) -> None:
     one = sdk.evaluations.create(evaluation={
-        "name": "judge", "data": [{"q": "a"}], "tasks": [chat("openai/gpt-4o", 0.0)]})
+        "name": "judge", "data": [{"question": "a"}], "tasks": [chat("openai/gpt-4o", 0.0)]})
     two = sdk.evaluations.create(evaluation={
         "name": "metric", "data": [{"q": "b"}], "tasks": [{
             "task_type": "metric", "alias": "score",
@@ -141,7 +141,7 @@ def test_a_group_that_is_not_a_sweep_imports_one_document_per_evaluation(project
     assert [(d["kind"], d["name"]) for d in documents] == [
         ("Evaluation", "judge"), ("Evaluation", "metric"), ("EvaluationGroup", "mixed")]
     assert documents[0]["data"] == "file://data/judge.jsonl"
-    assert (root / "specs/imported/data/judge.jsonl").read_text() == '{"q": "a"}\n'
+    assert (root / "specs/imported/data/judge.jsonl").read_text() == '{"question": "a"}\n'
     assert plan(run, root, platform.url).out == "No changes. The platform matches the specs.\n"
 
 
@@ -183,7 +183,7 @@ def test_project_defaults_are_left_out_of_imported_specs(project, platform, sdk,
 def test_defaults_the_platform_lacks_are_named_with_both_values(project, platform, sdk,
                                                                 run) -> None:
     evaluation = sdk.evaluations.create(evaluation={
-        "name": "capitals", "data": [{"country": "Peru"}], "tags": ["geo"],
+        "name": "capitals", "data": [{"question": "Peru"}], "tags": ["geo"],
         "tasks": [chat("openai/gpt-4o-mini", 0.0)]})
     root = project({}, config="project: demo\ndefaults:\n  tags: [team:evals]\n")
     result = run("import", str(root), "--evaluation", evaluation.id, "--endpoint",

@@ -43,7 +43,7 @@ def owned(platform, project: str) -> list[dict]:
     raise AssertionError(f"no answer: {response.status_code}")
 
 
-@pytest.mark.parametrize("example", ["quickstart", "sweep", "support-csv"])
+@pytest.mark.parametrize("example", ["quickstart", "sweep", "support-csv", "judge-sweep"])
 def test_each_example_applies_then_plans_empty(example, workdir, platform, run) -> None:
     root = workdir(example)
     first = apply(run, root, platform.url)

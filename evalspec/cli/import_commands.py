@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from evalspec.cli.plan_commands import endpoint_option
-from evalspec.errors import EXIT_ERROR, EXIT_OK, UsageError
+from evalspec.errors import EXIT_ERROR, EXIT_OK, EvalspecError, SpecError, UsageError
 from evalspec.sanitize import one_line
 
 
@@ -97,8 +97,13 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, end
         for file, text in files.items():
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(text, encoding="utf-8")
-        prints: dict[str, str] = importer.verify(found, build(root), actual, endpoint,
-                                                 defaults)
+        try:
+            state = build(root)
+        except SpecError as exc:  # say what is wrong, not only how much
+            lines = [one_line(str(p)) for p in exc.problems[:20]]
+            raise EvalspecError("the written specs do not validate:\n  "
+                                + "\n  ".join(lines)) from None
+        prints: dict[str, str] = importer.verify(found, state, actual, endpoint, defaults)
         click.echo(f"Wrote {len(files)} files under {target.relative_to(root)}:")
         for file in files:
             click.echo(f"  {file.relative_to(root)}")
