@@ -9,6 +9,15 @@ import click
 from evalspec.errors import EXIT_OK, UsageError
 
 
+def _parse_qualities(pairs: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    from evalspec.platform.scoring import parse_qualities
+
+    try:
+        return parse_qualities(pairs)
+    except ValueError as exc:
+        raise UsageError(f"--model-quality {exc}") from None
+
+
 def _parse_keys(pairs: tuple[str, ...]) -> dict[str, str]:
     keys: dict[str, str] = {}
     for pair in pairs:
@@ -44,14 +53,19 @@ def _parse_keys(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--drop-rate", default=0.0, type=click.FloatRange(0, 1), metavar="P",
               help="Commit this share of writes, then close the connection unanswered.")
 @click.option("--seed", default=0, show_default=True, type=int,
-              help="Seed for the injected faults: a sequential client sees the same ones.")
+              help="Seed for the injected faults and the synthetic answers and scores: the "
+              "same seed gives the same ones.")
+@click.option("--model-quality", "qualities", multiple=True, metavar="PATTERN=Q",
+              help="How often models matching PATTERN (a glob) echo a row's reference answer, "
+              "from 0 to 1; metrics and judges score the difference. First match wins; other "
+              "models get a quality derived from their name. Repeatable.")
 @click.option("--fail-model", "fail_models", multiple=True, metavar="PATTERN",
               help="Evaluations with a task on a model matching PATTERN (a glob) end 'failed' "
               "with every item failed. Repeatable.")
 def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
              tasks_file: Path | None, complete_after: float, latency_ms: float,
              fail_rate: float, rate_limit: float, drop_rate: float, seed: int,
-             fail_models: tuple[str, ...], sample_tasks: int) -> int:
+             fail_models: tuple[str, ...], qualities: tuple[str, ...], sample_tasks: int) -> int:
     """Serve the local platform: an SGP-compatible API over SQLite.
 
     Point evalspec or the official SDKs at it, with no account and no secrets.
@@ -62,6 +76,7 @@ def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
       evalspec emulator --api-key test-key=acme --api-key other=globex
       evalspec emulator --tasks tasks.jsonl --latency-ms 20 --fail-rate 0.1 --seed 7
       evalspec emulator --sample-tasks 500
+      evalspec emulator --model-quality 'openai/gpt-4o=0.9' --model-quality '*mini=0.4'
       SGP_CLIENT_BASE_URL=http://127.0.0.1:8750 SGP_API_KEY=x SGP_ACCOUNT_ID=acme \
         python my_sdk_script.py
     """
@@ -77,7 +92,7 @@ def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
                     drop_rate=drop_rate, seed=seed)
     settings = Settings(db=db or ":memory:", api_keys=keys, complete_after=complete_after,
                         tasks_file=tasks_file, faults=faults, fail_models=fail_models,
-                        sample_tasks=sample_tasks)
+                        sample_tasks=sample_tasks, model_quality=_parse_qualities(qualities))
     def announce() -> None:
         click.echo(f"evalspec local platform on http://{host}:{port} "
                    f"(database: {db or 'in memory'}; "

@@ -95,11 +95,17 @@ def local_database(root: Path) -> Path:
 def _local_transport(root: Path) -> httpx.AsyncBaseTransport:
     """The platform in this process; v2 tasks come from ``.evalspec/tasks.jsonl`` if present."""
     from evalspec.platform.app import Settings, create_app
+    from evalspec.platform.scoring import QUALITY_ENV, parse_qualities
 
     database = local_database(root)
     tasks = database.parent / "tasks.jsonl"
+    try:
+        qualities = parse_qualities([p for p in os.environ.get(QUALITY_ENV, "").split(",")
+                                     if p.strip()])
+    except ValueError as exc:
+        raise UsageError(f"{QUALITY_ENV}: {exc}") from None
     return httpx.ASGITransport(app=create_app(Settings(
-        db=database, tasks_file=tasks if tasks.is_file() else None)))
+        db=database, tasks_file=tasks if tasks.is_file() else None, model_quality=qualities)))
 
 
 def sgp_client(endpoint: Endpoint, credentials: Credentials, root: Path, *,

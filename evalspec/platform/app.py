@@ -63,6 +63,7 @@ class Settings:
     faults: Faults = field(default_factory=Faults)
     fail_models: tuple[str, ...] = ()  # glob patterns: evaluations on these models end failed
     sample_tasks: int = 0  # synthetic v2 tasks shaped like seed 000, after the tasks file's
+    model_quality: tuple[tuple[str, float], ...] = ()  # (glob, quality) for synthetic answers
 
 
 async def account_of(request: Request) -> str:

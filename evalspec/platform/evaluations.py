@@ -8,7 +8,6 @@ linearly. Items carry deterministic synthetic outputs under each task's alias on
 
 from __future__ import annotations
 
-import hashlib
 import time
 from datetime import datetime
 from typing import Any, Literal
@@ -30,6 +29,7 @@ from evalspec.platform.app import (
     split_list,
 )
 from evalspec.platform.datasets import create_dataset
+from evalspec.platform.scoring import Scorer
 from evalspec.platform.store import Store, new_id, now
 
 router = APIRouter(route_class=JSONRoute)
@@ -334,13 +334,6 @@ async def archive(evaluation_id: str, request: Request, account: str = Account,
 
 # -- items ------------------------------------------------------------------------------------
 
-def _output(evaluation_id: str, index: int, task: dict[str, Any]) -> str:
-    seed = f"{evaluation_id}:{index}:{task_alias(task)}"
-    digest = hashlib.sha256(seed.encode()).hexdigest()[:12]
-    model = task["configuration"].get("model", task["task_type"])
-    return f"[{model}] synthetic output {digest}"
-
-
 FAILED_ITEM_MESSAGE = "the model returned an error (the emulator fails this model)"
 
 
@@ -350,23 +343,26 @@ def items_of(store: Store, evaluation: dict[str, Any], settings: Settings
     _, _, done = progress(evaluation, settings)
     finished = int(len(rows["rows"]) * done) if done < 1.0 else len(rows["rows"])
     failing = _fails(evaluation, settings)
+    scorer = Scorer(settings.faults.seed, settings.model_quality)
+
+    def skipped(task: dict[str, Any]) -> bool:
+        return task["task_type"] in NOT_EXECUTED
+
     items = []
     for i, (row, item_id) in enumerate(zip(rows["rows"], rows["item_ids"], strict=True)):
-        data = dict(row)
+        ran = i < finished and not failing
+        data = scorer.outputs(evaluation["tasks"], row, i, skipped) if ran else dict(row)
         statuses = {}
         errors = {}
         for task in evaluation["tasks"]:
             alias = task_alias(task)
-            if task["task_type"] in NOT_EXECUTED:
+            if skipped(task) or i >= finished:
                 statuses[alias] = "pending"
-            elif i < finished and failing:
+            elif failing:
                 statuses[alias] = "errored"  # the SDK's word; the reason is in task_errors
                 errors[alias] = {"message": FAILED_ITEM_MESSAGE, "type": "model_error"}
-            elif i < finished:
-                data[alias] = _output(evaluation["id"], i, task)
-                statuses[alias] = "completed"
             else:
-                statuses[alias] = "pending"
+                statuses[alias] = "completed"
         items.append({
             "id": f"{evaluation['id']}.item{i:06d}", "object": "evaluation.item",
             "evaluation_id": evaluation["id"], "data": data, "dataset_item_id": item_id,

@@ -1,0 +1,98 @@
+"""The local platform's scores: metrics with known values, answers that follow model quality,
+everything reproducible from the seed."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from evalspec.platform.scoring import METRICS, Scorer, model_quality, parse_qualities
+from tests.test_plan_apply import ENV, apply
+
+C, R = "the cat sat", "the cat sat on the mat"
+
+
+@pytest.mark.parametrize("metric, expected", [
+    ("rouge1", 2 * 1 * 0.5 / 1.5),             # 3 of 3 candidate words, 3 of 6 reference words
+    ("rouge2", 2 * 1 * 0.4 / 1.4),             # 2 of 2 bigrams, 2 of 5
+    ("rougeL", 2 * 1 * 0.5 / 1.5),             # LCS 3
+    ("f1", 2 * 1 * 0.5 / 1.5),                 # articles dropped: cat sat / cat sat on mat
+    ("cosine_similarity", 4 / (math.sqrt(3) * math.sqrt(8))),  # the 1x2 + cat + sat
+    ("bleu", math.exp(1 - 6 / 3) * math.exp((math.log(1) + math.log(3 / 3) + math.log(2 / 2)
+                                             + math.log(1 / 1)) / 4)),
+    ("meteor", (10 * 1 * 0.5 / (0.5 + 9 * 1)) * (1 - 0.5 * (1 / 3) ** 3)),
+])
+def test_metric_values(metric: str, expected: float) -> None:
+    assert METRICS[metric](C, R) == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("metric", sorted(METRICS))
+def test_identical_and_disjoint_texts(metric: str) -> None:
+    assert METRICS[metric](R, R) == pytest.approx(1.0, abs=0.01)  # METEOR's penalty: 0.9977
+    assert METRICS[metric]("alpha beta", "gamma delta") == 0.0
+    assert METRICS[metric]("", R) == 0.0
+
+
+def test_model_quality_overrides_and_the_derived_default() -> None:
+    overrides = parse_qualities(["openai/gpt-4o=0.9", "*mini=0.4"])
+    assert model_quality("openai/gpt-4o", overrides) == 0.9
+    assert model_quality("openai/gpt-4o-mini", overrides) == 0.4
+    derived = model_quality("anthropic/claude-3-5-sonnet", overrides)
+    assert 0.3 <= derived <= 0.9 and derived == model_quality("anthropic/claude-3-5-sonnet", ())
+    for bad in ("openai/*", "x=2", "=0.5", "x=high"):
+        with pytest.raises(ValueError, match="expected PATTERN=Q"):
+            parse_qualities([bad])
+
+
+def test_answers_follow_quality_and_the_seed() -> None:
+    tasks = [{"task_type": "chat_completion", "alias": "answer",
+              "configuration": {"model": "m/good"}},
+             {"task_type": "metric", "alias": "rouge", "configuration": {
+                 "type": "rougeL", "candidate": "item.answer", "reference": "item.reference"}},
+             {"task_type": "auto_evaluation.guided_decoding", "alias": "judge",
+              "configuration": {"choices": ["right", "so-so", "wrong"]}}]
+    rows = [{"reference": f"answer number {i} is here"} for i in range(400)]
+
+    def mean_rouge(quality: float, seed: int = 0) -> tuple[float, list]:
+        scorer = Scorer(seed, (("m/*", quality),))
+        outputs = [scorer.outputs(tasks, row, i, lambda t: False) for i, row in enumerate(rows)]
+        return sum(o["rouge"] for o in outputs) / len(outputs), outputs
+
+    good, outputs = mean_rouge(0.9)
+    bad, _ = mean_rouge(0.2)
+    assert good > 0.9 and bad < 0.6
+    exact = [o for o in outputs if o["answer"] == o["reference"]]
+    assert 0.85 < len(exact) / len(rows) < 0.95 and all(o["rouge"] == 1.0 for o in exact)
+    right = sum(1 for o in exact if o["judge"] == "right") / len(exact)
+    assert 0.8 < right < 1.0
+    assert mean_rouge(0.9)[1] == outputs  # the same seed, the same outputs
+    assert mean_rouge(0.9, seed=1)[1] != outputs
+
+
+def test_the_platform_scores_the_judge_sweep(workdir, tmp_path, run) -> None:
+    from evalspec.platform.app import Settings
+    from evalspec.platform.server import start_background
+
+    qualities = (("openai/gpt-4o", 0.95), ("*mini", 0.5), ("anthropic/*", 0.1))
+    server = start_background(Settings(db=tmp_path / "s.db", complete_after=0.1,
+                                       model_quality=qualities))
+    try:
+        root = workdir("judge-sweep")
+        assert apply(run, root, server.url).code == 0
+        run("status", str(root), "--endpoint", server.url, "--watch", "--interval", "0.05",
+            env=ENV)
+        result = run("results", "faq-judged", str(root), "--endpoint", server.url, env=ENV)
+        import json
+
+        rows = [json.loads(line) for line in result.out.splitlines()]
+        means = {name: sum(r["evaluations"][name]["data"]["rouge"] for r in rows) / len(rows)
+                 for name in rows[0]["evaluations"]}
+        assert max(means, key=means.get) == "faq-openai-gpt-4o"
+        assert min(means, key=means.get) == "faq-anthropic-claude-3-5-sonnet"
+        item = rows[0]["evaluations"]["faq-openai-gpt-4o"]
+        assert item["task_result_statuses"] == {"answer": "completed", "rouge": "completed",
+                                                "judge": "completed"}
+        assert item["data"]["judge"] in ("correct", "partly correct", "wrong")
+    finally:
+        server.stop()
