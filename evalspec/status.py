@@ -168,6 +168,37 @@ async def _items(client: SGPClient, evaluation_id: str) -> AsyncIterator[dict[st
         yield item
 
 
+def member_names_of(actual: ActualState, target: Remote) -> list[str]:
+    """A group's members by name, in the group's order (an evaluation: itself)."""
+    if target.kind == "Evaluation":
+        return [target.name]
+    names = {o.id: o.name for o in actual.objects if o.kind == "Evaluation"}
+    return [names.get(m, m) for m in _members(target)]
+
+
+async def member_items(client: SGPClient, actual: ActualState, target: Remote
+                       ) -> AsyncIterator[tuple[str, Any, dict[str, Any]]]:
+    """(member name, row identifier value, item) for every item of every member, streamed
+    member by member. The row is the member's row identifier column, or the item's position
+    when it has none (always, for a single evaluation)."""
+    if target.kind == "Evaluation":
+        position = 0
+        async for item in _items(client, target.id):
+            yield target.name, position, item
+            position += 1
+        return
+    names = {o.id: o.name for o in actual.objects if o.kind == "Evaluation"}
+    columns = {r["evaluation_id"]: r["column_name"]
+               for r in target.body.get("row_identifiers") or []}
+    for member in _members(target):
+        column = columns.get(member)
+        position = 0
+        async for item in _items(client, member):
+            value = (item.get("data") or {}).get(column) if column else position
+            position += 1
+            yield names.get(member, member), value, item
+
+
 async def export_results(client: SGPClient, project: str, name: str, out: TextIO
                          ) -> tuple[str, int]:
     """Write ``name``'s items as JSONL to ``out``; returns (address, rows written).
@@ -184,20 +215,11 @@ async def export_results(client: SGPClient, project: str, name: str, out: TextIO
                                   "missing": []}) + "\n")
             rows += 1
         return target.address, rows
-    names = {o.id: o.name for o in actual.objects if o.kind == "Evaluation"}
-    columns = {r["evaluation_id"]: r["column_name"]
-               for r in target.body.get("row_identifiers") or []}
-    members = _members(target)
+    member_names = member_names_of(actual, target)
     joined: dict[str, tuple[Any, dict[str, Any]]] = {}  # key -> (row identifier, items)
-    for member in members:
-        column = columns.get(member)
-        position = 0
-        async for item in _items(client, member):
-            value = (item.get("data") or {}).get(column) if column else position
-            position += 1
-            key = json.dumps(value, sort_keys=True)
-            joined.setdefault(key, (value, {}))[1][names.get(member, member)] = _item_row(item)
-    member_names = [names.get(m, m) for m in members]
+    async for name, value, item in member_items(client, actual, target):
+        key = json.dumps(value, sort_keys=True)
+        joined.setdefault(key, (value, {}))[1][name] = _item_row(item)
     for value, by_member in joined.values():
         missing = [m for m in member_names if m not in by_member]
         out.write(json.dumps({"row": value, "evaluations": by_member, "missing": missing})

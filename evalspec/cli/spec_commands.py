@@ -131,9 +131,11 @@ def render(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...], f
               help="The schema of the plan document (plan --format json, plan -o) instead.")
 @click.option("--results", "of_results", is_flag=True,
               help="The schema of a line of 'evalspec results' instead.")
+@click.option("--report", "of_report", is_flag=True,
+              help="The schema of 'evalspec report --format json' instead.")
 @click.option("--reference", is_flag=True,
               help="The spec reference in Markdown (docs/spec-reference.md), from the schema.")
-def schema(of_plan: bool, of_results: bool, reference: bool) -> int:
+def schema(of_plan: bool, of_results: bool, of_report: bool, reference: bool) -> int:
     """Print the JSON Schema (draft 2020-12) for evalspec.yaml and spec documents.
 
     Point your editor at it for completion and checks; with the YAML language server, start
@@ -156,6 +158,11 @@ def schema(of_plan: bool, of_results: bool, reference: bool) -> int:
         from evalspec.schema import document_schema
 
         click.echo(render_reference(document_schema()), nl=False)
+        return EXIT_OK
+    if of_report:
+        from evalspec.results.report_schema import schema_text as report_schema_text
+
+        click.echo(report_schema_text(), nl=False)
         return EXIT_OK
     if of_results:
         from evalspec.results_schema import schema_text as results_schema_text

@@ -138,6 +138,57 @@ def results(name: str, path: Path, endpoint: str | None, out: Path | None) -> in
     return EXIT_OK
 
 
+@click.command()
+@click.argument("name")
+@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
+@endpoint_option
+@click.option("--baseline", metavar="MEMBER",
+              help="The member the others are compared with. Default: the group's first.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]),
+              default="text", show_default=True,
+              help="A leaderboard per score, the JSON document, Markdown for a PR comment, or "
+              "a self-contained HTML page with charts.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report here instead of standard output.")
+def report(name: str, path: Path, endpoint: str | None, baseline: str | None, fmt: str,
+           out: Path | None) -> int:
+    """Compare a group's members on every score: which wins, by how much, how sure.
+
+    For each score column (metric outputs, judge choices as numbers) and each member: rows
+    scored, mean and 95% interval; against the baseline, the paired difference on the rows
+    both have, its interval, a paired t-test's p-value (Holm-corrected across members) and
+    wins/ties/losses. Rows a member lacks are counted, not hidden.
+
+    \b
+    Examples:
+      evalspec report faq-judged
+      evalspec report faq-judged --baseline faq-openai-gpt-4o-mini --format markdown
+      evalspec report faq-judged --format json | jq '.scores[0].members[0].name'
+      evalspec report faq-judged --format html -o report.html
+    """
+    from evalspec.results.report import build_report
+    from evalspec.results.report_html import render_html
+    from evalspec.results.report_render import render_json, render_markdown, render_text
+
+    identity, client = _connect(path, endpoint)
+
+    async def run() -> Any:
+        try:
+            return await build_report(client, identity.project, name, baseline)
+        finally:
+            await client.aclose()
+
+    result = asyncio.run(run())
+    renderers = {"json": render_json, "markdown": render_markdown, "html": render_html}
+    text = renderers.get(fmt, render_text)(result)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote the {fmt} report of {result.address} to {out}.", err=True)
+    return EXIT_OK
+
+
 @click.group()
 def state() -> None:
     """What the project owns on the platform, like 'terraform state'.
@@ -205,4 +256,4 @@ async def _refresh(client: Any, project: str) -> Any:
         await client.aclose()
 
 
-COMMANDS = [status, results, state]
+COMMANDS = [status, results, report, state]

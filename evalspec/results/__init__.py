@@ -1,0 +1,2 @@
+"""After apply: what the launched evaluations produced (the comparison report and its
+statistics)."""

@@ -1,0 +1,119 @@
+"""The comparison report as one self-contained HTML page (inline SVG; nothing is fetched):
+per score, a leaderboard of means with their 95% intervals as whiskers, and for each member a
+histogram of its per-row differences from the baseline."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+from evalspec.results.report import ColumnReport, Report
+from evalspec.results.report_render import HEADER as TABLE_HEADER
+from evalspec.results.report_render import _cells, _intro
+
+STYLE = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f;
+       max-width: 1000px; margin: 2em auto; padding: 0 1em; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; }
+table { border-collapse: collapse; margin: .5em 0; font-size: 13px; }
+th, td { padding: .25em .6em; border-bottom: 1px solid #e3e3e3; text-align: left; }
+.muted { color: #6b6b6b; } svg text { font: 12px system-ui, sans-serif; fill: #1d1d1f; }
+.histograms { display: flex; flex-wrap: wrap; gap: 1.5em; }
+"""
+BEST, OTHER, BASE = "#2f6fdf", "#8fb3ef", "#d08a2e"
+
+
+def _scale(values: list[float]) -> tuple[float, float]:
+    finite = [v for v in values if math.isfinite(v)]
+    low, high = min([0.0, *finite]), max([1.0, *finite])
+    return low, high if high > low else low + 1
+
+
+def _leaderboard(report: Report, column: ColumnReport) -> str:
+    names = report.ranked(column)
+    scores = [column.scores[n] for n in names]
+    low, high = _scale([v for s in scores if s.n for v in (s.low, s.high, s.mean)])
+    left, width, row = 260, 560, 26
+    height = row * len(names) + 30
+
+    def x(value: float) -> float:
+        return left + width * (value - low) / (high - low)
+
+    parts = [f'<svg role="img" aria-label="leaderboard {escape(column.column.alias)}" '
+             f'width="{left + width + 90}" height="{height}">']
+    for tick in range(11):
+        value = low + (high - low) * tick / 10
+        parts.append(f'<line x1="{x(value):.1f}" y1="2" x2="{x(value):.1f}" y2="{height - 22}" '
+                     f'stroke="#ececec"/><text x="{x(value):.1f}" y="{height - 6}" '
+                     f'text-anchor="middle">{value:.2g}</text>')
+    for position, (name, summary) in enumerate(zip(names, scores, strict=True)):
+        y = 4 + row * position
+        colour = BASE if name == report.baseline else BEST if position == 0 else OTHER
+        parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{escape(name)}'
+                     "</text>")
+        if not summary.n:
+            continue
+        parts.append(f'<rect x="{x(low):.1f}" y="{y + 4}" width="{x(summary.mean) - x(low):.1f}"'
+                     f' height="{row - 10}" fill="{colour}"/>')
+        if summary.has_interval:
+            middle = y + row / 2 - 1
+            parts.append(f'<line x1="{x(summary.low):.1f}" y1="{middle}" '
+                         f'x2="{x(summary.high):.1f}" y2="{middle}" stroke="#1d1d1f" '
+                         'stroke-width="1.5"/>')
+            for end in (summary.low, summary.high):
+                parts.append(f'<line x1="{x(end):.1f}" y1="{y + 6}" x2="{x(end):.1f}" '
+                             f'y2="{y + row - 8}" stroke="#1d1d1f" stroke-width="1.5"/>')
+        parts.append(f'<text x="{x(max(summary.mean, summary.high)) + 6:.1f}" y="{y + 15}">'
+                     f"{summary.mean:.3f}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _histogram(name: str, differences: tuple[float, ...]) -> str:
+    bins = 21  # odd: the middle bin holds the ties, centred on 0
+    if not differences:
+        return ""
+    spread = max(abs(d) for d in differences) or 1.0
+    counts = [0] * bins
+    for d in differences:
+        counts[min(bins - 1, int((d + spread) / (2 * spread) * bins))] += 1
+    width, height, bar = 300, 140, 300 / bins
+    tallest = max(counts)
+    parts = [f'<figure><svg role="img" aria-label="differences {escape(name)}" width="{width}" '
+             f'height="{height + 20}">']
+    for i, count in enumerate(counts):
+        h = (height - 10) * count / tallest
+        colour = "#3a9a5b" if i > bins // 2 else "#c2473d" if i < bins // 2 else "#999"
+        parts.append(f'<rect x="{i * bar + 1:.1f}" y="{height - h:.1f}" width="{bar - 2:.1f}" '
+                     f'height="{h:.1f}" fill="{colour}"/>')
+    parts.append(f'<line x1="{width / 2}" y1="0" x2="{width / 2}" y2="{height}" '
+                 'stroke="#1d1d1f" stroke-dasharray="3 3"/>')
+    parts.append(f'<text x="0" y="{height + 15}">-{spread:.2g}</text>'
+                 f'<text x="{width / 2}" y="{height + 15}" text-anchor="middle">0</text>'
+                 f'<text x="{width}" y="{height + 15}" text-anchor="end">+{spread:.2g}</text>')
+    parts.append(f"</svg><figcaption>{escape(name)} − baseline, per row</figcaption></figure>")
+    return "".join(parts)
+
+
+def render_html(report: Report) -> str:
+    body = [f"<h1>Comparison: {escape(report.address)}</h1>"]
+    body += [f"<p class=muted>{escape(line)}</p>" for line in _intro(report)]
+    for column in report.columns:
+        title = f"{column.column.alias} ({column.column.kind}: {column.column.detail})"
+        body.append(f"<h2>{escape(title)}</h2>")
+        body.append(_leaderboard(report, column))
+        body.append("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in TABLE_HEADER)
+                    + "</tr>")
+        body += ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
+                 for cells in _cells(report, column)]
+        body.append("</table><div class=histograms>")
+        body += [_histogram(name, compared.differences)
+                 for name, (compared, _) in column.versus.items()]
+        body.append("</div>")
+    body.append("<p class=muted>Means with Student-t 95% intervals (whiskers); differences "
+                "are paired on the rows both members have, with a two-sided paired t-test, "
+                "Holm-corrected across members. Green: rows where the member scored higher "
+                "than the baseline; red: lower.</p>")
+    return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
+            f"<title>evalspec report: {escape(report.address)}</title><style>{STYLE}</style>"
+            "</head><body>" + "".join(body) + "</body></html>\n")

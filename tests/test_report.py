@@ -1,0 +1,180 @@
+"""evalspec report: the statistics against scipy, and the judge-sweep compared end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import jsonschema
+import pytest
+
+from evalspec.results.report_schema import report_schema
+from evalspec.results.report_schema import schema_text as report_schema_text
+from evalspec.results.stats import holm, paired, summarize, t_cdf, t_quantile
+from tests.conftest import ROOT
+from tests.test_plan_apply import ENV, apply
+
+stats = pytest.importorskip("scipy.stats")  # a test-only dependency: the reference
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 7, 30, 120, 5000])
+def test_t_distribution_matches_scipy(df: int) -> None:
+    for t in (-12.0, -2.5, -0.3, 0.0, 0.7, 1.96, 4.0, 40.0):
+        assert t_cdf(t, df) == pytest.approx(stats.t.cdf(t, df), abs=1e-11)
+    for p in (0.5, 0.9, 0.975, 0.995):
+        assert t_quantile(p, df) == pytest.approx(stats.t.ppf(p, df), abs=1e-8)
+
+
+def test_intervals_and_paired_tests_match_scipy() -> None:
+    rng = random.Random(7)
+    for n in (2, 5, 40, 1000):
+        base = [rng.random() for _ in range(n)]
+        other = [min(1.0, max(0.0, b + rng.gauss(0.03, 0.2))) for b in base]
+        summary = summarize(other)
+        low, high = stats.t.interval(0.95, n - 1, loc=sum(other) / n, scale=stats.sem(other))
+        assert (summary.low, summary.high) == (pytest.approx(low, abs=1e-9),
+                                               pytest.approx(high, abs=1e-9))
+        compared = paired(other, base)
+        assert compared.p_value == pytest.approx(stats.ttest_rel(other, base).pvalue,
+                                                 abs=1e-9)
+        assert compared.wins + compared.ties + compared.losses == n
+
+
+def test_holm_adjustment() -> None:
+    # Holm (1979): sorted p-values times (m - rank), kept monotone, capped at 1.
+    assert holm([0.01, 0.04, 0.03, 0.2]) == pytest.approx([0.04, 0.09, 0.09, 0.2])
+    assert math.isnan(holm([math.nan, 0.5])[0]) and holm([math.nan, 0.5])[1] == 0.5
+
+
+def test_degenerate_inputs() -> None:
+    assert summarize([]).n == 0 and math.isnan(summarize([]).mean)
+    one = summarize([0.5])
+    assert (one.n, one.mean, one.has_interval) == (1, 0.5, False)
+    same = paired([1.0, 1.0, 1.0], [1.0, 1.0, 1.0])
+    assert (same.p_value, same.ties) == (1.0, 3)
+    shifted = paired([1.0, 1.0], [0.0, 0.0])
+    assert (shifted.p_value, shifted.wins) == (0.0, 2)
+
+
+QUALITIES = "openai/gpt-4o=0.9,*mini=0.6,anthropic/*=0.3"
+
+
+@pytest.fixture
+def scored(workdir, tmp_path, run):
+    """examples/judge-sweep applied to a platform told gpt-4o is best and claude worst."""
+    from evalspec.platform.app import Settings
+    from evalspec.platform.scoring import parse_qualities
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "r.db", complete_after=0.1,
+                                       model_quality=parse_qualities(QUALITIES.split(","))))
+    root = workdir("judge-sweep")
+    assert apply(run, root, server.url).code == 0
+    run("status", str(root), "--endpoint", server.url, "--watch", "--interval", "0.05", env=ENV)
+    yield root, server.url
+    server.stop()
+
+
+def test_the_best_model_is_on_top_and_its_interval_excludes_the_worst(scored, run) -> None:
+    root, url = scored
+    result = run("report", "faq-judged", str(root), "--endpoint", url, "--format", "json",
+                 env=ENV)
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    jsonschema.validate(document, report_schema())
+    assert (document["rows"], document["baseline"]) == (60, "faq-openai-gpt-4o")
+    assert all(m["missing_rows"] == 0 for m in document["members"])
+    for score in document["scores"]:
+        best, middle, worst = score["members"]
+        assert [best["name"], middle["name"], worst["name"]] == [
+            "faq-openai-gpt-4o", "faq-openai-gpt-4o-mini", "faq-anthropic-claude-3-5-sonnet"]
+        assert best["ci95"][0] > worst["ci95"][1]
+        assert worst["vs_baseline"]["p_holm"] < 0.001
+        assert worst["vs_baseline"]["ci95"][1] < 0
+    rouge = document["scores"][0]
+    assert (rouge["alias"], rouge["task_type"], rouge["detail"]) == ("rouge", "metric", "rougeL")
+    assert rouge["members"][0] == {"name": "faq-openai-gpt-4o", "n": 60, "mean": 0.9438,
+                                   "ci95": [0.900823, 0.986776]}  # fixed by the seed
+    text = run("report", "faq-judged", str(root), "--endpoint", url, env=ENV).out.splitlines()
+    assert text[0] == "EvaluationGroup/faq-judged: 3 members, 60 rows; baseline faq-openai-gpt-4o"
+    assert text[2] == "rouge (metric: rougeL)"
+    assert text[4].split() == ["faq-openai-gpt-4o", "60", "0.944", "[0.901,", "0.987]",
+                               "baseline"]
+
+
+def test_another_baseline_and_markdown(scored, run) -> None:
+    from markdown_it import MarkdownIt
+
+    root, url = scored
+    result = run("report", "faq-judged", str(root), "--endpoint", url, "--baseline",
+                 "faq-anthropic-claude-3-5-sonnet", "--format", "markdown", env=ENV)
+    assert result.out.startswith("### evalspec report for `EvaluationGroup/faq-judged`\n")
+    tokens = MarkdownIt("commonmark").enable("table").parse(result.out)
+    assert sum(1 for t in tokens if t.type == "table_open") == 2
+    assert "| faq-anthropic-claude-3-5-sonnet | 60 |" in result.out
+    bad = run("report", "faq-judged", str(root), "--endpoint", url, "--baseline", "nope",
+              env=ENV)
+    assert (bad.code, bad.err) == (1, (
+        "Error: --baseline nope: not a member of EvaluationGroup/faq-judged; members: "
+        "faq-openai-gpt-4o, faq-openai-gpt-4o-mini, faq-anthropic-claude-3-5-sonnet\n"))
+
+
+def test_rows_a_member_lacks_are_counted(project, platform, run) -> None:
+    task = ("tasks:\n  - task_type: chat_completion\n    alias: answer\n    configuration:\n"
+            "      model: M\n      messages: [{role: user, content: item.q}]\n"
+            "  - task_type: metric\n    alias: rouge\n    configuration: {type: rouge1, "
+            "candidate: item.answer, reference: item.reference}\n")
+    rows_a = "[" + ", ".join(f"{{id: r{i}, q: x, reference: word {i}}}" for i in range(6)) + "]"
+    rows_b = "[" + ", ".join(f"{{id: r{i}, q: x, reference: word {i}}}" for i in range(2, 6)) + "]"
+    root = project({"specs/a.yaml": (
+        f"kind: Evaluation\nname: a\ndata: {rows_a}\n" + task.replace("M", "openai/gpt-4o")
+        + f"---\nkind: Evaluation\nname: b\ndata: {rows_b}\n" + task.replace("M", "x/y")
+        + "---\nkind: EvaluationGroup\nname: g\nmembers: [a, b]\nrow_identifier: id\n")})
+    assert apply(run, root, platform.url).code == 0
+    run("status", str(root), "--endpoint", platform.url, "--watch", "--interval", "0.05",
+        env=ENV)
+    document = json.loads(run("report", "g", str(root), "--endpoint", platform.url,
+                              "--format", "json", env=ENV).out)
+    assert document["rows"] == 6
+    assert document["members"] == [{"name": "a", "missing_rows": 0},
+                                   {"name": "b", "missing_rows": 2}]
+    [score] = document["scores"]
+    b = next(m for m in score["members"] if m["name"] == "b")
+    assert b["n"] == 4 and b["vs_baseline"]["n"] == 4  # paired on the 4 shared rows
+    text = run("report", "g", str(root), "--endpoint", platform.url, env=ENV).out
+    assert "b has no item for 2 of the 6 rows (left out of its figures)" in text
+
+
+def test_committed_report_schema_is_current(run) -> None:
+    committed = (ROOT / "schemas" / "report.schema.json").read_text(encoding="utf-8")
+    assert committed == report_schema_text(), (
+        "schemas/report.schema.json is out of date: run "
+        "'evalspec schema --report > schemas/report.schema.json'")
+    assert run("schema", "--report").out == committed
+    jsonschema.Draft202012Validator.check_schema(report_schema())
+
+
+@pytest.mark.skipif(__import__("shutil").which("chromium") is None,
+                    reason="needs Debian's chromium")
+def test_html_report_renders_in_headless_chromium(scored, run, tmp_path) -> None:
+    import subprocess
+
+    root, url = scored
+    out = tmp_path / "report.html"
+    result = run("report", "faq-judged", str(root), "--endpoint", url, "--format", "html",
+                 "-o", str(out), env=ENV)
+    assert result.err == f"Wrote the html report of EvaluationGroup/faq-judged to {out}.\n"
+    page = out.read_text()
+    assert "http" not in page.replace("https://", "").split("<body>")[0]  # nothing fetched
+    assert page.count('aria-label="leaderboard ') == 2
+    assert page.count('aria-label="differences ') == 4  # 2 scores x 2 members vs baseline
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+         f"--screenshot={shot}", "--window-size=1100,1500", out.as_uri()],
+        check=True, capture_output=True, timeout=120)
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 40_000  # a page with charts
