@@ -59,6 +59,7 @@ def check(state: DesiredState, problems: ProblemSet, config_source: Source,
         _unique_addresses(state, problems)
         _dataset_references(state, problems)
         _groups(state, problems)
+        _project_gates(state, problems, config_source)
         columns = _dataset_columns(state)
         for obj in state.of_kind("Evaluation"):
             _item_references(obj, _row_columns(obj, columns), problems)
@@ -204,6 +205,7 @@ def _groups(state: DesiredState, problems: ProblemSet) -> None:
                 problems.add(loc(path), path, f"member '{pattern}' matches no evaluation"
                              f"{suggest(pattern, evaluations)}")
             members.extend(matched)
+        _gates(group, members, state, problems)
         ident = group.spec.row_identifier
         if isinstance(ident, dict):
             for pattern in ident:
@@ -212,6 +214,54 @@ def _groups(state: DesiredState, problems: ProblemSet) -> None:
                     problems.add(loc(path, True), path,
                                  f"row_identifier pattern '{pattern}' matches no member of "
                                  "this group")
+
+
+SCORING = ("metric", "auto_evaluation.guided_decoding", "auto_evaluation.question",
+           "contributor_evaluation.question", "custom_function")
+
+
+def gate_problems(gate: models.Gate, members: list[str], scores: list[str]) -> list[tuple[
+        tuple[str | int, ...], str]]:
+    """What is wrong with one gate for a group with these members and score columns."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    if all(getattr(gate, rule) is None for rule in
+           ("min", "max", "no_regression_vs", "max_missing_rows")):
+        found.append(((), "a gate needs a rule: min, max, no_regression_vs or "
+                          "max_missing_rows"))
+    if scores and gate.score not in scores:
+        found.append((("score",), f"no scoring task is aliased '{gate.score}'"
+                      f"{suggest(gate.score, scores)}; scores: {', '.join(scores)}"))
+    if gate.no_regression_vs is not None and members and gate.no_regression_vs not in members:
+        found.append((("no_regression_vs",), f"'{gate.no_regression_vs}' is not a member"
+                      f"{suggest(gate.no_regression_vs, members)}"))
+    for i, pattern in enumerate(gate.members or []):
+        if members and not fnmatch.filter(members, pattern):
+            found.append((("members", i), f"'{pattern}' matches no member"
+                          f"{suggest(pattern, members)}"))
+    return found
+
+
+def _gates(group: DesiredObject, members: list[str], state: DesiredState,
+           problems: ProblemSet) -> None:
+    by_name = {o.name: o for o in state.of_kind("Evaluation")}
+    scores = list(dict.fromkeys(
+        task_alias(t.model_dump()) for name in members if name in by_name
+        for t in by_name[name].spec.tasks if t.task_type in SCORING))
+    for index, gate in enumerate(group.spec.gates):
+        for sub, message in gate_problems(gate, members, scores):
+            path = ("gates", index, *sub)
+            problems.add(group.source.locate(path), path, message)
+
+
+def _project_gates(state: DesiredState, problems: ProblemSet, config_source: Source) -> None:
+    """evalspec.yaml's gates apply to every group: their score must exist in some evaluation."""
+    scores = list(dict.fromkeys(
+        task_alias(t.model_dump()) for o in state.of_kind("Evaluation")
+        for t in o.spec.tasks if t.task_type in SCORING))
+    for index, gate in enumerate(state.config.gates):
+        for sub, message in gate_problems(gate, [], scores):
+            path = ("gates", index, *sub)
+            problems.add(config_source.locate(path), path, message)
 
 
 def _severity(policy: models.Policy, rule: str) -> str:

@@ -390,6 +390,23 @@ class Evaluation(_Resource):
         return self
 
 
+class Gate(_Strict):
+    """A rule 'evalspec check' holds a group's scores to (see docs/report.md)."""
+
+    score: Text = Field(description="The score column: a scoring task's alias, e.g. rouge.")
+    members: list[Text] | None = Field(None, description=(
+        "Names or globs of the members the rule applies to; default every member (every "
+        "member but the baseline for no_regression_vs)."))
+    min: float | None = Field(None, description="Each member's mean must be at least this.")
+    max: float | None = Field(None, description="Each member's mean must be at most this.")
+    no_regression_vs: Text | None = Field(None, description=(
+        "A member: no member may score significantly worse than it (paired t-test, Holm)."))
+    alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.05, description="Significance level for no_regression_vs.")
+    max_missing_rows: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="Most rows a member may lack.")
+
+
 class EvaluationGroup(_Resource):
     """Evaluations compared row by row."""
 
@@ -403,6 +420,8 @@ class EvaluationGroup(_Resource):
         default=None,
         description="Item column joining rows across members; or a mapping pattern -> column.",
     )
+    gates: list[Gate] = Field(default_factory=list, description=(
+        "Rules 'evalspec check' holds this group's scores to; never sent to the platform."))
 
 
 Resource = Dataset | Evaluation | EvaluationGroup
@@ -469,6 +488,8 @@ class ProjectConfig(_Strict):
     )
     vars: JsonObject = Field(default_factory=dict, description=(
         "Values for ${{ vars.NAME }}; overridden by EVALSPEC_VAR_NAME, --var-file, --var."))
+    gates: list[Gate] = Field(default_factory=list, description=(
+        "Rules 'evalspec check' holds every group's scores to."))
     env: list[Annotated[str, Field(pattern=ENV_NAME_PATTERN)]] = Field(
         default_factory=list, description=(
             "The environment variables specs may read as ${{ env.NAME }}, matched exactly; "

@@ -178,3 +178,38 @@ def test_html_report_renders_in_headless_chromium(scored, run, tmp_path) -> None
         check=True, capture_output=True, timeout=120)
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 40_000  # a page with charts
+
+
+def test_check_holds_the_candidate_to_the_example_gates(scored, run) -> None:
+    root, url = scored
+    passed = run("check", str(root), "--endpoint", url, "--wait", "--interval", "0.05", env=ENV)
+    assert passed.code == 0, passed.err
+    assert passed.out.splitlines() == [
+        "EvaluationGroup/faq-judged",
+        "  held    judge no regression vs faq-openai-gpt-4o-mini (alpha 0.05) for "
+        "faq-openai-gpt-4o: faq-openai-gpt-4o +0.167 [+0.042, +0.292] vs "
+        "faq-openai-gpt-4o-mini, p (Holm) 0.020",
+        "  held    rouge min 0.7 for faq-openai-gpt-4o: faq-openai-gpt-4o averages 0.944",
+        "  held    rouge at most 0 missing rows: at most 0 rows missing",
+        "3 gates: 3 held, 0 failed."]
+    worse = run("check", str(root), "--endpoint", url, "--var",
+                "candidate=faq-anthropic-claude-3-5-sonnet", "--format", "json", env=ENV)
+    assert worse.code == 1
+    document = json.loads(worse.out)
+    assert (document["held"], document["failed"]) == (1, 2)
+    failed = [v for v in document["verdicts"] if not v["held"]]
+    assert failed[0]["gate"] == ("judge no regression vs faq-openai-gpt-4o-mini (alpha 0.05) "
+                                 "for faq-anthropic-claude-3-5-sonnet")
+    assert failed[0]["detail"].endswith("p (Holm) 0.020: significantly worse")
+    assert failed[1]["detail"] == "faq-anthropic-claude-3-5-sonnet averages 0.663 < 0.7"
+    comment = root / "check.md"
+    run("check", str(root), "--endpoint", url, "--markdown", str(comment), env=ENV)
+    text = comment.read_text()
+    assert text.startswith("<!-- evalspec-check -->\n### evalspec check: 3 held, 0 failed\n")
+    assert "### evalspec report for `EvaluationGroup/faq-judged`" in text
+
+
+def test_check_without_gates_says_how_to_add_them(workdir, platform, run) -> None:
+    result = run("check", str(workdir("sweep")), "--endpoint", platform.url, env=ENV)
+    assert (result.code, result.err) == (0, "No gates: add 'gates:' to evalspec.yaml or to an "
+                                            "EvaluationGroup (see 'evalspec check --help').\n")

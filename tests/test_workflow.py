@@ -96,6 +96,9 @@ def test_the_composite_action_plans_applies_and_checks_drift(tmp_path, run) -> N
     assert (code, outputs["exitcode"]) == (1, "2")
     assert ("::error::the platform differs from the specs (drift): see the plan above"
             in log)
+    code, outputs, log = _action("check", project, tmp_path, "--endpoint", "local")
+    assert (code, outputs["exitcode"]) == (0, "0")  # init's project has no gates
+    assert Path(outputs["markdown"]).read_text().startswith("<!-- evalspec-check -->\n")
     code, outputs, log = _action("validate", project, tmp_path)
     assert (code, outputs["exitcode"]) == (0, "0")
     code, _, log = _action("destroy", project, tmp_path)
@@ -111,7 +114,11 @@ def test_the_workflow_plans_on_pull_requests_applies_on_merge_and_checks_drift()
     commands = {name: [s["with"]["command"] for s in job["steps"]
                        if str(s.get("uses", "")).startswith("your-org/evalspec")]
                 for name, job in jobs.items()}
-    assert commands == {"plan": ["plan"], "apply": ["apply"], "drift": ["drift"]}
+    assert commands == {"plan": ["plan"], "apply": ["apply"], "check": ["check"],
+                        "drift": ["drift"]}
+    assert jobs["check"]["needs"] == "apply"
+    assert jobs["check"]["if"] == ("github.event_name == 'push' && vars.EVALSPEC_CHECK == "
+                                   "'true'")
     comment = next(s for s in jobs["plan"]["steps"] if "github-script" in s.get("uses", ""))
     assert f'const marker = "{MARKER}";' in comment["with"]["script"]
     assert "updateComment" in comment["with"]["script"]

@@ -39,6 +39,7 @@ def cli(debug: bool) -> None:
 
 def _register() -> None:
     from evalspec.cli import (
+        check_commands,
         import_commands,
         plan_commands,
         platform_commands,
@@ -49,7 +50,8 @@ def _register() -> None:
 
     for command in (*spec_commands.COMMANDS, *import_commands.COMMANDS,
                     *plan_commands.COMMANDS,
-                    *status_commands.COMMANDS, *tasks_commands.COMMANDS,
+                    *status_commands.COMMANDS, *check_commands.COMMANDS,
+                    *tasks_commands.COMMANDS,
                     *platform_commands.COMMANDS):
         cli.add_command(command)
 

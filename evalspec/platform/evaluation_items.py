@@ -21,6 +21,7 @@ from evalspec.platform.evaluations import (
     TaskIn,
     _check_tasks,
     get_evaluation,
+    item_id,
     items_of,
 )
 from evalspec.platform.store import Store
@@ -38,27 +39,23 @@ class TaskConfiguration(BaseModel):
     configuration: dict[str, Any]
 
 
-def _page(items: list[dict[str, Any]], paging: ListParams) -> dict[str, Any]:
-    """Cursor paging over a list already in memory, with the platform's envelope."""
-    ids = [i["id"] for i in items]
-    ordered = list(reversed(items)) if paging.descending else items
-    order = [i["id"] for i in ordered]
+def _window(ids: list[str], paging: ListParams) -> tuple[list[int], bool]:
+    """The positions of the page ``paging`` asks for, and whether more follow."""
+    order = list(range(len(ids)))
+    if paging.descending:
+        order.reverse()
+    position = {ids[i]: k for k, i in enumerate(order)}
     if paging.ending_before is None:
         start = 0
         if paging.starting_after is not None:
-            if paging.starting_after not in ids:
+            if paging.starting_after not in position:
                 raise HTTPException(400, f"cursor {paging.starting_after!r} is not a known id")
-            start = order.index(paging.starting_after) + 1
-        chosen = ordered[start:start + paging.limit]
-        has_more = start + paging.limit < len(ordered)
-    else:
-        if paging.ending_before not in ids:
-            raise HTTPException(400, f"cursor {paging.ending_before!r} is not a known id")
-        end = order.index(paging.ending_before)
-        chosen = ordered[max(0, end - paging.limit):end]
-        has_more = end - paging.limit > 0
-    return {"object": "list", "items": chosen, "total": len(items), "has_more": has_more,
-            "limit": paging.limit}
+            start = position[paging.starting_after] + 1
+        return order[start:start + paging.limit], start + paging.limit < len(order)
+    if paging.ending_before not in position:
+        raise HTTPException(400, f"cursor {paging.ending_before!r} is not a known id")
+    end = position[paging.ending_before]
+    return order[max(0, end - paging.limit):end], end - paging.limit > 0
 
 
 @router.get("/v5/evaluation-items")
@@ -69,7 +66,12 @@ async def list_items(request: Request, evaluation_id: str | None = None,
         raise HTTPException(400, "evaluation_id is required")
     settings: Settings = request.app.state.settings
     evaluation = get_evaluation(store, account, evaluation_id, include_archived)
-    return _page(items_of(store, evaluation, settings), paging)
+    count = len(store.children(evaluation["id"], "evaluation.rows")[0]["rows"])
+    ids = [item_id(evaluation["id"], i) for i in range(count)]
+    chosen, has_more = _window(ids, paging)
+    items = items_of(store, evaluation, settings, chosen)
+    return {"object": "list", "items": items, "total": count, "has_more": has_more,
+            "limit": paging.limit}
 
 
 @router.get("/v5/evaluation-items/{item_id}")

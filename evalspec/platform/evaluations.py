@@ -9,6 +9,7 @@ linearly. Items carry deterministic synthetic outputs under each task's alias on
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -337,8 +338,14 @@ async def archive(evaluation_id: str, request: Request, account: str = Account,
 FAILED_ITEM_MESSAGE = "the model returned an error (the emulator fails this model)"
 
 
-def items_of(store: Store, evaluation: dict[str, Any], settings: Settings
-             ) -> list[dict[str, Any]]:
+def item_id(evaluation_id: str, index: int) -> str:
+    return f"{evaluation_id}.item{index:06d}"
+
+
+def items_of(store: Store, evaluation: dict[str, Any], settings: Settings,
+             indices: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """The evaluation's items (only those at ``indices`` when given: a page is scored, not
+    every row for every page)."""
     rows = store.children(evaluation["id"], "evaluation.rows")[0]
     _, _, done = progress(evaluation, settings)
     finished = int(len(rows["rows"]) * done) if done < 1.0 else len(rows["rows"])
@@ -349,7 +356,8 @@ def items_of(store: Store, evaluation: dict[str, Any], settings: Settings
         return task["task_type"] in NOT_EXECUTED
 
     items = []
-    for i, (row, item_id) in enumerate(zip(rows["rows"], rows["item_ids"], strict=True)):
+    for i in indices if indices is not None else range(len(rows["rows"])):
+        row, dataset_item = rows["rows"][i], rows["item_ids"][i]
         ran = i < finished and not failing
         data = scorer.outputs(evaluation["tasks"], row, i, skipped) if ran else dict(row)
         statuses = {}
@@ -364,8 +372,8 @@ def items_of(store: Store, evaluation: dict[str, Any], settings: Settings
             else:
                 statuses[alias] = "completed"
         items.append({
-            "id": f"{evaluation['id']}.item{i:06d}", "object": "evaluation.item",
-            "evaluation_id": evaluation["id"], "data": data, "dataset_item_id": item_id,
+            "id": item_id(evaluation["id"], i), "object": "evaluation.item",
+            "evaluation_id": evaluation["id"], "data": data, "dataset_item_id": dataset_item,
             "dataset_item_version_num": rows.get("version_num"),
             "created_at": evaluation["created_at"], "created_by": evaluation["created_by"],
             "archived_at": evaluation["archived_at"],

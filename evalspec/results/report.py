@@ -138,45 +138,64 @@ def _columns(target: Remote, evaluations: Mapping[str, Remote], members: list[st
     return list(seen.values())
 
 
-async def build_report(client: SGPClient, project: str, name: str,
-                       baseline: str | None = None) -> Report:
+@dataclass
+class Scores:
+    """Every member's score per column and row, as read: what the report computes from."""
+
+    address: str
+    members: list[str]
+    columns: list[Column]
+    values: dict[str, dict[str, dict[str, float]]]  # column -> member -> row key -> score
+    rows: dict[str, set[str]]  # member -> the row keys it has an item for
+
+    def compare(self, baseline: str | None = None) -> Report:
+        if baseline is not None and baseline not in self.members:
+            raise EvalspecError(f"--baseline {baseline}: not a member of {self.address}; "
+                                f"members: {', '.join(self.members)}")
+        chosen = baseline or self.members[0]
+        reports = []
+        for column in self.columns:
+            report = ColumnReport(column)
+            by_member = self.values[column.alias]
+            for member in self.members:
+                report.scores[member] = summarize(list(by_member[member].values()))
+            others = [m for m in self.members if m != chosen]
+            comparisons = []
+            for member in others:
+                shared = sorted(set(by_member[member]) & set(by_member[chosen]))
+                comparisons.append(paired([by_member[member][k] for k in shared],
+                                          [by_member[chosen][k] for k in shared]))
+            adjusted = holm([c.p_value for c in comparisons])
+            report.versus = {m: (c, p) for m, c, p in zip(others, comparisons, adjusted,
+                                                          strict=True)}
+            reports.append(report)
+        every = set().union(*self.rows.values()) if self.rows else set()
+        missing = {m: len(every - self.rows[m]) for m in self.members}
+        return Report(self.address, self.members, chosen, len(every), missing, reports)
+
+
+async def read_scores(client: SGPClient, project: str, name: str) -> Scores:
+    """Stream the members' items once, keeping one float per (column, member, row)."""
     actual = await refresh(client, project)
     target = _find(actual, name, project)
     members = member_names_of(actual, target)
-    if baseline is not None and baseline not in members:
-        raise EvalspecError(f"--baseline {baseline}: not a member of {target.address}; "
-                            f"members: {', '.join(members)}")
-    chosen = baseline or members[0]
     evaluations = {o.name: o for o in actual.objects
                    if o.kind == "Evaluation" and not o.archived}
     columns = _columns(target, evaluations, members)
     values: dict[str, dict[str, dict[str, float]]] = {
         c.alias: {m: {} for m in members} for c in columns}
-    seen_rows: dict[str, set[str]] = {m: set() for m in members}
+    rows: dict[str, set[str]] = {m: set() for m in members}
     async for member, row, item in member_items(client, actual, target):
         key = json.dumps(row, sort_keys=True)
-        seen_rows[member].add(key)
+        rows[member].add(key)
         data = item.get("data") or {}
         for column in columns:
             score = column.score(data.get(column.alias))
             if score is not None:
                 values[column.alias][member][key] = score
-    every = set().union(*seen_rows.values()) if seen_rows else set()
-    reports = []
-    for column in columns:
-        report = ColumnReport(column)
-        by_member = values[column.alias]
-        for member in members:
-            report.scores[member] = summarize(list(by_member[member].values()))
-        others = [m for m in members if m != chosen]
-        comparisons = []
-        for member in others:
-            shared = sorted(set(by_member[member]) & set(by_member[chosen]))
-            comparisons.append(paired([by_member[member][k] for k in shared],
-                                      [by_member[chosen][k] for k in shared]))
-        adjusted = holm([c.p_value for c in comparisons])
-        report.versus = {m: (c, p) for m, c, p in zip(others, comparisons, adjusted,
-                                                      strict=True)}
-        reports.append(report)
-    missing = {m: len(every - seen_rows[m]) for m in members}
-    return Report(target.address, members, chosen, len(every), missing, reports)
+    return Scores(target.address, members, columns, values, rows)
+
+
+async def build_report(client: SGPClient, project: str, name: str,
+                       baseline: str | None = None) -> Report:
+    return (await read_scores(client, project, name)).compare(baseline)
