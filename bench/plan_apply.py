@@ -33,7 +33,7 @@ from validate import make_project
 
 from evalspec.client.config import Credentials, Endpoint, sgp_client
 from evalspec.client.sgp import SGPClient
-from evalspec.refresh import refresh
+from evalspec.plan.refresh import refresh
 
 ENV = {"SGP_API_KEY": "bench", "SGP_ACCOUNT_ID": "default"}
 PARALLELISM = 16
@@ -132,9 +132,9 @@ def bench_plan(tmp: Path, runs: int, latency: str) -> None:
 
 
 async def execute_timed(url: str, root: Path) -> tuple[int, float, float]:
-    from evalspec.apply import execute
-    from evalspec.desired import build
+    from evalspec.apply.execute import execute
     from evalspec.plan import make_plan
+    from evalspec.spec.desired import build
 
     client = client_for(url)
     try:

@@ -34,22 +34,22 @@ def make_project(root: Path, rows: int, members: int) -> None:
     (root / "evalspec.yaml").write_text(
         "project: bench-report\npolicy: {max_evaluations: 100}\nvars:\n  models: "
         + json.dumps([f"vendor/model-{m}" for m in range(members)]) + "\n")
-    (root / "specs" / "group.yaml").write_text(f"""\
+    (root / "specs" / "group.yaml").write_text("""\
 kind: Dataset
 name: rows
 items: file://../data/rows.jsonl
 ---
 kind: Evaluation
-name: ev-${{{{ matrix.model | slug }}}}
-matrix: {{model: "${{{{ vars.models }}}}"}}
+name: ev-${{ matrix.model | slug }}
+matrix: {model: "${{ vars.models }}"}
 dataset: rows
 tasks:
   - task_type: chat_completion
     alias: answer
-    configuration: {{model: "${{{{ matrix.model }}}}", messages: [{{role: user, content: item.question}}]}}
+    configuration: {model: "${{ matrix.model }}", messages: [{role: user, content: item.question}]}
   - task_type: metric
     alias: score
-    configuration: {{type: rouge1, candidate: item.answer, reference: item.reference}}
+    configuration: {type: rouge1, candidate: item.answer, reference: item.reference}
 ---
 kind: EvaluationGroup
 name: all

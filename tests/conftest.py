@@ -113,7 +113,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def platform(tmp_path: Path):
     """The local platform on a loopback port, on a fresh database; yields its base URL."""
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     server = start_background(Settings(db=tmp_path / "platform.db", complete_after=0.3))

@@ -81,7 +81,7 @@ def test_local_endpoint_runs_in_process_and_persists(tmp_path) -> None:
 
 
 def test_creates_under_dropped_connections_make_exactly_one_object(tmp_path) -> None:
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.faults import Faults
     from evalspec.platform.server import start_background
 
@@ -119,7 +119,7 @@ def test_creates_under_dropped_connections_make_exactly_one_object(tmp_path) -> 
 def test_v2_tasks_client_pages(tmp_path) -> None:
     import json
 
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     path = tmp_path / "tasks.jsonl"

@@ -12,10 +12,10 @@ import asyncio
 import httpx
 import pytest
 
-from evalspec.aliases import task_alias
-from evalspec.apply import execute
+from evalspec.apply.execute import execute
 from evalspec.client.config import Credentials, Endpoint, sgp_client
 from evalspec.plan.model import Action, Plan
+from evalspec.spec.aliases import task_alias
 from tests.test_plan_apply import apply, owned
 
 CREDS = Credentials(api_key="k", account_id="default")
@@ -207,7 +207,7 @@ def test_v5_errors_have_the_documented_shape(http, method, path, body, status) -
 def test_v2_responses_match_the_sdk_types(tmp_path) -> None:
     from scaleapi.api_client.v2.models.get_tasks_response import GetTasksResponse
 
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     server = start_background(Settings(db=tmp_path / "v2.db", sample_tasks=30))
@@ -333,8 +333,8 @@ def test_what_evalspec_sends_matches_the_sdk_params(workdir, platform, run) -> N
     import json
 
     from evalspec import __version__
-    from evalspec.desired import build
     from evalspec.plan import make_plan
+    from evalspec.spec.desired import build
     from tests.conftest import edit
 
     root = workdir("sweep")

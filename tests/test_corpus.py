@@ -79,7 +79,7 @@ def test_symlink_out_of_the_root_is_refused(project, run, tmp_path_factory) -> N
 
 
 def test_oversized_spec_file(project, run, monkeypatch) -> None:
-    from evalspec import yamlload
+    from evalspec.spec import yamlload
 
     monkeypatch.setattr(yamlload, "MAX_SPEC_BYTES", 1000)
     root = project({"specs/a.yaml": EVALUATION + "# " + "x" * 1000 + "\n"})
@@ -90,7 +90,7 @@ def test_oversized_spec_file(project, run, monkeypatch) -> None:
 
 
 def test_oversized_data_file(project, run, monkeypatch) -> None:
-    from evalspec import fileref
+    from evalspec.spec import fileref
 
     monkeypatch.setattr(fileref, "MAX_FILE_BYTES", 10)
     spec = EVALUATION.replace("data: [{q: a}]", "data: file://../data/rows.jsonl")

@@ -68,7 +68,7 @@ def test_templated_reference_to_a_missing_file(project, run) -> None:
 
 
 def test_file_contents_are_read_once_and_shared(project, run, monkeypatch) -> None:
-    from evalspec import fileref
+    from evalspec.spec import fileref
 
     reads: list[str] = []
     original = fileref._read_jsonl

@@ -12,8 +12,8 @@ import time
 import httpx
 import pytest
 
+from evalspec.apply.lock import LOCK_TAG_PREFIX, ProjectLock, parse_duration
 from evalspec.client.config import Credentials, Endpoint, sgp_client
-from evalspec.lock import LOCK_TAG_PREFIX, ProjectLock, parse_duration
 from tests.test_plan_apply import ENV, apply
 
 FORTY = """\
@@ -39,7 +39,7 @@ def _evaluations(url: str, tags: str, include_archived: bool = True) -> list[dic
 @pytest.fixture
 def slow_platform(tmp_path):
     """A platform with 20 ms per request: an apply of 40 evaluations takes a while."""
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.faults import Faults
     from evalspec.platform.server import start_background
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from evalspec.matrix import MatrixError, MatrixTooLarge, expand
+from evalspec.spec.matrix import MatrixError, MatrixTooLarge, expand
 
 
 def test_product_order_exclude_include() -> None:

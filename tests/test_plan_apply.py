@@ -262,7 +262,7 @@ def test_apply_without_a_terminal_needs_auto_approve(workdir, platform, run) -> 
 
 
 def test_apply_converges_under_faults_without_duplicates(workdir, tmp_path, run) -> None:
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.faults import Faults
     from evalspec.platform.server import start_background
 
@@ -432,7 +432,7 @@ tasks:
 
 
 def test_the_api_key_appears_in_no_output_file_or_error(workdir, tmp_path, run) -> None:
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     secret = "sk-live-7f3a9c0d4e5b"
@@ -464,7 +464,7 @@ def test_ctrl_c_mid_apply_then_apply_again_converges(workdir, tmp_path, run) -> 
     import subprocess
     import sys
 
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.faults import Faults
     from evalspec.platform.server import start_background
 

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from evalspec.platform.app import Settings
+from evalspec.platform.api import Settings
 from evalspec.platform.faults import Faults
 from evalspec.platform.server import start_background
 

@@ -136,7 +136,7 @@ def test_dataset_item_update_and_delete_make_versions(http) -> None:
 
 
 def test_auth_and_account_isolation(tmp_path) -> None:
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     server = start_background(Settings(db=tmp_path / "p.db",
@@ -166,7 +166,7 @@ def check_isolation(a: httpx.Client, b: httpx.Client) -> None:
 
 
 def test_objects_survive_a_restart(tmp_path) -> None:
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     settings = Settings(db=tmp_path / "p.db")

@@ -35,7 +35,7 @@ def seed_task(i: int, status: str = "completed", project: str = "My Test Project
 
 @pytest.fixture
 def tasks_platform(tmp_path):
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     tasks = [seed_task(i) for i in range(250)] + [seed_task(250, "pending")] + [

@@ -63,7 +63,7 @@ QUALITIES = "openai/gpt-4o=0.9,*mini=0.6,anthropic/*=0.3"
 @pytest.fixture
 def scored(workdir, tmp_path, run):
     """examples/judge-sweep applied to a platform told gpt-4o is best and claude worst."""
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.scoring import parse_qualities
     from evalspec.platform.server import start_background
 

@@ -4,8 +4,8 @@ import json
 
 from jsonschema import Draft202012Validator
 
-from evalspec import models
-from evalspec.schema import document_schema, schema_text
+from evalspec.spec import models, tasks
+from evalspec.spec.schema import document_schema, schema_text
 from tests.conftest import ROOT
 
 COMMITTED = ROOT / "schemas" / "evalspec.schema.json"
@@ -30,7 +30,7 @@ def test_schema_command_prints_it(run) -> None:
 def test_every_model_field_is_in_the_schema() -> None:
     defs = document_schema()["$defs"]
     for name, model in [("ProjectConfig", models.ProjectConfig), *models.KINDS.items(),
-                        ("ChatCompletionConfig", models.ChatCompletionConfig)]:
+                        ("ChatCompletionConfig", tasks.ChatCompletionConfig)]:
         assert set(defs[name]["properties"]) == set(model.model_fields), name
         assert defs[name]["additionalProperties"] is False
 

@@ -71,7 +71,7 @@ def test_answers_follow_quality_and_the_seed() -> None:
 
 
 def test_the_platform_scores_the_judge_sweep(workdir, tmp_path, run) -> None:
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     qualities = (("openai/gpt-4o", 0.95), ("*mini", 0.5), ("anthropic/*", 0.1))

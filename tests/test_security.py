@@ -155,7 +155,7 @@ def test_a_hand_added_project_tag_does_not_make_an_object_archivable(workdir, pl
 def test_a_group_cannot_name_another_accounts_evaluation(tmp_path) -> None:
     import httpx
 
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     server = start_background(Settings(db=tmp_path / "p.db",

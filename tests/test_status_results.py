@@ -7,8 +7,8 @@ import json
 import jsonschema
 import pytest
 
-from evalspec.results_schema import results_schema
-from evalspec.results_schema import schema_text as results_schema_text
+from evalspec.results.results_schema import results_schema
+from evalspec.results.results_schema import schema_text as results_schema_text
 from tests.conftest import ROOT, edit
 from tests.test_plan_apply import ENV, apply, owned, plan
 
@@ -41,7 +41,7 @@ def test_status_watches_until_every_evaluation_finished(workdir, platform, run) 
 
 
 def test_a_failed_evaluation_fails_status_and_says_why(workdir, tmp_path, run) -> None:
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     server = start_background(Settings(db=tmp_path / "f.db", complete_after=0.2,
@@ -107,7 +107,7 @@ def test_results_of_a_group_are_joined_on_its_row_identifier(project, platform, 
 
 
 def test_results_carry_the_platforms_error_for_failed_tasks(workdir, tmp_path, run) -> None:
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     server = start_background(Settings(db=tmp_path / "f.db", complete_after=0.1,
@@ -160,7 +160,7 @@ def test_watching_without_a_terminal_logs_progress_when_it_moves(workdir, tmp_pa
                                                                  run) -> None:
     import re
 
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     server = start_background(Settings(db=tmp_path / "w.db", complete_after=1.5))

@@ -20,7 +20,7 @@ ENV = {"SCALE_API_KEY": "live_test_key"}
 @pytest.fixture
 def v2(tmp_path):
     """Start a platform serving ``count`` sample tasks; returns (url, tasks as served)."""
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.faults import Faults
     from evalspec.platform.server import start_background
 
@@ -182,7 +182,7 @@ def test_a_terminal_sees_a_progress_line(v2, terminal, tmp_path) -> None:
 
 
 def test_the_emulator_serves_sample_tasks_to_try_things(tmp_path, run) -> None:
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     server = start_background(Settings(db=tmp_path / "s.db", sample_tasks=30))
@@ -197,7 +197,7 @@ def test_the_emulator_serves_sample_tasks_to_try_things(tmp_path, run) -> None:
 
 
 def test_a_refused_key_leaves_nothing_behind(tmp_path, run) -> None:
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
     server = start_background(Settings(db=tmp_path / "k.db", api_keys={"good": "acme"},

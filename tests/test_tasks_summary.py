@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from evalspec.platform.sample_tasks import sample_tasks
-from evalspec.tasks_summary import Running, wilson
+from evalspec.results.tasks_summary import Running, wilson
 
 
 def response(source: str, model: str | None, **scores) -> dict:
@@ -219,8 +219,8 @@ def _messy_tasks():
 def test_no_task_shape_makes_the_summary_crash() -> None:
     from hypothesis import given, settings
 
-    from evalspec.tasks_report import render_html, render_markdown, render_text
-    from evalspec.tasks_summary import Summary
+    from evalspec.results.tasks_report import render_html, render_markdown, render_text
+    from evalspec.results.tasks_summary import Summary
 
     @settings(max_examples=600, deadline=None)
     @given(_messy_tasks())

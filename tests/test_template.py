@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from evalspec.template import Context, TemplateError, compile_string, compile_tree, render_tree
+from evalspec.spec.template import Context, TemplateError, compile_string, compile_tree, render_tree
 
 CTX = Context(
     vars={"models": ["openai/gpt-4o", "x/y"], "n": 3, "nested": {"k": "v"}},
@@ -104,7 +104,7 @@ def test_render_errors_carry_their_path() -> None:
                                   "SGP_APIKEY", "sgp_api_key", "SGP_ACCOUNT_ID", "Github_Token",
                                   "DB_PASSWORD", "CLIENT_SECRET", "SESSION_COOKIE"])
 def test_credential_names_are_recognised_whatever_their_case(name: str) -> None:
-    from evalspec.template import is_credential
+    from evalspec.spec.template import is_credential
 
     assert is_credential(name) and is_credential(name.lower())
 
@@ -112,6 +112,6 @@ def test_credential_names_are_recognised_whatever_their_case(name: str) -> None:
 @pytest.mark.parametrize("name", ["EVAL_RUN_ID", "GITHUB_SHA", "REGION", "MODEL_FAMILY",
                                   "KEYBOARD_LAYOUT", "PATH_PREFIX"])
 def test_ordinary_names_are_not_credentials(name: str) -> None:
-    from evalspec.template import is_credential
+    from evalspec.spec.template import is_credential
 
     assert not is_credential(name)

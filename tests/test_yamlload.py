@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from evalspec.yamlload import parse
+from evalspec.spec.yamlload import parse
 
 
 def values(text: str) -> list[object]:

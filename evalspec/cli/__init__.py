@@ -1,7 +1,7 @@
 """The ``evalspec`` command line: option parsing, and the one place errors become exit codes.
 
 Commands live in sibling modules; each turns options into arguments for one application
-function and hands the result to a renderer in :mod:`evalspec.output`.
+function and hands the result to a renderer in :mod:`evalspec.spec.output`.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def cli(debug: bool) -> None:
 
 def _register() -> None:
     from evalspec.cli import (
+        apply_commands,
         check_commands,
         import_commands,
         plan_commands,
@@ -49,7 +50,7 @@ def _register() -> None:
     )
 
     for command in (*spec_commands.COMMANDS, *import_commands.COMMANDS,
-                    *plan_commands.COMMANDS,
+                    *plan_commands.COMMANDS, *apply_commands.COMMANDS,
                     *status_commands.COMMANDS, *check_commands.COMMANDS,
                     *tasks_commands.COMMANDS,
                     *platform_commands.COMMANDS):

@@ -51,7 +51,7 @@ def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     """
     from evalspec.results.gates import Verdict, evaluate
     from evalspec.results.report import Report, read_scores
-    from evalspec.status import progress_lines, read_statuses, summary_line
+    from evalspec.results.status import progress_lines, read_statuses, summary_line
 
     try:
         state = load(path, cli_vars, var_files)

@@ -46,10 +46,10 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
       evalspec import --group faq-sweep
       evalspec import --evaluation evaluation_123 --dataset dataset_456 --out specs/legacy
     """
-    from evalspec import importer
+    from evalspec.apply import importer
     from evalspec.client.config import Credentials, resolve_endpoint, sgp_client
-    from evalspec.project import read_identity
-    from evalspec.refresh import refresh
+    from evalspec.plan.refresh import refresh
+    from evalspec.spec.project import read_identity
 
     if not (groups or evaluations or datasets):
         raise UsageError("say what to import: --group NAME, --evaluation ID or --dataset ID")
@@ -81,8 +81,8 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
 def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, endpoint: str,
                        matrices: bool, auto_approve: bool) -> dict[str, str]:
     """Write the files, check them, ask; on any failure remove what was written."""
-    from evalspec import importer
-    from evalspec.desired import build
+    from evalspec.apply import importer
+    from evalspec.spec.desired import build
 
     root = identity.root
     defaults = _project_defaults(root)
@@ -131,7 +131,7 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, end
 def _project_defaults(root: Path) -> dict[str, Any]:
     """evalspec.yaml's ``defaults`` as written (import leaves out what they add back)."""
     from evalspec.errors import ProblemSet
-    from evalspec.project import find_root, load_config
+    from evalspec.spec.project import find_root, load_config
 
     loaded = load_config(find_root(root), ProblemSet())
     value = loaded.document.value if loaded.document is not None else {}

@@ -80,7 +80,7 @@ def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
       SGP_CLIENT_BASE_URL=http://127.0.0.1:8750 SGP_API_KEY=x SGP_ACCOUNT_ID=acme \
         python my_sdk_script.py
     """
-    from evalspec.platform.app import Settings
+    from evalspec.platform.api import Settings
     from evalspec.platform.server import serve
 
     keys = _parse_keys(api_keys)

@@ -11,7 +11,7 @@ import click
 from evalspec.errors import EXIT_ERROR, EXIT_OK, SpecError
 
 if TYPE_CHECKING:
-    from evalspec.desired import DesiredState
+    from evalspec.spec.objects import DesiredState
 
 # The pipeline (pydantic models, YAML, jsonschema) is imported when a command runs, so that
 # --help, --version and shell completion start in a fraction of the time.
@@ -35,19 +35,19 @@ def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def build(path: Path, inputs: Any) -> DesiredState:
-    from evalspec.desired import build as build_state
+    from evalspec.spec.desired import build as build_state
 
     return build_state(path, inputs)
 
 
 def load(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...]) -> DesiredState:
-    from evalspec.project import VariableInputs
+    from evalspec.spec.project import VariableInputs
 
     return build(path, VariableInputs(var_files=var_files, cli_vars=cli_vars))
 
 
 def _report_problems(exc: SpecError, fmt: str) -> int:
-    from evalspec import output
+    from evalspec.spec import output
 
     if fmt == "json":
         click.echo(output.validate_json(None, exc.problems, exc.warnings))
@@ -57,7 +57,7 @@ def _report_problems(exc: SpecError, fmt: str) -> int:
 
 
 def _warn(state: DesiredState, fmt: str) -> None:
-    from evalspec import output
+    from evalspec.spec import output
 
     if state.warnings and fmt != "json":
         click.echo(output.problems_text([], state.warnings), err=True)
@@ -80,7 +80,7 @@ def validate(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
       evalspec validate examples/sweep --var models='[openai/gpt-4o]'
       evalspec validate --format json | jq '.errors[].message'
     """
-    from evalspec import output
+    from evalspec.spec import output
 
     try:
         state = load(path, cli_vars, var_files)
@@ -110,8 +110,8 @@ def render(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...], f
       evalspec render examples/sweep
       evalspec render --format json | jq '.objects[].address'
     """
-    from evalspec import output
-    from evalspec.payloads import build_payloads
+    from evalspec.spec import output
+    from evalspec.spec.payloads import build_payloads
 
     try:
         state = load(path, cli_vars, var_files)
@@ -154,8 +154,8 @@ def schema(of_plan: bool, of_results: bool, of_report: bool, reference: bool) ->
       evalspec schema --results > results.schema.json
     """
     if reference:
-        from evalspec.reference import render_reference
-        from evalspec.schema import document_schema
+        from evalspec.spec.reference import render_reference
+        from evalspec.spec.schema import document_schema
 
         click.echo(render_reference(document_schema()), nl=False)
         return EXIT_OK
@@ -165,7 +165,7 @@ def schema(of_plan: bool, of_results: bool, of_report: bool, reference: bool) ->
         click.echo(report_schema_text(), nl=False)
         return EXIT_OK
     if of_results:
-        from evalspec.results_schema import schema_text as results_schema_text
+        from evalspec.results.results_schema import schema_text as results_schema_text
 
         click.echo(results_schema_text(), nl=False)
         return EXIT_OK
@@ -174,7 +174,7 @@ def schema(of_plan: bool, of_results: bool, of_report: bool, reference: bool) ->
 
         click.echo(plan_schema_text(), nl=False)
         return EXIT_OK
-    from evalspec.schema import schema_text
+    from evalspec.spec.schema import schema_text
 
     click.echo(schema_text(), nl=False)
     return EXIT_OK
@@ -199,7 +199,7 @@ def init(directory: Path, name: str | None) -> int:
       evalspec init --project support-evals
     """
     from evalspec.scaffold import project_name, write_project
-    from evalspec.schema import schema_text
+    from evalspec.spec.schema import schema_text
 
     project = name or project_name(directory)
     written = write_project(directory, project, schema_text())

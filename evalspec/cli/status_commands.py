@@ -17,7 +17,7 @@ from evalspec.sanitize import one_line
 
 def _connect(path: Path, endpoint: str | None) -> tuple[Any, Any]:
     from evalspec.client.config import Credentials, resolve_endpoint, sgp_client
-    from evalspec.project import read_identity
+    from evalspec.spec.project import read_identity
 
     identity = read_identity(path)
     resolved = resolve_endpoint(endpoint, identity.endpoint)
@@ -47,7 +47,7 @@ def status(path: Path, endpoint: str | None, watch: bool, interval: float, fmt: 
       evalspec status --watch --interval 10
       evalspec status --format json | jq '.evaluations[] | select(.status == "failed")'
     """
-    from evalspec.status import (
+    from evalspec.results.status import (
         progress_lines,
         read_statuses,
         render_json,
@@ -112,7 +112,7 @@ def results(name: str, path: Path, endpoint: str | None, out: Path | None) -> in
       evalspec results capitals -o capitals.jsonl
       evalspec results faq-sweep examples/sweep -o sweep.jsonl
     """
-    from evalspec.status import export_results
+    from evalspec.results.status import export_results
 
     identity, client = _connect(path, endpoint)
 
@@ -215,7 +215,7 @@ def state_list(path: Path, endpoint: str | None, fmt: str) -> int:
       evalspec state list
       evalspec state list examples/sweep --format json
     """
-    from evalspec.state import owned_objects, render_json, render_text
+    from evalspec.plan.state import owned_objects, render_json, render_text
 
     identity, client = _connect(path, endpoint)
     actual = asyncio.run(_refresh(client, identity.project))
@@ -239,7 +239,7 @@ def state_show(address: str, path: Path, endpoint: str | None) -> int:
     Example:
       evalspec state show EvaluationGroup/faq-sweep
     """
-    from evalspec.state import show_address
+    from evalspec.plan.state import show_address
 
     identity, client = _connect(path, endpoint)
     actual = asyncio.run(_refresh(client, identity.project))
@@ -248,7 +248,7 @@ def state_show(address: str, path: Path, endpoint: str | None) -> int:
 
 
 async def _refresh(client: Any, project: str) -> Any:
-    from evalspec.refresh import refresh
+    from evalspec.plan.refresh import refresh
 
     try:
         return await refresh(client, project)

@@ -45,7 +45,7 @@ def _timestamp(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 
 def _root() -> Path:
-    from evalspec.project import find_root
+    from evalspec.spec.project import find_root
 
     try:
         return find_root(Path.cwd()).parent
@@ -105,8 +105,8 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
       evalspec tasks pull --batch-id batch_123 --completed-after 2025-01-01 -o jan.jsonl
       evalspec tasks pull --batch-id batch_123 --completed-after 2025-01-01 -o jan.jsonl --resume
     """
-    from evalspec.tasks_pull import prepare
-    from evalspec.tasks_pull import pull as run_pull
+    from evalspec.results.tasks_pull import prepare
+    from evalspec.results.tasks_pull import pull as run_pull
 
     if project_name and project_id or batch_name and batch_id:
         raise UsageError("give a project by name or by id, and a batch by name or by id, "
@@ -139,7 +139,7 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
     try:
         final = asyncio.run(go())
     except (KeyboardInterrupt, EvalspecError) as exc:
-        from evalspec.tasks_pull import state_path
+        from evalspec.results.tasks_pull import state_path
 
         if terminal:
             click.echo("\r\x1b[K", nl=False, err=True)
@@ -193,8 +193,8 @@ def summary(file: Path, fmt: str, out: Path | None) -> int:
       evalspec tasks summary tasks.jsonl --format markdown >> "$GITHUB_STEP_SUMMARY"
       evalspec tasks summary tasks.jsonl --format html -o report.html
     """
-    from evalspec import tasks_report
-    from evalspec.tasks_summary import summarise
+    from evalspec.results import tasks_report
+    from evalspec.results.tasks_summary import summarise
 
     if not file.is_file():
         raise UsageError(f"{file}: no such file")
@@ -221,7 +221,7 @@ def _count(number: int, noun: str) -> str:
 def _load_quietly(path: Path) -> Any:
     import json
 
-    from evalspec.tasks_pull import PullState
+    from evalspec.results.tasks_pull import PullState
 
     try:
         return PullState(**json.loads(path.read_text(encoding="utf-8")))

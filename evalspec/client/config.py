@@ -94,7 +94,8 @@ def local_database(root: Path) -> Path:
 
 def _local_transport(root: Path) -> httpx.AsyncBaseTransport:
     """The platform in this process; v2 tasks come from ``.evalspec/tasks.jsonl`` if present."""
-    from evalspec.platform.app import Settings, create_app
+    from evalspec.platform.api import Settings
+    from evalspec.platform.app import create_app
     from evalspec.platform.scoring import QUALITY_ENV, parse_qualities
 
     database = local_database(root)

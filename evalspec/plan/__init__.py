@@ -11,11 +11,11 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from evalspec.client.sgp import SGPClient
-from evalspec.desired import DesiredState
-from evalspec.payloads import build_payloads
 from evalspec.plan.diff import ARCHIVE_REASON, diff
 from evalspec.plan.model import Action, Plan
-from evalspec.refresh import refresh
+from evalspec.plan.refresh import refresh
+from evalspec.spec.objects import DesiredState
+from evalspec.spec.payloads import build_payloads
 
 __all__ = ["Action", "Plan", "make_plan"]
 

@@ -20,14 +20,6 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from evalspec.desired import DesiredObject, DesiredState
-from evalspec.payloads import (
-    FINGERPRINT_TAG_PREFIX,
-    Payload,
-    digest,
-    group_members,
-    owner_tag,
-)
 from evalspec.plan.model import (
     KIND_ORDER,
     REPLACED_MEMBER,
@@ -37,7 +29,15 @@ from evalspec.plan.model import (
     Plan,
     Workload,
 )
-from evalspec.refresh import ActualState, Remote, group_metadata
+from evalspec.plan.refresh import ActualState, Remote, group_metadata
+from evalspec.spec.objects import DesiredObject, DesiredState
+from evalspec.spec.payloads import (
+    FINGERPRINT_TAG_PREFIX,
+    Payload,
+    digest,
+    group_members,
+    owner_tag,
+)
 
 NOT_EXECUTED = ("contributor_evaluation.question",)
 ARCHIVE_REASON = "no longer in the specs"

@@ -8,9 +8,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from evalspec.aliases import task_alias
 from evalspec.plan.model import REPLACED_MEMBER, Action, Change, Plan
 from evalspec.sanitize import one_line
+from evalspec.spec.aliases import task_alias
 
 MARKERS = {"create": "+", "update": "~", "replace": "-/+", "restore": "~", "archive": "-"}
 COLOURS = {"create": "green", "update": "yellow", "replace": "magenta", "restore": "cyan",

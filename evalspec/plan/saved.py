@@ -14,7 +14,7 @@ from pathlib import Path
 from evalspec.errors import EvalspecError
 from evalspec.plan.diff import remote_state
 from evalspec.plan.model import FORMAT_VERSION, Plan
-from evalspec.refresh import ActualState
+from evalspec.plan.refresh import ActualState
 
 
 class StalePlan(EvalspecError):

@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict
 
-from evalspec.aliases import task_alias
-from evalspec.platform.app import (
+from evalspec.platform.api import (
     Account,
     JSONRoute,
     ListParams,
@@ -25,6 +24,7 @@ from evalspec.platform.evaluations import (
     items_of,
 )
 from evalspec.platform.store import Store
+from evalspec.spec.aliases import task_alias
 
 router = APIRouter(route_class=JSONRoute)
 

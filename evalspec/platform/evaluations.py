@@ -16,8 +16,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from evalspec.aliases import task_alias
-from evalspec.platform.app import (
+from evalspec.platform.api import (
     Account,
     JSONRoute,
     ListParams,
@@ -32,6 +31,7 @@ from evalspec.platform.app import (
 from evalspec.platform.datasets import create_dataset
 from evalspec.platform.scoring import Scorer
 from evalspec.platform.store import Store, new_id, now
+from evalspec.spec.aliases import task_alias
 
 router = APIRouter(route_class=JSONRoute)
 

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from evalspec.platform.app import (
+from evalspec.platform.api import (
     Account,
     JSONRoute,
     ListParams,

@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
-from evalspec.aliases import task_alias
+from evalspec.spec.aliases import task_alias
 
 REFERENCE_COLUMNS = ("reference", "expected", "ideal")
 _WORD = re.compile(r"\w+")

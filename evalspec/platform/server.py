@@ -12,7 +12,8 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from evalspec.platform.app import Settings, create_app
+from evalspec.platform.api import Settings
+from evalspec.platform.app import create_app
 from evalspec.platform.faults import FaultInjector
 
 

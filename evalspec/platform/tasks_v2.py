@@ -22,7 +22,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from evalspec.errors import LocatedError, Location, display_path
-from evalspec.platform.app import JSONRoute
+from evalspec.platform.api import JSONRoute
 
 router = APIRouter(route_class=JSONRoute)
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from evalspec.models import Gate
 from evalspec.results.report import Report, Scores
+from evalspec.spec.models import Gate
 
 
 @dataclass(frozen=True)

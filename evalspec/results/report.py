@@ -20,12 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalspec.aliases import task_alias
 from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
-from evalspec.refresh import Remote, refresh
+from evalspec.plan.refresh import Remote, refresh
 from evalspec.results.stats import Paired, Summary, holm, paired, summarize
-from evalspec.status import _find, member_items, member_names_of
+from evalspec.results.status import _find, member_items, member_names_of
+from evalspec.spec.aliases import task_alias
 
 FORMAT_VERSION = 1
 _WORDS = {"yes": 1.0, "no": 0.0, "true": 1.0, "false": 0.0}

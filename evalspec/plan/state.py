@@ -8,7 +8,7 @@ from typing import Any
 
 from evalspec.errors import EvalspecError
 from evalspec.plan.model import KIND_ORDER
-from evalspec.refresh import ActualState
+from evalspec.plan.refresh import ActualState
 from evalspec.sanitize import one_line
 
 

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from evalspec.errors import LocatedError, Location, display_path
-from evalspec.yamlload import MAX_DATA_NODES, decode, load_file
+from evalspec.spec.yamlload import MAX_DATA_NODES, decode, load_file
 
 PREFIX = "file://"
 MAX_FILE_BYTES = 200 * 1024 * 1024

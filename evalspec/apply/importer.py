@@ -18,11 +18,11 @@ from typing import Any
 
 import yaml
 
-from evalspec.aliases import task_alias
 from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
-from evalspec.payloads import FINGERPRINT_TAG_PREFIX, OWNER_TAG_PREFIX, owner_tag
-from evalspec.template import slug, stringify
+from evalspec.spec.aliases import task_alias
+from evalspec.spec.payloads import FINGERPRINT_TAG_PREFIX, OWNER_TAG_PREFIX, owner_tag
+from evalspec.spec.template import slug, stringify
 
 NAME_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
@@ -354,9 +354,9 @@ def verify(found: Fetched, state: Any, actual: Any, endpoint: str,
            defaults: dict[str, Any] | None = None) -> dict[str, str]:
     """Check that the specs reproduce every fetched object once it is stamped; returns the
     fingerprint to stamp per object id. Raises with every difference otherwise."""
-    from evalspec.payloads import build_payloads
     from evalspec.plan.diff import diff
-    from evalspec.refresh import ActualState, _remote
+    from evalspec.plan.refresh import ActualState, _remote
+    from evalspec.spec.payloads import build_payloads
 
     payloads = {p.address: p for p in build_payloads(state)}
     problems: list[str] = []

@@ -10,8 +10,8 @@ import math
 from html import escape
 from typing import Any
 
+from evalspec.results.tasks_summary import Summary
 from evalspec.sanitize import code_span, markdown_text, one_line
-from evalspec.tasks_summary import Summary
 
 
 def _rows(summary: Summary) -> list[tuple[str, str, str, int, float, float, float]]:

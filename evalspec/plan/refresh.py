@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalspec.client.sgp import SGPClient
-from evalspec.payloads import FINGERPRINT_TAG_PREFIX, owner_tag
+from evalspec.spec.payloads import FINGERPRINT_TAG_PREFIX, owner_tag
 
 KIND_BY_LIST = {"evaluations": "Evaluation", "groups": "EvaluationGroup", "datasets": "Dataset"}
 

@@ -20,8 +20,8 @@ from typing import Any
 from evalspec.client.errors import APIError, BadRequestError, ConflictError, NotFoundError
 from evalspec.client.http import create_once
 from evalspec.client.sgp import SGPClient
-from evalspec.payloads import FINGERPRINT_TAG_PREFIX, owner_tag
 from evalspec.plan.model import Action, Plan
+from evalspec.spec.payloads import FINGERPRINT_TAG_PREFIX, owner_tag
 
 PLACEHOLDER = "(known after apply: "
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalspec.errors import JsonPath
-from evalspec.template import suggest
+from evalspec.spec.template import suggest
 
 SPECIAL = ("include", "exclude")
 
@@ -115,6 +115,6 @@ def product_size(matrix: Any) -> int:
 
 def describe(instance: dict[str, Any]) -> str:
     """``model=openai/gpt-4o, temperature=0.7`` for messages."""
-    from evalspec.template import stringify
+    from evalspec.spec.template import stringify
 
     return ", ".join(f"{k}={stringify(v)}" for k, v in instance.items())

@@ -1,4 +1,4 @@
-"""The published JSON Schema (draft 2020-12), generated from :mod:`evalspec.models`.
+"""The published JSON Schema (draft 2020-12), generated from :mod:`evalspec.spec.models`.
 
 Source documents are checked against it before templating, so wherever a typed value goes
 (numbers, booleans, lists, patterned strings, nested objects) a string holding a ``${{ ... }}``
@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from evalspec import models
+from evalspec.spec import fields, models
 
 SCHEMA_ID = "urn:evalspec:schema:v1"
 TEMPLATE_REF = {"$ref": "#/$defs/Template"}
@@ -95,12 +95,12 @@ def document_schema() -> dict[str, Any]:
     defs = _allow_templates({"$defs": defs})["$defs"]
     defs["Template"] = {
         "type": "string",
-        "pattern": models.TEMPLATE_PATTERN,
+        "pattern": fields.TEMPLATE_PATTERN,
         "description": "A ${{ ... }} expression, resolved before the value is checked.",
     }
     defs["ItemLocator"] = {
         "type": "string",
-        "pattern": models.LOCATOR_PATTERN,
+        "pattern": fields.LOCATOR_PATTERN,
         "description": "A reference to an item field, resolved by the platform per item.",
     }
     kinds = list(models.KINDS)

@@ -8,10 +8,10 @@ from typing import Any
 
 import yaml
 
-from evalspec.desired import DesiredState
 from evalspec.errors import Problem
-from evalspec.payloads import Payload
 from evalspec.sanitize import one_line
+from evalspec.spec.objects import DesiredState
+from evalspec.spec.payloads import Payload
 
 try:
     _Dumper: Any = yaml.CSafeDumper

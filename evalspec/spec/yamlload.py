@@ -31,6 +31,7 @@ from yaml.reader import Reader as _Reader
 from yaml.scanner import Scanner as _Scanner
 
 from evalspec.errors import JsonPath, LocatedError, Location, Problem
+from evalspec.spec.yaml_hints import hint, offset
 
 
 class _PurePythonParser(_Reader, _Scanner, _PyParser):
@@ -362,58 +363,9 @@ def parse(text: str, file: str, max_nodes: int = MAX_NODES
         # MAX_DEPTH is crossed before libyaml's limit, so the text up to where libyaml
         # stopped (and a margin for the pure-Python scanner's look-ahead) is enough.
         where = problems[0].location
-        end = _offset(text, where.line, where.column) + 4096
+        end = offset(text, where.line, where.column) + 4096
         documents, problems = _parse_with(_PurePythonParser, text[:end], file, max_nodes)
     return documents, problems
-
-
-def _hint(exc: yaml.MarkedYAMLError, text: str, where: tuple[int, int]) -> str:
-    """What libyaml's terser messages usually mean, pointing at the line that starts the block."""
-    problem = exc.problem or ""
-    start = exc.context_mark
-    opened = f"{start.line + 1}:{start.column + 1}" if start else ""
-    line = start.line + 1 if start else 0
-    if problem.startswith("mapping values are not allowed"):
-        previous = _previous_content_line(text, where[0])
-        if previous is None:
-            return "; likely a value with ': ' in it (quote the value)"
-        return (f"; likely a value with ': ' in it (quote the value), a key indented deeper "
-                f"than line {previous}, or line {previous} lacking its ':'")
-    if problem.startswith("did not find expected key") and start:
-        return (f"; likely indentation: this line does not line up with the keys of the "
-                f"mapping that starts at line {line}")
-    if problem.startswith("did not find expected '-' indicator") and start:
-        return (f"; likely indentation: this line does not line up with the items of the "
-                f"list that starts at line {line}")
-    if problem.startswith("found character that cannot start any token"):
-        position = _offset(text, *where)
-        if text[position:position + 1] == "\t":
-            return "; YAML indents with spaces, not tabs"
-    if problem.startswith("could not find expected ':'") and start:
-        return (f"; line {line} is neither 'key: value' nor a list item ('- value'): add the "
-                "':' or the '- ', or quote a value that spans lines")
-    if problem.startswith("did not find expected ','") and start:
-        return f"; the bracket opened at {opened} is not closed, or an item lacks its ','"
-    if problem.startswith("found unexpected end of stream") and "quoted" in (exc.context or ""):
-        return f"; the quote opened at {opened} is never closed"
-    return ""
-
-
-def _previous_content_line(text: str, line: int) -> int | None:
-    """The number of the last line before ``line`` with something other than a comment."""
-    lines = text.split("\n", line)[: line - 1]
-    for number in range(len(lines), 0, -1):
-        stripped = lines[number - 1].strip()
-        if stripped and not stripped.startswith("#"):
-            return number
-    return None
-
-
-def _offset(text: str, line: int, column: int) -> int:
-    start = 0
-    for _ in range(line - 1):
-        start = text.find("\n", start) + 1
-    return start + column - 1
 
 
 def _parse_with(parser_class: Any, text: str, file: str, max_nodes: int
@@ -442,7 +394,7 @@ def _parse_with(parser_class: Any, text: str, file: str, max_nodes: int
         detail = exc.problem or "invalid YAML"
         if exc.context:
             detail = f"{detail} ({exc.context})"
-        detail += _hint(exc, text, where)
+        detail += hint(exc, text, where)
         return [], [*problems, Problem(Location(file, *where), (), f"invalid YAML: {detail}")]
     except yaml.reader.ReaderError as exc:
         where = _position_to_mark(text, exc.position)

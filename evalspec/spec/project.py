@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evalspec.errors import Location, ProblemSet, UsageError, display_path
-from evalspec.yamlload import Document, load_file, parse
+from evalspec.spec.yamlload import Document, load_file, parse
 
 CONFIG_NAMES = ("evalspec.yaml", "evalspec.yml")
 ENV_VAR_PREFIX = "EVALSPEC_VAR_"

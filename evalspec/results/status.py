@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
-from evalspec.refresh import ActualState, Remote, refresh
+from evalspec.plan.refresh import ActualState, Remote, refresh
 from evalspec.sanitize import one_line
 
 FINISHED = ("completed", "failed", "canceled")

@@ -16,27 +16,31 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from evalspec import checks, matrix, models
 from evalspec.errors import (
     JsonPath,
     LocatedError,
-    Location,
-    Problem,
     ProblemSet,
     SpecError,
     display_path,
 )
-from evalspec.explain import explain_jsonschema, explain_pydantic, show
-from evalspec.fileref import FileContent, FileResolver, is_reference
-from evalspec.project import VariableInputs, find_root, load_config, resolve_variables, spec_files
-from evalspec.schema import validator_for
-from evalspec.template import (
+from evalspec.spec import checks, matrix, models
+from evalspec.spec.explain import explain_jsonschema, explain_pydantic, show
+from evalspec.spec.fileref import FileResolver, is_reference
+from evalspec.spec.objects import DesiredObject, DesiredState, Source
+from evalspec.spec.project import (
+    VariableInputs,
+    find_root,
+    load_config,
+    resolve_variables,
+    spec_files,
+)
+from evalspec.spec.schema import validator_for
+from evalspec.spec.template import (
     Const,
     Context,
     compile_tree,
@@ -45,70 +49,9 @@ from evalspec.template import (
     suggest,
     templated_paths,
 )
-from evalspec.yamlload import Document, load_file
+from evalspec.spec.yamlload import Document, load_file
 
 HARD_MAX_EVALUATIONS = 100_000  # even when policy.max_evaluations is advisory
-
-
-@dataclass
-class Source:
-    """A source document and what is needed to report problems inside it."""
-
-    document: Document
-    kind: str
-    base_dir: Path
-    has_matrix: bool = False
-    rows: dict[JsonPath, FileContent] = field(default_factory=dict)
-
-    def locate(self, path: JsonPath, at_key: bool = False) -> Location:
-        for prefix, content in self.rows.items():
-            n = len(prefix)
-            index = path[n] if len(path) > n and path[:n] == prefix else None
-            if isinstance(index, int):
-                return content.row_location(index)
-        return self.document.locate(path, at_key)
-
-    def templated(self, path: JsonPath) -> bool:
-        value: Any = self.document.value
-        for part in path:
-            try:
-                value = value[part]
-            except (KeyError, IndexError, TypeError):
-                return False
-        return isinstance(value, str) and "${{" in value
-
-
-@dataclass(frozen=True)
-class DesiredObject:
-    """One object the project wants on the platform."""
-
-    kind: str
-    name: str
-    spec: Any  # models.Dataset | models.Evaluation | models.EvaluationGroup
-    source: Source
-    matrix: dict[str, Any] | None
-    order: tuple[int, int, int]
-
-    @property
-    def address(self) -> str:
-        return f"{self.kind}/{self.name}"
-
-
-@dataclass
-class DesiredState:
-    root: Path
-    config: models.ProjectConfig
-    objects: list[DesiredObject]
-    spec_documents: dict[str, int]
-    warnings: list[Problem]
-    files: FileResolver
-
-    @property
-    def project(self) -> str:
-        return self.config.project
-
-    def of_kind(self, kind: str) -> list[DesiredObject]:
-        return [o for o in self.objects if o.kind == kind]
 
 
 def _check_schema(value: Any, definition: str, source: Source, problems: ProblemSet) -> bool:

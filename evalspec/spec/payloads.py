@@ -24,8 +24,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from evalspec.desired import DesiredObject, DesiredState
 from evalspec.errors import Location
+from evalspec.spec.objects import DesiredObject, DesiredState
 
 OWNER_TAG_PREFIX = "evalspec:"
 FINGERPRINT_TAG_PREFIX = "evalspec.fingerprint:"

@@ -12,13 +12,13 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from evalspec import models
-from evalspec.aliases import task_alias
 from evalspec.errors import JsonPath, ProblemSet
-from evalspec.template import suggest
+from evalspec.spec import models
+from evalspec.spec.aliases import task_alias
+from evalspec.spec.template import suggest
 
 if TYPE_CHECKING:
-    from evalspec.desired import DesiredObject, DesiredState, Source
+    from evalspec.spec.objects import DesiredObject, DesiredState, Source
 
 KIND_ORDER = {"Dataset": 0, "Evaluation": 1, "EvaluationGroup": 2}
 RESERVED_PREFIXES = ("evalspec.", "evalspec:")

@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from evalspec.errors import JsonPath
-from evalspec.models import PATTERN_MESSAGES
-from evalspec.template import suggest
+from evalspec.spec.fields import PATTERN_MESSAGES
+from evalspec.spec.template import suggest
 
 Explanation = tuple[JsonPath, str, bool]
 

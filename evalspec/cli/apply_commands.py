@@ -1,0 +1,346 @@
+"""``evalspec apply`` and ``evalspec destroy``: a plan made under the project's lock, shown,
+confirmed, executed, and reported in the plan's own units."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from evalspec.cli.plan_commands import (
+    _more_warnings,
+    _replace_addresses,
+    _spec_warnings,
+    connect,
+    endpoint_option,
+    replace_option,
+    use_colour,
+)
+from evalspec.cli.spec_commands import _report_problems, _warn, load, project_options
+from evalspec.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, SpecError, UsageError
+from evalspec.sanitize import one_line
+
+if TYPE_CHECKING:
+    from evalspec.client.sgp import SGPClient
+    from evalspec.plan import Plan
+
+
+def _describe(outcome: Any) -> str:
+    words = {"create": "created", "update": "updated", "replace": "replaced",
+             "restore": "restored", "archive": "archived", "archive old": "archived the old one"}
+    if outcome.status == "done":
+        text = f"{outcome.address}: {words.get(outcome.action, outcome.action)}"
+        return one_line(text + (f" ({outcome.remote_id})" if outcome.remote_id else ""))
+    return one_line(f"{outcome.address}: {outcome.action} {outcome.status}: {outcome.detail}")
+
+
+@dataclass(frozen=True)
+class LockSettings:
+    project: str
+    timeout: float
+    operation: str = "apply"
+
+
+def lock_option(fn: Any) -> Any:
+    return click.option(
+        "--lock-timeout", default="0s", show_default=True, metavar="DURATION",
+        callback=_duration,
+        help="How long to wait for another apply of this project to finish (30s, 5m). "
+        "Two applies never run at once: the second waits, then fails naming the first.")(fn)
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    from evalspec.apply.lock import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+async def _run(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, confirm: bool,
+               show: bool, parallelism: int, fmt: str, no_color: bool, lock: LockSettings,
+               shown_warnings: Collection[str] = ()) -> tuple[Plan, list[Any], bool]:
+    """Take the project's lock, make a plan, show it, ask, execute it; releases the lock and
+    closes the client. The plan is made under the lock: it sees what an apply before did."""
+    from evalspec.apply.lock import ProjectLock
+
+    held = ProjectLock(client, lock.project, operation=lock.operation)
+    try:
+        await held.acquire(lock.timeout)
+        return await _planned(client, make, confirm=confirm, show=show, parallelism=parallelism,
+                              fmt=fmt, no_color=no_color, shown_warnings=shown_warnings,
+                              command=lock.operation)
+    finally:
+        try:
+            await held.release()
+        finally:
+            await client.aclose()
+
+
+async def _planned(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, confirm: bool,
+                   show: bool, parallelism: int, fmt: str, no_color: bool,
+                   shown_warnings: Collection[str], command: str
+                   ) -> tuple[Plan, list[Any], bool]:
+    import signal
+
+    from evalspec.apply.execute import execute
+    from evalspec.plan.render_text import render_text
+
+    result = await make()
+    if fmt == "text":
+        _more_warnings(result, shown_warnings)
+    if result.errors or not result.actions:
+        return result, [], False
+    if show and fmt == "text":
+        click.echo(render_text(result, use_colour(no_color)), nl=False)
+    if confirm:
+        if not sys.stdin.isatty():
+            raise UsageError(f"{command} needs confirmation: run it in a terminal, or pass "
+                             "--auto-approve (for CI)")
+        question = "Archive all of these" if command == "destroy" else "Apply these changes"
+        answer = click.prompt(f"\n{question}? Only 'yes' will be accepted",
+                              default="", show_default=False)
+        if answer != "yes":
+            click.echo(f"{command.capitalize()} cancelled.", err=True)
+            return result, [], False
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+
+    bar = None
+    if fmt == "text" and sys.stdout.isatty():
+        from evalspec.cli.progress import ProgressBar
+
+        total = len(result.actions) + sum(1 for a in result.actions
+                                          if a.action == "replace" and a.remote_id)
+        bar = ProgressBar(sys.stdout, total)
+        bar.show()
+    colour = use_colour(no_color)
+
+    def report(outcome: Any) -> None:
+        if fmt == "json":
+            click.echo(json.dumps({"event": "action", "address": outcome.address,
+                                   "action": outcome.action, "status": outcome.status,
+                                   "detail": outcome.detail,
+                                   "remote_id": outcome.remote_id}))
+            return
+        text = _describe(outcome)
+        if colour and outcome.status != "done":
+            text = click.style(text, fg="red" if outcome.status == "failed" else "yellow")
+        if bar is None:
+            click.echo(text)
+        else:
+            bar.report(text, outcome.status == "done")
+
+    try:
+        outcomes = await execute(result, client, parallelism=parallelism, on_event=report,
+                                 stop=stop)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        if bar is not None:
+            bar.close()
+    return result, outcomes, stop.is_set()
+
+
+def plan_units(outcomes: list[Any]) -> tuple[dict[str, int], int]:
+    """Counts of done, failed and skipped in the plan's own units, and the old objects that
+    replacements archived. A replace is one action in the plan but two steps in apply (the new
+    object, then ``archive old``): it is done only when both are."""
+    olds = {o.address: o for o in outcomes if o.action == "archive old"}
+    counts = {"done": 0, "failed": 0, "skipped": 0}
+    for outcome in outcomes:
+        if outcome.action == "archive old":
+            continue
+        status = outcome.status
+        old = olds.get(outcome.address) if outcome.action == "replace" else None
+        if status == "done" and old is not None and old.status != "done":
+            status = old.status
+        counts[status] += 1
+    return counts, sum(1 for o in olds.values() if o.status == "done")
+
+
+def _finish(result: Plan, outcomes: list[Any], interrupted: bool, fmt: str,
+            command: str = "apply") -> int:
+    if result.errors:
+        for error in result.errors:
+            click.echo(f"Error: {one_line(error)}", err=True)
+        return EXIT_ERROR
+    if not result.actions and fmt == "json":  # NDJSON readers get a summary event, not prose
+        click.echo(json.dumps({"event": "summary", "done": 0, "failed": 0, "skipped": 0,
+                               "interrupted": False, "replaced_archived": 0}))
+        return EXIT_OK
+    if not result.actions:
+        click.echo("No changes. The platform matches the specs.")
+        return EXIT_OK
+    if not outcomes and not interrupted:
+        return EXIT_ERROR  # cancelled at the prompt
+    counts, archived_old = plan_units(outcomes)
+    if fmt == "json":
+        click.echo(json.dumps({"event": "summary", **counts, "interrupted": interrupted,
+                               "replaced_archived": archived_old}))
+    else:
+        word = ("interrupted" if interrupted else "incomplete"
+                if counts["failed"] or counts["skipped"] else "complete")
+        olds = (f"; {archived_old} replaced object{'s' if archived_old != 1 else ''} archived"
+                if archived_old else "")
+        click.echo(f"{command.capitalize()} {word}: {counts['done']} done, "
+                   f"{counts['failed']} failed, {counts['skipped']} skipped{olds}.")
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR if counts["failed"] or counts["skipped"] else EXIT_OK
+
+
+def _saved_plan(path: Path, endpoint: str | None
+                ) -> tuple[SGPClient, Callable[[], Awaitable[Plan]], str]:
+    from evalspec.client.config import Credentials, resolve_endpoint, sgp_client
+    from evalspec.plan.refresh import refresh
+    from evalspec.plan.saved import StalePlan, load_plan, stale_reasons
+    from evalspec.spec.project import find_root
+
+    saved = load_plan(path)
+    if endpoint is not None and resolve_endpoint(endpoint, None).url != saved.endpoint:
+        raise StalePlan(f"the plan was made for endpoint {saved.endpoint}, not {endpoint}")
+    import yaml
+
+    root = Path.cwd()
+    try:
+        config = find_root(root)
+        root = config.parent
+        project = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("project")
+        if project and project != saved.project:
+            raise StalePlan(f"the plan was made for project {saved.project!r}, "
+                            f"this is project {project!r}")
+    except (UsageError, OSError, yaml.YAMLError):
+        pass
+    client = sgp_client(resolve_endpoint(saved.endpoint, None), Credentials.from_env(), root)
+
+    async def make() -> Plan:
+        actual = await refresh(client, saved.project)
+        reasons = stale_reasons(saved, actual)
+        if reasons:
+            raise StalePlan("plan is stale: " + "; ".join(reasons)
+                            + ". Run 'evalspec plan' again.")
+        return saved
+
+    return client, make, saved.project
+
+
+@click.command()
+@project_options
+@endpoint_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
+@click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="How many independent actions run at once.")
+@click.option("--target", "targets", multiple=True, metavar="ADDR_OR_GLOB",
+              help="Limit the changes to these addresses (and what they need). Repeatable.")
+@replace_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Lines for people, or NDJSON events for programs.")
+@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
+@lock_option
+def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
+          endpoint: str | None, auto_approve: bool, parallelism: int,
+          targets: tuple[str, ...], replace: tuple[str, ...], fmt: str, no_color: bool,
+          lock_timeout: float) -> int:
+    """Change the platform to match the specs, or apply a saved plan exactly.
+
+    With a project PATH it plans first and shows the plan; on a terminal it asks for 'yes',
+    elsewhere it needs --auto-approve. With a PLANFILE saved by 'plan -o' it re-reads the
+    platform, refuses if anything the plan touches changed since ("plan is stale"), and
+    otherwise applies exactly that plan without asking.
+
+    Failed actions are reported and what depends on them is skipped; running apply again
+    converges. Ctrl-C stops starting new actions and waits for those in flight.
+
+    --replace ADDR runs an evaluation again whose specs did not change: a new evaluation
+    replaces it (groups are repointed, the old one archived), like Terraform's -replace.
+
+    Apply holds the project's lock on the platform from before it plans until it ends, so
+    two applies of one project never run at once: the second waits up to --lock-timeout for
+    the first to finish, then plans what is left.
+
+    \b
+    Examples:
+      evalspec apply --endpoint local
+      evalspec plan -o plan.json && evalspec apply plan.json
+      evalspec apply --auto-approve --format json | jq -c 'select(.status != "done")'
+      evalspec apply --auto-approve --lock-timeout 10m   # CI: wait for a running apply
+      evalspec apply --replace Evaluation/capitals       # run it again
+    """
+    if path.is_file() and path.suffix == ".json":
+        client, make, project = _saved_plan(path, endpoint)
+        confirm, shown = False, frozenset[str]()
+    else:
+        try:
+            state = load(path, cli_vars, var_files)
+        except SpecError as exc:
+            return _report_problems(exc, "text")
+        _warn(state, "text")
+        replaced = _replace_addresses(state, replace)
+        client, url = connect(state, endpoint)
+
+        async def make() -> Plan:
+            from evalspec.plan import make_plan
+
+            return await make_plan(state, client, url, targets, replace=replaced)
+
+        confirm, project = not auto_approve, state.project
+        shown = _spec_warnings(state)
+    result, outcomes, interrupted = asyncio.run(_run(
+        client, make, confirm=confirm, show=True, parallelism=parallelism, fmt=fmt,
+        no_color=no_color, lock=LockSettings(project, lock_timeout), shown_warnings=shown))
+    return _finish(result, outcomes, interrupted, fmt)
+
+
+@click.command()
+@project_options
+@endpoint_option
+@click.option("--auto-approve", is_flag=True, help="Archive without asking (for CI).")
+@click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="How many archives run at once.")
+@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
+@lock_option
+def destroy(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
+            endpoint: str | None, auto_approve: bool, parallelism: int, no_color: bool,
+            lock_timeout: float) -> int:
+    """Archive everything the project owns on the platform.
+
+    Plans the archive of every owned evaluation, group and dataset, shows it, and asks for
+    'yes' (or --auto-approve). Objects without the project's ownership tag are never touched.
+
+    \b
+    Example:
+      evalspec destroy --endpoint local
+    """
+    import dataclasses
+
+    try:
+        state = load(path, cli_vars, var_files)
+    except SpecError as exc:
+        return _report_problems(exc, "text")
+    client, url = connect(state, endpoint)
+    empty = dataclasses.replace(state, objects=[])
+    protected = {o.address for o in state.objects if o.spec.lifecycle.protect}
+
+    async def make() -> Plan:
+        from evalspec.plan import make_plan
+        from evalspec.plan.diff import DESTROY_REASON
+
+        return await make_plan(empty, client, url, protected=protected,
+                               archive_reason=DESTROY_REASON)
+
+    result, outcomes, interrupted = asyncio.run(_run(
+        client, make, confirm=not auto_approve, show=True, parallelism=parallelism,
+        fmt="text", no_color=no_color, lock=LockSettings(state.project, lock_timeout, "destroy"),
+        shown_warnings=_spec_warnings(state)))
+    return _finish(result, outcomes, interrupted, "text", "destroy")
+
+
+COMMANDS = [apply, destroy]

@@ -1,0 +1,200 @@
+"""Typed models of evalspec.yaml and of the resource documents, after templating.
+
+These are the single source of truth: the JSON Schema in ``schemas/`` is generated from them
+(:mod:`evalspec.spec.schema`) and every expanded instance is validated by them. Models are strict
+(``"0.5"`` is not a number) and frozen, and reject unknown keys.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+
+from evalspec.spec.fields import (
+    ENDPOINT_PATTERN,
+    ENV_NAME_PATTERN,
+    PROJECT_PATTERN,
+    FileRef,
+    JsonObject,
+    Name,
+    Tag,
+    _Strict,
+)
+from evalspec.spec.tasks import ChatCompletionDefaults, ChatCompletionDefaultsType, Task, Text
+
+
+class Lifecycle(_Strict):
+    """How plan treats the object."""
+
+    protect: bool = Field(False, description="Fail the plan rather than archive or replace it.")
+    ignore_fields: list[Literal["description", "tags", "metadata"]] = Field(
+        default_factory=list, description="Drift in these fields is not corrected."
+    )
+    moved_from: list[Name] = Field(
+        default_factory=list, description="Earlier names: a rename updates in place."
+    )
+
+
+class DatasetRef(_Strict):
+    id: Annotated[str, Field(min_length=1)]
+
+
+class _Resource(_Strict):
+    apiVersion: Literal["evalspec/v1"] = Field(
+        "evalspec/v1", description="Version of the document format; optional.")
+    name: Name
+    description: Annotated[str, Field(max_length=280)] | None = Field(
+        None, description="Shown on the platform; at most 280 characters.")
+    tags: list[Tag] = Field(default_factory=list, description=(
+        "Tags on the platform object; evalspec adds its own ownership tag."))
+    lifecycle: Lifecycle = Field(default_factory=lambda: Lifecycle(), description=(
+        "How plan treats this object: protect, ignore_fields, moved_from."))
+
+
+class Dataset(_Resource):
+    """Rows that evaluations can share."""
+
+    kind: Literal["Dataset"]
+    items: Annotated[list[JsonObject], Field(min_length=1)] | FileRef = Field(description=(
+        "The rows: a list of mappings, or file:// of a .jsonl, .json, .csv or .yaml file."))
+    key: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="Item field that identifies an item (enables item-level sync)."
+    )
+
+
+class Evaluation(_Resource):
+    """An evaluation: tasks run over rows (inline, from a file, or from a Dataset)."""
+
+    kind: Literal["Evaluation"]
+    metadata: JsonObject = Field(default_factory=dict, description=(
+        "Free-form metadata; keys starting with 'evalspec.' are reserved."))
+    matrix: JsonObject | None = Field(
+        default=None, description="Axes to sweep: one evaluation per combination."
+    )
+    data: Annotated[list[JsonObject], Field(min_length=1)] | FileRef | None = Field(
+        None, description="Inline rows, or file:// of a rows file (instead of 'dataset').")
+    dataset: Name | DatasetRef | None = Field(
+        default=None, description="Name of a Dataset document, or {id: ...} of an existing one."
+    )
+    tasks: list[Task] = Field(default_factory=list, description=(
+        "What runs per row, by task_type; each result column is named by its alias."))
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Evaluation:
+        if (self.data is None) == (self.dataset is None):
+            raise ValueError("exactly one of 'data' or 'dataset' is required")
+        return self
+
+
+class Gate(_Strict):
+    """A rule 'evalspec check' holds a group's scores to (see docs/report.md)."""
+
+    score: Text = Field(description="The score column: a scoring task's alias, e.g. rouge.")
+    members: list[Text] | None = Field(None, description=(
+        "Names or globs of the members the rule applies to; default every member (every "
+        "member but the baseline for no_regression_vs)."))
+    min: float | None = Field(None, description="Each member's mean must be at least this.")
+    max: float | None = Field(None, description="Each member's mean must be at most this.")
+    no_regression_vs: Text | None = Field(None, description=(
+        "A member: no member may score significantly worse than it (paired t-test, Holm)."))
+    alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.05, description="Significance level for no_regression_vs.")
+    max_missing_rows: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="Most rows a member may lack.")
+
+
+class EvaluationGroup(_Resource):
+    """Evaluations compared row by row."""
+
+    kind: Literal["EvaluationGroup"]
+    metadata: JsonObject = Field(default_factory=dict, description=(
+        "Free-form metadata; keys starting with 'evalspec.' are reserved."))
+    members: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = Field(
+        description="Evaluation names or glob patterns such as 'faq-*'."
+    )
+    row_identifier: str | dict[str, str] | None = Field(
+        default=None,
+        description="Item column joining rows across members; or a mapping pattern -> column.",
+    )
+    gates: list[Gate] = Field(default_factory=list, description=(
+        "Rules 'evalspec check' holds this group's scores to; never sent to the platform."))
+
+
+Resource = Dataset | Evaluation | EvaluationGroup
+KINDS: dict[str, type[_Resource]] = {
+    "Dataset": Dataset, "Evaluation": Evaluation, "EvaluationGroup": EvaluationGroup
+}
+
+
+# --- evalspec.yaml --------------------------------------------------------------------------
+
+RULES = ("allowed_models", "required_tags", "max_evaluations", "max_items_per_evaluation",
+         "temperature")
+
+
+class TemperatureRange(_Strict):
+    """Bounds for every chat_completion temperature."""
+
+    min: float = Field(0, description="Lowest allowed temperature.")
+    max: float = Field(2, description="Highest allowed temperature.")
+
+
+class Policy(_Strict):
+    """Checks every plan must pass."""
+
+    allowed_models: list[str] | None = Field(None, description="Globs of allowed models.")
+    required_tags: list[str] | None = Field(
+        None, description="Globs; each must match a tag of every evaluation."
+    )
+    max_evaluations: Annotated[int, Field(ge=1)] = Field(1000, description=(
+        "Most evaluations the project may hold, after matrix expansion."))
+    max_items_per_evaluation: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Most rows one evaluation may run over.")
+    temperature: TemperatureRange | None = Field(
+        None, description="Bounds for every chat_completion temperature.")
+    enforcement: dict[Literal[RULES], Literal["mandatory", "advisory"]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="Rules default to mandatory."
+    )
+
+
+class Defaults(_Strict):
+    """Merged under every Evaluation."""
+
+    tags: list[Tag] = Field(default_factory=list, description=(
+        "Added to every evaluation's tags."))
+    metadata: JsonObject = Field(default_factory=dict, description=(
+        "Merged under every evaluation's metadata (the document wins)."))
+    description: Annotated[str, Field(max_length=280)] | None = Field(
+        None, description="Used where an evaluation has none.")
+    configuration: ChatCompletionDefaultsType = Field(
+        default_factory=ChatCompletionDefaults, description=(
+            "Merged under every chat_completion task's configuration (the task wins)."))
+
+
+class ProjectConfig(_Strict):
+    """evalspec.yaml: the project's settings; its directory is the project root."""
+
+    project: Annotated[str, Field(pattern=PROJECT_PATTERN)] = Field(description=(
+        "The project's name, stamped on everything it manages (tag evalspec:<project>)."))
+    endpoint: Annotated[str, Field(pattern=ENDPOINT_PATTERN)] | None = Field(
+        None, description="'local' or the platform's URL; never credentials.")
+    specs: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = Field(
+        default_factory=lambda: ["specs/**/*.yaml", "specs/**/*.yml"],
+        description="Globs of spec files, relative to the project root.",
+    )
+    vars: JsonObject = Field(default_factory=dict, description=(
+        "Values for ${{ vars.NAME }}; overridden by EVALSPEC_VAR_NAME, --var-file, --var."))
+    gates: list[Gate] = Field(default_factory=list, description=(
+        "Rules 'evalspec check' holds every group's scores to."))
+    env: list[Annotated[str, Field(pattern=ENV_NAME_PATTERN)]] = Field(
+        default_factory=list, description=(
+            "The environment variables specs may read as ${{ env.NAME }}, matched exactly; "
+            "no other is visible. Credentials can never be declared."))
+    defaults: Defaults = Field(default_factory=lambda: Defaults(), description=(
+        "Merged under every Evaluation."))
+    policy: Policy = Field(default_factory=lambda: Policy(), description=(
+        "Checks every plan must pass."))
