@@ -138,9 +138,11 @@ def test_rate_limit_error_after_retries_carries_retry_after() -> None:
 
 
 def test_credentials_never_appear_in_errors_or_reprs() -> None:
+    from evalspec.client.errors import AuthenticationError
+
     handler, _ = scripted(httpx.Response(401, text=f"bad key {KEY}"))
     client, _ = core(handler)
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(AuthenticationError) as exc:
         run(client.request("GET", "/v5/evaluations"))
     assert KEY not in str(exc.value) and "***" in str(exc.value)
     assert str(exc.value).endswith("(check SGP_API_KEY)")
@@ -181,8 +183,11 @@ def test_an_unexpected_error_body_keeps_its_status_request_id_and_a_redacted_exc
     body = {"message": f"upstream rejected key {KEY}", "code": "E42", "trace": "x" * 1000}
     handler, _ = scripted(httpx.Response(418, json=body, headers={"x-request-id": "req_7"}))
     client, _ = core(handler)
-    with pytest.raises(Exception) as caught:
+    from evalspec.client.errors import APIStatusError
+
+    with pytest.raises(APIStatusError) as caught:
         run(client.request("GET", "/v5/x"))
+    assert caught.value.status_code == 418
     message = str(caught.value)
     assert message.startswith('GET /v5/x failed with 418: unexpected body: {"message": '
                               '"upstream rejected key ')

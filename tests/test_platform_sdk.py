@@ -33,8 +33,10 @@ def test_evaluation_from_rows_runs_then_completes(sdk) -> None:
     })
     assert evaluation.status == "running"
     assert evaluation.progress.items.total == 2
-    time.sleep(0.35)
-    done = sdk.evaluations.retrieve(evaluation.id, views=["tasks"])
+    deadline = time.monotonic() + 10  # completes after 0.3 s: poll, never a fixed sleep
+    while (done := sdk.evaluations.retrieve(evaluation.id, views=["tasks"])).status == "running":
+        assert time.monotonic() < deadline, "never completed"
+        time.sleep(0.02)
     assert done.status == "completed" and done.progress.items.successful == 2
     assert done.tasks[0].alias == "answer"
     items = list(sdk.evaluation_items.list(evaluation_id=evaluation.id))
