@@ -658,3 +658,30 @@ def test_a_row_identifier_change_alone_reaches_the_platform(workdir, platform, r
                       params={"views": "row_identifiers"}).json()["items"][0]
     assert {r["column_name"] for r in group["row_identifiers"]} == {"question"}
     assert plan(run, root, platform.url).out == "No changes. The platform matches the specs.\n"
+
+
+def test_every_lost_create_is_adopted_not_repeated(workdir, tmp_path, run) -> None:
+    # Every write is committed and its answer dropped: each create's outcome is unknown, so
+    # apply must find what it made instead of creating again. Archived objects count too: a
+    # duplicate archived on the way would hide a second create from later plans.
+    from evalspec.platform.api import Settings
+    from evalspec.platform.faults import Faults
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "lossy.db",
+                                       faults=Faults(drop_rate=1.0, seed=3)))
+    try:
+        root = workdir("sweep")
+        apply(run, root, server.url)
+        headers = {"x-api-key": "k"}
+        evaluations = httpx.get(f"{server.url}/v5/evaluations", headers=headers, params={
+            "tags": "evalspec:support-sweep", "include_archived": "true", "limit": 1000}).json()
+        addresses = sorted(e["metadata"]["evalspec.address"] for e in evaluations["items"])
+        assert addresses == sorted(set(addresses)) and len(addresses) == 6
+        datasets = httpx.get(f"{server.url}/v5/datasets", headers=headers, params={
+            "tags": "evalspec:support-sweep", "include_archived": "true"}).json()["items"]
+        groups = httpx.get(f"{server.url}/v5/evaluation-groups", headers=headers, params={
+            "tags": "evalspec:support-sweep", "include_deleted": "true"}).json()["items"]
+        assert (len(datasets), len(groups)) == (1, 1)
+    finally:
+        server.stop()
