@@ -685,3 +685,24 @@ def test_every_lost_create_is_adopted_not_repeated(workdir, tmp_path, run) -> No
         assert (len(datasets), len(groups)) == (1, 1)
     finally:
         server.stop()
+
+
+def test_archived_objects_with_the_same_content_are_restored_not_recreated(workdir, platform,
+                                                                           sdk, run) -> None:
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    [dataset] = sdk.datasets.list(tags=["evalspec:support-sweep"]).items
+    evaluation = owned(platform, "support-sweep")[0]
+    sdk.datasets.archive(dataset.id)
+    sdk.evaluations.archive(evaluation["id"])
+    result = plan(run, root, platform.url)
+    assert headlines(result.out)[:2] == [
+        "# Dataset/support-faq will be restored (archived)",
+        f"# {evaluation['metadata']['evalspec.address']} will be restored (archived)"]
+    assert result.out.splitlines()[-1].startswith(
+        "Plan: 0 to create, 1 to update, 0 to replace, 2 to restore, 0 to archive.")
+    assert apply(run, root, platform.url).code == 0
+    assert sdk.datasets.retrieve(dataset.id).archived_at is None
+    assert sdk.evaluations.retrieve(evaluation["id"]).archived_at is None
+    assert len(sdk.datasets.list(tags=["evalspec:support-sweep"], include_archived=True).items) == 1
+    assert plan(run, root, platform.url).out == "No changes. The platform matches the specs.\n"

@@ -115,3 +115,15 @@ def test_ordinary_names_are_not_credentials(name: str) -> None:
     from evalspec.spec.template import is_credential
 
     assert not is_credential(name)
+
+
+def test_every_filter_changes_what_it_should() -> None:
+    assert render("${{ matrix.model | lower }}-${{ vars.nested.k | lower }}") == (
+        "openai/gpt-4o-v")
+    assert render("${{ vars.models | lower }}") == '["openai/gpt-4o","x/y"]'
+    assert render("A${{ matrix.model | upper }}") == "AOPENAI/GPT-4O"
+    assert render("${{ matrix.model | slug }}") == "openai-gpt-4o"
+    assert render("${{ matrix.temperature | json }}") == "0.7"
+    assert render("${{ vars.nested | json }}") == '{"k":"v"}'
+    assert render("${{ vars.n | default(0) }}") == 3  # a value present wins over the default
+    assert render("${{ vars.nested.k | upper | lower }}") == "v"  # filters apply in order
