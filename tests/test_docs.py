@@ -57,7 +57,7 @@ def test_plan_and_apply_messages(workdir, platform, sdk, run, tmp_path) -> None:
     quoted(run("apply", str(root), "--endpoint", platform.url, env=ENV).err)
     spec = root / "specs" / "capitals.yaml"
     edit(spec, "name: capitals\n", "name: capitals\nlifecycle: {protect: true}\n")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     edit(spec, "temperature: 0.0", "temperature: 0.5")
     quoted(plan(run, root, platform.url).err)
     edit(spec, "temperature: 0.5", "temperature: 0.0")

@@ -69,7 +69,7 @@ def test_first_plan_of_the_sweep(workdir, platform, run) -> None:
 
 def test_changing_the_sweep(workdir, platform, run) -> None:
     root = workdir("sweep")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     config = root / "evalspec.yaml"
     edit(config,
         "models: [openai/gpt-4o, openai/gpt-4o-mini, anthropic/claude-3-5-sonnet]",
@@ -110,7 +110,7 @@ def test_changing_the_sweep(workdir, platform, run) -> None:
 
 def test_editing_a_prompt_replaces_and_repoints_the_group(workdir, platform, run) -> None:
     root = workdir("sweep")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     before = {e["name"]: e["id"] for e in owned(platform, "support-sweep")}
     prompt = root / "prompts" / "system.txt"
     prompt.write_text(prompt.read_text() + "Always be kind.\n")
@@ -130,7 +130,7 @@ def test_editing_a_prompt_replaces_and_repoints_the_group(workdir, platform, run
 
 def test_tags_only_is_an_update_in_place(workdir, platform, run) -> None:
     root = workdir("quickstart")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     [original] = owned(platform, "quickstart")
     spec = root / "specs" / "capitals.yaml"
     edit(spec, "tags: [team:evals, quickstart]",
@@ -141,7 +141,7 @@ def test_tags_only_is_an_update_in_place(workdir, platform, run) -> None:
         "  ~ Evaluation/capitals",
         '      ~ tags: ["team:evals", "quickstart"] -> ["team:evals", "geography"]',
     ]
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     [updated] = owned(platform, "quickstart")
     assert updated["id"] == original["id"]
     assert updated["tags"] == ["team:evals", "geography", "evalspec:quickstart"]
@@ -149,7 +149,7 @@ def test_tags_only_is_an_update_in_place(workdir, platform, run) -> None:
 
 def test_drift_made_with_the_sdk_is_corrected(workdir, platform, sdk, run) -> None:
     root = workdir("quickstart")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     [evaluation] = owned(platform, "quickstart")
     sdk.evaluations.update(evaluation["id"], evaluation={"description": "edited by hand",
                                                          "metadata": {"owner": "someone"}})
@@ -158,7 +158,7 @@ def test_drift_made_with_the_sdk_is_corrected(workdir, platform, sdk, run) -> No
         '      ~ description: "edited by hand" -> "Does the model know capital cities?"',
         '      ~ metadata: {"owner": "someone"} -> {}',
     ]
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     fixed = sdk.evaluations.retrieve(evaluation["id"])
     assert fixed.description == "Does the model know capital cities?"
     assert "owner" not in fixed.metadata
@@ -166,7 +166,7 @@ def test_drift_made_with_the_sdk_is_corrected(workdir, platform, sdk, run) -> No
 
 def test_rename_with_moved_from_updates_in_place(workdir, platform, run) -> None:
     root = workdir("quickstart")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     [original] = owned(platform, "quickstart")
     spec = root / "specs" / "capitals.yaml"
     edit(spec,
@@ -174,7 +174,7 @@ def test_rename_with_moved_from_updates_in_place(workdir, platform, run) -> None
     result = plan(run, root, platform.url)
     assert headlines(result.out) == ["# Evaluation/world-capitals will be updated in place"]
     assert '      ~ name: "capitals" -> "world-capitals"' in result.out
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     [renamed] = owned(platform, "quickstart")
     assert (renamed["id"], renamed["name"]) == (original["id"], "world-capitals")
     assert renamed["metadata"]["evalspec.address"] == "Evaluation/world-capitals"
@@ -186,7 +186,7 @@ def test_a_protected_evaluation_is_not_replaced(workdir, platform, run) -> None:
     spec = root / "specs" / "capitals.yaml"
     edit(spec, "name: capitals\n",
                                              "name: capitals\nlifecycle: {protect: true}\n")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     edit(spec, "temperature: 0.0", "temperature: 0.5")
     result = plan(run, root, platform.url)
     assert (result.code, result.err) == (1, (
@@ -196,7 +196,7 @@ def test_a_protected_evaluation_is_not_replaced(workdir, platform, run) -> None:
 
 def test_dataset_rows_with_a_key_sync_item_by_item(workdir, platform, run) -> None:
     root = workdir("sweep")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     data = root / "data" / "support-faq.jsonl"
     rows = [json.loads(line) for line in data.read_text().splitlines()]
     rows[0]["reference"] = "Use the reset link on the sign-in page."
@@ -220,7 +220,7 @@ def test_dataset_rows_without_a_key_replace_the_dataset(workdir, platform, run) 
     root = workdir("sweep")
     spec = root / "specs" / "support.yaml"
     edit(spec, "key: id\n", "")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     data = root / "data" / "support-faq.jsonl"
     edit(data, "Invoices", "Billing > Invoices")
     result = plan(run, root, platform.url)
@@ -234,7 +234,7 @@ def test_dataset_rows_without_a_key_replace_the_dataset(workdir, platform, run) 
 
 def test_duplicates_at_one_address_keep_the_oldest(workdir, platform, sdk, run) -> None:
     root = workdir("quickstart")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     [original] = owned(platform, "quickstart")
     copy = {k: original[k] for k in ("name", "description", "tags", "metadata", "tasks")}
     sdk.evaluations.create(evaluation={**copy, "data": [{"country": "Peru"}]})
@@ -242,7 +242,7 @@ def test_duplicates_at_one_address_keep_the_oldest(workdir, platform, sdk, run) 
     assert headlines(result.out) == [
         f"# Evaluation/capitals will be archived (duplicate of {original['id']} at the same "
         "address (the oldest is kept))"]
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     assert [e["id"] for e in owned(platform, "quickstart")] == [original["id"]]
 
 
@@ -314,7 +314,7 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(workdir, platform, sd
 
 def test_destroy_archives_only_what_the_project_owns(workdir, platform, sdk, run) -> None:
     root = workdir("sweep")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     mine = sdk.evaluations.create(evaluation={"name": "not-managed", "data": [{"q": 1}]})
     result = run("destroy", str(root), "--endpoint", platform.url, "--auto-approve", env=ENV)
     assert result.code == 0, result.err
@@ -325,7 +325,7 @@ def test_destroy_archives_only_what_the_project_owns(workdir, platform, sdk, run
     assert result.out.splitlines()[-1] == "Destroy complete: 8 done, 0 failed, 0 skipped."
     assert owned(platform, "support-sweep") == []
     assert sdk.evaluations.retrieve(mine.id).archived_at is None
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     unconfirmed = run("destroy", str(root), "--endpoint", platform.url, env=ENV)
     assert (unconfirmed.code, unconfirmed.err) == (1, "Error: destroy needs confirmation: run "
                                                       "it in a terminal, or pass --auto-approve "
@@ -374,7 +374,7 @@ def test_apply_on_a_terminal_asks_and_shows_progress(workdir, platform, terminal
 def test_markdown_plan_for_a_pull_request_comment(workdir, platform, run) -> None:
     root = workdir("quickstart")
     empty = plan(run, root, platform.url, "--format", "markdown")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     assert plan(run, root, platform.url, "--format", "markdown").out == (
         "<!-- evalspec-plan -->\n### evalspec plan for `quickstart`\n\n"
         "**No changes.** The platform matches the specs.\n")
@@ -544,7 +544,7 @@ def test_a_failed_action_skips_its_dependents_and_the_rest_carries_on(workdir, p
 
 def test_changing_a_temperature_replaces_that_evaluation(workdir, platform, run) -> None:
     root = workdir("quickstart")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     [old] = owned(platform, "quickstart")
     spec = root / "specs" / "capitals.yaml"
     edit(spec, "temperature: 0.0", "temperature: 0.5")
@@ -573,13 +573,13 @@ def test_ignore_fields_leave_that_drift_alone(workdir, platform, sdk, run) -> No
     spec = root / "specs" / "capitals.yaml"
     edit(spec,
         "name: capitals\n", "name: capitals\nlifecycle: {ignore_fields: [description]}\n")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     [evaluation] = owned(platform, "quickstart")
     sdk.evaluations.update(evaluation["id"], evaluation={
         "description": "curated in the UI", "tags": ["team:evals", "evalspec:quickstart"]})
     assert headlines(plan(run, root, platform.url).out) == [
         "# Evaluation/capitals will be updated in place"]
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     [after] = owned(platform, "quickstart")
     assert (after["description"], after["tags"]) == (
         "curated in the UI", ["team:evals", "quickstart", "evalspec:quickstart"])
@@ -596,7 +596,7 @@ def test_target_limits_the_plan_to_addresses_and_what_they_need(workdir, platfor
         "# Evaluation/faq-openai-gpt-4o-t0.7 will be created: starts 8 task executions over "
         "1 model",
     ]
-    apply(run, root, platform.url, "--target", "Evaluation/faq-openai-gpt-4o-t*")
+    assert apply(run, root, platform.url, "--target", "Evaluation/faq-openai-gpt-4o-t*").code == 0
     assert sorted(e["name"] for e in owned(platform, "support-sweep")) == [
         "faq-openai-gpt-4o-t0.0", "faq-openai-gpt-4o-t0.7"]
     rest = plan(run, root, platform.url)
@@ -633,7 +633,7 @@ def test_destroy_refuses_while_an_object_is_protected(workdir, platform, run) ->
     root = workdir("quickstart")
     spec = root / "specs" / "capitals.yaml"
     edit(spec, "name: capitals\n", "name: capitals\nlifecycle: {protect: true}\n")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     result = run("destroy", str(root), "--endpoint", platform.url, "--auto-approve", env=ENV)
     assert (result.code, result.out, result.err) == (1, "", (
         "Error: Evaluation/capitals is protected (lifecycle.protect) but would be archived\n"))
@@ -672,7 +672,7 @@ def test_every_lost_create_is_adopted_not_repeated(workdir, tmp_path, run) -> No
                                        faults=Faults(drop_rate=1.0, seed=3)))
     try:
         root = workdir("sweep")
-        apply(run, root, server.url)
+        assert apply(run, root, server.url).code == 0
         headers = {"x-api-key": "k"}
         evaluations = httpx.get(f"{server.url}/v5/evaluations", headers=headers, params={
             "tags": "evalspec:support-sweep", "include_archived": "true", "limit": 1000}).json()

@@ -27,7 +27,7 @@ def test_a_plan_with_every_kind_of_action_matches_the_schema(workdir, platform, 
     root = workdir("sweep")
     capitals = (ROOT / "examples" / "quickstart" / "specs" / "capitals.yaml").read_text()
     (root / "specs" / "capitals.yaml").write_text(capitals)
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     (root / "specs" / "capitals.yaml").write_text(capitals.replace("temperature: 0.0",
                                                                    "temperature: 0.3"))
     config = root / "evalspec.yaml"
@@ -60,7 +60,7 @@ def test_a_plan_with_every_kind_of_action_matches_the_schema(workdir, platform, 
 
 def test_item_level_dataset_changes_match_the_schema(workdir, platform, run) -> None:
     root = workdir("sweep")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     data = root / "data" / "support-faq.jsonl"
     rows = data.read_text().splitlines()
     data.write_text("\n".join(rows[1:] + [json.dumps({"id": "faq-100", "question": "Hi?",

@@ -49,7 +49,7 @@ def test_remote_text_cannot_drive_the_terminal_or_forge_plan_lines(workdir, plat
 def test_remote_text_is_escaped_in_apply_progress_and_errors(workdir, platform, sdk,
                                                              run) -> None:
     root = workdir("quickstart")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     _plant(sdk, platform, "quickstart")
     result = apply(run, root, platform.url)
     assert result.code == 0

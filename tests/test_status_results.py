@@ -24,7 +24,7 @@ def status(run, root, url, *args):
 
 def test_status_watches_until_every_evaluation_finished(workdir, platform, run) -> None:
     root = workdir("sweep")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     result = status(run, root, platform.url, "--watch", "--interval", "0.1")
     assert result.code == 0, result.err
     assert result.out.split("EvaluationGroup/faq-sweep\n", 1)[1] == "\n".join([
@@ -48,7 +48,7 @@ def test_a_failed_evaluation_fails_status_and_says_why(workdir, tmp_path, run) -
                                        fail_models=("anthropic/*",)))
     try:
         root = workdir("sweep")
-        apply(run, root, server.url)
+        assert apply(run, root, server.url).code == 0
         result = status(run, root, server.url, "--watch", "--interval", "0.1")
         assert result.code == 1
         lines = result.out.splitlines()
@@ -65,7 +65,7 @@ def test_a_failed_evaluation_fails_status_and_says_why(workdir, tmp_path, run) -
 
 def test_status_needs_only_the_project_config(workdir, platform, run) -> None:
     root = workdir("quickstart")
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     edit(root / "specs" / "capitals.yaml", "kind: Evaluation", "kind: Evaluaton")
     result = status(run, root, platform.url, "--watch", "--interval", "0.1")
     assert result.code == 0, result.err
@@ -148,7 +148,7 @@ def test_results_names_what_it_cannot_find(project, platform, run, tmp_path, nam
         "    alias: answer\n    configuration:\n      model: openai/gpt-4o\n"
         "      messages: [{role: user, content: hi}]\n"
         "---\nkind: EvaluationGroup\nname: x\nmembers: [x]\n")})
-    apply(run, root, platform.url)
+    assert apply(run, root, platform.url).code == 0
     out = tmp_path / "out.jsonl"
     result = run("results", name, str(root), "--endpoint", platform.url, "-o", str(out),
                  env=ENV)
