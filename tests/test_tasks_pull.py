@@ -224,3 +224,47 @@ def test_completed_filters_are_sent_as_iso_8601_date_times(given: str, sent: str
     from evalspec.cli.tasks_commands import _timestamp
 
     assert _timestamp(None, None, given) == sent  # type: ignore[arg-type]
+
+
+def test_a_server_lost_mid_pull_keeps_what_arrived_and_resumes(tmp_path, run) -> None:
+    from evalspec.platform.api import Settings
+    from evalspec.platform.faults import Faults
+    from evalspec.platform.server import start_background
+
+    tasks = list(sample_tasks(1500))
+    source = tmp_path / "tasks.jsonl"
+    source.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    server = start_background(Settings(db=tmp_path / "a.db", tasks_file=source,
+                                       faults=Faults(latency_ms=40)))
+    out = tmp_path / "out.jsonl"
+    child = _start_child(server.url, out)
+    _wait_for_lines(out, 300, child)
+    server.stop()  # the API goes away mid-pull: retries run out, the pull stops cleanly
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 1
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("Error: GET /v2/tasks")
+    assert re.fullmatch(r"The pull stopped: [\d,]+ tasks are in .*out\.jsonl\. Continue with the "
+                        r"same command and --resume\.", lines[-1])
+    kept = ids(out)
+    assert kept == [t["task_id"] for t in tasks[:len(kept)]] and len(kept) >= 300
+    again = start_background(Settings(db=tmp_path / "b.db", tasks_file=source))
+    try:
+        resumed = run("tasks", "pull", "--project", "Support FAQ review", "-o", str(out),
+                      "--endpoint", again.url, "--resume", env=ENV)
+        assert resumed.code == 0, resumed.err
+        assert ids(out) == [t["task_id"] for t in tasks]
+    finally:
+        again.stop()
+
+
+def test_a_damaged_state_file_is_named_not_a_traceback(v2, run, tmp_path) -> None:
+    url, _ = v2(10)
+    out = tmp_path / "out.jsonl"
+    out.write_text("")
+    (tmp_path / "out.jsonl.pull-state.json").write_text("{not json")
+    result = run("tasks", "pull", "--project", "Support FAQ review", "-o", str(out),
+                 "--endpoint", url, "--resume", env=ENV)
+    assert result.code == 1 and "internal error" not in result.err
+    assert result.err.startswith(f"Error: {tmp_path / 'out.jsonl.pull-state.json'}: cannot read "
+                                 "the pull state: ")
