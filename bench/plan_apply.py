@@ -94,6 +94,26 @@ async def get_each(url: str, project: str, concurrency: int) -> tuple[int, float
         await client.aclose()
 
 
+FLOOR = """\
+import asyncio, sys, httpx
+URL = sys.argv[1]
+READS = [("/v5/evaluations", {"views": "tasks", "include_archived": "true"}),
+         ("/v5/evaluation-groups", {"views": ["members", "row_identifiers"]}),
+         ("/v5/datasets", {"include_archived": "true"})]
+async def read(client, path, params):
+    query = {**params, "tags": "evalspec:bench", "limit": 1000}
+    while True:
+        page = (await client.get(path, params=query)).json()
+        if not page["items"] or page.get("has_more") is False:
+            return
+        query["starting_after"] = page["items"][-1]["id"]
+async def main():
+    async with httpx.AsyncClient(base_url=URL, headers={"x-api-key": "bench"}) as client:
+        await asyncio.gather(*(read(client, p, q) for p, q in READS))
+asyncio.run(main())
+"""
+
+
 def bench_plan(tmp: Path, runs: int, latency: str) -> None:
     root = tmp / "sweep"
     root.mkdir()
@@ -109,6 +129,9 @@ def bench_plan(tmp: Path, runs: int, latency: str) -> None:
         plans = [measure([*EVALSPEC, "plan", "--endpoint", server.url, "--detailed-exitcode"],
                          root, ENV) for _ in range(runs)]
         cpu, wall, peak = min(plans, key=lambda r: r[1])
+        floors = [measure([sys.executable, "-c", FLOOR, server.url], root)
+                  for _ in range(runs)]
+        floor_cpu, floor_wall, floor_peak = min(floors, key=lambda r: r[1])
         gets, sequential = asyncio.run(get_each(server.url, "bench", 1))
         _, concurrent = asyncio.run(get_each(server.url, "bench", PARALLELISM))
     evaluations = objects - 2
@@ -127,6 +150,9 @@ def bench_plan(tmp: Path, runs: int, latency: str) -> None:
     print(f"whole plan {sequential / wall:.1f}x faster than GETting each object (target >= 20x: "
           f"{'met' if sequential / wall >= 20 else 'MISSED'}); {concurrent / wall:.1f}x faster "
           f"than {PARALLELISM} GETs at a time; plan CPU {cpu:.2f} s")
+    print(f"floor (a plain httpx script: the same three paged reads and json.loads, in its own "
+          f"process): {floor_wall:.2f} s wall, {floor_cpu:.2f} s CPU, {floor_peak} MiB; "
+          f"plan / floor = {wall / floor_wall:.2f}x (issue 12's goal <= 1.25x)")
     print(f"\n(c) peak memory of that plan: {peak} MiB (target < 500 MiB: "
           f"{'met' if peak < 500 else 'MISSED'})")
 
