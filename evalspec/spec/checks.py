@@ -61,8 +61,17 @@ def check(state: DesiredState, problems: ProblemSet, config_source: Source,
         _groups(state, problems)
         _project_gates(state, problems, config_source)
         columns = _dataset_columns(state)
+        checked: set[tuple[int, int]] = set()
         for obj in state.of_kind("Evaluation"):
-            _item_references(obj, _row_columns(obj, columns), problems)
+            rows = _row_columns(obj, columns)
+            # The instances of one matrix document read the same columns through the same
+            # locators unless a task's alias, type or a locator is templated: check one.
+            key = (id(obj.source), id(rows))
+            if key in checked:
+                continue
+            if not _templated_references(obj.source.document.value):
+                checked.add(key)
+            _item_references(obj, rows, problems)
 
 
 def _reserved(obj: DesiredObject, problems: ProblemSet) -> None:
@@ -80,10 +89,17 @@ def _reserved(obj: DesiredObject, problems: ProblemSet) -> None:
                          "'evalspec:' or 'evalspec.' are set by evalspec")
 
 
+def _task_fields(task: Any) -> dict[str, Any]:
+    """What task_alias reads, without serialising the typed task (10,000 times per sweep)."""
+    config = task.configuration
+    return {"alias": task.alias, "task_type": task.task_type,
+            "configuration": {**config.__dict__, **(config.__pydantic_extra__ or {})}}
+
+
 def _aliases(obj: DesiredObject, problems: ProblemSet) -> None:
     seen: dict[str, int] = {}
     for i, task in enumerate(obj.spec.tasks):
-        alias = task_alias(task.model_dump())
+        alias = task_alias(_task_fields(task))
         if alias in seen:
             path = ("tasks", i, "alias") if task.alias else ("tasks", i)
             problems.add(obj.source.locate(path), path,
@@ -128,6 +144,24 @@ def _locators(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _locators(item, (*path, index))
+
+
+_NAMING_KEYS = frozenset(("alias", "task_type", "type", "function_source"))
+
+
+def _templated_references(value: Any, key: Any = None) -> bool:
+    """Whether a matrix instance's tasks may read other items than its siblings' do: a
+    template in a task's alias, type or function, or in a string that may hold a locator or a
+    file:// reference. (A templated model or temperature changes nothing here.)"""
+    if isinstance(value, dict):
+        items = value.get("tasks", []) if key is None else value
+        if key is None:
+            return _templated_references(items, "tasks")
+        return any(_templated_references(v, k) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_templated_references(v, key) for v in value)
+    return isinstance(value, str) and "${{" in value and (
+        key in _NAMING_KEYS or "item" in value or "file://" in value)
 
 
 def _item_references(obj: DesiredObject, columns: set[str] | None,
