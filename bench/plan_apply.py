@@ -157,7 +157,8 @@ def bench_plan(tmp: Path, runs: int, latency: str) -> None:
           f"{'met' if peak < 500 else 'MISSED'})")
 
 
-async def execute_timed(url: str, root: Path) -> tuple[int, float, float]:
+async def execute_timed(url: str, root: Path) -> tuple[int, float, float, list[dict]]:
+    """evalspec's execution phase: count, wall s, client CPU s, and the bodies it sent."""
     from evalspec.apply.execute import execute
     from evalspec.plan import make_plan
     from evalspec.spec.desired import build
@@ -165,15 +166,32 @@ async def execute_timed(url: str, root: Path) -> tuple[int, float, float]:
     client = client_for(url)
     try:
         plan = await make_plan(build(root), client, url)
-        start = time.perf_counter()
+        bodies = [a.desired["body"] for a in plan.actions if a.desired]
+        cpu, start = time.process_time(), time.perf_counter()
         outcomes = await execute(plan, client, parallelism=PARALLELISM)
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         failed = [o for o in outcomes if o.status != "done"]
         if failed:
             raise SystemExit(f"apply failed: {failed[0]}")
-        return len(outcomes), wall, 0.0
+        return len(outcomes), wall, cpu, bodies
     finally:
         await client.aclose()
+
+
+def sdk_creates(url: str, bodies: list[dict]) -> tuple[float, float]:
+    """The baseline: the same creates with scale-gp-beta and a 16-thread pool (wall, CPU)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scale_gp_beta import SGPClient
+
+    client = SGPClient(base_url=url, api_key="bench", account_id="default", max_retries=2)
+    try:
+        cpu, start = time.process_time(), time.perf_counter()
+        with ThreadPoolExecutor(PARALLELISM) as pool:
+            list(pool.map(lambda body: client.evaluations.create(evaluation=body), bodies))
+        return time.perf_counter() - start, time.process_time() - cpu
+    finally:
+        client.close()
 
 
 def bench_apply(tmp: Path, latency: str) -> None:
@@ -186,8 +204,12 @@ def bench_apply(tmp: Path, latency: str) -> None:
     ideal = PARALLELISM / (int(latency) / 1000)
     with emulator(tmp / "creates.db", "--latency-ms", latency) as server:
         server_cpu = cpu_seconds(server.pid)
-        count, wall, _ = asyncio.run(execute_timed(server.url, root))
+        count, wall, client_cpu, bodies = asyncio.run(execute_timed(server.url, root))
         server_cpu = cpu_seconds(server.pid) - server_cpu
+    with emulator(tmp / "creates-sdk.db", "--latency-ms", latency) as server:
+        sdk_cpu_start = cpu_seconds(server.pid)
+        sdk_wall, sdk_cpu = sdk_creates(server.url, bodies)
+        sdk_server_cpu = cpu_seconds(server.pid) - sdk_cpu_start
     with emulator(tmp / "creates-cli.db", "--latency-ms", latency) as server:
         _, command_wall, _ = measure([*EVALSPEC, "apply", "--endpoint", server.url,
                                       "--auto-approve", "--parallelism", str(PARALLELISM)],
@@ -199,6 +221,14 @@ def bench_apply(tmp: Path, latency: str) -> None:
           f"ideal {ideal:.0f}/s (target >= 80 %: {'met' if rate / ideal >= 0.8 else 'MISSED'}); "
           f"emulator CPU {server_cpu:.2f} s")
     print(f"whole `evalspec apply` command (start-up, plan, execution): {command_wall:.2f} s")
+    sdk_rate = len(bodies) / sdk_wall
+    print(f"baseline, scale-gp-beta with a {PARALLELISM}-thread pool, the same {len(bodies):,} "
+          f"bodies: {sdk_wall:.2f} s = {sdk_rate:.0f} creates/s; client CPU per create: "
+          f"evalspec {1000 * client_cpu / count:.2f} ms, SDK {1000 * sdk_cpu / len(bodies):.2f} "
+          f"ms; evalspec / SDK throughput = {rate / sdk_rate:.2f} (issue 12's goal >= 1.0)")
+    ceiling = count / server_cpu  # creates per second of emulator CPU
+    print(f"emulator ceiling {ceiling:.0f} creates per CPU second (SDK run: "
+          f"{len(bodies) / sdk_server_cpu:.0f}); evalspec reached {rate / ceiling:.0%} of it")
 
 
 def main() -> None:
