@@ -268,3 +268,18 @@ def test_a_damaged_state_file_is_named_not_a_traceback(v2, run, tmp_path) -> Non
     assert result.code == 1 and "internal error" not in result.err
     assert result.err.startswith(f"Error: {tmp_path / 'out.jsonl.pull-state.json'}: cannot read "
                                  "the pull state: ")
+
+
+def test_ctrl_c_before_the_first_page_leaves_nothing_behind(v2, tmp_path) -> None:
+    url, _ = v2(50, latency_ms=3000)  # the first page takes 3 s to come
+    out = tmp_path / "out.jsonl"
+    child = _start_child(url, out)
+    for _ in range(500):  # wait until the pull has started (its state file is written)
+        if (tmp_path / "out.jsonl.pull-state.json").exists() or child.poll() is not None:
+            break
+        time.sleep(0.01)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=30)
+    assert (child.returncode, err) == (130, "Interrupted before the first page; nothing was "
+                                            "written.\n")
+    assert not out.exists() and not (tmp_path / "out.jsonl.pull-state.json").exists()
