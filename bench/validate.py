@@ -62,17 +62,18 @@ row_identifier: id
 """
 
 
-def make_project(root: Path) -> None:
+def make_project(root: Path, evaluations: int = 10_000) -> None:
+    """25 models x 20 temperatures x (evaluations / 500) seeds."""
     models = [f"vendor{i % 5}/model-{i}" for i in range(25)]
     temperatures = [round(i * 0.05, 2) for i in range(20)]
-    seeds = list(range(20))
+    seeds = list(range(max(1, evaluations // 500)))
     (root / "specs").mkdir()
     (root / "data").mkdir()
     (root / "prompts").mkdir()
     (root / "evalspec.yaml").write_text(
         "project: bench\n"
         f"vars: {json.dumps({'models': models, 'temperatures': temperatures, 'seeds': seeds})}\n"
-        "policy: {max_evaluations: 10000}\n"
+        f"policy: {{max_evaluations: {max(10_000, evaluations)}}}\n"
     )
     (root / "specs" / "sweep.yaml").write_text(SPEC)
     (root / "prompts" / "system.txt").write_text("You are a careful assistant.\n" * 20)

@@ -88,12 +88,19 @@ def test_a_held_lock_stops_apply_and_names_its_holder(project, platform, run,
             waited = await asyncio.to_thread(
                 run, "apply", str(root), "--endpoint", platform.url, "--auto-approve",
                 "--lock-timeout", "1s", env=ENV)
-            return held.run, held.id, result, waited, time.monotonic() - waited_from
+            seconds = time.monotonic() - waited_from
+            made = _evaluations(platform.url, "evalspec:demo")
+            unlocked = await asyncio.to_thread(  # --no-lock: for a platform that cannot hold it
+                subprocess.run, [sys.executable, "-m", "evalspec", "apply", str(root),
+                                 "--endpoint", platform.url, "--auto-approve", "--no-lock",
+                                 "--target", "Evaluation/ev-0"],
+                env={**os.environ, **ENV}, capture_output=True, text=True, timeout=120)
+            return held.run, held.id, result, waited, seconds, made, unlocked
         finally:
             await held.release()
             await client.aclose()
 
-    holder_run, lock_id, result, waited, seconds = asyncio.run(scenario())
+    holder_run, lock_id, result, waited, seconds, made, unlocked = asyncio.run(scenario())
     assert result.code == 1 and result.out == ""
     assert result.err.startswith(
         "Error: the project 'demo' is locked: apply by ")
@@ -101,10 +108,12 @@ def test_a_held_lock_stops_apply_and_names_its_holder(project, platform, run,
     assert result.err.rstrip().endswith(
         "Wait for it to finish, or pass --lock-timeout to wait (e.g. --lock-timeout 10m)")
     assert waited.code == 1 and 1.0 <= seconds < 10
-    assert _evaluations(platform.url, "evalspec:demo") == []  # nothing was planned or made
+    assert made == []  # nothing was planned or made while the lock was held
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert [e["name"] for e in _evaluations(platform.url, "evalspec:demo")] == ["ev-0"]
     after = apply(run, root, platform.url)  # released: the next apply goes ahead
     assert after.code == 0 and after.out.splitlines()[-1] == (
-        "Apply complete: 40 done, 0 failed, 0 skipped.")
+        "Apply complete: 39 done, 0 failed, 0 skipped.")
 
 
 def test_a_lock_whose_lease_ended_is_taken_over(project, platform, run, tmp_path) -> None:

@@ -43,11 +43,15 @@ def _describe(outcome: Any) -> str:
 @dataclass(frozen=True)
 class LockSettings:
     project: str
-    timeout: float
+    timeout: float | None  # None: --no-lock
     operation: str = "apply"
 
 
 def lock_option(fn: Any) -> Any:
+    fn = click.option(
+        "--lock/--no-lock", "use_lock", default=True, show_default=True,
+        help="Take the project's lock on the platform (--no-lock: for a platform that "
+        "cannot hold it; two applies may then run at once).")(fn)
     return click.option(
         "--lock-timeout", default="0s", show_default=True, metavar="DURATION",
         callback=_duration,
@@ -73,7 +77,8 @@ async def _run(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, confir
 
     held = ProjectLock(client, lock.project, operation=lock.operation)
     try:
-        await held.acquire(lock.timeout)
+        if lock.timeout is not None:
+            await held.acquire(lock.timeout)
         return await _planned(client, make, confirm=confirm, show=show, parallelism=parallelism,
                               fmt=fmt, no_color=no_color, shown_warnings=shown_warnings,
                               command=lock.operation)
@@ -248,7 +253,7 @@ def _saved_plan(path: Path, endpoint: str | None
 def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
           endpoint: str | None, auto_approve: bool, parallelism: int,
           targets: tuple[str, ...], replace: tuple[str, ...], fmt: str, no_color: bool,
-          lock_timeout: float) -> int:
+          lock_timeout: float, use_lock: bool) -> int:
     """Change the platform to match the specs, or apply a saved plan exactly.
 
     With a project PATH it plans first and shows the plan; on a terminal it asks for 'yes',
@@ -295,7 +300,8 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         shown = _spec_warnings(state)
     result, outcomes, interrupted = asyncio.run(_run(
         client, make, confirm=confirm, show=True, parallelism=parallelism, fmt=fmt,
-        no_color=no_color, lock=LockSettings(project, lock_timeout), shown_warnings=shown))
+        no_color=no_color, lock=LockSettings(project, lock_timeout if use_lock else None),
+        shown_warnings=shown))
     return _finish(result, outcomes, interrupted, fmt)
 
 
@@ -309,7 +315,7 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
 @lock_option
 def destroy(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
             endpoint: str | None, auto_approve: bool, parallelism: int, no_color: bool,
-            lock_timeout: float) -> int:
+            lock_timeout: float, use_lock: bool) -> int:
     """Archive everything the project owns on the platform.
 
     Plans the archive of every owned evaluation, group and dataset, shows it, and asks for
@@ -338,7 +344,8 @@ def destroy(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
 
     result, outcomes, interrupted = asyncio.run(_run(
         client, make, confirm=not auto_approve, show=True, parallelism=parallelism,
-        fmt="text", no_color=no_color, lock=LockSettings(state.project, lock_timeout, "destroy"),
+        fmt="text", no_color=no_color,
+        lock=LockSettings(state.project, lock_timeout if use_lock else None, "destroy"),
         shown_warnings=_spec_warnings(state)))
     return _finish(result, outcomes, interrupted, "text", "destroy")
 
