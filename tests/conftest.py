@@ -185,6 +185,21 @@ def terminal() -> Callable[..., TerminalResult]:
     return _terminal
 
 
+def screenshot(page: Path, tmp_path: Path, size: str) -> bytes:
+    """A PNG of ``page`` rendered by Debian's headless Chromium (flags that keep it off the
+    network, as this machine has none), at ``size`` such as "1000,2400"."""
+    import subprocess
+
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+         f"--screenshot={shot}", f"--window-size={size}", page.as_uri()],
+        check=True, capture_output=True, timeout=120)
+    return shot.read_bytes()
+
+
 def edit(path: Path, old: str, new: str) -> None:
     """Replace ``old`` with ``new`` in a file; ``old`` must be there (examples can change)."""
     text = path.read_text(encoding="utf-8")

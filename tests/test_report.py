@@ -12,7 +12,7 @@ import pytest
 from evalspec.results.report_schema import report_schema
 from evalspec.results.report_schema import schema_text as report_schema_text
 from evalspec.results.stats import holm, paired, summarize, t_cdf, t_quantile
-from tests.conftest import ROOT
+from tests.conftest import ROOT, screenshot
 from tests.test_plan_apply import ENV, apply
 
 stats = pytest.importorskip("scipy.stats")  # a test-only dependency: the reference
@@ -158,8 +158,6 @@ def test_committed_report_schema_is_current(run) -> None:
 @pytest.mark.skipif(__import__("shutil").which("chromium") is None,
                     reason="needs Debian's chromium")
 def test_html_report_renders_in_headless_chromium(scored, run, tmp_path) -> None:
-    import subprocess
-
     root, url = scored
     out = tmp_path / "report.html"
     result = run("report", "faq-judged", str(root), "--endpoint", url, "--format", "html",
@@ -169,14 +167,7 @@ def test_html_report_renders_in_headless_chromium(scored, run, tmp_path) -> None
     assert "http" not in page.replace("https://", "").split("<body>")[0]  # nothing fetched
     assert page.count('aria-label="leaderboard ') == 2
     assert page.count('aria-label="differences ') == 4  # 2 scores x 2 members vs baseline
-    shot = tmp_path / "shot.png"
-    subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-         f"--screenshot={shot}", "--window-size=1100,1500", out.as_uri()],
-        check=True, capture_output=True, timeout=120)
-    png = shot.read_bytes()
+    png = screenshot(out, tmp_path, "1100,1500")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 40_000  # a page with charts
 
 

@@ -6,12 +6,12 @@ import json
 import math
 import re
 import shutil
-import subprocess
 
 import pytest
 
 from evalspec.platform.sample_tasks import sample_tasks
 from evalspec.results.tasks_summary import Running, wilson
+from tests.conftest import screenshot
 
 
 def response(source: str, model: str | None, **scores) -> dict:
@@ -161,14 +161,7 @@ def test_html_report_is_one_self_contained_file(sample_file, run, tmp_path) -> N
 def test_html_report_renders_in_headless_chromium(sample_file, run, tmp_path) -> None:
     out = tmp_path / "report.html"
     run("tasks", "summary", sample_file, "--format", "html", "-o", str(out))
-    shot = tmp_path / "shot.png"
-    subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-         f"--screenshot={shot}", "--window-size=1000,2400", out.as_uri()],
-        check=True, capture_output=True, timeout=120)
-    png = shot.read_bytes()
+    png = screenshot(out, tmp_path, "1000,2400")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000  # a page with charts
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +50,7 @@ def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     """
     from evalspec.results.gates import Verdict, evaluate
     from evalspec.results.report import Report, read_scores
-    from evalspec.results.status import progress_lines, read_statuses, summary_line
+    from evalspec.results.status import progress_log, read_statuses
 
     try:
         state = load(path, cli_vars, var_files)
@@ -77,10 +76,9 @@ def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
                 rows = await read_statuses(client, state.project)
                 if all(r.finished for r in rows):
                     break
-                changed = progress_lines(rows, seen)
-                if changed:
-                    click.echo("\n".join([f"{time.strftime('%H:%M:%S')} {summary_line(rows)}",
-                                          *changed]), err=True)
+                logged = progress_log(rows, seen)
+                if logged:
+                    click.echo(logged, err=True)
                 await asyncio.sleep(interval)
             verdicts = []
             for name, gates in groups:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +47,10 @@ def status(path: Path, endpoint: str | None, watch: bool, interval: float, fmt: 
       evalspec status --format json | jq '.evaluations[] | select(.status == "failed")'
     """
     from evalspec.results.status import (
-        progress_lines,
+        progress_log,
         read_statuses,
         render_json,
         render_text,
-        summary_line,
     )
 
     identity, client = _connect(path, endpoint)
@@ -68,10 +66,9 @@ def status(path: Path, endpoint: str | None, watch: bool, interval: float, fmt: 
                 click.echo("\x1b[H\x1b[2J" + render_text(rows), nl=False)
                 click.echo(f"Refreshing every {interval:g} s; Ctrl-C to stop.")
             else:  # a log: a line when something moved, with what moved
-                changed = progress_lines(rows, seen)
-                if changed:
-                    click.echo("\n".join([f"{time.strftime('%H:%M:%S')} {summary_line(rows)}",
-                                          *changed]), err=True)
+                logged = progress_log(rows, seen)
+                if logged:
+                    click.echo(logged, err=True)
             await asyncio.sleep(interval)
 
     async def run() -> list[Any]:

@@ -24,7 +24,7 @@ from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
 from evalspec.plan.refresh import Remote, refresh
 from evalspec.results.stats import Paired, Summary, holm, paired, summarize
-from evalspec.results.status import _find, member_items, member_names_of
+from evalspec.results.status import find_owned, member_items, member_names_of
 from evalspec.spec.aliases import task_alias
 
 FORMAT_VERSION = 1
@@ -177,7 +177,7 @@ class Scores:
 async def read_scores(client: SGPClient, project: str, name: str) -> Scores:
     """Stream the members' items once, keeping one float per (column, member, row)."""
     actual = await refresh(client, project)
-    target = _find(actual, name, project)
+    target = find_owned(actual, name, project)
     members = member_names_of(actual, target)
     evaluations = {o.name: o for o in actual.objects
                    if o.kind == "Evaluation" and not o.archived}

@@ -9,7 +9,7 @@ from html import escape
 
 from evalspec.results.report import ColumnReport, Report
 from evalspec.results.report_render import HEADER as TABLE_HEADER
-from evalspec.results.report_render import _cells, _intro
+from evalspec.results.report_render import intro_lines, table_cells
 
 STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f;
@@ -97,7 +97,7 @@ def _histogram(name: str, differences: tuple[float, ...]) -> str:
 
 def render_html(report: Report) -> str:
     body = [f"<h1>Comparison: {escape(report.address)}</h1>"]
-    body += [f"<p class=muted>{escape(line)}</p>" for line in _intro(report)]
+    body += [f"<p class=muted>{escape(line)}</p>" for line in intro_lines(report)]
     for column in report.columns:
         title = f"{column.column.alias} ({column.column.kind}: {column.column.detail})"
         body.append(f"<h2>{escape(title)}</h2>")
@@ -105,7 +105,7 @@ def render_html(report: Report) -> str:
         body.append("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in TABLE_HEADER)
                     + "</tr>")
         body += ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
-                 for cells in _cells(report, column)]
+                 for cells in table_cells(report, column)]
         body.append("</table><div class=histograms>")
         body += [_histogram(name, compared.differences)
                  for name, (compared, _) in column.versus.items()]

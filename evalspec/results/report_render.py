@@ -28,7 +28,7 @@ def _p(value: float) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _cells(report: Report, column: ColumnReport) -> list[list[str]]:
+def table_cells(report: Report, column: ColumnReport) -> list[list[str]]:
     rows = []
     for name in report.ranked(column):
         summary = column.scores[name]
@@ -54,7 +54,7 @@ def _title(column: ColumnReport) -> str:
     return f"{column.column.alias} ({column.column.kind}: {column.column.detail})"
 
 
-def _intro(report: Report) -> list[str]:
+def intro_lines(report: Report) -> list[str]:
     lines = [f"{report.address}: {len(report.members)} member"
              f"{'s' if len(report.members) != 1 else ''}, {report.rows:,} rows; baseline "
              f"{report.baseline}"]
@@ -66,11 +66,11 @@ def _intro(report: Report) -> list[str]:
 
 
 def render_text(report: Report) -> str:
-    lines = _intro(report)
+    lines = intro_lines(report)
     if not report.columns:
         lines += ["", "No score columns: add metric or judge tasks to compare members."]
     for column in report.columns:
-        table = [HEADER, *_cells(report, column)]
+        table = [HEADER, *table_cells(report, column)]
         cleaned = [[one_line(c) for c in row] for row in table]
         widths = [max(len(row[i]) for row in cleaned) for i in range(len(HEADER))]
         lines += ["", one_line(_title(column))]
@@ -85,14 +85,14 @@ def render_text(report: Report) -> str:
 
 def render_markdown(report: Report) -> str:
     lines = [f"### evalspec report for {code_span(report.address)}", ""]
-    lines += [markdown_text(line) for line in _intro(report)[1:]]
+    lines += [markdown_text(line) for line in intro_lines(report)[1:]]
     lines.append(f"{report.rows:,} rows; baseline {code_span(report.baseline)}.")
     for column in report.columns:
         lines += ["", f"**{markdown_text(_title(column))}**", "",
                   "| " + " | ".join(HEADER) + " |",
                   "|---|---:|---:|---|---|---:|---:|---|"]
         lines += ["| " + " | ".join(markdown_text(c) for c in cells) + " |"
-                  for cells in _cells(report, column)]
+                  for cells in table_cells(report, column)]
     lines += ["", "Means with Student-t 95% intervals; differences paired on shared rows "
               "(two-sided paired t-test, Holm-corrected across members)."]
     return "\n".join(lines) + "\n"

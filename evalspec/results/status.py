@@ -7,6 +7,7 @@ neither needs the specs to be valid, only evalspec.yaml.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -76,10 +77,11 @@ async def read_statuses(client: SGPClient, project: str) -> list[EvaluationStatu
     return statuses(await refresh(client, project))
 
 
-def progress_lines(rows: list[EvaluationStatus], seen: dict[str, tuple[Any, ...]]
-                   ) -> list[str]:
-    """A line for each evaluation whose progress changed since ``seen`` (updated in place):
-    what ``status --watch`` prints between refreshes when it is not on a terminal."""
+def progress_log(rows: list[EvaluationStatus], seen: dict[str, tuple[Any, ...]]
+                 ) -> str | None:
+    """What ``status --watch`` and ``check --wait`` log between refreshes when not on a
+    terminal: a timestamped summary and a line per evaluation whose progress changed since
+    ``seen`` (updated in place); None when nothing moved."""
     lines = []
     for row in rows:
         now = (row.status, row.successful, row.failed, row.pending, row.total)
@@ -89,7 +91,9 @@ def progress_lines(rows: list[EvaluationStatus], seen: dict[str, tuple[Any, ...]
         done = row.successful + row.failed
         lines.append(one_line(f"  {row.name}: {row.status}, {done:,}/{row.total:,} items done "
                               f"({row.failed:,} failed)"))
-    return lines
+    if not lines:
+        return None
+    return "\n".join([f"{time.strftime('%H:%M:%S')} {summary_line(rows)}", *lines])
 
 
 def summary_line(rows: list[EvaluationStatus]) -> str:
@@ -139,7 +143,7 @@ def render_json(project: str, rows: list[EvaluationStatus]) -> str:
 
 
 # -- results ------------------------------------------------------------------------------
-def _find(actual: ActualState, name: str, project: str) -> Remote:
+def find_owned(actual: ActualState, name: str, project: str) -> Remote:
     live = [o for o in actual.objects if not o.archived and o.kind != "Dataset"]
     if "/" in name:
         found = [o for o in live if o.address == name]
@@ -207,11 +211,11 @@ async def export_results(client: SGPClient, project: str, name: str, out: TextIO
     its members on each member's row identifier, so the group's items are held in memory.
     """
     actual = await refresh(client, project)
-    target = _find(actual, name, project)
+    target = find_owned(actual, name, project)
     rows = 0
-    if target.kind == "Evaluation":  # the same row shape as a group with one member
-        async for item in _items(client, target.id):
-            out.write(json.dumps({"row": rows, "evaluations": {target.name: _item_row(item)},
+    if target.kind == "Evaluation":  # streamed: the same row shape as a one-member group
+        async for name, row, item in member_items(client, actual, target):
+            out.write(json.dumps({"row": row, "evaluations": {name: _item_row(item)},
                                   "missing": []}) + "\n")
             rows += 1
         return target.address, rows

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from evalspec.errors import JsonPath, ProblemSet
@@ -254,6 +254,12 @@ SCORING = ("metric", "auto_evaluation.guided_decoding", "auto_evaluation.questio
            "contributor_evaluation.question", "custom_function")
 
 
+def _score_aliases(evaluations: Iterable[DesiredObject]) -> list[str]:
+    """The score columns these evaluations' scoring tasks produce, in first-seen order."""
+    return list(dict.fromkeys(task_alias(_task_fields(t)) for o in evaluations
+                              for t in o.spec.tasks if t.task_type in SCORING))
+
+
 def gate_problems(gate: models.Gate, members: list[str], scores: list[str]) -> list[tuple[
         tuple[str | int, ...], str]]:
     """What is wrong with one gate for a group with these members and score columns."""
@@ -278,9 +284,7 @@ def gate_problems(gate: models.Gate, members: list[str], scores: list[str]) -> l
 def _gates(group: DesiredObject, members: list[str], state: DesiredState,
            problems: ProblemSet) -> None:
     by_name = {o.name: o for o in state.of_kind("Evaluation")}
-    scores = list(dict.fromkeys(
-        task_alias(t.model_dump()) for name in members if name in by_name
-        for t in by_name[name].spec.tasks if t.task_type in SCORING))
+    scores = _score_aliases(by_name[name] for name in members if name in by_name)
     for index, gate in enumerate(group.spec.gates):
         for sub, message in gate_problems(gate, members, scores):
             path = ("gates", index, *sub)
@@ -289,9 +293,7 @@ def _gates(group: DesiredObject, members: list[str], state: DesiredState,
 
 def _project_gates(state: DesiredState, problems: ProblemSet, config_source: Source) -> None:
     """evalspec.yaml's gates apply to every group: their score must exist in some evaluation."""
-    scores = list(dict.fromkeys(
-        task_alias(t.model_dump()) for o in state.of_kind("Evaluation")
-        for t in o.spec.tasks if t.task_type in SCORING))
+    scores = _score_aliases(state.of_kind("Evaluation"))
     for index, gate in enumerate(state.config.gates):
         for sub, message in gate_problems(gate, [], scores):
             path = ("gates", index, *sub)
