@@ -47,11 +47,22 @@ class Emulator:
 
 
 @contextmanager
-def emulator(db: Path, *options: str) -> Iterator[Emulator]:
-    """`evalspec emulator` on ``db`` in its own process, ready when this yields."""
+def emulator(db: Path, *options: str, source: Path | None = None,
+             plain_stack: bool = False) -> Iterator[Emulator]:
+    """`evalspec emulator` on ``db`` in its own process, ready when this yields.
+
+    ``source`` runs the evalspec package found there instead (another checkout, for a baseline
+    in the same run); ``plain_stack`` hides uvloop and httptools from it, so uvicorn serves
+    with asyncio's loop and h11, as it did before evalspec depended on them.
+    """
     port = free_port()
-    proc = subprocess.Popen([*EVALSPEC, "emulator", "--port", str(port), "--db", str(db),
-                             *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    argv = ["evalspec", "emulator", "--port", str(port), "--db", str(db), *options]
+    hide = "sys.modules['uvloop'] = sys.modules['httptools'] = None; " if plain_stack else ""
+    command = [sys.executable, "-c", f"import runpy, sys; {hide}sys.argv = {argv!r}; "
+               "runpy.run_module('evalspec', run_name='__main__', alter_sys=True)"]
+    env = {**os.environ, "PYTHONPATH": str(source)} if source else None
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env, cwd=source or ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(400):
@@ -59,6 +70,8 @@ def emulator(db: Path, *options: str) -> Iterator[Emulator]:
                 httpx.get(f"{url}/v5/datasets", headers={"x-api-key": "bench"})
                 break
             except httpx.ConnectError:
+                if proc.poll() is not None:
+                    raise SystemExit(f"the emulator exited with {proc.returncode}") from None
                 time.sleep(0.025)
         yield Emulator(url, proc.pid)
     finally:

@@ -8,11 +8,15 @@ then drives it with evalspec's async client from this process:
 2. reads of the 1,000-item list page (``views=tasks``), sequentially and 4 at a time.
 
 Reported: requests per second, milliseconds per request, and the emulator process's CPU
-seconds (from /proc). The later benchmarks need about parallelism / latency = 16 / 20 ms =
-800 creates per second (apply) and a handful of list pages (plan); the ratios say how much
-headroom the emulator leaves.
+seconds (from /proc). The same run measures a baseline first: the evalspec package of another
+commit (``--baseline``, by default the last one before stored JSON texts) served on uvicorn's
+plain stack (asyncio's loop and h11), and prints this tree's figures as ratios of it.
 
-    python bench/emulator.py [--creates 1000] [--pages 30]
+The later benchmarks need about parallelism / latency = 16 / 20 ms = 800 creates per second
+(apply) and a handful of list pages (plan); the ceilings say how much headroom the emulator
+leaves.
+
+    python bench/emulator.py [--creates 1000] [--pages 40] [--baseline REV | --no-baseline]
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import cpu_seconds, emulator
+from _common import ROOT, cpu_seconds, emulator
 
 from evalspec.client.config import Credentials, Endpoint, sgp_client
 
@@ -43,7 +48,11 @@ def body(i: int) -> dict:
     }
 
 
-async def run(url: str, pid: int, creates: int, pages: int) -> None:
+BASELINE = "7552f40"  # the last commit before stored JSON texts, uvloop and httptools
+
+
+async def run(url: str, pid: int, creates: int, pages: int
+              ) -> dict[str, tuple[int, float, float]]:
     client = sgp_client(Endpoint(url, "bench"), Credentials(api_key="bench"), Path("."),
                         max_connections=16)
     gate = asyncio.Semaphore(16)
@@ -71,30 +80,80 @@ async def run(url: str, pid: int, creates: int, pages: int) -> None:
         done = (pages // concurrency) * concurrency
         results[label] = (done, time.perf_counter() - start, cpu_seconds(pid) - cpu0)
     await client.aclose()
+    return {"create (parallelism 16)": (creates, create_wall, create_cpu), **results}
 
-    print(f"{'request':28} {'count':>6} {'per s':>8} {'ms each':>8} {'server CPU ms':>14} "
-          f"{'server ceiling/s':>17}")
-    rows = [("create (parallelism 16)", creates, create_wall, create_cpu), *(
-        (label, count, wall, cpu) for label, (count, wall, cpu) in results.items())]
-    for label, count, wall, cpu in rows:
+
+def table(title: str, rows: dict[str, tuple[int, float, float]]) -> None:
+    print(f"{title}\n{'request':28} {'count':>6} {'per s':>8} {'ms each':>8} "
+          f"{'server CPU ms':>14} {'server ceiling/s':>17}")
+    for label, (count, wall, cpu) in rows.items():
         print(f"{label:28} {count:6d} {count / wall:8.1f} {1000 * wall / count:8.2f} "
               f"{1000 * cpu / count:14.2f} {count / cpu:17.0f}")
-    rate, ceiling = creates / create_wall, creates / create_cpu
-    print(f"\ncreates: measured {rate:.0f}/s with client and server sharing the machine = "
+    count, wall, cpu = rows["create (parallelism 16)"]
+    rate, ceiling = count / wall, count / cpu
+    print(f"creates: measured {rate:.0f}/s with client and server sharing the machine = "
           f"{rate / NEEDED_CREATES_PER_SECOND:.2f}x the {NEEDED_CREATES_PER_SECOND:.0f}/s that "
           f"apply needs at parallelism 16 and 20 ms;\n         the server alone would serve "
-          f"{ceiling:.0f}/s per CPU second = {ceiling / NEEDED_CREATES_PER_SECOND:.2f}x")
+          f"{ceiling:.0f}/s per CPU second = {ceiling / NEEDED_CREATES_PER_SECOND:.2f}x\n")
+
+
+def compare(before: dict[str, tuple[int, float, float]],
+            after: dict[str, tuple[int, float, float]]) -> None:
+    print(f"{'this tree / baseline':28} {'per CPU s':>10} {'per s':>8}")
+    for label, (count, wall, cpu) in after.items():
+        old_count, old_wall, old_cpu = before[label]
+        per_cpu = (count / cpu) / (old_count / old_cpu)
+        per_wall = (count / wall) / (old_count / old_wall)
+        print(f"{label:28} {per_cpu:9.2f}x {per_wall:7.2f}x")
+
+
+def baseline_source(rev: str, into: Path) -> Path:
+    """The evalspec package as it was at ``rev``, unpacked under ``into``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "evalspec"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--creates", type=int, default=1000)
     parser.add_argument("--pages", type=int, default=40)
+    parser.add_argument("--baseline", default=BASELINE, metavar="REV",
+                        help=f"the commit to compare with (default {BASELINE})")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="baseline and this tree alternate this many times (the best shown)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, emulator(Path(tmp) / "bench.db") as server:
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; emulator pid "
-              f"{server.pid}, SQLite in WAL mode on a temporary file\n")
-        asyncio.run(run(server.url, server.pid, args.creates, args.pages))
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; each emulator in its own "
+          f"process, SQLite in WAL mode on a temporary file; the best of {args.rounds} "
+          "alternating rounds\n")
+    runs: dict[str, list[dict[str, tuple[int, float, float]]]] = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        source = None if args.no_baseline else baseline_source(args.baseline, Path(tmp))
+        for round_ in range(args.rounds):
+            sides = [("after", None, False)]
+            if source is not None:
+                sides.insert(0, ("before", source, True))
+            for side, where, plain in sides:
+                db = Path(tmp) / f"{side}-{round_}.db"
+                with emulator(db, source=where, plain_stack=plain) as server:
+                    runs[side].append(
+                        asyncio.run(run(server.url, server.pid, args.creates, args.pages)))
+    after = best(runs["after"])
+    if source is not None:
+        before = best(runs["before"])
+        table(f"baseline: {args.baseline} on asyncio + h11", before)
+    table("this tree", after)
+    if source is not None:
+        compare(before, after)
+
+
+def best(rounds: list[dict[str, tuple[int, float, float]]]
+         ) -> dict[str, tuple[int, float, float]]:
+    """Per request kind, the round with the least server CPU: on a shared machine a round
+    is only ever slowed by others, so the least is the steadiest figure (as timeit holds)."""
+    return {label: min((r[label] for r in rounds), key=lambda x: x[2]) for label in rounds[0]}
 
 
 if __name__ == "__main__":

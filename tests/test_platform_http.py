@@ -257,3 +257,69 @@ def test_single_items_and_the_tasks_sub_resource(http) -> None:
     unknown = http.patch(f"/v5/evaluations/{evaluation_id}/tasks/nope",
                          json={"configuration": {}})
     assert unknown.status_code == 400
+
+
+def test_a_database_written_before_the_split_storage_is_upgraded_in_place(tmp_path) -> None:
+    """Databases kept one JSON ``body`` per object until stored texts were split into public
+    and private parts; opening one upgrades it, and every object reads back as it was."""
+    import json
+    import sqlite3
+
+    from evalspec.platform.api import Settings
+    from evalspec.platform.server import start_background
+
+    db = tmp_path / "old.db"
+    old = sqlite3.connect(db)
+    old.executescript("""
+        CREATE TABLE objects (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+            account TEXT NOT NULL, kind TEXT NOT NULL, parent TEXT, name TEXT,
+            archived_at TEXT, body TEXT NOT NULL);
+        CREATE INDEX objects_by_kind ON objects (account, kind, seq);
+        CREATE INDEX objects_by_parent ON objects (parent, kind, seq);
+        CREATE TABLE tags (object_seq INTEGER NOT NULL, tag TEXT NOT NULL,
+            PRIMARY KEY (tag, object_seq));
+    """)
+    creator = {"id": "user_default", "type": "user", "object": "identity"}
+    dataset = {"id": "dataset_1", "object": "dataset", "name": "qa", "description": None,
+               "tags": [], "created_at": "2026-11-01T00:00:00.000000Z", "created_by": creator,
+               "archived_at": None, "current_version_num": 1}
+    task = {"task_type": "chat_completion", "alias": "answer",
+            "configuration": {"model": "openai/gpt-4o", "messages": []}}
+    evaluation = {"id": "evaluation_1", "object": "evaluation", "name": "old", "description": None,
+                  "tags": ["evalspec:old"], "metadata": {"k": "v"},
+                  "created_at": "2026-11-01T00:00:00.000000Z", "created_by": creator,
+                  "created_by_user_id": "user_default", "archived_at": None,
+                  "status_reason": None, "error_count": 0, "tasks": [task],
+                  "_dataset_ids": ["dataset_1"], "_item_count": 2, "_created": 1761955200.0}
+    rows = {"id": "evaluation_1.rows", "rows": [{"q": 1}, {"q": 2}], "item_ids": [None, None],
+            "files": None, "version_num": 1}
+    for kind, body, parent in (("dataset", dataset, None), ("evaluation", evaluation, None),
+                               ("evaluation.rows", rows, "evaluation_1")):
+        old.execute("INSERT INTO objects (id, account, kind, parent, name, archived_at, body) "
+                    "VALUES (?, 'default', ?, ?, ?, NULL, ?)",
+                    (body["id"], kind, parent, body.get("name"), json.dumps(body)))
+    old.execute("INSERT INTO tags VALUES (2, 'evalspec:old')")
+    old.commit()
+    old.close()
+
+    server = start_background(Settings(db=db, complete_after=0.3))
+    try:
+        with httpx.Client(base_url=server.url, headers={"x-api-key": "k"}) as http:
+            page = http.get("/v5/evaluations", params={"views": "tasks", "tags": "evalspec:old"})
+            assert page.text.count('"status_reason"') == 1  # not kept twice in one object
+            [listed] = page.json()["items"]
+            assert listed == {
+                **{k: v for k, v in evaluation.items() if not k.startswith("_")},
+                "datasets": [dataset], "status": "completed", "status_reason": None,
+                "progress": {"workflows": {"total": 1, "completed": 1, "failed": 0, "pending": 0},
+                             "items": {"total": 2, "successful": 2, "failed": 0, "pending": 0,
+                                       "failed_items": []}}}
+            items = http.get("/v5/evaluation-items", params={"evaluation_id": "evaluation_1"})
+            assert [i["data"]["q"] for i in items.json()["items"]] == [1, 2]
+            renamed = http.patch("/v5/evaluations/evaluation_1", json={"name": "renamed"})
+            assert renamed.status_code == 200, renamed.text
+            assert http.get("/v5/evaluations/evaluation_1").json()["name"] == "renamed"
+    finally:
+        server.stop()
+    columns = [r[1] for r in sqlite3.connect(db).execute("PRAGMA table_info(objects)")]
+    assert "body" not in columns and {"public", "private"} <= set(columns)

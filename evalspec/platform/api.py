@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from evalspec.platform.faults import Faults
-from evalspec.platform.store import Page, Store
+from evalspec.platform.store import Page, Store, TextPage
 
 MAX_LIMIT = 1000  # the documented range of limit is 1-1000
 
@@ -25,6 +25,12 @@ class CompactJSON(JSONResponse):
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, allow_nan=False,
                           separators=(",", ":")).encode("utf-8")
+
+
+class SplicedJSON(Response):
+    """A response whose JSON text was put together from stored texts, sent as it is."""
+
+    media_type = "application/json"
 
 
 class JSONRoute(APIRoute):
@@ -105,13 +111,25 @@ class ListParams:
     descending: bool
 
     def page(self, store: Store, account: str, kind: str, **filters: Any) -> Page:
-        page = store.list(account, kind, limit=self.limit, starting_after=self.starting_after,
+        """One page of decoded bodies."""
+        page = self.texts(store, account, kind, **filters)
+        return Page([s.body() for s in page.items], page.total, page.has_more)
+
+    def texts(self, store: Store, account: str, kind: str, **filters: Any) -> TextPage:
+        """One page of stored texts, for responses spliced together without decoding."""
+        page = store.page(account, kind, limit=self.limit, starting_after=self.starting_after,
                           ending_before=self.ending_before, descending=self.descending,
                           **filters)
         if page is None:
             cursor = self.starting_after or self.ending_before
             raise HTTPException(400, f"cursor {cursor!r} is not a known id")
         return page
+
+    def spliced(self, page: TextPage, items: Sequence[str]) -> SplicedJSON:
+        """The list envelope around ``items``, each already a JSON text."""
+        more = "true" if page.has_more else "false"
+        return SplicedJSON(f'{{"object":"list","items":[{",".join(items)}],"total":{page.total},'
+                           f'"has_more":{more},"limit":{self.limit}}}'.encode())
 
 
 async def list_params(
@@ -128,22 +146,9 @@ async def list_params(
 Paging = Depends(list_params)
 
 
-def envelope(page: Page, limit: int, render: Callable[[dict[str, Any]], dict[str, Any]]
-             ) -> dict[str, Any]:
-    return {"object": "list", "items": [render(o) for o in page.items], "total": page.total,
-            "has_more": page.has_more, "limit": limit}
-
-
-PRIVATE = ("_dataset_ids", "_item_count", "_created", "_members", "_added", "_removed",
-           "_history")
-
-
 def public(obj: dict[str, Any]) -> dict[str, Any]:
     """A stored body without the platform's private bookkeeping (keys starting with '_')."""
-    out = dict(obj)
-    for key in PRIVATE:
-        out.pop(key, None)
-    return out
+    return {k: v for k, v in obj.items() if not k.startswith("_")}
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -19,13 +19,13 @@ from evalspec.platform.api import (
     JSONRoute,
     ListParams,
     Paging,
+    SplicedJSON,
     StoreDep,
-    envelope,
     identity,
     public,
     split_list,
 )
-from evalspec.platform.store import Store, new_id, now
+from evalspec.platform.store import Store, dumps, new_id, now
 
 router = APIRouter(route_class=JSONRoute)
 
@@ -142,10 +142,10 @@ async def list_datasets(
     account: str = Account, store: Store = StoreDep, paging: ListParams = Paging,
     name: str | None = None, tags: list[str] | None = Query(None),
     include_archived: bool = False,
-) -> dict[str, Any]:
-    page = paging.page(store, account, "dataset", name=name, tags=split_list(tags),
-                       include_archived=include_archived)
-    return envelope(page, paging.limit, public)
+) -> SplicedJSON:
+    page = paging.texts(store, account, "dataset", name=name, tags=split_list(tags),
+                        include_archived=include_archived)
+    return paging.spliced(page, [d.public for d in page.items])
 
 
 @router.get("/v5/datasets/{dataset_id}")
@@ -212,16 +212,18 @@ async def list_items(
     account: str = Account, store: Store = StoreDep, paging: ListParams = Paging,
     dataset_id: str | None = None, version: int | None = Query(None, ge=1),
     include_archived: bool = False,
-) -> dict[str, Any]:
+) -> SplicedJSON:
     if version is not None and dataset_id is None:
         raise HTTPException(400, "version needs dataset_id")
     if dataset_id is not None:
         get_dataset(store, account, dataset_id, include_archived)
     visible = _visible_items(store, dataset_id or "", version)
-    page = paging.page(store, account, "dataset.item", parent=dataset_id,
-                       include_archived=include_archived or version is not None,
-                       where=visible if version is not None else None)
-    return envelope(page, paging.limit, lambda item: item_as_of(item, version))
+    page = paging.texts(store, account, "dataset.item", parent=dataset_id,
+                        include_archived=include_archived or version is not None,
+                        where=visible if version is not None else None)
+    if version is None:
+        return paging.spliced(page, [i.public for i in page.items])
+    return paging.spliced(page, [dumps(item_as_of(i.body(), version)) for i in page.items])
 
 
 def _get_item(store: Store, account: str, item_id: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from evalspec.platform.api import (
     ListParams,
     Paging,
     Settings,
+    SplicedJSON,
     StoreDep,
 )
 from evalspec.platform.evaluations import (
@@ -22,6 +23,7 @@ from evalspec.platform.evaluations import (
     get_evaluation,
     item_id,
     items_of,
+    runs,
 )
 from evalspec.platform.store import Store
 from evalspec.spec.aliases import task_alias
@@ -89,7 +91,7 @@ async def retrieve_item(item_id: str, request: Request, include_archived: bool =
 
 @router.post("/v5/evaluations/{evaluation_id}/tasks")
 async def add_task(evaluation_id: str, body: TaskAdd, request: Request, account: str = Account,
-             store: Store = StoreDep) -> dict[str, Any]:
+             store: Store = StoreDep) -> SplicedJSON:
     if body.task.task_type != "contributor_evaluation.question":
         raise HTTPException(400, "only contributor_evaluation.question tasks can be added")
     with store.transaction() as db:
@@ -101,13 +103,14 @@ async def add_task(evaluation_id: str, body: TaskAdd, request: Request, account:
         if any(task_alias(t) == alias for t in evaluation["tasks"]):
             raise HTTPException(400, f"task alias {alias!r} already exists")
         evaluation["tasks"].append(task)
+        evaluation.update(runs(evaluation["tasks"]))
         store.save(db, evaluation)
     return Renderer(request, account, ["tasks"]).one(evaluation)
 
 
 @router.patch("/v5/evaluations/{evaluation_id}/tasks/{alias}")
 async def update_task(evaluation_id: str, alias: str, body: TaskConfiguration, request: Request,
-                account: str = Account, store: Store = StoreDep) -> dict[str, Any]:
+                account: str = Account, store: Store = StoreDep) -> SplicedJSON:
     with store.transaction() as db:
         evaluation = get_evaluation(store, account, evaluation_id, include_archived=True)
         if evaluation["archived_at"]:
@@ -118,5 +121,6 @@ async def update_task(evaluation_id: str, alias: str, body: TaskConfiguration, r
                 break
         else:
             raise HTTPException(400, f"evaluation has no task with alias {alias!r}")
+        evaluation.update(runs(evaluation["tasks"]))
         store.save(db, evaluation)
     return Renderer(request, account, ["tasks"]).one(evaluation)

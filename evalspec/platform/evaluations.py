@@ -8,6 +8,7 @@ linearly. Items carry deterministic synthetic outputs under each task's alias on
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -22,15 +23,15 @@ from evalspec.platform.api import (
     ListParams,
     Paging,
     Settings,
+    SplicedJSON,
     StoreDep,
     identity,
     merge_patch,
-    public,
     split_list,
 )
 from evalspec.platform.datasets import create_dataset
 from evalspec.platform.scoring import Scorer
-from evalspec.platform.store import Store, new_id, now
+from evalspec.platform.store import Store, Stored, dumps, new_id, now
 from evalspec.spec.aliases import task_alias
 
 router = APIRouter(route_class=JSONRoute)
@@ -122,63 +123,110 @@ def _created(evaluation: dict[str, Any]) -> float:
     return float(created)
 
 
-def progress(evaluation: dict[str, Any], settings: Settings) -> tuple[str, dict[str, Any], float]:
-    """Status, progress and the fraction of items done, derived from the clock."""
+def runs(tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The bookkeeping kept with an evaluation so that its status needs no tasks decoded:
+    whether any task executes, and the models tasks run on. Set whenever tasks change."""
+    return {"_executed": any(t["task_type"] not in NOT_EXECUTED for t in tasks),
+            "_models": [str(t.get("configuration", {}).get("model", "")) for t in tasks]}
+
+
+def _runs(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """``runs`` as kept, or derived for evaluations written before it was kept."""
+    return evaluation if "_executed" in evaluation else runs(evaluation["tasks"])
+
+
+FAILED_REASON = "every item failed (the emulator fails this model)"
+
+
+def _clock(evaluation: dict[str, Any], settings: Settings
+           ) -> tuple[int, int, bool, bool, float]:
+    """Items in all, items processed, whether any task executes, whether they fail, and the
+    fraction done, derived from the clock."""
     total = evaluation["_item_count"]
-    executed = any(t["task_type"] not in NOT_EXECUTED for t in evaluation["tasks"])
+    executed = _runs(evaluation)["_executed"]
     if not executed or settings.complete_after <= 0:
         done = 1.0
     else:
         done = min(1.0, (time.time() - _created(evaluation)) / settings.complete_after)
     processed = total if done >= 1.0 else int(total * done)
+    return total, processed, executed, executed and _fails(evaluation, settings), done
+
+
+def _status(total: int, processed: int, executed: bool, failing: bool, finished: bool
+            ) -> tuple[str, dict[str, Any]]:
     workflows = 1 if executed else 0
-    failing = executed and _fails(evaluation, settings)
     successful, failed = (0, processed) if failing else (processed, 0)
-    status = "running" if done < 1.0 else "failed" if failing else "completed"
+    status = "running" if not finished else "failed" if failing else "completed"
     return status, {
         "workflows": {"total": workflows,
-                      "completed": workflows if done >= 1.0 and not failing else 0,
-                      "failed": workflows if done >= 1.0 and failing else 0,
-                      "pending": 0 if done >= 1.0 else workflows},
+                      "completed": workflows if finished and not failing else 0,
+                      "failed": workflows if finished and failing else 0,
+                      "pending": 0 if finished else workflows},
         "items": {"total": total, "successful": successful, "failed": failed,
                   "pending": total - processed, "failed_items": []},
-    }, done
+    }
+
+
+@functools.lru_cache(maxsize=4096)
+def _status_text(total: int, processed: int, executed: bool, failing: bool, finished: bool
+                 ) -> str:
+    """The status keys of a response as JSON text; a page of finished evaluations mostly
+    shares a handful of them."""
+    status, counts = _status(total, processed, executed, failing, finished)
+    reason = dumps(FAILED_REASON) if status == "failed" else "null"
+    return f'"status":"{status}","status_reason":{reason},"progress":{dumps(counts)}'
+
+
+def progress(evaluation: dict[str, Any], settings: Settings) -> tuple[str, dict[str, Any], float]:
+    """Status, progress and the fraction of items done, derived from the clock."""
+    total, processed, executed, failing, done = _clock(evaluation, settings)
+    return (*_status(total, processed, executed, failing, done >= 1.0), done)
 
 
 def _fails(evaluation: dict[str, Any], settings: Settings) -> bool:
     """Whether a task runs on a model the emulator was told to fail (``--fail-model``)."""
     from fnmatch import fnmatchcase
 
-    return any(fnmatchcase(str(t.get("configuration", {}).get("model", "")), pattern)
-               for t in evaluation["tasks"] for pattern in settings.fail_models)
+    return any(fnmatchcase(model, pattern)
+               for model in _runs(evaluation)["_models"] for pattern in settings.fail_models)
+
+
+def _state(evaluation: Stored) -> dict[str, Any]:
+    """What ``progress`` reads: the bookkeeping (the whole body for older evaluations)."""
+    if "_created" in evaluation.private and "_executed" in evaluation.private:
+        return evaluation.private
+    return evaluation.body()
 
 
 class Renderer:
-    """Turns stored evaluations into responses, fetching linked datasets in one read."""
+    """Turns stored evaluations into response texts: the stored public text (with or without
+    tasks, by view), spliced with the linked datasets' texts (read in one go) and the status
+    and progress of the moment. Nothing stored is decoded but the small bookkeeping."""
 
     def __init__(self, request: Request, account: str, views: list[str]) -> None:
         self.settings: Settings = request.app.state.settings
         self.store: Store = request.app.state.store
         self.account = account
-        self.views = views
+        self.tasks = "tasks" in views
 
-    def many(self, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        ids = sorted({d for e in evaluations for d in e["_dataset_ids"]})
-        datasets = self.store.get_many(self.account, "dataset", ids)
-        return [self.one(e, datasets) for e in evaluations]
+    def many(self, evaluations: Sequence[Stored]) -> list[str]:
+        ids = sorted({d for e in evaluations for d in e.private["_dataset_ids"]})
+        datasets = self.store.get_many_stored(self.account, "dataset", ids)
+        return [self.text(e, datasets) for e in evaluations]
 
-    def one(self, evaluation: dict[str, Any],
-            datasets: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    def text(self, evaluation: Stored, datasets: dict[str, Stored] | None = None) -> str:
+        linked = evaluation.private["_dataset_ids"]
         if datasets is None:
-            datasets = self.store.get_many(self.account, "dataset", evaluation["_dataset_ids"])
-        out = public(evaluation)
-        if "tasks" not in self.views:
-            out.pop("tasks", None)
-        out["datasets"] = [public(datasets[d]) for d in evaluation["_dataset_ids"] if d in datasets]
-        out["status"], out["progress"], _ = progress(evaluation, self.settings)
-        if out["status"] == "failed":
-            out["status_reason"] = "every item failed (the emulator fails this model)"
-        return out
+            datasets = self.store.get_many_stored(self.account, "dataset", linked)
+        total, processed, executed, failing, done = _clock(_state(evaluation), self.settings)
+        status = _status_text(total, processed, executed, failing, done >= 1.0)
+        return (f'{evaluation.head(self.tasks)},'
+                f'"datasets":[{",".join(datasets[d].public for d in linked if d in datasets)}],'
+                f'{status}}}')
+
+    def one(self, evaluation: dict[str, Any]) -> SplicedJSON:
+        """The response for one evaluation."""
+        return SplicedJSON(self.text(Stored.of("evaluation", evaluation)).encode())
 
 
 def get_evaluation(store: Store, account: str, evaluation_id: str,
@@ -219,7 +267,7 @@ def _rows_for(store: Store, db: Any, account: str, body: EvaluationCreate
 
 @router.post("/v5/evaluations")
 async def create(body: EvaluationCreate, request: Request, account: str = Account,
-           store: Store = StoreDep) -> dict[str, Any]:
+           store: Store = StoreDep) -> SplicedJSON:
     tasks = _check_tasks(body.tasks or [])
     with store.transaction() as db:
         rows, item_ids, dataset_ids, version = _rows_for(store, db, account, body)
@@ -228,9 +276,8 @@ async def create(body: EvaluationCreate, request: Request, account: str = Accoun
             "description": body.description, "tags": body.tags or [],
             "metadata": body.metadata or {}, "created_at": now(),
             "created_by": identity(account), "created_by_user_id": f"user_{account}",
-            "archived_at": None, "status_reason": None,
-            "error_count": 0, "tasks": tasks, "_dataset_ids": dataset_ids,
-            "_item_count": len(rows), "_created": time.time(),
+            "archived_at": None, "error_count": 0, "tasks": tasks, "_dataset_ids": dataset_ids,
+            "_item_count": len(rows), "_created": time.time(), **runs(tasks),
         }
         store.insert(db, account, "evaluation", evaluation)
         store.insert(db, account, "evaluation.rows",
@@ -249,12 +296,10 @@ async def list_evaluations(
     paging: ListParams = Paging, name: str | None = None,
     tags: list[str] | None = Query(None), include_archived: bool = False,
     views: list[str] | None = Query(None),
-) -> dict[str, Any]:
-    page = paging.page(store, account, "evaluation", name=name, tags=split_list(tags),
-                       include_archived=include_archived)
-    rendered = Renderer(request, account, _views(views)).many(page.items)
-    return {"object": "list", "items": rendered, "total": page.total,
-            "has_more": page.has_more, "limit": paging.limit}
+) -> SplicedJSON:
+    page = paging.texts(store, account, "evaluation", name=name, tags=split_list(tags),
+                        include_archived=include_archived)
+    return paging.spliced(page, Renderer(request, account, _views(views)).many(page.items))
 
 
 def _matches(evaluation: dict[str, Any], clause: FilterClause, settings: Settings) -> bool:
@@ -283,26 +328,24 @@ async def filter_evaluations(
     body: FilterBody, request: Request, account: str = Account, store: Store = StoreDep,
     paging: ListParams = Paging, include_archived: bool = False,
     views: list[str] | None = Query(None),
-) -> dict[str, Any]:
+) -> SplicedJSON:
     settings: Settings = request.app.state.settings
-    page = paging.page(store, account, "evaluation", include_archived=include_archived,
-                       where=lambda e: all(_matches(e, c, settings) for c in body.filters))
-    rendered = Renderer(request, account, _views(views)).many(page.items)
-    return {"object": "list", "items": rendered, "total": page.total,
-            "has_more": page.has_more, "limit": paging.limit}
+    page = paging.texts(store, account, "evaluation", include_archived=include_archived,
+                        where=lambda e: all(_matches(e, c, settings) for c in body.filters))
+    return paging.spliced(page, Renderer(request, account, _views(views)).many(page.items))
 
 
 @router.get("/v5/evaluations/{evaluation_id}")
 async def retrieve(evaluation_id: str, request: Request, include_archived: bool = False,
              views: list[str] | None = Query(None), account: str = Account,
-             store: Store = StoreDep) -> dict[str, Any]:
+             store: Store = StoreDep) -> SplicedJSON:
     evaluation = get_evaluation(store, account, evaluation_id, include_archived)
     return Renderer(request, account, _views(views)).one(evaluation)
 
 
 @router.patch("/v5/evaluations/{evaluation_id}")
 async def update(evaluation_id: str, body: EvaluationPatch, request: Request,
-           account: str = Account, store: Store = StoreDep) -> dict[str, Any]:
+           account: str = Account, store: Store = StoreDep) -> SplicedJSON:
     with store.transaction() as db:
         evaluation = get_evaluation(store, account, evaluation_id, include_archived=True)
         if body.restore:
@@ -322,7 +365,7 @@ async def update(evaluation_id: str, body: EvaluationPatch, request: Request,
 
 @router.delete("/v5/evaluations/{evaluation_id}")
 async def archive(evaluation_id: str, request: Request, account: str = Account,
-            store: Store = StoreDep) -> dict[str, Any]:
+            store: Store = StoreDep) -> SplicedJSON:
     from evalspec.platform.groups import drop_member
 
     with store.transaction() as db:

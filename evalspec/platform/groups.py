@@ -2,12 +2,13 @@
 
 Two generations of the API describe a group differently (API.md §5.8): the reference pages
 (seed 002) show ``evaluation_group_metadata`` and members as full evaluation objects, the SDK
-reads ``metadata`` and member records with ``evaluation_id``. Responses carry both: each member
-is the evaluation's object with the member-record fields added, and both metadata keys are set.
+reads ``metadata`` and member records with ``evaluation_id``. Responses set both metadata keys,
+and members are the SDK's member records, with the evaluation's name, tags and creation time.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -115,7 +116,9 @@ def _render(request: Request, account: str, group: dict[str, Any], views: list[s
     if "members" in views:
         records = [m for m in group["_members"] if include_deleted or not m["deleted_at"]]
         store: Store = request.app.state.store
-        evaluations = store.get_many(account, "evaluation", [m["evaluation_id"] for m in records])
+        stored = store.get_many_stored(account, "evaluation",
+                                       [m["evaluation_id"] for m in records])
+        evaluations = {e: json.loads(s.head(False) + "}") for e, s in stored.items()}  # no tasks
         out["members"] = [_member(group, m, evaluations.get(m["evaluation_id"]))
                           for m in records]
     return out

@@ -2,8 +2,12 @@
 
 Every object (evaluation, dataset, group, dataset item, evaluation item) is one row of
 ``objects``: its id, account, kind, optional parent (a dataset for its items), name, soft-delete
-time, and the JSON body. ``seq`` orders objects by creation and is what cursors page over;
-``tags`` lets tag filters (all given tags) run in SQL.
+time, and its body as two JSON texts: ``public``, the keys a response shows, and ``private``,
+the platform's bookkeeping (keys starting with ``_``). Pages are built by splicing the public
+texts together, so listing never decodes and re-encodes what it sends. A kind may keep one key
+last in its public text (an evaluation's ``tasks``, which only some views show); ``cut`` is
+where that key starts, so a response without it is a slice. ``seq`` orders objects by creation
+and is what cursors page over; ``tags`` lets tag filters (all given tags) run in SQL.
 
 One connection, serialised by a lock: writes from concurrent requests never interleave, and
 WAL mode keeps the file consistent if the process dies mid-write.
@@ -15,7 +19,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,7 +35,9 @@ CREATE TABLE IF NOT EXISTS objects (
     parent TEXT,
     name TEXT,
     archived_at TEXT,
-    body TEXT NOT NULL
+    public TEXT NOT NULL,
+    cut INTEGER NOT NULL,
+    private TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS objects_by_kind ON objects (account, kind, seq);
 CREATE INDEX IF NOT EXISTS objects_by_parent ON objects (parent, kind, seq);
@@ -51,6 +57,10 @@ PREFIXES = {
     "evaluation_group.member": "member",
 }
 
+TAIL_KEYS = {"evaluation": "tasks"}  # shown only in some views: kept last, at ``cut``
+
+dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
 
 def now() -> str:
     """The platform's timestamp format: ISO 8601 in UTC with a Z."""
@@ -61,11 +71,66 @@ def new_id(kind: str) -> str:
     return f"{PREFIXES[kind]}_{uuid.uuid4().hex[:24]}"
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One object as stored: its public JSON text and its bookkeeping, decoded."""
+
+    public: str
+    cut: int
+    private: dict[str, Any]
+
+    @classmethod
+    def of(cls, kind: str, body: dict[str, Any]) -> Stored:
+        """``body`` as it would be stored."""
+        return cls(*_split(kind, body))
+
+    def head(self, tail: bool) -> str:
+        """The public text without its closing brace, with or without the kind's tail key."""
+        return self.public[:-1] if tail else self.public[:self.cut]
+
+    def tail(self) -> Any:
+        """The value of the kind's tail key alone (None when there is none)."""
+        if self.cut == len(self.public) - 1:
+            return None
+        return json.loads(self.public[self.public.index(":", self.cut) + 1:-1])
+
+    def body(self) -> dict[str, Any]:
+        return {**json.loads(self.public), **self.private}
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
     total: int
     has_more: bool
+
+
+@dataclass(frozen=True)
+class TextPage:
+    items: list[Stored]
+    total: int
+    has_more: bool
+
+
+def _split(kind: str, body: dict[str, Any]) -> tuple[str, int, dict[str, Any]]:
+    """The public text of ``body``, where its tail key starts, and its private keys."""
+    tail = TAIL_KEYS.get(kind)
+    public = {k: v for k, v in body.items() if not k.startswith("_") and k != tail}
+    private = {k: v for k, v in body.items() if k.startswith("_")}
+    text = dumps(public)
+    cut = len(text) - 1
+    if tail is not None and tail in body:
+        text = f'{text[:-1]}{"," if public else ""}"{tail}":{dumps(body[tail])}}}'
+    return text, cut, private
+
+
+def _row(kind: str, body: dict[str, Any]) -> tuple[str, int, str]:
+    text, cut, private = _split(kind, body)
+    return text, cut, dumps(private)
+
+
+def _stored(row: tuple[str, int, str]) -> Stored:
+    return Stored(row[0], row[1], json.loads(row[2]))
 
 
 class Store:
@@ -76,7 +141,30 @@ class Store:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
             self._db.executescript(_SCHEMA)
+
+    def _migrate(self) -> None:
+        """Databases written before the public/private split kept one ``body`` text."""
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(objects)")]
+        if "body" not in columns:
+            return
+        with self.transaction() as db:
+            db.execute("ALTER TABLE objects RENAME TO objects_v1")
+            db.execute("DROP INDEX objects_by_kind")  # their names are needed again
+            db.execute("DROP INDEX objects_by_parent")
+            for statement in _SCHEMA.split(";")[:3]:  # the table and its indexes, in this
+                db.execute(statement.replace("IF NOT EXISTS ", ""))  # transaction
+            for seq, object_id, account, kind, parent, name, archived_at, text in db.execute(
+                    "SELECT seq, id, account, kind, parent, name, archived_at, body "
+                    "FROM objects_v1 ORDER BY seq").fetchall():
+                body = json.loads(text)
+                if kind == "evaluation":  # responses now add it, from the evaluation's status
+                    body.pop("status_reason", None)
+                db.execute("INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           (seq, object_id, account, kind, parent, name, archived_at,
+                            *_row(kind, body)))
+            db.execute("DROP TABLE objects_v1")
 
     def close(self) -> None:
         with self._lock:
@@ -98,23 +186,24 @@ class Store:
     def insert(self, db: sqlite3.Connection, account: str, kind: str, body: dict[str, Any],
                parent: str | None = None) -> dict[str, Any]:
         cursor = db.execute(
-            "INSERT INTO objects (id, account, kind, parent, name, archived_at, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO objects (id, account, kind, parent, name, archived_at, public, cut, "
+            "private) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (body["id"], account, kind, parent, body.get("name"), body.get("archived_at"),
-             json.dumps(body, separators=(",", ":"))),
+             *_row(kind, body)),
         )
         self._set_tags(db, cursor.lastrowid, body.get("tags"))
         return body
 
     def save(self, db: sqlite3.Connection, body: dict[str, Any]) -> dict[str, Any]:
-        row = db.execute("SELECT seq FROM objects WHERE id = ?", (body["id"],)).fetchone()
+        seq, kind = db.execute("SELECT seq, kind FROM objects WHERE id = ?",
+                               (body["id"],)).fetchone()
         db.execute(
-            "UPDATE objects SET name = ?, archived_at = ?, body = ? WHERE seq = ?",
-            (body.get("name"), body.get("archived_at"),
-             json.dumps(body, separators=(",", ":")), row[0]),
+            "UPDATE objects SET name = ?, archived_at = ?, public = ?, cut = ?, private = ? "
+            "WHERE seq = ?",
+            (body.get("name"), body.get("archived_at"), *_row(kind, body), seq),
         )
-        db.execute("DELETE FROM tags WHERE object_seq = ?", (row[0],))
-        self._set_tags(db, row[0], body.get("tags"))
+        db.execute("DELETE FROM tags WHERE object_seq = ?", (seq,))
+        self._set_tags(db, seq, body.get("tags"))
         return body
 
     @staticmethod
@@ -124,37 +213,49 @@ class Store:
                            [(seq, t) for t in dict.fromkeys(tags)])
 
     # -- reads --------------------------------------------------------------------------------
-    def get(self, account: str, kind: str, object_id: str) -> dict[str, Any] | None:
+    def get_stored(self, account: str, kind: str, object_id: str) -> Stored | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT body FROM objects WHERE id = ? AND account = ? AND kind = ?",
-                (object_id, account, kind),
-            ).fetchone()
-        return json.loads(row[0]) if row else None
+                "SELECT public, cut, private FROM objects WHERE id = ? AND account = ? "
+                "AND kind = ?", (object_id, account, kind)).fetchone()
+        return _stored(row) if row else None
 
-    def get_many(self, account: str, kind: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
+    def get(self, account: str, kind: str, object_id: str) -> dict[str, Any] | None:
+        stored = self.get_stored(account, kind, object_id)
+        return stored.body() if stored else None
+
+    def get_many_stored(self, account: str, kind: str, ids: Sequence[str]) -> dict[str, Stored]:
+        found: dict[str, Stored] = {}
         with self._lock:
             for start in range(0, len(ids), 500):
                 chunk = list(ids[start:start + 500])
                 marks = ",".join("?" * len(chunk))
-                for (body,) in self._db.execute(
-                    f"SELECT body FROM objects WHERE account = ? AND kind = ? AND id IN ({marks})",
-                    (account, kind, *chunk),
+                for object_id, *row in self._db.execute(
+                    "SELECT id, public, cut, private FROM objects WHERE account = ? AND kind = ? "
+                    f"AND id IN ({marks})", (account, kind, *chunk),
                 ):
-                    obj = json.loads(body)
-                    found[obj["id"]] = obj
+                    found[object_id] = _stored(row)
         return found
+
+    def get_many(self, account: str, kind: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {k: v.body() for k, v in self.get_many_stored(account, kind, ids).items()}
 
     def children(self, parent: str, kind: str) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT body FROM objects WHERE parent = ? AND kind = ? ORDER BY seq",
-                (parent, kind),
+                "SELECT public, cut, private FROM objects WHERE parent = ? AND kind = ? "
+                "ORDER BY seq", (parent, kind),
             ).fetchall()
-        return [json.loads(r[0]) for r in rows]
+        return [_stored(r).body() for r in rows]
 
-    def list(
+    def list(self, account: str, kind: str, **query: Any) -> Page | None:
+        """One page of decoded bodies (see ``page``); None when a cursor id is unknown."""
+        page = self.page(account, kind, **query)
+        if page is None:
+            return None
+        return Page([s.body() for s in page.items], page.total, page.has_more)
+
+    def page(
         self,
         account: str,
         kind: str,
@@ -167,8 +268,8 @@ class Store:
         name: str | None = None,
         tags: Sequence[str] = (),
         parent: str | None = None,
-        where: Any = None,
-    ) -> Page | None:
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> TextPage | None:
         """One page in creation order (or reversed); None when a cursor id is unknown.
 
         ``where`` is an optional predicate on the decoded body, for filters SQL cannot express.
@@ -201,25 +302,25 @@ class Store:
                 cursor_args = [row[0]]
             scan_desc = descending if forward else not descending
             order = "DESC" if scan_desc else "ASC"
-            sql = f"SELECT body FROM objects WHERE {base}{cursor_clause} ORDER BY seq {order}"
+            columns = "public, cut, private"
+            sql = f"SELECT {columns} FROM objects WHERE {base}{cursor_clause} ORDER BY seq {order}"
             if where is None:
                 total = self._db.execute(f"SELECT COUNT(*) FROM objects WHERE {base}",
                                          args).fetchone()[0]
                 rows = self._db.execute(sql + " LIMIT ?", (*args, *cursor_args, limit + 1))
-                items = [json.loads(r[0]) for r in rows]
+                items = [_stored(r) for r in rows]
             else:
-                every = [json.loads(r[0]) for r in self._db.execute(
-                    f"SELECT body FROM objects WHERE {base}", args)]
-                total = sum(1 for obj in every if where(obj))
+                every = self._db.execute(f"SELECT {columns} FROM objects WHERE {base}", args)
+                total = sum(1 for r in every if where(_stored(r).body()))
                 items = []
-                for (body,) in self._db.execute(sql, (*args, *cursor_args)):
-                    obj = json.loads(body)
-                    if where(obj):
-                        items.append(obj)
+                for r in self._db.execute(sql, (*args, *cursor_args)):
+                    stored = _stored(r)
+                    if where(stored.body()):
+                        items.append(stored)
                         if len(items) > limit:
                             break
         has_more = len(items) > limit
         items = items[:limit]
         if not forward:
             items.reverse()
-        return Page(items, total, has_more)
+        return TextPage(items, total, has_more)
