@@ -61,8 +61,16 @@ def emulator(db: Path, *options: str, source: Path | None = None,
     command = [sys.executable, "-c", f"import runpy, sys; {hide}sys.argv = {argv!r}; "
                "runpy.run_module('evalspec', run_name='__main__', alter_sys=True)"]
     env = {**os.environ, "PYTHONPATH": str(source)} if source else None
+    with served(command, port, env, source or ROOT) as server:
+        yield server
+
+
+@contextmanager
+def served(command: list[str], port: int, env: dict[str, str] | None = None,
+           cwd: Path = ROOT) -> Iterator[Emulator]:
+    """A server ``command`` listening on ``port``, ready when this yields."""
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=env, cwd=source or ROOT)
+                            env=env, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(400):
@@ -71,7 +79,7 @@ def emulator(db: Path, *options: str, source: Path | None = None,
                 break
             except httpx.ConnectError:
                 if proc.poll() is not None:
-                    raise SystemExit(f"the emulator exited with {proc.returncode}") from None
+                    raise SystemExit(f"{command} exited with {proc.returncode}") from None
                 time.sleep(0.025)
         yield Emulator(url, proc.pid)
     finally:

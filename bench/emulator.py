@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, cpu_seconds, emulator
+from _common import ROOT, cpu_seconds, emulator, free_port, served
 
 from evalspec.client.config import Credentials, Endpoint, sgp_client
 
@@ -71,8 +71,11 @@ async def run(url: str, pid: int, creates: int, pages: int
         result = await client.core.request("GET", "/v5/evaluations", params=params)
         return len(result["items"])
 
-    assert await page() == min(creates, 1000)
     results = {}
+    if not pages:
+        await client.aclose()
+        return {"create (parallelism 16)": (creates, create_wall, create_cpu)}
+    assert await page() == min(creates, 1000)
     for label, concurrency in (("list page, 1 at a time", 1), ("list page, 4 at a time", 4)):
         cpu0, start = cpu_seconds(pid), time.perf_counter()
         for _ in range(pages // concurrency):
@@ -128,18 +131,23 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; each emulator in its own "
           f"process, SQLite in WAL mode on a temporary file; the best of {args.rounds} "
           "alternating rounds\n")
-    runs: dict[str, list[dict[str, tuple[int, float, float]]]] = {"before": [], "after": []}
+    runs: dict[str, list[dict[str, tuple[int, float, float]]]] = {
+        "before": [], "after": [], "floor": []}
     with tempfile.TemporaryDirectory() as tmp:
         source = None if args.no_baseline else baseline_source(args.baseline, Path(tmp))
         for round_ in range(args.rounds):
-            sides = [("after", None, False)]
             if source is not None:
-                sides.insert(0, ("before", source, True))
-            for side, where, plain in sides:
-                db = Path(tmp) / f"{side}-{round_}.db"
-                with emulator(db, source=where, plain_stack=plain) as server:
-                    runs[side].append(
+                with emulator(Path(tmp) / f"before-{round_}.db", source=source,
+                              plain_stack=True) as server:
+                    runs["before"].append(
                         asyncio.run(run(server.url, server.pid, args.creates, args.pages)))
+            with emulator(Path(tmp) / f"after-{round_}.db") as server:
+                runs["after"].append(
+                    asyncio.run(run(server.url, server.pid, args.creates, args.pages)))
+            port = free_port()
+            with served([sys.executable, str(ROOT / "bench" / "_floor_app.py"), str(port)],
+                        port) as server:
+                runs["floor"].append(asyncio.run(run(server.url, server.pid, args.creates, 0)))
     after = best(runs["after"])
     if source is not None:
         before = best(runs["before"])
@@ -147,6 +155,11 @@ def main() -> None:
     table("this tree", after)
     if source is not None:
         compare(before, after)
+    _, _, floor_cpu = best(runs["floor"])["create (parallelism 16)"]
+    count, _, cpu = after["create (parallelism 16)"]
+    print(f"\nframework floor (bench/_floor_app.py: FastAPI + uvicorn on the same stack, the "
+          f"same request model, no storage):\n  {1000 * floor_cpu / count:.2f} ms server CPU "
+          f"per create; this tree's create costs {cpu / floor_cpu:.2f}x that")
 
 
 def best(rounds: list[dict[str, tuple[int, float, float]]]
