@@ -5,7 +5,10 @@ shared 200-row JSONL Dataset, prompts from file://, one EvaluationGroup), then r
 in a fresh process and reports its CPU time (user + system) and peak memory (max RSS). The
 baseline is the same interpreter running `evalspec --version` (start-up and imports).
 
-    python bench/validate.py [--runs 3]
+    python bench/validate.py [--runs 3] [--sizes 10000 50000]
+
+The first size gets every command; each further size is validated only, and the marginal cost
+per 1,000 evaluations (CPU over start-up) is compared across sizes: equal means linear.
 
 Target (DESIGN.md §11): validate under 2 s of CPU on a 2-core machine.
 """
@@ -86,33 +89,46 @@ def make_project(root: Path, evaluations: int = 10_000) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    runs = parser.parse_args().runs
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
+    args = parser.parse_args()
+    runs, sizes = args.runs, args.sizes
     evalspec = [sys.executable, "-m", "evalspec"]
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        make_project(root)
-        commands = {
-            "baseline: evalspec --version": [*evalspec, "--version"],
-            "validate": [*evalspec, "validate"],
-            "render --format json": [*evalspec, "render", "--format", "json"],
-            "render --format yaml": [*evalspec, "render"],
-        }
-        out = subprocess.run([*evalspec, "validate"], cwd=root, capture_output=True, text=True)
-        print(f"project: {out.stdout.strip()}")
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, best of {runs} runs\n")
-        print(f"{'command':32} {'cpu s':>7} {'wall s':>7} {'peak MiB':>9} {'x baseline':>11}")
-        baseline = None
-        results = {}
-        for name, args in commands.items():
-            best = min((measure(args, root) for _ in range(runs)), key=lambda r: r[0])
-            results[name] = best
-            baseline = baseline or best[0]
-            cpu, wall, peak = best
-            print(f"{name:32} {cpu:7.2f} {wall:7.2f} {peak:9d} {cpu / baseline:11.1f}")
-        cpu = results["validate"][0]
-        verdict = "met" if cpu < TARGET_CPU_SECONDS else "MISSED"
-        print(f"\nvalidate: {cpu:.2f} s CPU = {cpu / TARGET_CPU_SECONDS:.0%} of the "
-              f"{TARGET_CPU_SECONDS:.0f} s target ({verdict})")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, best of {runs} runs\n")
+    print(f"{'command':32} {'cpu s':>7} {'wall s':>7} {'peak MiB':>9} {'x baseline':>11}")
+    marginal: dict[int, float] = {}
+    baseline = None
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            make_project(root, size)
+            commands = {"validate": [*evalspec, "validate"]}
+            if size == sizes[0]:
+                commands = {"baseline: evalspec --version": [*evalspec, "--version"],
+                            **commands,
+                            "render --format json": [*evalspec, "render", "--format", "json"],
+                            "render --format yaml": [*evalspec, "render"]}
+            out = subprocess.run([*evalspec, "validate"], cwd=root, capture_output=True,
+                                 text=True)
+            print(f"-- {out.stdout.strip()}")
+            for name, command in commands.items():
+                cpu, wall, peak = min((measure(command, root) for _ in range(runs)),
+                                      key=lambda r: r[0])
+                baseline = baseline or cpu
+                print(f"{name:32} {cpu:7.2f} {wall:7.2f} {peak:9d} {cpu / baseline:11.1f}")
+                if name == "validate":
+                    marginal[size] = cpu - baseline
+    print()
+    for size, extra in marginal.items():
+        print(f"validate {size:,}: {extra:.2f} s CPU over start-up = "
+              f"{1000 * extra / size:.3f} s per 1,000 evaluations")
+    first = sizes[0]
+    cpu = marginal[first] + (baseline or 0)
+    verdict = "met" if cpu < TARGET_CPU_SECONDS else "MISSED"
+    print(f"validate {first:,}: {cpu:.2f} s CPU = {cpu / TARGET_CPU_SECONDS:.0%} of the "
+          f"{TARGET_CPU_SECONDS:.0f} s target ({verdict})")
+    for size in sizes[1:]:
+        ratio = (marginal[size] / size) / (marginal[first] / first)
+        print(f"per-evaluation cost at {size:,} / at {first:,} = {ratio:.2f} (1.00 is linear)")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from evalspec.spec.template import Context, TemplateError, compile_string, compile_tree, render_tree
+from evalspec.spec.instantiate import render_tree
+from evalspec.spec.template import Context, TemplateError, compile_string, compile_tree
 
 CTX = Context(
     vars={"models": ["openai/gpt-4o", "x/y"], "n": 3, "nested": {"k": "v"}},

@@ -30,6 +30,7 @@ async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
                                 replace)
     finally:
         if gc_was_enabled:
+            gc.freeze()  # the plan lives on: later collections need not walk it again
             gc.enable()
 
 

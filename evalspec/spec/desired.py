@@ -31,6 +31,7 @@ from evalspec.errors import (
 from evalspec.spec import checks, matrix, models
 from evalspec.spec.explain import explain_jsonschema, explain_pydantic, show
 from evalspec.spec.fileref import FileResolver, is_reference
+from evalspec.spec.instantiate import instantiate, render_tree
 from evalspec.spec.objects import DesiredObject, DesiredState, Source
 from evalspec.spec.project import (
     VariableInputs,
@@ -45,7 +46,6 @@ from evalspec.spec.template import (
     Context,
     compile_tree,
     is_credential,
-    render_tree,
     suggest,
     templated_paths,
 )
@@ -169,13 +169,14 @@ class _Builder:
         if failed:
             return
         file_paths = [p for p in templated_paths(compiled) if _may_hold_file(p)]
+        build, build_defaults = instantiate(compiled), instantiate(compiled_defaults)
         names: dict[str, dict[str, Any] | None] = {}
         collided: set[str] = set()
         for number, combo in enumerate(combos):
             ctx = Context(variables, env, combo, keys, declared) if combo is not None else base
             errors: list[tuple[JsonPath, str]] = []
-            rendered = render_tree(compiled, ctx, errors)
-            rendered_defaults = render_tree(compiled_defaults, ctx, errors)
+            rendered = build(ctx, errors)
+            rendered_defaults = build_defaults(ctx, errors)
             for path, message in errors:
                 where = defaults_source if path[:1] == ("defaults",) else source
                 self.problems.add(where.locate(path), path, message)
@@ -327,4 +328,5 @@ def build(start: Path, inputs: VariableInputs | None = None) -> DesiredState:
         return state
     finally:
         if gc_was_enabled:
+            gc.freeze()  # what was built lives on: later collections need not walk it again
             gc.enable()

@@ -11,8 +11,9 @@ A scalar that is exactly one expression keeps the value's type; anywhere else th
 turned into text (strings as they are, everything else as compact JSON). ``$${{`` writes a
 literal ``${{``. The platform's own ``{{ ... }}`` placeholders are left alone.
 
-A document is compiled once (:func:`compile_tree`) and rendered once per matrix instance; parts
-without expressions are shared between instances, never copied, so callers must not mutate them.
+A document is compiled once (:func:`compile_tree`), turned into closures once
+(:mod:`evalspec.spec.instantiate`) and instantiated once per matrix instance; parts without
+expressions are shared between instances, never copied, so callers must not mutate them.
 """
 
 from __future__ import annotations
@@ -120,7 +121,10 @@ class Expression:
     source: str
 
     def evaluate(self, ctx: Context) -> Any:
-        value = self._lookup(ctx)
+        return self.apply(self._lookup(ctx))
+
+    def apply(self, value: Any) -> Any:
+        """The filters applied to a looked-up value (which may be missing)."""
         for name, arg in self.filters:
             if name == "default":
                 if isinstance(value, _Missing) or value is None:
@@ -281,23 +285,23 @@ def compile_string(text: str) -> Template | str:
 
 # A compiled tree is the original value where nothing is templated, or one of these nodes.
 @dataclass(frozen=True)
-class _Dict:
+class DictNode:
     items: tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True)
-class _List:
+class ListNode:
     items: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
-class _Str:
+class StrNode:
     template: Template
     path: JsonPath
 
 
 @dataclass(frozen=True)
-class _Bad:
+class BadNode:
     message: str
     path: JsonPath
 
@@ -324,46 +328,26 @@ def compile_tree(value: Any, path: JsonPath = (),
         try:
             compiled = compile_string(value)
         except TemplateError as exc:
-            return _Bad(str(exc), path)
-        return _Str(compiled, path) if isinstance(compiled, Template) else compiled
+            return BadNode(str(exc), path)
+        return StrNode(compiled, path) if isinstance(compiled, Template) else compiled
     if isinstance(value, dict):
         items = tuple((k, compile_tree(v, (*path, k), leaf)) for k, v in value.items())
         if all(c is value[k] for k, c in items):
             return value
-        return _Dict(items)
+        return DictNode(items)
     if isinstance(value, list):
         compiled_items = tuple(compile_tree(v, (*path, i), leaf) for i, v in enumerate(value))
         if all(c is v for c, v in zip(compiled_items, value, strict=True)):
             return value
-        return _List(compiled_items)
+        return ListNode(compiled_items)
     return value
 
 
 def templated_paths(node: Any) -> list[JsonPath]:
     """Paths of every templated string in a compiled tree."""
-    if isinstance(node, _Str):
+    if isinstance(node, StrNode):
         return [node.path]
-    if isinstance(node, (_Dict, _List)):
-        children = (v for _, v in node.items) if isinstance(node, _Dict) else node.items
+    if isinstance(node, (DictNode, ListNode)):
+        children = (v for _, v in node.items) if isinstance(node, DictNode) else node.items
         return [p for child in children for p in templated_paths(child)]
     return []
-
-
-def render_tree(node: Any, ctx: Context, errors: list[tuple[JsonPath, str]]) -> Any:
-    """Render a compiled tree; each failing expression is appended to ``errors``."""
-    if isinstance(node, _Str):
-        try:
-            return node.template.render(ctx)
-        except TemplateError as exc:
-            errors.append((node.path, str(exc)))
-            return None
-    if isinstance(node, _Dict):
-        return {k: render_tree(v, ctx, errors) for k, v in node.items}
-    if isinstance(node, _List):
-        return [render_tree(v, ctx, errors) for v in node.items]
-    if isinstance(node, Const):
-        return node.value
-    if isinstance(node, _Bad):
-        errors.append((node.path, node.message))
-        return None
-    return node
