@@ -128,3 +128,48 @@ def test_every_filter_changes_what_it_should() -> None:
     assert render("${{ vars.nested | json }}") == '{"k":"v"}'
     assert render("${{ vars.n | default(0) }}") == 3  # a value present wins over the default
     assert render("${{ vars.nested.k | upper | lower }}") == "v"  # filters apply in order
+
+
+def _outcome(fn):
+    try:
+        return ("value", fn())
+    except TemplateError as exc:
+        return ("error", str(exc))
+
+
+_KEYS = ["model", "temperature", "flag", "nested", "k", "models", "n", "nope"]
+
+
+def test_the_closures_build_what_the_evaluator_gives_values_and_errors_alike() -> None:
+    """Instances are built by closures with direct lookups (spec/instantiate.py); every value
+    and every error message must be the evaluator's own, whatever the reference and filters."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from evalspec.spec.instantiate import instantiate
+    from evalspec.spec.template import StrNode
+
+    reference = st.builds(
+        lambda root, keys, filters: f"{root}.{'.'.join(keys)}{''.join(filters)}",
+        st.sampled_from(["matrix", "vars"]),
+        st.lists(st.sampled_from(_KEYS), min_size=1, max_size=3),
+        st.lists(st.sampled_from([" | slug", " | upper", " | json", " | default('d')"]),
+                 max_size=2))
+    text = st.one_of(
+        reference.map(lambda r: f"${{{{ {r} }}}}"),
+        st.tuples(reference, reference).map(lambda rs: f"a-${{{{ {rs[0]} }}}}-${{{{ {rs[1]} }}}}"))
+    contexts = st.sampled_from([CTX, Context(vars={"nested": {"k": None}}, env={}),
+                                Context(vars={}, env={}, matrix={"nested": {"k": [1]}},
+                                        matrix_keys=("nested",))])
+
+    @settings(max_examples=400, deadline=None)
+    @given(text, contexts)
+    def check(source: str, ctx: Context) -> None:
+        compiled = compile_string(source)
+        errors: list = []
+        built = _outcome(lambda: instantiate(StrNode(compiled, ("x",)))(ctx, errors))
+        if errors:
+            built = ("error", errors[0][1])
+        assert built == _outcome(lambda: compiled.render(ctx))
+
+    check()
