@@ -50,3 +50,26 @@ def test_modules_stay_small_enough_to_read() -> None:
     sizes = {str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines())
              for p in (ROOT / "evalspec").rglob("*.py")}
     assert {name: n for name, n in sizes.items() if n > 450} == {}
+
+
+def test_commands_run_coroutines_without_asyncio_repr_of_their_result() -> None:
+    """asyncio.run on CPython 3.11.0-3.11.7 and 3.12.0 reprs its result twice (it cost a
+    10,000-evaluation plan 1.4 s): commands go through cli/run_async.py, which hands the
+    result back aside."""
+    from evalspec.cli.run_async import run
+
+    reprs = []
+
+    class Expensive:
+        def __repr__(self) -> str:
+            reprs.append(self)  # an exception here would be swallowed by asyncio
+            return "<Expensive>"
+
+    async def main() -> Expensive:
+        return Expensive()
+
+    assert isinstance(run(main()), Expensive)
+    assert reprs == []
+    calls = [str(p.relative_to(ROOT)) for p in (ROOT / "evalspec").rglob("*.py")
+             if "asyncio.run(" in p.read_text(encoding="utf-8")]
+    assert calls == ["evalspec/cli/run_async.py"]

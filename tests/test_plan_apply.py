@@ -707,3 +707,43 @@ def test_archived_objects_with_the_same_content_are_restored_not_recreated(workd
     assert sdk.evaluations.retrieve(evaluation["id"]).archived_at is None
     assert len(sdk.datasets.list(tags=["evalspec:support-sweep"], include_archived=True).items) == 1
     assert plan(run, root, platform.url).out == "No changes. The platform matches the specs.\n"
+
+
+def test_plan_reads_while_the_specs_load_yet_bad_specs_are_what_it_reports(workdir, platform,
+                                                                          run) -> None:
+    """On a remote platform plan starts its reads while the specs load. A bad spec is still
+    what it reports, whether the platform answers or not, and it is the same error as
+    validate's; a good spec against a platform that is down still reports the platform."""
+    from evalspec.platform.server import free_port
+
+    root = workdir("quickstart")
+    down = f"http://127.0.0.1:{free_port()}"
+    edit(root / "specs" / "capitals.yaml", "temperature: 0.0", "temperature: hot")
+    expected = run("validate", str(root)).err
+    assert "temperature" in expected
+    for url in (platform.url, down):
+        result = plan(run, root, url)
+        assert (result.code, result.out, result.err) == (1, "", expected)
+    edit(root / "specs" / "capitals.yaml", "temperature: hot", "temperature: 0.0")
+    result = plan(run, root, down)
+    assert result.code == 1
+    assert result.err.startswith("Error: GET /v5/") and f"(endpoint {down})" in result.err
+    assert apply(run, root, platform.url).code == 0
+    assert plan(run, root, platform.url, "--detailed-exitcode").code == 0
+
+
+def test_reads_start_early_only_for_a_remote_platform_with_credentials(workdir, platform,
+                                                                       monkeypatch) -> None:
+    from evalspec.cli.plan_commands import _early_reader
+
+    root = workdir("quickstart")
+    monkeypatch.delenv("SGP_API_KEY", raising=False)
+    assert _early_reader(root, platform.url) is None  # the usual order reports the missing key
+    assert _early_reader(root, "local") is None  # would create .evalspec/local.db
+    monkeypatch.setenv("SGP_API_KEY", "k")
+    client, url, project = _early_reader(root, platform.url)
+    assert (url, project) == (platform.url, "quickstart")
+    import asyncio
+
+    asyncio.run(client.aclose())
+    assert not (root / ".evalspec").exists()

@@ -22,6 +22,7 @@ from evalspec.cli.plan_commands import (
     replace_option,
     use_colour,
 )
+from evalspec.cli.run_async import run as run_async
 from evalspec.cli.spec_commands import _report_problems, _warn, load, project_options
 from evalspec.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, SpecError, UsageError
 from evalspec.sanitize import one_line
@@ -298,7 +299,7 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
 
         confirm, project = not auto_approve, state.project
         shown = _spec_warnings(state)
-    result, outcomes, interrupted = asyncio.run(_run(
+    result, outcomes, interrupted = run_async(_run(
         client, make, confirm=confirm, show=True, parallelism=parallelism, fmt=fmt,
         no_color=no_color, lock=LockSettings(project, lock_timeout if use_lock else None),
         shown_warnings=shown))
@@ -342,7 +343,7 @@ def destroy(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         return await make_plan(empty, client, url, protected=protected,
                                archive_reason=DESTROY_REASON)
 
-    result, outcomes, interrupted = asyncio.run(_run(
+    result, outcomes, interrupted = run_async(_run(
         client, make, confirm=not auto_approve, show=True, parallelism=parallelism,
         fmt="text", no_color=no_color,
         lock=LockSettings(state.project, lock_timeout if use_lock else None, "destroy"),

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from evalspec.cli.plan_commands import connect, endpoint_option
+from evalspec.cli.run_async import run as run_async
 from evalspec.cli.spec_commands import _report_problems, load, project_options
 from evalspec.errors import EXIT_ERROR, EXIT_OK, SpecError
 from evalspec.sanitize import one_line
@@ -89,7 +90,7 @@ def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         finally:
             await client.aclose()
 
-    verdicts = asyncio.run(run())
+    verdicts = run_async(run())
     held = sum(1 for v in verdicts if v.held)
     failed = len(verdicts) - held
     if markdown is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import click
 
 from evalspec.cli.plan_commands import endpoint_option
+from evalspec.cli.run_async import run as run_async
 from evalspec.errors import EXIT_ERROR, EXIT_OK, EvalspecError, SpecError, UsageError
 from evalspec.sanitize import one_line
 
@@ -72,7 +72,7 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
         finally:
             await client.aclose()
 
-    count = asyncio.run(run())
+    count = run_async(run())
     click.echo(f"Stamped ownership on {count} objects. 'evalspec plan' now finds nothing to "
                "change for them.")
     return EXIT_OK if count else EXIT_ERROR

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from evalspec.cli.run_async import run as run_async
 from evalspec.cli.spec_commands import _report_problems, _warn, load, project_options
 from evalspec.errors import (
     EXIT_CHANGES,
@@ -95,6 +96,52 @@ async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
         await client.aclose()
 
 
+def _early_reader(path: Path, endpoint: str | None) -> tuple[SGPClient, str, str] | None:
+    """A client, URL and project name for a remote platform when evalspec.yaml and the
+    environment already name both, so its reads can start while the specs load. None for the
+    embedded platform (reading it early would create its database for specs that may not be
+    valid) and whenever something is missing: the usual order then reports it."""
+    from evalspec.client.config import Credentials, resolve_endpoint, sgp_client
+    from evalspec.errors import EvalspecError
+    from evalspec.spec.project import read_identity
+
+    try:
+        identity = read_identity(path)
+        resolved = resolve_endpoint(endpoint, identity.endpoint)
+        if resolved.is_local:
+            return None
+        client = sgp_client(resolved, Credentials.from_env(), identity.root)
+    except EvalspecError:
+        return None
+    return client, resolved.url, identity.project
+
+
+async def _load_and_plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
+                         endpoint: str | None, targets: tuple[str, ...],
+                         replace: tuple[str, ...]) -> tuple[DesiredState, Plan]:
+    """Load the specs and plan; on a remote platform the refresh runs while the specs load
+    (it only reads, and is cancelled if they turn out invalid)."""
+    from evalspec.plan import make_plan
+    from evalspec.plan.refresh import refresh
+
+    early = _early_reader(path, endpoint)
+    refreshing = asyncio.create_task(refresh(early[0], early[2])) if early else None
+    client = early[0] if early else None
+    try:
+        state = await asyncio.to_thread(load, path, cli_vars, var_files)
+        _warn(state, "text")
+        replaced = _replace_addresses(state, replace)
+        client, url = (early[0], early[1]) if early else connect(state, endpoint)
+        return state, await make_plan(state, client, url, targets, replace=replaced,
+                                      refreshing=refreshing)
+    finally:
+        if refreshing is not None and not refreshing.done():
+            refreshing.cancel()
+            await asyncio.gather(refreshing, return_exceptions=True)
+        if client is not None:
+            await client.aclose()
+
+
 @click.command()
 @project_options
 @endpoint_option
@@ -130,13 +177,10 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     from evalspec.plan.render_text import render_text
 
     try:
-        state = load(path, cli_vars, var_files)
+        state, result = run_async(_load_and_plan(path, cli_vars, var_files, endpoint,
+                                                   targets, replace))
     except SpecError as exc:
         return _report_problems(exc, "text")
-    _warn(state, "text")
-    replaced = _replace_addresses(state, replace)
-    client, url = connect(state, endpoint)
-    result = asyncio.run(_make_plan(state, client, url, targets, replaced))
     if result.errors:
         for error in result.errors:
             click.echo(f"Error: {one_line(error)}", err=True)

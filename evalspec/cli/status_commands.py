@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from evalspec.cli.plan_commands import endpoint_option
+from evalspec.cli.run_async import run as run_async
 from evalspec.errors import EXIT_ERROR, EXIT_OK
 from evalspec.sanitize import one_line
 
@@ -77,7 +78,7 @@ def status(path: Path, endpoint: str | None, watch: bool, interval: float, fmt: 
         finally:
             await client.aclose()
 
-    rows = asyncio.run(run())
+    rows = run_async(run())
     if fmt == "json":
         click.echo(render_json(identity.project, rows), nl=False)
     else:
@@ -120,12 +121,12 @@ def results(name: str, path: Path, endpoint: str | None, out: Path | None) -> in
             await client.aclose()
 
     if out is None:
-        address, rows = asyncio.run(run(sys.stdout))
+        address, rows = run_async(run(sys.stdout))
     else:
         partial = out.with_name(out.name + ".partial")
         try:
             with partial.open("w", encoding="utf-8") as stream:
-                address, rows = asyncio.run(run(stream))
+                address, rows = run_async(run(stream))
         except BaseException:
             partial.unlink(missing_ok=True)  # a failed export leaves nothing half-written
             raise
@@ -175,7 +176,7 @@ def report(name: str, path: Path, endpoint: str | None, baseline: str | None, fm
         finally:
             await client.aclose()
 
-    result = asyncio.run(run())
+    result = run_async(run())
     renderers = {"json": render_json, "markdown": render_markdown, "html": render_html}
     text = renderers.get(fmt, render_text)(result)
     if out is None:
@@ -215,7 +216,7 @@ def state_list(path: Path, endpoint: str | None, fmt: str) -> int:
     from evalspec.plan.state import owned_objects, render_json, render_text
 
     identity, client = _connect(path, endpoint)
-    actual = asyncio.run(_refresh(client, identity.project))
+    actual = run_async(_refresh(client, identity.project))
     for item in actual.unowned:
         click.echo(f"warning: {one_line(item.warning(identity.project))}", err=True)
     rows = owned_objects(actual)
@@ -239,7 +240,7 @@ def state_show(address: str, path: Path, endpoint: str | None) -> int:
     from evalspec.plan.state import show_address
 
     identity, client = _connect(path, endpoint)
-    actual = asyncio.run(_refresh(client, identity.project))
+    actual = run_async(_refresh(client, identity.project))
     click.echo(show_address(actual, address, identity.project), nl=False)
     return EXIT_OK
 

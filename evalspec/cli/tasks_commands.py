@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
@@ -12,6 +11,7 @@ from typing import Any
 
 import click
 
+from evalspec.cli.run_async import run as run_async
 from evalspec.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EvalspecError, UsageError
 from evalspec.sanitize import keep_lines
 
@@ -137,7 +137,7 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
             await client.aclose()
 
     try:
-        final = asyncio.run(go())
+        final = run_async(go())
     except (KeyboardInterrupt, EvalspecError) as exc:
         from evalspec.results.tasks_pull import state_path
 

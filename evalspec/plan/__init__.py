@@ -13,7 +13,7 @@ from typing import Any
 from evalspec.client.sgp import SGPClient
 from evalspec.plan.diff import ARCHIVE_REASON, diff
 from evalspec.plan.model import Action, Plan
-from evalspec.plan.refresh import refresh
+from evalspec.plan.refresh import ActualState, refresh
 from evalspec.spec.objects import DesiredState
 from evalspec.spec.payloads import build_payloads
 
@@ -22,12 +22,15 @@ __all__ = ["Action", "Plan", "make_plan"]
 
 async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
                     targets: Iterable[str] = (), protected: Collection[str] = (),
-                    archive_reason: str = ARCHIVE_REASON, replace: Collection[str] = ()) -> Plan:
+                    archive_reason: str = ARCHIVE_REASON, replace: Collection[str] = (),
+                    refreshing: asyncio.Task[ActualState] | None = None) -> Plan:
+    """The plan that makes the platform match ``state``. ``refreshing`` is a refresh of the
+    project already under way (started while the specs loaded); by default one starts here."""
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of MB of JSON become objects without cycles: the GC only costs here
     try:
         return await _make_plan(state, client, endpoint, targets, protected, archive_reason,
-                                replace)
+                                replace, refreshing)
     finally:
         if gc_was_enabled:
             gc.freeze()  # the plan lives on: later collections need not walk it again
@@ -36,9 +39,11 @@ async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
 
 async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
                      targets: Iterable[str], protected: Collection[str],
-                     archive_reason: str, replace: Collection[str]) -> Plan:
+                     archive_reason: str, replace: Collection[str],
+                     refreshing: asyncio.Task[ActualState] | None) -> Plan:
     # The reads wait on the network while the payloads are built: overlap them.
-    refreshing = asyncio.create_task(refresh(client, state.project))
+    if refreshing is None:
+        refreshing = asyncio.create_task(refresh(client, state.project))
     try:
         payloads = await asyncio.to_thread(build_payloads, state)
     except BaseException:
