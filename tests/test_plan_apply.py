@@ -747,3 +747,55 @@ def test_reads_start_early_only_for_a_remote_platform_with_credentials(workdir, 
 
     asyncio.run(client.aclose())
     assert not (root / ".evalspec").exists()
+
+
+def test_in_place_updates_send_every_changed_field_of_each_kind(workdir, platform, run) -> None:
+    """Descriptions, tags and metadata change in place on datasets, evaluations and groups;
+    a metadata key removed from a group or an evaluation is gone from the platform too."""
+    root = workdir("sweep")
+    spec = root / "specs" / "support.yaml"
+    assert apply(run, root, platform.url).code == 0
+    edit(spec, "description: Customer support questions with reference answers.\ntags: [support]",
+         "description: FAQ, reviewed.\ntags: [support, reviewed]")
+    edit(spec, "tags: [sweep]\nmetadata:\n  model: ${{ matrix.model }}\n"
+         "  temperature: ${{ matrix.temperature }}",
+         "tags: [sweep, v2]\nmetadata:\n  model: ${{ matrix.model }}")
+    edit(spec, "description: Every model and temperature on the support FAQ, row by row.\n"
+         "tags: [sweep]",
+         "description: The sweep, row by row.\ntags: [sweep, v2]\nmetadata: {a: 1, b: 2}")
+    result = apply(run, root, platform.url)
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[-1] == "Apply complete: 8 done, 0 failed, 0 skipped."
+    http = httpx.Client(base_url=platform.url, headers={"x-api-key": "k"})
+    [dataset] = http.get("/v5/datasets", params={"tags": "evalspec:support-sweep"}).json()["items"]
+    assert (dataset["description"], sorted(t for t in dataset["tags"] if ":" not in t)) == (
+        "FAQ, reviewed.", ["reviewed", "support"])
+    evaluations = owned(platform, "support-sweep")
+    assert len(evaluations) == 6
+    for evaluation in evaluations:
+        assert "v2" in evaluation["tags"]
+        assert {k: v for k, v in evaluation["metadata"].items()
+                if not k.startswith("evalspec.")} == {
+            "model": evaluation["tasks"][0]["configuration"]["model"], "owner": "support-evals"}
+    [group] = http.get("/v5/evaluation-groups", params={"tags": "evalspec:support-sweep",
+                                                        "views": "members"}).json()["items"]
+    assert (group["name"], group["description"], len(group["members"])) == (
+        "faq-sweep", "The sweep, row by row.", 6)
+    assert "v2" in group["tags"]
+    assert {k: v for k, v in group["metadata"].items() if not k.startswith("evalspec.")} == {
+        "a": 1, "b": 2}
+    edit(spec, "metadata: {a: 1, b: 2}", "metadata: {a: 1}")
+    # Someone renamed them on the platform meanwhile: apply puts the names back. (A dataset
+    # renamed by hand is another address: datasets carry no evalspec.address metadata.)
+    for path in (f"/v5/evaluations/{evaluations[0]['id']}",
+                 f"/v5/evaluation-groups/{group['id']}"):
+        assert http.patch(path, json={"name": "renamed by hand"}).status_code == 200
+    assert apply(run, root, platform.url).code == 0
+    [group] = http.get("/v5/evaluation-groups", params={"tags": "evalspec:support-sweep",
+                                                        "views": "members"}).json()["items"]
+    assert {k: v for k, v in group["metadata"].items() if not k.startswith("evalspec.")} == {
+        "a": 1}
+    assert (group["name"], len(group["members"])) == ("faq-sweep", 6)
+    assert http.get(f"/v5/evaluations/{evaluations[0]['id']}").json()["name"] == (
+        evaluations[0]["name"])
+    assert plan(run, root, platform.url, "--detailed-exitcode").code == 0
