@@ -799,3 +799,20 @@ def test_in_place_updates_send_every_changed_field_of_each_kind(workdir, platfor
     assert http.get(f"/v5/evaluations/{evaluations[0]['id']}").json()["name"] == (
         evaluations[0]["name"])
     assert plan(run, root, platform.url, "--detailed-exitcode").code == 0
+
+
+@pytest.mark.parametrize("pattern, reason", [
+    ("faq-openai-gpt-4o-t0.0", "member Evaluation/faq-openai-gpt-4o-t0.0 replaced"),
+    ("faq-openai-gpt-4o-t0.*", "members Evaluation/faq-openai-gpt-4o-t0.0 and "
+                               "Evaluation/faq-openai-gpt-4o-t0.7 replaced"),
+    ("faq-anthropic-*", "members Evaluation/faq-anthropic-claude-3-5-sonnet-t0.0 and "
+                        "Evaluation/faq-anthropic-claude-3-5-sonnet-t0.7 replaced"),
+    ("faq-openai-*", "4 members replaced"),
+])
+def test_the_group_says_which_members_are_replaced(pattern, reason, workdir, platform,
+                                                   run) -> None:
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    result = plan(run, root, platform.url, "--replace", pattern)
+    assert f"  # EvaluationGroup/faq-sweep will be updated in place ({reason})" in (
+        result.out.splitlines())
