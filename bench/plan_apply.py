@@ -167,7 +167,7 @@ def bench_plan(tmp: Path, runs: int, latency: str, evaluations: int = 10_000) ->
 async def execute_timed(url: str, root: Path) -> tuple[int, float, float, list[dict]]:
     """evalspec's execution phase: count, wall s, client CPU s, and the bodies it sent."""
     from evalspec.apply.execute import execute
-    from evalspec.plan import make_plan
+    from evalspec.plan.planner import make_plan
     from evalspec.spec.desired import build
 
     client = client_for(url)

@@ -333,7 +333,7 @@ def test_what_evalspec_sends_matches_the_sdk_params(workdir, platform, run) -> N
     import json
 
     from evalspec import __version__
-    from evalspec.plan import make_plan
+    from evalspec.plan.planner import make_plan
     from evalspec.spec.desired import build
     from tests.conftest import edit
 

@@ -816,3 +816,35 @@ def test_the_group_says_which_members_are_replaced(pattern, reason, workdir, pla
     result = plan(run, root, platform.url, "--replace", pattern)
     assert f"  # EvaluationGroup/faq-sweep will be updated in place ({reason})" in (
         result.out.splitlines())
+
+
+def test_a_plan_keeps_what_it_compares_and_one_copy_of_a_repeated_prompt(workdir, platform,
+                                                                         run) -> None:
+    """A plan's refresh keeps only the fields the diff reads, and the sweep's system prompt,
+    repeated in every evaluation on the platform, once (a 10,000-evaluation plan's memory)."""
+    import asyncio
+
+    from evalspec.client.config import Credentials, Endpoint, sgp_client
+    from evalspec.plan.refresh import PLAN_FIELDS, refresh
+
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+
+    async def read(fields):
+        client = sgp_client(Endpoint(platform.url, "test"), Credentials("k", "default"), root)
+        try:
+            return await refresh(client, "support-sweep", fields)
+        finally:
+            await client.aclose()
+
+    whole, kept = asyncio.run(read(None)), asyncio.run(read(PLAN_FIELDS))
+    evaluations = [o.body for o in kept.objects if o.kind == "Evaluation"]
+    assert len(evaluations) == 6
+    assert {"created_by", "status", "datasets"} <= set(whole.objects[0].body)
+    for remote, full in zip(kept.objects, whole.objects, strict=True):
+        assert remote.body == {k: v for k, v in full.body.items() if k in PLAN_FIELDS}
+    prompts = {id(e["tasks"][0]["configuration"]["messages"][0]["content"]) for e in evaluations}
+    assert len(prompts) == 1
+    assert [o.body for o in whole.objects if o.kind == "Evaluation"][0]["tasks"][0][
+        "configuration"]["messages"][0]["content"] == evaluations[0]["tasks"][0][
+        "configuration"]["messages"][0]["content"]

@@ -29,7 +29,7 @@ from evalspec.sanitize import one_line
 
 if TYPE_CHECKING:
     from evalspec.client.sgp import SGPClient
-    from evalspec.plan import Plan
+    from evalspec.plan.model import Plan
 
 
 def _describe(outcome: Any) -> str:
@@ -293,7 +293,7 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         client, url = connect(state, endpoint)
 
         async def make() -> Plan:
-            from evalspec.plan import make_plan
+            from evalspec.plan.planner import make_plan
 
             return await make_plan(state, client, url, targets, replace=replaced)
 
@@ -337,8 +337,8 @@ def destroy(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     protected = {o.address for o in state.objects if o.spec.lifecycle.protect}
 
     async def make() -> Plan:
-        from evalspec.plan import make_plan
         from evalspec.plan.diff import DESTROY_REASON
+        from evalspec.plan.planner import make_plan
 
         return await make_plan(empty, client, url, protected=protected,
                                archive_reason=DESTROY_REASON)

@@ -25,7 +25,7 @@ from evalspec.sanitize import one_line
 
 if TYPE_CHECKING:
     from evalspec.client.sgp import SGPClient
-    from evalspec.plan import Plan
+    from evalspec.plan.model import Plan
     from evalspec.spec.objects import DesiredState
 
 
@@ -88,7 +88,7 @@ def use_colour(no_color: bool) -> bool:
 
 async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
                      targets: tuple[str, ...], replace: Collection[str]) -> Plan:
-    from evalspec.plan import make_plan
+    from evalspec.plan.planner import make_plan
 
     try:
         return await make_plan(state, client, endpoint, targets, replace=replace)
@@ -116,19 +116,29 @@ def _early_reader(path: Path, endpoint: str | None) -> tuple[SGPClient, str, str
     return client, resolved.url, identity.project
 
 
+def _load_for_plan(path: Path, cli_vars: tuple[str, ...],
+                   var_files: tuple[Path, ...]) -> DesiredState:
+    import evalspec.plan.planner  # noqa: F401
+
+    return load(path, cli_vars, var_files)
+
+
 async def _load_and_plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
                          endpoint: str | None, targets: tuple[str, ...],
                          replace: tuple[str, ...]) -> tuple[DesiredState, Plan]:
     """Load the specs and plan; on a remote platform the refresh runs while the specs load
     (it only reads, and is cancelled if they turn out invalid)."""
-    from evalspec.plan import make_plan
-    from evalspec.plan.refresh import refresh
+    from evalspec.plan.refresh import PLAN_FIELDS, refresh  # light: client and tags
 
     early = _early_reader(path, endpoint)
-    refreshing = asyncio.create_task(refresh(early[0], early[2])) if early else None
+    refreshing = asyncio.create_task(refresh(early[0], early[2], PLAN_FIELDS)) if early else None
     client = early[0] if early else None
     try:
-        state = await asyncio.to_thread(load, path, cli_vars, var_files)
+        # The planner's imports (the spec models among them) happen in the loading thread,
+        # after the reads have gone out.
+        state = await asyncio.to_thread(_load_for_plan, path, cli_vars, var_files)
+        from evalspec.plan.planner import make_plan
+
         _warn(state, "text")
         replaced = _replace_addresses(state, replace)
         client, url = (early[0], early[1]) if early else connect(state, endpoint)

@@ -102,11 +102,12 @@ def _attribute_changes(obj: DesiredObject, payload: Payload, remote: Remote,
     if "description" not in ignore and (current.get("description") or None) != (
             body.get("description") or None):
         changes.append(Change("description", current.get("description"), body.get("description")))
-    if "tags" not in ignore:
+    if "tags" not in ignore and current.get("tags") != body["tags"]:
         before, after = user_tags(current.get("tags"), project), user_tags(body["tags"], project)
         if sorted(before) != sorted(after):  # tags are labels: their order is no change
             changes.append(Change("tags", before, after))
-    if "metadata" not in ignore and obj.kind != "Dataset":
+    if "metadata" not in ignore and obj.kind != "Dataset" and (
+            obj.kind == "EvaluationGroup" or current.get("metadata") != body.get("metadata")):
         metadata = group_metadata(current) if obj.kind == "EvaluationGroup" else current.get(
             "metadata")
         before_meta, after_meta = user_metadata(metadata), user_metadata(body.get("metadata"))
@@ -131,13 +132,14 @@ def _workload(obj: DesiredObject, payload: Payload, state: DesiredState) -> Work
 def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
                 restoring: bool) -> Action | None:
     changes = _attribute_changes(obj, payload, remote, ctx.project)
+    unchanged = remote.fingerprint == payload.fingerprint
+    if unchanged and not changes and not restoring and obj.address not in ctx.replace:
+        return None  # the common case of a large plan: nothing to record about it
     state = remote_state(remote)
-    sent = _in_place(ctx, obj, payload, remote)
-    if remote.fingerprint == payload.fingerprint and obj.address in ctx.replace and (
-            not restoring):
+    if unchanged and obj.address in ctx.replace and not restoring:
         return _replace_or_refuse(ctx, obj, payload, remote, [REPLACE_REASON], changes, state,
                                   _workload(obj, payload, ctx.state))
-    if remote.fingerprint != payload.fingerprint:
+    if not unchanged:
         before_tasks = remote.body.get("tasks") or []
         task_changes = deep_changes(before_tasks, payload.body["tasks"], "tasks", True)
         reasons = ["tasks changed"] if task_changes else []
@@ -147,14 +149,13 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
             reasons.append("data changed")
         return _replace_or_refuse(ctx, obj, payload, remote, reasons, task_changes + changes,
                                   state, _workload(obj, payload, ctx.state))
+    sent = _in_place(ctx, obj, payload, remote)
     if restoring:
         return Action("restore", obj.address, obj.kind, ("archived",), tuple(changes),
                       remote.id, sent, payload.fingerprint,
                       payload.depends_on, remote_state=state)
-    if changes:
-        return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
-                      sent, payload.fingerprint, remote_state=state)
-    return None
+    return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
+                  sent, payload.fingerprint, remote_state=state)
 
 
 def _in_place(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote

@@ -18,6 +18,13 @@ from evalspec.client.sgp import SGPClient
 from evalspec.spec.payloads import FINGERPRINT_TAG_PREFIX, owner_tag
 
 KIND_BY_LIST = {"evaluations": "Evaluation", "groups": "EvaluationGroup", "datasets": "Dataset"}
+# What a plan reads of a remote body (the diff, stale-plan fingerprints, ownership); a plan
+# keeps only these, which saves a tenth of a 10,000-evaluation plan's memory.
+PLAN_FIELDS = frozenset({
+    "id", "name", "description", "tags", "metadata", "evaluation_group_metadata", "tasks",
+    "members", "row_identifiers", "current_version_num", "archived_at", "deleted_at",
+    "created_at",
+})
 
 
 @dataclass(frozen=True)
@@ -115,8 +122,20 @@ def _remote(kind: str, body: dict[str, Any], project: str) -> Remote:
                   str(body.get("created_at", "")), body)
 
 
-async def refresh(client: SGPClient, project: str) -> ActualState:
-    """Read everything the project owns: three concurrent, paged, tag-filtered lists."""
+def _share_strings(value: Any, strings: dict[str, str]) -> None:
+    """Replace equal strings inside ``value`` (in place) by one shared copy."""
+    pairs = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in pairs:
+        if isinstance(item, str):
+            value[key] = strings.setdefault(item, item)
+        elif isinstance(item, (dict, list)):
+            _share_strings(item, strings)
+
+
+async def refresh(client: SGPClient, project: str,
+                  fields: frozenset[str] | None = None) -> ActualState:
+    """Read everything the project owns: three concurrent, paged, tag-filtered lists.
+    ``fields``: keep only these fields of each body as it arrives (None: keep them all)."""
     tag = [owner_tag(project)]
     before = client.core.requests_sent
 
@@ -127,7 +146,16 @@ async def refresh(client: SGPClient, project: str) -> ActualState:
             source = client.list_groups(tags=tag, views=["members", "row_identifiers"])
         else:
             source = client.list_datasets(tags=tag, include_archived=True)
-        return [item async for item in source]
+        if fields is None:
+            return [item async for item in source]
+        strings: dict[str, str] = {}
+        kept = []
+        async for item in source:
+            body = {k: v for k, v in item.items() if k in fields}
+            if "tasks" in body:  # a sweep repeats its prompts in every evaluation: keep one
+                _share_strings(body["tasks"], strings)
+            kept.append(body)
+        return kept
 
     results = await asyncio.gather(*(read(kind) for kind in KIND_BY_LIST))
     objects: list[Remote] = []

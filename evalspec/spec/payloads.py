@@ -22,10 +22,11 @@ import fnmatch
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from evalspec.errors import Location
-from evalspec.spec.objects import DesiredObject, DesiredState
+if TYPE_CHECKING:  # only annotations: refresh and apply import this without the spec models
+    from evalspec.errors import Location
+    from evalspec.spec.objects import DesiredObject, DesiredState
 
 OWNER_TAG_PREFIX = "evalspec:"
 FINGERPRINT_TAG_PREFIX = "evalspec.fingerprint:"
