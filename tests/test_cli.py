@@ -123,3 +123,24 @@ def test_broken_file_does_not_cause_false_reference_errors(project, run) -> None
         "(while parsing a flow node)",
         "Found 1 error in 1 file.",
     ]
+
+
+def test_the_program_delivers_all_its_output_and_exit_code_before_its_hard_exit(workdir,
+                                                                                run) -> None:
+    """Run as a program, evalspec leaves with os._exit (no teardown): everything written to a
+    pipe still arrives, the exit code is the command's, and a reader that goes away early is
+    no error message."""
+    root = workdir("sweep")
+    for args in (["render", str(root), "--format", "json"], ["schema"]):
+        expected = run(*args)
+        child = subprocess.run([sys.executable, "-m", "evalspec", *args], capture_output=True,
+                               text=True)
+        assert (child.returncode, child.stdout, child.stderr) == (0, expected.out, expected.err)
+    assert len(child.stdout) > 65536  # more than a pipe holds at once: flushed, not lost
+    (root / "specs" / "broken.yaml").write_text("kind: Evaluation\nname: [\n", encoding="utf-8")
+    bad = subprocess.run([sys.executable, "-m", "evalspec", "validate", str(root)],
+                         capture_output=True, text=True)
+    assert (bad.returncode, bad.stderr) == (1, run("validate", str(root)).err)
+    early = subprocess.run(f"{sys.executable} -m evalspec schema | head -c 10", shell=True,
+                           capture_output=True, text=True)
+    assert (early.stdout, early.stderr) == (expected.out[:10], "")

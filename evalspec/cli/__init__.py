@@ -61,7 +61,10 @@ _register()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: runs the CLI and maps every outcome to an exit code."""
+    """Entry point: runs the CLI and maps every outcome to an exit code.
+
+    Run as the program (no ``argv``), it ends with :func:`hard_exit`; called with ``argv``
+    (tests, embedding), it raises SystemExit as usual."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("EVALSPEC_DEBUG") == "1"
     try:
@@ -97,4 +100,22 @@ def main(argv: Sequence[str] | None = None) -> None:
             err=True,
         )
         code = EXIT_ERROR
+    if argv is None:
+        hard_exit(code)
     sys.exit(code)
+
+
+def hard_exit(code: int) -> None:
+    """Flush and leave without the interpreter's teardown.
+
+    Everything a command writes is written by the time it returns (files are closed by their
+    ``with`` blocks, the platform's writes are committed), and evalspec registers no exit
+    handlers. What the teardown would do is free every object one by one: for a plan of
+    10,000 evaluations, 0.1 s spent on memory the operating system reclaims at once. mypy
+    ends the same way."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing left to deliver
+            pass
+    os._exit(code)

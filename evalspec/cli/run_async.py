@@ -23,4 +23,8 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         box.append(await main)
 
     asyncio.run(wrapper())
+    _last[:] = box  # alive until the next command: the program's hard exit need not free it
     return box[0]
+
+
+_last: list[Any] = []
