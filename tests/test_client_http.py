@@ -211,6 +211,39 @@ def test_retry_after_ms_is_honoured_before_retry_after() -> None:
     assert sleeps == [1.5]
 
 
+def test_the_next_page_is_asked_for_while_the_reader_handles_this_one() -> None:
+    """Paging overlaps the reader's work on a page with the next page's round trip; a reader
+    that stops early leaves no request behind it."""
+    pages = [httpx.Response(200, json={"items": [{"id": "a"}, {"id": "b"}], "has_more": True}),
+             httpx.Response(200, json={"items": [{"id": "c"}], "has_more": True}),
+             httpx.Response(200, json={"items": [{"id": "d"}], "has_more": False})]
+    handler, calls = scripted(*pages)
+    client, _ = core(handler)
+
+    async def read_all() -> list[tuple[str, int]]:
+        seen = []
+        async for item in client.iterate("/v5/evaluations", {}):
+            await asyncio.sleep(0.01)  # the reader's own work on the item
+            seen.append((item["id"], len(calls)))
+        return seen
+
+    # While "a" was handled, page 2 had been asked for; page 3 while "c" was.
+    assert run(read_all()) == [("a", 2), ("b", 2), ("c", 3), ("d", 3)]
+
+    handler, calls = scripted(*pages)
+    client, _ = core(handler)
+
+    async def first_only() -> str:
+        items = client.iterate("/v5/evaluations", {})
+        first = await anext(items)
+        await items.aclose()
+        await asyncio.sleep(0.05)
+        return str(first["id"])
+
+    assert run(first_only()) == "a"
+    assert [c.url.params.get("starting_after") for c in calls] in ([None], [None, "b"])
+
+
 def test_paging_goes_on_until_an_empty_page_when_has_more_is_absent() -> None:
     pages = [httpx.Response(200, json={"items": [{"id": "a"}, {"id": "b"}]}),
              httpx.Response(200, json={"items": [{"id": "c"}]}),

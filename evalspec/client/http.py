@@ -150,17 +150,29 @@ class HttpCore:
     async def iterate(self, path: str, params: dict[str, Any] | None = None,
                       page_size: int = MAX_PAGE) -> AsyncIterator[dict[str, Any]]:
         """Every item of a v5 list, page by page (``starting_after``), until a page says
-        ``has_more: false`` or comes back empty."""
+        ``has_more: false`` or comes back empty. The next page is asked for before this
+        page's items are handed out, so handling them overlaps its round trip."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         query["limit"] = max(1, min(page_size, MAX_PAGE))
+        page = await self.request("GET", path, params=query)
         while True:
-            page = await self.request("GET", path, params=query)
             items = page.get("items") or []
-            for item in items:
-                yield item
-            if not items or page.get("has_more") is False:
+            following: asyncio.Task[Any] | None = None
+            if items and page.get("has_more") is not False:
+                query = {**query, "starting_after": items[-1]["id"]}
+                following = asyncio.create_task(self.request("GET", path, params=query))
+            try:
+                for item in items:
+                    yield item
+            except BaseException:  # the reader stopped early, or failed: nothing more to read
+                if following is not None:
+                    following.cancel()
+                    if following.done() and not following.cancelled():
+                        following.exception()  # seen: not "never retrieved" at collection
+                raise
+            if following is None:
                 return
-            query["starting_after"] = items[-1]["id"]
+            page = await following
 
 
 class _Success:

@@ -255,16 +255,16 @@ def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
                        for key in sorted(set(idents) | set(wanted))
                        if idents.get(key) != wanted.get(key)]
         reasons.append("row identifiers changed")
-    state = remote_state(remote)
+    if not structural and not changes:
+        return None
+    state = remote_state(remote)  # a digest over every member: only for an action
     sent = _in_place(ctx, obj, payload, remote)
     if structural:
         return Action("update", obj.address, obj.kind, tuple(reasons),
                       tuple(structural + changes), remote.id, sent,
                       payload.fingerprint, payload.depends_on, remote_state=state)
-    if changes:
-        return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
-                      sent, payload.fingerprint, remote_state=state)
-    return None
+    return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
+                  sent, payload.fingerprint, remote_state=state)
 
 
 def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endpoint: str, *,

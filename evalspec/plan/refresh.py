@@ -139,32 +139,30 @@ async def refresh(client: SGPClient, project: str,
     tag = [owner_tag(project)]
     before = client.core.requests_sent
 
-    async def read(kind: str) -> list[dict[str, Any]]:
-        if kind == "evaluations":
+    async def read(list_name: str) -> tuple[list[Remote], list[Unowned]]:
+        if list_name == "evaluations":
             source = client.list_evaluations(tags=tag, include_archived=True, views=["tasks"])
-        elif kind == "groups":
+        elif list_name == "groups":
             source = client.list_groups(tags=tag, views=["members", "row_identifiers"])
         else:
             source = client.list_datasets(tags=tag, include_archived=True)
-        if fields is None:
-            return [item async for item in source]
+        kind = KIND_BY_LIST[list_name]
+        owned: list[Remote] = []
+        unowned: list[Unowned] = []
         strings: dict[str, str] = {}
-        kept = []
-        async for item in source:
-            body = {k: v for k, v in item.items() if k in fields}
-            if "tasks" in body:  # a sweep repeats its prompts in every evaluation: keep one
-                _share_strings(body["tasks"], strings)
-            kept.append(body)
-        return kept
-
-    results = await asyncio.gather(*(read(kind) for kind in KIND_BY_LIST))
-    objects: list[Remote] = []
-    unowned: list[Unowned] = []
-    for kind, bodies in zip(KIND_BY_LIST.values(), results, strict=True):
-        for body in bodies:
+        async for body in source:  # each as it arrives, while the next page is on its way
+            if fields is not None:
+                body = {k: v for k, v in body.items() if k in fields}
+                if "tasks" in body:  # a sweep repeats its prompts in every evaluation
+                    _share_strings(body["tasks"], strings)
             gap = _ownership_gap(kind, body, project)
             if gap is None:
-                objects.append(_remote(kind, body, project))
+                owned.append(_remote(kind, body, project))
             elif not (body.get("archived_at") or body.get("deleted_at")):
                 unowned.append(Unowned(kind, str(body["id"]), str(body.get("name", "")), gap))
+        return owned, unowned
+
+    results = await asyncio.gather(*(read(name) for name in KIND_BY_LIST))
+    objects = [remote for owned, _ in results for remote in owned]
+    unowned = [found for _, missing in results for found in missing]
     return ActualState(tuple(objects), client.core.requests_sent - before, tuple(unowned))
