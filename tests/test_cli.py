@@ -144,3 +144,13 @@ def test_the_program_delivers_all_its_output_and_exit_code_before_its_hard_exit(
     early = subprocess.run(f"{sys.executable} -m evalspec schema | head -c 10", shell=True,
                            capture_output=True, text=True)
     assert (early.stdout, early.stderr) == (expected.out[:10], "")
+
+
+def test_a_profiler_or_coverage_still_gets_its_results_written_at_exit(tmp_path) -> None:
+    """They write at the interpreter's exit, so under them evalspec exits the ordinary way."""
+    profile = tmp_path / "evalspec.prof"
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "evalspec",
+                    "schema"], capture_output=True, check=True)
+    import pstats
+
+    assert pstats.Stats(str(profile)).total_calls > 0

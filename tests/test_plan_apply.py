@@ -848,3 +848,31 @@ def test_a_plan_keeps_what_it_compares_and_one_copy_of_a_repeated_prompt(workdir
     assert [o.body for o in whole.objects if o.kind == "Evaluation"][0]["tasks"][0][
         "configuration"]["messages"][0]["content"] == evaluations[0]["tasks"][0][
         "configuration"]["messages"][0]["content"]
+
+
+def test_a_lost_replacement_is_not_mistaken_for_the_object_it_replaces(workdir, tmp_path,
+                                                                      run) -> None:
+    """--replace makes an evaluation with the same address and fingerprint as the old one.
+    When the create's answer is lost, the lookup must find the new object, never adopt the
+    old one (which apply then archives): the address keeps one live evaluation, a new one."""
+    from evalspec.platform.api import Settings
+    from evalspec.platform.faults import Faults
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "lossy.db",
+                                       faults=Faults(drop_rate=1.0, seed=5)))
+    try:
+        root = workdir("quickstart")
+        assert apply(run, root, server.url).code == 0
+        [before] = owned(server, "quickstart")
+        address = before["metadata"]["evalspec.address"]
+        result = apply(run, root, server.url, "--replace", address)
+        assert result.code == 0, result.out
+        listed = httpx.get(f"{server.url}/v5/evaluations", headers={"x-api-key": "k"}, params={
+            "tags": "evalspec:quickstart", "include_archived": "true"}).json()["items"]
+        live = [e["id"] for e in listed if not e["archived_at"]]
+        archived = [e["id"] for e in listed if e["archived_at"]]
+        assert archived == [before["id"]]
+        assert len(live) == 1 and live[0] != before["id"]
+    finally:
+        server.stop()

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from evalspec.client.errors import APIError, BadRequestError, ConflictError, NotFoundError
+from evalspec.client.errors import APIError, BadRequestError, NotFoundError
 from evalspec.client.http import create_once
 from evalspec.client.sgp import SGPClient
 from evalspec.plan.model import Action, Plan
@@ -185,7 +185,8 @@ class _Run:
 
     async def archive(self, action: Action, remote_id: str) -> None:
         """Archive, idempotently: when the platform refuses (a retried DELETE whose first try
-        went through, say), the object's own state decides, never the wording of the error."""
+        went through, say) or never answers, the object's own state decides, never the
+        wording of the error."""
         try:
             if action.kind == "Dataset":
                 await self.client.archive_dataset(remote_id)
@@ -193,8 +194,12 @@ class _Run:
                 await self.client.archive_evaluation(remote_id)
             else:
                 await self.client.archive_group(remote_id)
-        except (BadRequestError, NotFoundError, ConflictError):
-            if not await self.archived(action.kind, remote_id):
+        except APIError as refused:
+            try:
+                done = await self.archived(action.kind, remote_id)
+            except APIError:
+                raise refused from None  # what went wrong first is what the user needs
+            if not done:
                 raise
 
     async def archived(self, kind: str, remote_id: str) -> bool:

@@ -100,9 +100,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             err=True,
         )
         code = EXIT_ERROR
-    if argv is None:
+    if argv is None and not _observed():
         hard_exit(code)
     sys.exit(code)
+
+
+def _observed() -> bool:
+    """Whether a profiler or coverage watches this process: they write their results at
+    exit, so the interpreter's own exit must run."""
+    return (sys.getprofile() is not None or sys.gettrace() is not None
+            or "coverage" in sys.modules)
 
 
 def hard_exit(code: int) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from evalspec.plan.model import (
@@ -86,6 +86,7 @@ class _Context:
     dataset_items: Mapping[str, list[dict[str, Any]]]
     errors: list[str]
     replace: Collection[str] = ()  # addresses to replace although nothing changed
+    datasets: dict[str, DesiredObject] = field(default_factory=dict)  # by name
 
     @property
     def project(self) -> str:
@@ -116,13 +117,13 @@ def _attribute_changes(obj: DesiredObject, payload: Payload, remote: Remote,
     return changes
 
 
-def _workload(obj: DesiredObject, payload: Payload, state: DesiredState) -> Workload:
+def _workload(ctx: _Context, obj: DesiredObject, payload: Payload) -> Workload:
     tasks = [t for t in payload.body["tasks"] if t["task_type"] not in NOT_EXECUTED]
     data = obj.spec.data
     if isinstance(data, list):
         items = len(data)
     else:
-        dataset = next((d for d in state.of_kind("Dataset") if d.name == obj.spec.dataset), None)
+        dataset = ctx.datasets.get(obj.spec.dataset)
         items = len(dataset.spec.items) if dataset and isinstance(dataset.spec.items, list) else 0
     models = tuple(dict.fromkeys(str(t["configuration"]["model"]) for t in tasks
                                  if "model" in t["configuration"]))
@@ -138,7 +139,7 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
     state = remote_state(remote)
     if unchanged and obj.address in ctx.replace and not restoring:
         return _replace_or_refuse(ctx, obj, payload, remote, [REPLACE_REASON], changes, state,
-                                  _workload(obj, payload, ctx.state))
+                                  _workload(ctx, obj, payload))
     if not unchanged:
         before_tasks = remote.body.get("tasks") or []
         task_changes = deep_changes(before_tasks, payload.body["tasks"], "tasks", True)
@@ -148,7 +149,7 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
         elif not task_changes:
             reasons.append("data changed")
         return _replace_or_refuse(ctx, obj, payload, remote, reasons, task_changes + changes,
-                                  state, _workload(obj, payload, ctx.state))
+                                  state, _workload(ctx, obj, payload))
     sent = _in_place(ctx, obj, payload, remote)
     if restoring:
         return Action("restore", obj.address, obj.kind, ("archived",), tuple(changes),
@@ -275,7 +276,8 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
     (destroy plans with no desired objects but keeps the specs' ``lifecycle.protect``);
     ``archive_reason`` says why what is not desired is archived; ``replace``: evaluations to
     replace although their specs did not change (a re-run, like Terraform's -replace)."""
-    ctx = _Context(state, actual, dataset_items or {}, [], replace)
+    ctx = _Context(state, actual, dataset_items or {}, [], replace,
+                   {o.name: o for o in state.of_kind("Dataset")})
     by_address = actual.by_address()
     objects = {o.address: o for o in state.objects}
     actions: list[Action] = []
@@ -315,7 +317,7 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
                 action = _compare(ctx, obj, payload, archived[0], True, id_to_address, moving)
             else:
                 absent.append(payload.address)
-                workload = _workload(obj, payload, state) if obj.kind == "Evaluation" else None
+                workload = _workload(ctx, obj, payload) if obj.kind == "Evaluation" else None
                 action = Action("create", payload.address, obj.kind, (), (), None,
                                 payload.to_json(), payload.fingerprint, payload.depends_on,
                                 workload)
