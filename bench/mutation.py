@@ -36,7 +36,8 @@ MUTMUT = "mutmut==3.8.1"
 DEFAULT_MODULES = ["evalspec/plan/diff.py", "evalspec/apply/execute.py"]
 DEFAULT_TESTS = ["tests/test_plan_apply.py", "tests/test_plan_format.py",
                  "tests/test_platform_faults.py", "tests/test_lock.py",
-                 "tests/test_status_results.py", "tests/test_import.py"]
+                 "tests/test_status_results.py", "tests/test_import.py", "tests/test_diff.py",
+                 "tests/test_conformance.py"]
 
 
 def ensure_mutmut() -> None:

@@ -387,3 +387,50 @@ def test_what_evalspec_sends_matches_the_sdk_params(workdir, platform, run) -> N
             ("PATCH", "/v5/dataset-items/*"), ("DELETE", "/v5/dataset-items/*"),
             ("DELETE", "/v5/evaluations/*"), ("DELETE", "/v5/datasets/*"),
             ("DELETE", "/v5/evaluation-groups/*"), ("GET", "/v5/evaluations")} <= routes
+
+
+def test_a_group_changed_in_place_is_patched_and_replaced_only_when_it_must_be(
+        workdir, platform) -> None:
+    """Name, description, tags and added metadata keys go in a PATCH; a removed metadata key
+    needs the PUT (a PATCH merges metadata). Recorded over a real socket."""
+    from evalspec.spec.desired import build
+    from tests.conftest import edit
+
+    root = workdir("sweep")
+    spec = root / "specs" / "support.yaml"
+    edit(spec, "row_identifier: id", "row_identifier: id\nmetadata: {owner: evals}")
+
+    def plan_and_apply() -> list[tuple[str, str]]:
+        transport = Recording()
+
+        async def scenario() -> None:
+            client = sgp_client(Endpoint(platform.url, "test"), CREDS, root, transport=transport)
+            try:
+                made = await make_plan(build(root), client, platform.url)
+                outcomes = await execute(made, client)
+                assert all(o.status == "done" for o in outcomes), outcomes
+            finally:
+                await client.aclose()
+
+        asyncio.run(scenario())
+        return [_route(r) for r in transport.sent if r.method in ("PATCH", "PUT")]
+
+    from evalspec.plan.planner import make_plan
+
+    plan_and_apply()
+    headers = {"x-api-key": "k"}
+    [group] = httpx.get(f"{platform.url}/v5/evaluation-groups", headers=headers).json()["items"]
+    httpx.patch(f"{platform.url}/v5/evaluation-groups/{group['id']}", headers=headers,
+                json={"name": "renamed-by-hand"}).raise_for_status()
+    edit(spec, "metadata: {owner: evals}", "metadata: {owner: evals, stage: review}")
+    assert plan_and_apply() == [("PATCH", "/v5/evaluation-groups/*")]
+    group = httpx.get(f"{platform.url}/v5/evaluation-groups/{group['id']}",
+                      headers=headers).json()
+    assert group["name"] == "faq-sweep"
+    assert {k: v for k, v in group["metadata"].items() if not k.startswith("evalspec.")} == {
+        "owner": "evals", "stage": "review"}
+    edit(spec, "metadata: {owner: evals, stage: review}", "metadata: {owner: evals}")
+    assert plan_and_apply() == [("PUT", "/v5/evaluation-groups/*")]
+    group = httpx.get(f"{platform.url}/v5/evaluation-groups/{group['id']}",
+                      headers=headers).json()
+    assert "stage" not in group["metadata"]

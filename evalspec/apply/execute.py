@@ -131,7 +131,8 @@ class _Run:
         return None
 
     async def update(self, action: Action) -> str:
-        assert action.remote_id is not None and action.desired is not None
+        # For the type checker: the diff gives every update and restore both.
+        assert action.remote_id is not None and action.desired is not None  # pragma: no mutate
         body = self.resolve(action.desired["body"])
         remote_id = action.remote_id
         if action.action == "restore":

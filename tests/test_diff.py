@@ -1,0 +1,99 @@
+"""The diff as the pure function it is: desired payloads against remote objects, no platform.
+
+The end-to-end tests reach these cases only when a platform shows them; here they are built
+by hand: member records marked deleted, members the project does not own, and values whose
+shape changed between the specs and the platform.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evalspec.plan.diff import deep_changes, diff
+from evalspec.plan.model import Change
+from evalspec.plan.refresh import ActualState, Remote
+from evalspec.spec.desired import build
+from evalspec.spec.payloads import build_payloads
+
+URL = "http://platform.test"
+
+
+def test_deep_changes_name_each_changed_leaf_and_a_changed_shape_whole() -> None:
+    before = {"model": "a", "messages": [{"role": "user", "content": "x"}], "stop": ["s"]}
+    after = {"model": "b", "messages": [{"role": "user", "content": "y"}], "stop": "s",
+             "seed": 1}
+    assert deep_changes(before, after, "tasks[0].configuration", True) == [
+        Change("tasks[0].configuration.model", "a", "b", True),
+        Change("tasks[0].configuration.messages[0].content", "x", "y", True),
+        Change("tasks[0].configuration.stop", ["s"], "s", True),
+        Change("tasks[0].configuration.seed", None, 1, True),
+    ]
+    # A mapping or a list on one side only is one change of the whole value.
+    assert deep_changes({"a": 1}, "text", "p", False) == [Change("p", {"a": 1}, "text")]
+    assert deep_changes("text", {"a": 1}, "p", False) == [Change("p", "text", {"a": 1})]
+    assert deep_changes([1, 2], "text", "p", False) == [Change("p", [1, 2], "text")]
+    assert deep_changes("text", [1, 2], "p", False) == [Change("p", "text", [1, 2])]
+    assert deep_changes([1, 2], [1, 2, 3], "p", False) == [Change("p", [1, 2], [1, 2, 3])]
+    assert deep_changes([1, {"k": 2}], [1, {"k": 2}], "p", False) == []
+
+
+def _as_applied(workdir) -> tuple[Any, list[Any], list[Remote], Remote]:
+    """The sweep example's desired state, its payloads, and remote objects exactly as an
+    apply of it would have left them (the group last, members and row identifiers by id)."""
+    root = workdir("sweep")
+    state = build(root)
+    payloads = build_payloads(state)
+    ids = {p.address: f"id-{p.address.split('/', 1)[1]}" for p in payloads}
+    remotes = []
+    group = None
+    for n, payload in enumerate(payloads):
+        body: dict[str, Any] = {**payload.body, "id": ids[payload.address]}
+        if payload.kind == "EvaluationGroup":
+            members = [ids[a] for a in payload.depends_on]
+            body.pop("evaluation_ids", None)
+            body["members"] = [{"evaluation_id": m, "deleted_at": None} for m in members]
+            body["row_identifiers"] = [{"evaluation_id": m, "column_name": "id"}
+                                       for m in members]
+            group = Remote(payload.kind, body["id"], payload.address, payload.fingerprint, False,
+                           f"2026-01-01T00:00:{n:02d}Z", body)
+            continue
+        remotes.append(Remote(payload.kind, body["id"], payload.address, payload.fingerprint,
+                              False, f"2026-01-01T00:00:{n:02d}Z", body))
+    assert group is not None
+    return state, payloads, remotes, group
+
+
+def _with_members(group: Remote, members: list[dict[str, Any]]) -> Remote:
+    body = {**group.body, "members": members}
+    return Remote(group.kind, group.id, group.address, group.fingerprint, False,
+                  group.created_at, body)
+
+
+def test_what_an_apply_left_behind_plans_nothing(workdir) -> None:
+    state, payloads, remotes, group = _as_applied(workdir)
+    plan = diff(state, payloads, ActualState((*remotes, group), 3), URL)
+    assert (plan.actions, plan.errors) == ((), ())
+
+
+def test_a_member_record_marked_deleted_is_not_a_member(workdir) -> None:
+    state, payloads, remotes, group = _as_applied(workdir)
+    gone = {"evaluation_id": "id-removed-long-ago", "deleted_at": "2026-01-02T00:00:00Z"}
+    plan = diff(state, payloads,
+                ActualState((*remotes, _with_members(group, [*group.body["members"], gone])), 3),
+                URL)
+    assert plan.actions == ()
+
+
+def test_a_member_the_project_does_not_own_shows_as_its_id_and_is_removed(workdir) -> None:
+    state, payloads, remotes, group = _as_applied(workdir)
+    foreign = {"evaluation_id": "evaluation_added_by_hand", "deleted_at": None}
+    plan = diff(state, payloads,
+                ActualState((*remotes, _with_members(group, [*group.body["members"], foreign])),
+                            3), URL)
+    [action] = plan.actions
+    assert (action.action, action.address, action.reasons) == (
+        "update", "EvaluationGroup/faq-sweep", ("members changed",))
+    [members] = [c for c in action.changes if c.path == "members"]
+    owned = sorted(r.address for r in remotes if r.kind == "Evaluation")
+    assert members.before == sorted([*owned, "evaluation_added_by_hand"])
+    assert members.after == owned
