@@ -97,3 +97,12 @@ def test_a_member_the_project_does_not_own_shows_as_its_id_and_is_removed(workdi
     owned = sorted(r.address for r in remotes if r.kind == "Evaluation")
     assert members.before == sorted([*owned, "evaluation_added_by_hand"])
     assert members.after == owned
+
+
+def test_members_listed_as_whole_evaluations_are_read_by_their_ids(workdir) -> None:
+    """Seed 002 shows a group's members as whole evaluation objects (an older view than the
+    member records): the same members, no change."""
+    state, payloads, remotes, group = _as_applied(workdir)
+    whole = [{"id": m["evaluation_id"], "object": "evaluation"} for m in group.body["members"]]
+    plan = diff(state, payloads, ActualState((*remotes, _with_members(group, whole)), 3), URL)
+    assert plan.actions == ()

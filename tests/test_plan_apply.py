@@ -807,6 +807,7 @@ def test_in_place_updates_send_every_changed_field_of_each_kind(workdir, platfor
                                "Evaluation/faq-openai-gpt-4o-t0.7 replaced"),
     ("faq-anthropic-*", "members Evaluation/faq-anthropic-claude-3-5-sonnet-t0.0 and "
                         "Evaluation/faq-anthropic-claude-3-5-sonnet-t0.7 replaced"),
+    ("faq-*-t0.0", "3 members replaced"),
     ("faq-openai-*", "4 members replaced"),
 ])
 def test_the_group_says_which_members_are_replaced(pattern, reason, workdir, platform,
