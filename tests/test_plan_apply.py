@@ -877,3 +877,33 @@ def test_a_lost_replacement_is_not_mistaken_for_the_object_it_replaces(workdir, 
         assert len(live) == 1 and live[0] != before["id"]
     finally:
         server.stop()
+
+
+def test_lost_creates_of_two_datasets_with_the_same_rows_adopt_their_own(project, tmp_path,
+                                                                        run) -> None:
+    """Two datasets with the same rows share a fingerprint. When both creates are in flight
+    and their answers are lost, each address still adopts the dataset made for it (looked up
+    by name as well), so an evaluation of the second reads the second."""
+    from evalspec.platform.api import Settings
+    from evalspec.platform.faults import Faults
+    from evalspec.platform.server import start_background
+
+    rows = "items: [{q: a, ref: b}, {q: c, ref: d}]\n"
+    root = project({"specs/data.yaml": (
+        f"kind: Dataset\nname: first\n{rows}---\nkind: Dataset\nname: second\n{rows}---\n"
+        "kind: Evaluation\nname: ev\ndataset: second\ntasks:\n  - task_type: chat_completion\n"
+        "    configuration:\n      model: openai/gpt-4o\n"
+        "      messages: [{role: user, content: item.q}]\n")})
+    server = start_background(Settings(db=tmp_path / "lossy.db",
+                                       faults=Faults(drop_rate=1.0, seed=9)))
+    try:
+        assert apply(run, root, server.url, "--parallelism", "4").code == 0
+        headers = {"x-api-key": "k"}
+        datasets = httpx.get(f"{server.url}/v5/datasets", headers=headers, params={
+            "include_archived": "true"}).json()["items"]
+        assert sorted(d["name"] for d in datasets) == ["first", "second"]
+        [evaluation] = httpx.get(f"{server.url}/v5/evaluations", headers=headers).json()["items"]
+        second = next(d["id"] for d in datasets if d["name"] == "second")
+        assert [d["id"] for d in evaluation["datasets"]] == [second]
+    finally:
+        server.stop()
