@@ -14,6 +14,7 @@ from evalspec.plan.model import Change
 from evalspec.plan.refresh import ActualState, Remote
 from evalspec.spec.desired import build
 from evalspec.spec.payloads import build_payloads
+from tests.conftest import edit
 
 URL = "http://platform.test"
 
@@ -37,10 +38,14 @@ def test_deep_changes_name_each_changed_leaf_and_a_changed_shape_whole() -> None
     assert deep_changes([1, {"k": 2}], [1, {"k": 2}], "p", False) == []
 
 
-def _as_applied(workdir) -> tuple[Any, list[Any], list[Remote], Remote]:
+def _as_applied(workdir, group_spec: str = "") -> tuple[Any, list[Any], list[Remote], Remote]:
     """The sweep example's desired state, its payloads, and remote objects exactly as an
-    apply of it would have left them (the group last, members and row identifiers by id)."""
+    apply of it would have left them (the group last, members and row identifiers by id).
+    ``group_spec``: more lines for the group's spec."""
     root = workdir("sweep")
+    if group_spec:
+        edit(root / "specs" / "support.yaml", "row_identifier: id",
+             f"row_identifier: id\n{group_spec}")
     state = build(root)
     payloads = build_payloads(state)
     ids = {p.address: f"id-{p.address.split('/', 1)[1]}" for p in payloads}
@@ -63,8 +68,8 @@ def _as_applied(workdir) -> tuple[Any, list[Any], list[Remote], Remote]:
     return state, payloads, remotes, group
 
 
-def _with_members(group: Remote, members: list[dict[str, Any]]) -> Remote:
-    body = {**group.body, "members": members}
+def _with_members(group: Remote, members: list[dict[str, Any]], **fields: Any) -> Remote:
+    body = {**group.body, "members": members, **fields}
     return Remote(group.kind, group.id, group.address, group.fingerprint, False,
                   group.created_at, body)
 
@@ -87,16 +92,17 @@ def test_a_member_record_marked_deleted_is_not_a_member(workdir) -> None:
 def test_a_member_the_project_does_not_own_shows_as_its_id_and_is_removed(workdir) -> None:
     state, payloads, remotes, group = _as_applied(workdir)
     foreign = {"evaluation_id": "evaluation_added_by_hand", "deleted_at": None}
-    plan = diff(state, payloads,
-                ActualState((*remotes, _with_members(group, [*group.body["members"], foreign])),
-                            3), URL)
+    idents = [*group.body["row_identifiers"],
+              {"evaluation_id": "evaluation_added_by_hand", "column_name": "question"}]
+    changed = _with_members(group, [*group.body["members"], foreign], row_identifiers=idents)
+    plan = diff(state, payloads, ActualState((*remotes, changed), 3), URL)
     [action] = plan.actions
     assert (action.action, action.address, action.reasons) == (
-        "update", "EvaluationGroup/faq-sweep", ("members changed",))
-    [members] = [c for c in action.changes if c.path == "members"]
+        "update", "EvaluationGroup/faq-sweep", ("members changed", "row identifiers changed"))
     owned = sorted(r.address for r in remotes if r.kind == "Evaluation")
-    assert members.before == sorted([*owned, "evaluation_added_by_hand"])
-    assert members.after == owned
+    assert action.changes == (
+        Change("members", sorted([*owned, "evaluation_added_by_hand"]), owned),
+        Change("row_identifiers[evaluation_added_by_hand]", "question", None))
 
 
 def test_members_listed_as_whole_evaluations_are_read_by_their_ids(workdir) -> None:
@@ -106,3 +112,20 @@ def test_members_listed_as_whole_evaluations_are_read_by_their_ids(workdir) -> N
     whole = [{"id": m["evaluation_id"], "object": "evaluation"} for m in group.body["members"]]
     plan = diff(state, payloads, ActualState((*remotes, _with_members(group, whole)), 3), URL)
     assert plan.actions == ()
+
+
+def test_a_group_renamed_by_hand_is_renamed_back_keeping_what_it_ignores(workdir) -> None:
+    state, payloads, remotes, group = _as_applied(
+        workdir, "lifecycle: {ignore_fields: [description, tags]}")
+    renamed = _with_members(group, group.body["members"], name="renamed-by-hand",
+                            description="edited by hand",
+                            tags=["by-hand", "evalspec:support-sweep"])
+    plan = diff(state, payloads, ActualState((*remotes, renamed), 3), URL)
+    [action] = plan.actions
+    assert (action.action, action.address, action.reasons, action.changes) == (
+        "update", "EvaluationGroup/faq-sweep", (),
+        (Change("name", "renamed-by-hand", "faq-sweep"),))
+    assert action.desired is not None
+    assert action.desired["body"]["description"] == "edited by hand"
+    assert action.desired["body"]["name"] == "faq-sweep"
+    assert action.desired["body"]["tags"] == ["by-hand", "evalspec:support-sweep"]

@@ -907,3 +907,33 @@ def test_lost_creates_of_two_datasets_with_the_same_rows_adopt_their_own(project
         assert [d["id"] for d in evaluation["datasets"]] == [second]
     finally:
         server.stop()
+
+
+def test_a_group_update_waits_for_its_new_members_and_is_stale_once_changed_by_hand(
+        workdir, platform, sdk, run, tmp_path) -> None:
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    edit(root / "evalspec.yaml", "temperatures: [0.0, 0.7]", "temperatures: [0.0, 0.7, 1.0]")
+    saved = tmp_path / "plan.json"
+    plan(run, root, platform.url, "-o", str(saved))
+    document = json.loads(saved.read_text())
+    new = [a for a in document["actions"] if a["action"] == "create"]
+    assert len(new) == 3
+    for action in new:
+        action["desired"]["body"]["tasks"] = "refused"  # the platform answers 422
+    saved.write_text(json.dumps(document))
+    result = run("apply", str(saved), env=ENV)
+    assert result.code == 1
+    waiting = ", ".join(a["address"] for a in new)  # in the order of the members
+    assert (f"EvaluationGroup/faq-sweep: update skipped: depends on {waiting}"
+            in result.out.splitlines())
+    # A saved group update is stale once someone renamed the group by hand.
+    edit(root / "evalspec.yaml", "temperatures: [0.0, 0.7, 1.0]", "temperatures: [0.0, 0.7]")
+    edit(root / "specs" / "support.yaml", "row by row.", "row by row, reviewed.")
+    plan(run, root, platform.url, "-o", str(saved))
+    [group] = sdk.evaluation_groups.list(tags=["evalspec:support-sweep"]).items
+    sdk.evaluation_groups.update(group.id, name="renamed-by-hand")
+    stale = run("apply", str(saved), env=ENV)
+    assert (stale.code, stale.err) == (1, "Error: plan is stale: EvaluationGroup/faq-sweep "
+                                          "changed since the plan was made. Run 'evalspec "
+                                          "plan' again.\n")
