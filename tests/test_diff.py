@@ -129,3 +129,23 @@ def test_a_group_renamed_by_hand_is_renamed_back_keeping_what_it_ignores(workdir
     assert action.desired["body"]["description"] == "edited by hand"
     assert action.desired["body"]["name"] == "faq-sweep"
     assert action.desired["body"]["tags"] == ["by-hand", "evalspec:support-sweep"]
+
+
+def test_a_dataset_update_keeps_the_tags_it_ignores_as_the_platform_has_them(workdir) -> None:
+    root = workdir("sweep")
+    edit(root / "specs" / "support.yaml", "key: id", "key: id\nlifecycle: {ignore_fields: [tags]}")
+    state = build(root)
+    payloads = build_payloads(state)
+    [dataset] = [p for p in payloads if p.kind == "Dataset"]
+    body = {**dataset.body, "id": "id-ds", "description": "edited by hand",
+            "tags": ["by-hand", *[t for t in dataset.body["tags"] if t.startswith("evalspec")]]}
+    remote = Remote("Dataset", "id-ds", dataset.address, dataset.fingerprint, False,
+                    "2026-01-01T00:00:00Z", body)
+    plan = diff(state, [dataset], ActualState((remote,), 3), URL)
+    [action] = plan.actions
+    assert (action.action, action.changes) == ("update", (
+        Change("description", "edited by hand",
+               "Customer support questions with reference answers."),))
+    assert action.desired is not None
+    assert action.desired["body"]["tags"] == [
+        "by-hand", *[t for t in dataset.body["tags"] if t.startswith("evalspec")]]

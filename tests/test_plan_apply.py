@@ -937,3 +937,18 @@ def test_a_group_update_waits_for_its_new_members_and_is_stale_once_changed_by_h
     assert (stale.code, stale.err) == (1, "Error: plan is stale: EvaluationGroup/faq-sweep "
                                           "changed since the plan was made. Run 'evalspec "
                                           "plan' again.\n")
+
+
+def test_a_saved_dataset_update_is_stale_once_the_dataset_changed_by_hand(
+        workdir, platform, sdk, run, tmp_path) -> None:
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    edit(root / "specs" / "support.yaml", "Customer support questions", "Support questions")
+    saved = tmp_path / "plan.json"
+    plan(run, root, platform.url, "-o", str(saved))
+    [dataset] = sdk.datasets.list(tags=["evalspec:support-sweep"]).items
+    sdk.datasets.update(dataset.id, dataset={"tags": [*dataset.tags, "added-by-hand"]})
+    stale = run("apply", str(saved), env=ENV)
+    assert (stale.code, stale.err) == (1, "Error: plan is stale: Dataset/support-faq changed "
+                                          "since the plan was made. Run 'evalspec plan' "
+                                          "again.\n")
