@@ -131,15 +131,24 @@ def _workload(ctx: _Context, obj: DesiredObject, payload: Payload) -> Workload:
     return Workload(items, len(tasks), models)
 
 
+def _on(remote: Remote, payload: Payload, action: str, reasons: Iterable[str],
+        changes: Iterable[Change], desired: dict[str, Any], depends_on: tuple[str, ...] = (),
+        workload: Workload | None = None, items: ItemSync | None = None) -> Action:
+    """An action on an existing object: it carries the object's id and a digest of it as
+    the plan saw it, which applying a saved plan checks (a stale plan is refused)."""
+    return Action(action, payload.address, payload.kind, tuple(reasons), tuple(changes),
+                  remote.id, desired, payload.fingerprint, depends_on, workload, items,
+                  remote_state(remote))
+
+
 def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
                 restoring: bool) -> Action | None:
     changes = _attribute_changes(obj, payload, remote, ctx.project)
     unchanged = remote.fingerprint == payload.fingerprint
     if unchanged and not changes and not restoring and obj.address not in ctx.replace:
         return None  # the common case of a large plan: nothing to record about it
-    state = remote_state(remote)
     if unchanged and obj.address in ctx.replace and not restoring:
-        return _replace_or_refuse(ctx, obj, payload, remote, [REPLACE_REASON], changes, state,
+        return _replace_or_refuse(ctx, obj, payload, remote, [REPLACE_REASON], changes,
                                   _workload(ctx, obj, payload))
     if not unchanged:
         before_tasks = remote.body.get("tasks") or []
@@ -150,14 +159,11 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
         elif not task_changes:
             reasons.append("data changed")
         return _replace_or_refuse(ctx, obj, payload, remote, reasons, task_changes + changes,
-                                  state, _workload(ctx, obj, payload))
+                                  _workload(ctx, obj, payload))
     sent = _in_place(ctx, obj, payload, remote)
     if restoring:
-        return Action("restore", obj.address, obj.kind, ("archived",), tuple(changes),
-                      remote.id, sent, payload.fingerprint,
-                      payload.depends_on, remote_state=state)
-    return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
-                  sent, payload.fingerprint, remote_state=state)
+        return _on(remote, payload, "restore", ["archived"], changes, sent, payload.depends_on)
+    return _on(remote, payload, "update", [], changes, sent)
 
 
 def _in_place(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
@@ -185,37 +191,30 @@ def _in_place(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remot
 
 
 def _replace_or_refuse(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
-                       reasons: list[str], changes: list[Change], state: str,
+                       reasons: list[str], changes: list[Change],
                        workload: Workload | None) -> Action:
     if obj.spec.lifecycle.protect:
         ctx.errors.append(f"{obj.address} is protected (lifecycle.protect) but would be "
                           f"replaced: {', '.join(reasons)}")
-    return Action("replace", obj.address, obj.kind, tuple(reasons), tuple(changes), remote.id,
-                  payload.to_json(), payload.fingerprint, payload.depends_on, workload,
-                  remote_state=state)
+    return _on(remote, payload, "replace", reasons, changes, payload.to_json(),
+               payload.depends_on, workload)
 
 
 def _dataset(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
              restoring: bool) -> Action | None:
     changes = _attribute_changes(obj, payload, remote, ctx.project)
-    state = remote_state(remote)
-    sent = _in_place(ctx, obj, payload, remote)
     if remote.fingerprint != payload.fingerprint:
         key = obj.spec.key
         current = ctx.dataset_items.get(remote.id)
         if key is not None and current is not None and not restoring:
             sync = _item_sync(key, current, payload.body["data"])
-            return Action("update", obj.address, obj.kind, ("items changed",),
-                          tuple(changes), remote.id, sent, payload.fingerprint,
-                          remote_state=state, items=sync)
-        return _replace_or_refuse(ctx, obj, payload, remote, ["items changed"], changes, state,
-                                  None)
-    if restoring:
-        return Action("restore", obj.address, obj.kind, ("archived",), tuple(changes),
-                      remote.id, sent, payload.fingerprint, remote_state=state)
-    if changes:
-        return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
-                      sent, payload.fingerprint, remote_state=state)
+            return _on(remote, payload, "update", ["items changed"], changes,
+                       _in_place(ctx, obj, payload, remote), items=sync)
+        return _replace_or_refuse(ctx, obj, payload, remote, ["items changed"], changes, None)
+    if restoring or changes:
+        return _on(remote, payload, "restore" if restoring else "update",
+                   ["archived"] if restoring else [], changes,
+                   _in_place(ctx, obj, payload, remote))
     return None
 
 
@@ -261,14 +260,9 @@ def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
         reasons.append("row identifiers changed")
     if not structural and not changes:
         return None
-    state = remote_state(remote)  # a digest over every member: only for an action
-    sent = _in_place(ctx, obj, payload, remote)
-    if structural:
-        return Action("update", obj.address, obj.kind, tuple(reasons),
-                      tuple(structural + changes), remote.id, sent,
-                      payload.fingerprint, payload.depends_on, remote_state=state)
-    return Action("update", obj.address, obj.kind, (), tuple(changes), remote.id,
-                  sent, payload.fingerprint, remote_state=state)
+    # A new member's id is known only once it is created: a structural update waits for it.
+    return _on(remote, payload, "update", reasons, structural + changes,
+               _in_place(ctx, obj, payload, remote), payload.depends_on if structural else ())
 
 
 def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endpoint: str, *,
