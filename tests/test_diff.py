@@ -149,3 +149,25 @@ def test_a_dataset_update_keeps_the_tags_it_ignores_as_the_platform_has_them(wor
     assert action.desired is not None
     assert action.desired["body"]["tags"] == [
         "by-hand", *[t for t in dataset.body["tags"] if t.startswith("evalspec")]]
+
+
+def test_an_ignored_description_the_platform_lacks_is_not_sent(workdir) -> None:
+    """ignore_fields: [description] means the platform's description stands, even when it has
+    none: an update for another field sends no description at all."""
+    root = workdir("sweep")
+    spec = root / "specs" / "support.yaml"
+    edit(spec, "key: id", "key: id\nlifecycle: {ignore_fields: [description]}")
+    for description in ("description: Customer support questions with reference answers.\n",
+                        ""):  # with and without one in the spec
+        if not description:
+            edit(spec, "description: Customer support questions with reference answers.\n", "")
+        state = build(root)
+        [dataset] = [p for p in build_payloads(state) if p.kind == "Dataset"]
+        body = {**dataset.body, "id": "id-ds", "description": None,
+                "tags": [t for t in dataset.body["tags"] if t != "support"]}
+        remote = Remote("Dataset", "id-ds", dataset.address, dataset.fingerprint, False,
+                        "2026-01-01T00:00:00Z", body)
+        [action] = diff(state, [dataset], ActualState((remote,), 3), URL).actions
+        assert [c.path for c in action.changes] == ["tags"]
+        assert action.desired is not None
+        assert "description" not in action.desired["body"]
