@@ -952,3 +952,55 @@ def test_a_saved_dataset_update_is_stale_once_the_dataset_changed_by_hand(
     assert (stale.code, stale.err) == (1, "Error: plan is stale: Dataset/support-faq changed "
                                           "since the plan was made. Run 'evalspec plan' "
                                           "again.\n")
+
+
+def _change_by_hand(sdk, platform, what: str, evaluation: dict) -> None:
+    headers = {"x-api-key": "k"}
+    if what == "metadata":
+        sdk.evaluations.update(evaluation["id"], evaluation={"metadata": {
+            **evaluation["metadata"], "reviewed": True}})
+    elif what == "fingerprint":
+        sdk.evaluations.update(evaluation["id"], evaluation={"metadata": {
+            **evaluation["metadata"], "evalspec.fingerprint": "0" * 64}})
+    elif what == "archived":
+        sdk.evaluations.archive(evaluation["id"])
+    elif what == "members":
+        [group] = sdk.evaluation_groups.list(tags=["evalspec:support-sweep"]).items
+        keep = [e["id"] for e in owned(platform, "support-sweep") if e["id"] != evaluation["id"]]
+        httpx.put(f"{platform.url}/v5/evaluation-groups/{group.id}", headers=headers, json={
+            "name": group.name, "description": group.description, "tags": group.tags,
+            "metadata": group.metadata, "evaluation_ids": keep}).raise_for_status()
+    else:  # a row added: a new version of the dataset
+        [dataset] = sdk.datasets.list(tags=["evalspec:support-sweep"]).items
+        sdk.dataset_items.batch_create(dataset_id=dataset.id, data=[{"id": "by-hand"}])
+
+
+@pytest.mark.parametrize("what, address", [
+    ("metadata", "Evaluation/faq-openai-gpt-4o-t0.0"),
+    ("fingerprint", "Evaluation/faq-openai-gpt-4o-t0.0"),
+    ("archived", "Evaluation/faq-openai-gpt-4o-t0.0"),
+    ("members", "EvaluationGroup/faq-sweep"),
+    ("version", "Dataset/support-faq"),
+])
+def test_a_saved_plan_is_stale_after_each_kind_of_change_by_hand(what, address, workdir,
+                                                                  platform, sdk, run,
+                                                                  tmp_path) -> None:
+    """Whatever someone changes on an object a saved plan updates, applying the plan is
+    refused: its metadata, the fingerprint stamp, archiving it, a group's members, a
+    dataset's rows."""
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    edit(root / "evalspec.yaml", "tags: [team:support]", "tags: [team:support, q4]")
+    edit(root / "specs" / "support.yaml", "row by row.", "row by row, reviewed.")
+    edit(root / "specs" / "support.yaml", "Customer support questions", "Support questions")
+    saved = tmp_path / "plan.json"
+    made = plan(run, root, platform.url, "-o", str(saved))
+    assert made.code == 0, made.err
+    assert address in {a["address"] for a in json.loads(saved.read_text())["actions"]}
+    [evaluation] = [e for e in owned(platform, "support-sweep")
+                    if e["name"] == "faq-openai-gpt-4o-t0.0"]
+    _change_by_hand(sdk, platform, what, evaluation)
+    stale = run("apply", str(saved), env=ENV)
+    assert stale.code == 1
+    assert stale.err.startswith("Error: plan is stale: ")  # archiving also changes the group
+    assert f"{address} changed since the plan was made" in stale.err

@@ -55,15 +55,16 @@ def user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def remote_state(remote: Remote) -> str:
-    """A fingerprint of what the plan depends on in a remote object (for stale-plan checks)."""
+    """A fingerprint of what the plan depends on in a remote object (for stale-plan checks).
+    The object's own fingerprint is in its metadata (a dataset's in its tags), so it is in."""
     body = remote.body
     members = sorted(m.get("evaluation_id", m.get("id", "")) for m in body.get("members") or []
                      if not m.get("deleted_at"))
     return digest({"id": remote.id, "name": body.get("name"), "tags": body.get("tags"),
                    "description": body.get("description"), "archived": remote.archived,
                    "metadata": group_metadata(body) if remote.kind == "EvaluationGroup"
-                   else body.get("metadata"), "fingerprint": remote.fingerprint,
-                   "members": members, "version": body.get("current_version_num")})
+                   else body.get("metadata"), "members": members,
+                   "version": body.get("current_version_num")})
 
 
 def deep_changes(before: Any, after: Any, path: str, forces: bool) -> list[Change]:
