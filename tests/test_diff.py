@@ -171,3 +171,25 @@ def test_an_ignored_description_the_platform_lacks_is_not_sent(workdir) -> None:
         assert [c.path for c in action.changes] == ["tags"]
         assert action.desired is not None
         assert "description" not in action.desired["body"]
+
+
+def test_a_keyed_dataset_renamed_and_changed_at_once_is_replaced(workdir) -> None:
+    """moved_from finds the dataset under its old name; with its rows changed as well, and no
+    items read for the old name, it is replaced rather than synced item by item."""
+    root = workdir("sweep")
+    spec = root / "specs" / "support.yaml"
+    before = build_payloads(build(root))
+    [old] = [p for p in before if p.kind == "Dataset"]
+    edit(spec, "name: support-faq\n", "name: faq\nlifecycle: {moved_from: [support-faq]}\n")
+    edit(spec, "dataset: support-faq", "dataset: faq")
+    rows = root / "data" / "support-faq.jsonl"
+    rows.write_text(rows.read_text().replace("reset", "change"))
+    state = build(root)
+    [dataset] = [p for p in build_payloads(state) if p.kind == "Dataset"]
+    remote = Remote("Dataset", "id-ds", old.address, old.fingerprint, False,
+                    "2026-01-01T00:00:00Z", {**old.body, "id": "id-ds"})
+    plan = diff(state, [dataset], ActualState((remote,), 3), URL)
+    [action] = plan.actions
+    assert (action.action, action.address, action.reasons, action.remote_id) == (
+        "replace", "Dataset/faq", ("items changed",), "id-ds")
+    assert [c.path for c in action.changes] == ["name"]

@@ -207,7 +207,9 @@ def _dataset(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
     if remote.fingerprint != payload.fingerprint:
         key = obj.spec.key
         current = ctx.dataset_items.get(remote.id)
-        if key is not None and current is not None and not restoring:
+        # Restoring keeps the fingerprint, so never comes here; a dataset renamed with
+        # moved_from has its items read only under the new name, so it is replaced.
+        if key is not None and current is not None:
             sync = _item_sync(key, current, payload.body["data"])
             return _on(remote, payload, "update", ["items changed"], changes,
                        _in_place(ctx, obj, payload, remote), items=sync)
