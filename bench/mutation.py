@@ -16,6 +16,7 @@ the committed tree, so the working tree is left alone:
 
     python bench/mutation.py                                   # plan/diff.py and apply/execute.py
     python bench/mutation.py --module evalspec/spec/template.py --tests tests/test_template.py
+    python bench/mutation.py --only 'evalspec.plan.diff.x__group*'    # one function's mutants
 
 It takes a while: every mutant runs the tests that cover its function.
 """
@@ -90,23 +91,29 @@ def main() -> None:
                         help="a test file to run (repeatable; default: the plan/apply tests)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/evalspec-mutation"))
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--only", action="append", default=[], metavar="GLOB",
+                        help="run only the mutants whose names match (repeatable), e.g. "
+                        "'evalspec.plan.diff.x__group*'")
     args = parser.parse_args()
     modules, tests = args.modules or DEFAULT_MODULES, args.tests or DEFAULT_TESTS
     ensure_mutmut()
     prepare(args.workdir, modules, tests)
     env = dict(os.environ)
     subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                    str(args.max_children)], cwd=args.workdir, env=env)
+                    str(args.max_children), *args.only], cwd=args.workdir, env=env)
     status = results(args.workdir, env)
     by_module: dict[str, Counter[str]] = {}
     for name, outcome in status.items():
         module = name.split(".x", 1)[0]
         by_module.setdefault(module, Counter())[outcome] += 1
-    print(f"\n{'module':36} {'mutants':>8} {'killed':>7} {'survived':>9} {'other':>6}")
+    print(f"\n{'module':36} {'mutants':>8} {'killed':>7} {'survived':>9} {'other':>6} "
+          f"{'not run':>8}")
     for module, counts in sorted(by_module.items()):
         total = sum(counts.values())
-        other = total - counts["killed"] - counts["survived"]
-        print(f"{module:36} {total:8d} {counts['killed']:7d} {counts['survived']:9d} {other:6d}")
+        skipped = counts["not checked"]
+        other = total - counts["killed"] - counts["survived"] - skipped
+        print(f"{module:36} {total:8d} {counts['killed']:7d} {counts['survived']:9d} "
+              f"{other:6d} {skipped:8d}")
     survivors = sorted(n for n, o in status.items() if o == "survived")
     print(f"\nsurviving mutants ({len(survivors)}); see one with "
           f"'cd {args.workdir} && mutmut show NAME':")
