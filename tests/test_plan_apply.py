@@ -1004,3 +1004,57 @@ def test_a_saved_plan_is_stale_after_each_kind_of_change_by_hand(what, address, 
     assert stale.code == 1
     assert stale.err.startswith("Error: plan is stale: ")  # archiving also changes the group
     assert f"{address} changed since the plan was made" in stale.err
+
+
+def test_a_replacement_that_fails_keeps_the_old_object(workdir, platform, run,
+                                                       tmp_path) -> None:
+    root = workdir("quickstart")
+    assert apply(run, root, platform.url).code == 0
+    [before] = owned(platform, "quickstart")
+    saved = tmp_path / "plan.json"
+    plan(run, root, platform.url, "--replace", "Evaluation/capitals", "-o", str(saved))
+    document = json.loads(saved.read_text())
+    document["actions"][0]["desired"]["body"]["tasks"] = "refused"  # the platform answers 422
+    saved.write_text(json.dumps(document))
+    result = run("apply", str(saved), env=ENV)
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[-3].startswith("Evaluation/capitals: replace failed: POST /v5/evaluations ")
+    assert lines[-2:] == [
+        "Evaluation/capitals: archive old failed: the replacement was not created; the old "
+        "object is kept", "Apply incomplete: 0 done, 1 failed, 0 skipped."]
+    assert [e["id"] for e in owned(platform, "quickstart")] == [before["id"]]
+
+
+def test_a_stop_skips_what_has_not_started_and_starts_nothing_more(workdir, platform) -> None:
+    """What Ctrl-C does in apply, in process: actions not yet started are skipped as
+    interrupted, and nothing more is created."""
+    from evalspec.apply.execute import execute
+    from evalspec.client.config import Credentials, Endpoint, sgp_client
+    from evalspec.plan.planner import make_plan
+    from evalspec.spec.desired import build
+
+    root = workdir("sweep")
+
+    async def scenario():
+        client = sgp_client(Endpoint(platform.url, "test"), Credentials("k", "default"), root)
+        stop = asyncio.Event()
+        try:
+            made = await make_plan(build(root), client, platform.url)
+            return await execute(made, client, parallelism=1, stop=stop,
+                                 on_event=lambda outcome: stop.set())
+        finally:
+            await client.aclose()
+
+    import asyncio
+
+    outcomes = asyncio.run(scenario())
+    assert [(o.address, o.action, o.status) for o in outcomes][:2] == [
+        ("Dataset/support-faq", "create", "done"),
+        ("Evaluation/faq-openai-gpt-4o-t0.0", "create", "skipped")]
+    assert [o.detail for o in outcomes[1:7]] == ["interrupted"] * 6
+    group = outcomes[7]
+    assert (group.address, group.status) == ("EvaluationGroup/faq-sweep", "skipped")
+    assert group.detail.startswith("depends on Evaluation/faq-openai-gpt-4o-t0.0, ")
+    assert len(outcomes) == 8
+    assert owned(platform, "support-sweep") == []

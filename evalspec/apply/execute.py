@@ -73,12 +73,12 @@ class _Run:
         async def one(action: Action) -> None:
             name = label(action)
             blocked = [d for d in action.depends_on if d in self.failed]
-            if blocked or self.stop.is_set():
-                reason = f"depends on {', '.join(blocked)}" if blocked else "interrupted"
-                self.record(Outcome(action.address, name, "skipped", reason))
+            if blocked:
+                self.record(Outcome(action.address, name, "skipped",
+                                    f"depends on {', '.join(blocked)}"))
                 return
             async with self.gate:
-                if self.stop.is_set():
+                if self.stop.is_set():  # checked once its turn comes
                     self.record(Outcome(action.address, name, "skipped", "interrupted"))
                     return
                 try:
