@@ -1058,3 +1058,29 @@ def test_a_stop_skips_what_has_not_started_and_starts_nothing_more(workdir, plat
     assert group.detail.startswith("depends on Evaluation/faq-openai-gpt-4o-t0.0, ")
     assert len(outcomes) == 8
     assert owned(platform, "support-sweep") == []
+
+
+def test_lost_creates_of_two_identical_evaluations_adopt_their_own(project, tmp_path,
+                                                                   run) -> None:
+    """Two evaluations with the same tasks and rows share a fingerprint. With every answer
+    lost, each address adopts the evaluation made for it (address and fingerprint both
+    match), so the group over them has both as members."""
+    from evalspec.platform.api import Settings
+    from evalspec.platform.faults import Faults
+    from evalspec.platform.server import start_background
+
+    evaluation = ("kind: Evaluation\nname: {}\ndata: [{{q: a}}, {{q: b}}]\ntasks:\n"
+                  "  - task_type: chat_completion\n    configuration:\n"
+                  "      model: openai/gpt-4o\n      messages: [{{role: user, content: item.q}}]\n")
+    root = project({"specs/twins.yaml": "---\n".join([
+        evaluation.format("left"), evaluation.format("right"),
+        "kind: EvaluationGroup\nname: twins\nmembers: [left, right]\nrow_identifier: q\n"])})
+    server = start_background(Settings(db=tmp_path / "lossy.db",
+                                       faults=Faults(drop_rate=1.0, seed=4)))
+    try:
+        assert apply(run, root, server.url, "--parallelism", "4").code == 0
+        assert plan(run, root, server.url).out == (
+            "No changes. The platform matches the specs.\n")
+        assert len(owned(server, "demo")) == 2
+    finally:
+        server.stop()
