@@ -434,3 +434,50 @@ def test_a_group_changed_in_place_is_patched_and_replaced_only_when_it_must_be(
     group = httpx.get(f"{platform.url}/v5/evaluation-groups/{group['id']}",
                       headers=headers).json()
     assert "stage" not in group["metadata"]
+
+
+class InFlight(httpx.AsyncHTTPTransport):
+    """A real socket transport that counts how many writes are in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = self.most = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        write = request.method != "GET"
+        self.now += write
+        self.most = max(self.most, self.now)
+        try:
+            return await super().handle_async_request(request)
+        finally:
+            self.now -= write
+
+
+@pytest.mark.parametrize("parallelism, most", [(1, 1), (3, 3)])
+def test_apply_sends_at_most_parallelism_writes_at_once(parallelism, most, workdir,
+                                                        tmp_path) -> None:
+    from evalspec.plan.planner import make_plan
+    from evalspec.platform.api import Settings
+    from evalspec.platform.faults import Faults
+    from evalspec.platform.server import start_background
+    from evalspec.spec.desired import build
+
+    # 30 ms per request, so that writes overlap whenever apply lets them.
+    server = start_background(Settings(db=tmp_path / "slow.db", faults=Faults(latency_ms=30)))
+    root = workdir("sweep")
+    transport = InFlight()
+
+    async def scenario() -> None:
+        client = sgp_client(Endpoint(server.url, "test"), CREDS, root, transport=transport)
+        try:
+            made = await make_plan(build(root), client, server.url)
+            outcomes = await execute(made, client, parallelism=parallelism)
+            assert [o.status for o in outcomes] == ["done"] * 8
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()
+    assert transport.most == most

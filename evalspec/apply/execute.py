@@ -233,7 +233,7 @@ async def execute(plan: Plan, client: SGPClient, *, parallelism: int = 8,
         await run.run_stage(stage, build)
 
     retiring = [a for a in plan.actions if a.action == "archive"] + [
-        a for a in plan.actions if a.action == "replace" and a.remote_id]
+        a for a in plan.actions if a.action == "replace"]  # the old object of each
 
     async def retire(action: Action) -> str | None:
         assert action.remote_id is not None
@@ -243,7 +243,7 @@ async def execute(plan: Plan, client: SGPClient, *, parallelism: int = 8,
         return action.remote_id
 
     archive_run = _Run(plan, client, parallelism, on_event, run.stop)
-    archive_run.failed = set()
+
     def label(action: Action) -> str:
         return "archive" if action.action == "archive" else "archive old"
 
