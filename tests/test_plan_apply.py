@@ -1133,3 +1133,36 @@ def test_an_archive_the_platform_refuses_fails_unless_the_object_is_archived(
     assert status == "failed"
     assert seen == [f"DELETE {path}?", f"GET {path}?{flag}=true"]
     assert run_archive("2026-01-01T00:00:00Z")[0] == "done"
+
+
+def test_lost_creates_never_adopt_another_projects_objects(project, tmp_path, run) -> None:
+    """Two projects on one account with the same dataset and evaluation (same names, same
+    rows, same tasks): when every answer is lost, the second adopts only what it made, found
+    by its own project tag."""
+    from evalspec.platform.api import Settings
+    from evalspec.platform.faults import Faults
+    from evalspec.platform.server import start_background
+
+    spec = ("kind: Dataset\nname: faq\nitems: [{q: a}, {q: b}]\n---\n"
+            "kind: Evaluation\nname: answers\ndataset: faq\ntasks:\n"
+            "  - task_type: chat_completion\n    configuration:\n      model: openai/gpt-4o\n"
+            "      messages: [{role: user, content: item.q}]\n")
+    first = project({"first/evalspec.yaml": "project: first\n",
+                     "first/specs/a.yaml": spec,
+                     "second/evalspec.yaml": "project: second\n",
+                     "second/specs/a.yaml": spec})
+    server = start_background(Settings(db=tmp_path / "lossy.db",
+                                       faults=Faults(drop_rate=1.0, seed=6)))
+    try:
+        for name in ("first", "second"):
+            assert apply(run, first / name, server.url).code == 0
+        headers = {"x-api-key": "k"}
+        for name in ("first", "second"):
+            [dataset] = httpx.get(f"{server.url}/v5/datasets", headers=headers,
+                                  params={"tags": f"evalspec:{name}"}).json()["items"]
+            [evaluation] = owned(server, name)
+            assert [d["id"] for d in evaluation["datasets"]] == [dataset["id"]]
+        everything = httpx.get(f"{server.url}/v5/datasets", headers=headers).json()["items"]
+        assert len(everything) == 2
+    finally:
+        server.stop()

@@ -115,7 +115,8 @@ class _Run:
         tags = [self.owner]
         old = action.remote_id
         if action.kind == "Dataset":
-            source = self.client.list_datasets(tags=tags, name=action.address.split("/", 1)[1])
+            assert action.desired is not None  # pragma: no mutate (a create has its body)
+            source = self.client.list_datasets(tags=tags, name=action.desired["body"]["name"])
             mark = FINGERPRINT_TAG_PREFIX + str(action.fingerprint)
             async for item in source:
                 if item["id"] != old and mark in (item.get("tags") or []):
