@@ -1136,8 +1136,8 @@ def test_an_archive_the_platform_refuses_fails_unless_the_object_is_archived(
 
 
 def test_lost_creates_never_adopt_another_projects_objects(project, tmp_path, run) -> None:
-    """Two projects on one account with the same dataset and evaluation (same names, same
-    rows, same tasks): when every answer is lost, the second adopts only what it made, found
+    """Two projects on one account with the same dataset, evaluation and group (same names,
+    rows and tasks): when every answer is lost, the second adopts only what it made, found
     by its own project tag."""
     from evalspec.platform.api import Settings
     from evalspec.platform.faults import Faults
@@ -1146,7 +1146,8 @@ def test_lost_creates_never_adopt_another_projects_objects(project, tmp_path, ru
     spec = ("kind: Dataset\nname: faq\nitems: [{q: a}, {q: b}]\n---\n"
             "kind: Evaluation\nname: answers\ndataset: faq\ntasks:\n"
             "  - task_type: chat_completion\n    configuration:\n      model: openai/gpt-4o\n"
-            "      messages: [{role: user, content: item.q}]\n")
+            "      messages: [{role: user, content: item.q}]\n---\n"
+            "kind: EvaluationGroup\nname: all\nmembers: [answers]\nrow_identifier: q\n")
     first = project({"first/evalspec.yaml": "project: first\n",
                      "first/specs/a.yaml": spec,
                      "second/evalspec.yaml": "project: second\n",
@@ -1162,6 +1163,9 @@ def test_lost_creates_never_adopt_another_projects_objects(project, tmp_path, ru
                                   params={"tags": f"evalspec:{name}"}).json()["items"]
             [evaluation] = owned(server, name)
             assert [d["id"] for d in evaluation["datasets"]] == [dataset["id"]]
+            [group] = httpx.get(f"{server.url}/v5/evaluation-groups", headers=headers, params={
+                "tags": f"evalspec:{name}", "views": "members"}).json()["items"]
+            assert [m["evaluation_id"] for m in group["members"]] == [evaluation["id"]]
         everything = httpx.get(f"{server.url}/v5/datasets", headers=headers).json()["items"]
         assert len(everything) == 2
     finally:

@@ -21,6 +21,7 @@ from evalspec.client.errors import APIError, BadRequestError, NotFoundError
 from evalspec.client.http import create_once
 from evalspec.client.sgp import SGPClient
 from evalspec.plan.model import Action, Plan
+from evalspec.plan.refresh import group_metadata
 from evalspec.spec.payloads import FINGERPRINT_TAG_PREFIX, owner_tag
 
 PLACEHOLDER = "(known after apply: "
@@ -41,7 +42,6 @@ Event = Callable[[Outcome], None]
 class _Run:
     def __init__(self, plan: Plan, client: SGPClient, parallelism: int, on_event: Event,
                  stop: asyncio.Event) -> None:
-        self.plan = plan
         self.client = client
         self.gate = asyncio.Semaphore(max(1, parallelism))
         self.ids = dict(plan.known_ids)
@@ -111,22 +111,25 @@ class _Run:
         return str(created["id"])
 
     async def find(self, action: Action) -> dict[str, Any] | None:
-        """The owned object a lost create may have made: same address and fingerprint."""
+        """The owned object a lost create may have made: same address and fingerprint. A
+        replacement has the fingerprint of the evaluation it replaces (--replace), so the
+        old one is passed over; a dataset is only ever replaced when its rows change."""
         tags = [self.owner]
-        old = action.remote_id
         if action.kind == "Dataset":
             assert action.desired is not None  # pragma: no mutate (a create has its body)
             source = self.client.list_datasets(tags=tags, name=action.desired["body"]["name"])
             mark = FINGERPRINT_TAG_PREFIX + str(action.fingerprint)
             async for item in source:
-                if item["id"] != old and mark in (item.get("tags") or []):
+                if mark in (item.get("tags") or []):
                     return item
             return None
         listing = (self.client.list_evaluations(tags=tags) if action.kind == "Evaluation"
                    else self.client.list_groups(tags=tags))
         async for item in listing:
-            meta = item.get("metadata") or item.get("evaluation_group_metadata") or {}
-            if (item["id"] != old and meta.get("evalspec.address") == action.address
+            meta = (group_metadata(item) if action.kind == "EvaluationGroup"
+                    else item.get("metadata") or {})
+            if (item["id"] != action.remote_id
+                    and meta.get("evalspec.address") == action.address
                     and meta.get("evalspec.fingerprint") == action.fingerprint):
                 return item
         return None
