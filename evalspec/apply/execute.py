@@ -94,7 +94,8 @@ class _Run:
 
     # -- evaluations and datasets ---------------------------------------------------------------
     async def create(self, action: Action) -> str:
-        body = self.resolve(action.desired["body"]) if action.desired else {}
+        assert action.desired is not None  # pragma: no mutate (a create has its body)
+        body = self.resolve(action.desired["body"])
         kind = action.kind
 
         async def make() -> dict[str, Any]:
@@ -239,14 +240,14 @@ async def execute(plan: Plan, client: SGPClient, *, parallelism: int = 8,
     retiring = [a for a in plan.actions if a.action == "archive"] + [
         a for a in plan.actions if a.action == "replace"]  # the old object of each
 
+    archive_run = _Run(plan, client, parallelism, on_event, run.stop)
+
     async def retire(action: Action) -> str | None:
         assert action.remote_id is not None
         if action.action == "replace" and action.address in run.failed:
             raise APIError("the replacement was not created; the old object is kept")
-        await run.archive(action, action.remote_id)
+        await archive_run.archive(action, action.remote_id)
         return action.remote_id
-
-    archive_run = _Run(plan, client, parallelism, on_event, run.stop)
 
     def label(action: Action) -> str:
         return "archive" if action.action == "archive" else "archive old"
