@@ -1094,22 +1094,23 @@ def test_lost_creates_of_two_identical_evaluations_adopt_their_own(project, tmp_
 def test_an_archive_the_platform_refuses_fails_unless_the_object_is_archived(
         kind, path, flag, tmp_path) -> None:
     """A refused DELETE (here a 400 from a scripted transport: the local platform never
-    refuses one) is a failure while the object is still live, and done once it is archived:
-    the object's own state decides, read from the right endpoint."""
+    refuses one) is a failure while the object is still live, and done once it is archived
+    or gone: the object's own state decides, read from the right endpoint."""
     import asyncio
 
     from evalspec.apply.execute import execute
     from evalspec.client.config import Credentials, Endpoint, sgp_client
     from evalspec.plan.model import Action, Plan
 
-    def run_archive(archived_at: str | None) -> tuple[str, list[str]]:
+    def run_archive(archived_at: str | None, gone: bool = False) -> tuple[str, list[str]]:
         seen = []
 
         def handler(request: httpx.Request) -> httpx.Response:
             seen.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
             if request.method == "DELETE":
                 return httpx.Response(400, json={"detail": "in use"})
-            if request.url.path == path and request.url.params.get(flag) == "true":
+            if (request.url.path == path and request.url.params.get(flag) == "true"
+                    and not gone):
                 stamp = {"deleted_at" if flag == "include_deleted" else "archived_at": archived_at}
                 return httpx.Response(200, json={"id": "obj_1", **stamp})
             return httpx.Response(404, json={"detail": "not found"})
@@ -1133,6 +1134,7 @@ def test_an_archive_the_platform_refuses_fails_unless_the_object_is_archived(
     assert status == "failed"
     assert seen == [f"DELETE {path}?", f"GET {path}?{flag}=true"]
     assert run_archive("2026-01-01T00:00:00Z")[0] == "done"
+    assert run_archive(None, gone=True)[0] == "done"  # nothing left to archive
 
 
 def test_lost_creates_never_adopt_another_projects_objects(project, tmp_path, run) -> None:
