@@ -127,8 +127,7 @@ class _Run:
         listing = (self.client.list_evaluations(tags=tags) if action.kind == "Evaluation"
                    else self.client.list_groups(tags=tags))
         async for item in listing:
-            meta = (group_metadata(item) if action.kind == "EvaluationGroup"
-                    else item.get("metadata") or {})
+            meta = group_metadata(item)  # an evaluation's metadata, or a group's in either name
             if (item["id"] != action.remote_id
                     and meta.get("evalspec.address") == action.address
                     and meta.get("evalspec.fingerprint") == action.fingerprint):
