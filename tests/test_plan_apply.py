@@ -1128,6 +1128,7 @@ def test_an_archive_the_platform_refuses_fails_unless_the_object_is_archived(
                 await client.aclose()
 
         [outcome] = asyncio.run(go())
+        assert (outcome.address, outcome.action) == (f"{kind}/x", "archive")
         return outcome.status, seen
 
     status, seen = run_archive(None)
