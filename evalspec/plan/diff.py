@@ -54,12 +54,18 @@ def user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (metadata or {}).items() if not k.startswith("evalspec.")}
 
 
+def member_ids(group: Mapping[str, Any]) -> list[str]:
+    """A group's current members' evaluation ids, from member records or from whole
+    evaluations (seed 002's view); records marked deleted are not members."""
+    return [str(m.get("evaluation_id", m.get("id"))) for m in group.get("members") or []
+            if not m.get("deleted_at")]
+
+
 def remote_state(remote: Remote) -> str:
     """A fingerprint of what the plan depends on in a remote object (for stale-plan checks).
     The object's own fingerprint is in its metadata (a dataset's in its tags), so it is in."""
     body = remote.body
-    members = sorted(m.get("evaluation_id", m.get("id", "")) for m in body.get("members") or []
-                     if not m.get("deleted_at"))
+    members = sorted(member_ids(body))
     return digest({"id": remote.id, "name": body.get("name"), "tags": body.get("tags"),
                    "description": body.get("description"), "archived": remote.archived,
                    "metadata": group_metadata(body) if remote.kind == "EvaluationGroup"
@@ -235,10 +241,8 @@ def _item_sync(key: str, current: list[dict[str, Any]], desired: list[dict[str, 
 def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
            id_to_address: Mapping[str, str], moving: set[str]) -> Action | None:
     changes = _attribute_changes(obj, payload, remote, ctx.project)
-    members = [m for m in remote.body.get("members") or [] if not m.get("deleted_at")]
     # A member the project does not own (added by hand) shows as its id.
-    ids = [str(m.get("evaluation_id", m.get("id"))) for m in members]
-    before = sorted(id_to_address.get(i, i) for i in ids)
+    before = sorted(id_to_address.get(i, i) for i in member_ids(remote.body))
     after = sorted(payload.depends_on)
     replaced = sorted(moving & set(after) & set(before))  # same address, a new evaluation
     structural: list[Change] = []
