@@ -62,15 +62,13 @@ def member_ids(group: Mapping[str, Any]) -> list[str]:
 
 
 def remote_state(remote: Remote) -> str:
-    """A fingerprint of what the plan depends on in a remote object (for stale-plan checks).
-    The object's own fingerprint is in its metadata (a dataset's in its tags), so it is in."""
+    """A fingerprint of what the plan depends on in a remote object (for stale-plan checks):
+    its id, name, tags, description, whether it is archived, its metadata (which carries its
+    own fingerprint; a dataset's is in its tags), a group's members and a dataset's version."""
     body = remote.body
-    members = sorted(member_ids(body))
-    return digest({"id": remote.id, "name": body.get("name"), "tags": body.get("tags"),
-                   "description": body.get("description"), "archived": remote.archived,
-                   "metadata": group_metadata(body) if remote.kind == "EvaluationGroup"
-                   else body.get("metadata"), "members": members,
-                   "version": body.get("current_version_num")})
+    return digest([remote.id, body.get("name"), body.get("tags"), body.get("description"),
+                   remote.archived, group_metadata(body), sorted(member_ids(body)),
+                   body.get("current_version_num")])
 
 
 def deep_changes(before: Any, after: Any, path: str, forces: bool) -> list[Change]:
@@ -155,17 +153,14 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
     if unchanged and not changes and not restoring and obj.address not in ctx.replace:
         return None  # the common case of a large plan: nothing to record about it
     if unchanged and obj.address in ctx.replace and not restoring:
-        return _replace_or_refuse(ctx, obj, payload, remote, [REPLACE_REASON], changes,
+        return _replace_or_refuse(ctx, obj, payload, remote, REPLACE_REASON, changes,
                                   _workload(ctx, obj, payload))
     if not unchanged:
         before_tasks = remote.body.get("tasks") or []
         task_changes = deep_changes(before_tasks, payload.body["tasks"], "tasks", True)
-        reasons = ["tasks changed"] if task_changes else []
-        if payload.depends_on and not task_changes:
-            reasons.append(f"{payload.depends_on[0]} changed")
-        elif not task_changes:
-            reasons.append("data changed")
-        return _replace_or_refuse(ctx, obj, payload, remote, reasons, task_changes + changes,
+        reason = ("tasks changed" if task_changes else f"{payload.depends_on[0]} changed"
+                  if payload.depends_on else "data changed")
+        return _replace_or_refuse(ctx, obj, payload, remote, reason, task_changes + changes,
                                   _workload(ctx, obj, payload))
     sent = _in_place(ctx, obj, payload, remote)
     if restoring:
@@ -198,12 +193,12 @@ def _in_place(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remot
 
 
 def _replace_or_refuse(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
-                       reasons: list[str], changes: list[Change],
+                       reason: str, changes: list[Change],
                        workload: Workload | None) -> Action:
     if obj.spec.lifecycle.protect:
         ctx.errors.append(f"{obj.address} is protected (lifecycle.protect) but would be "
-                          f"replaced: {', '.join(reasons)}")
-    return _on(remote, payload, "replace", reasons, changes, payload.to_json(),
+                          f"replaced: {reason}")
+    return _on(remote, payload, "replace", [reason], changes, payload.to_json(),
                payload.depends_on, workload)
 
 
@@ -219,7 +214,7 @@ def _dataset(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
             sync = _item_sync(key, current, payload.body["data"])
             return _on(remote, payload, "update", ["items changed"], changes,
                        _in_place(ctx, obj, payload, remote), items=sync)
-        return _replace_or_refuse(ctx, obj, payload, remote, ["items changed"], changes, None)
+        return _replace_or_refuse(ctx, obj, payload, remote, "items changed", changes, None)
     if restoring or changes:
         return _on(remote, payload, "restore" if restoring else "update",
                    ["archived"] if restoring else [], changes,
