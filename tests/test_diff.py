@@ -193,3 +193,20 @@ def test_a_keyed_dataset_renamed_and_changed_at_once_is_replaced(workdir) -> Non
     assert (action.action, action.address, action.reasons, action.remote_id) == (
         "replace", "Dataset/faq", ("items changed",), "id-ds")
     assert [c.path for c in action.changes] == ["name"]
+
+
+def test_an_evaluation_update_keeps_the_tags_it_ignores(workdir) -> None:
+    root = workdir("quickstart")
+    edit(root / "specs" / "capitals.yaml", "tags: [team:evals, quickstart]",
+         "tags: [team:evals, quickstart]\nlifecycle: {ignore_fields: [tags]}")
+    state = build(root)
+    [evaluation] = build_payloads(state)
+    ours = [t for t in evaluation.body["tags"] if t.startswith("evalspec:")]
+    body = {**evaluation.body, "id": "id-ev", "description": "edited by hand",
+            "tags": ["by-hand", *ours]}
+    remote = Remote("Evaluation", "id-ev", evaluation.address, evaluation.fingerprint, False,
+                    "2026-01-01T00:00:00Z", body)
+    [action] = diff(state, [evaluation], ActualState((remote,), 3), URL).actions
+    assert (action.action, [c.path for c in action.changes]) == ("update", ["description"])
+    assert action.desired is not None
+    assert action.desired["body"]["tags"] == ["by-hand", *ours]

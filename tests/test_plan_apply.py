@@ -1173,3 +1173,21 @@ def test_lost_creates_never_adopt_another_projects_objects(project, tmp_path, ru
         assert len(everything) == 2
     finally:
         server.stop()
+
+
+def test_why_an_evaluation_is_replaced_or_refused(workdir, platform, run) -> None:
+    """Changed inline rows replace it "(data changed)"; with lifecycle.protect, --replace is
+    refused with the reason."""
+    root = workdir("quickstart")
+    spec = root / "specs" / "capitals.yaml"
+    assert apply(run, root, platform.url).code == 0
+    edit(spec, "{country: Kenya, expected: Nairobi}", "{country: Peru, expected: Lima}")
+    assert ("  # Evaluation/capitals must be replaced (data changed): starts 3 task executions "
+            "over 1 model" in plan(run, root, platform.url).out.splitlines())
+    edit(spec, "{country: Peru, expected: Lima}", "{country: Kenya, expected: Nairobi}")
+    edit(spec, "tags: [team:evals, quickstart]",
+         "tags: [team:evals, quickstart]\nlifecycle: {protect: true}")
+    refused = plan(run, root, platform.url, "--replace", "Evaluation/capitals")
+    assert (refused.code, refused.err) == (1, (
+        "Error: Evaluation/capitals is protected (lifecycle.protect) but would be replaced: "
+        "replacement asked for with --replace\n"))
