@@ -86,16 +86,6 @@ def use_colour(no_color: bool) -> bool:
     return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
-                     targets: tuple[str, ...], replace: Collection[str]) -> Plan:
-    from evalspec.plan.planner import make_plan
-
-    try:
-        return await make_plan(state, client, endpoint, targets, replace=replace)
-    finally:
-        await client.aclose()
-
-
 def _early_reader(path: Path, endpoint: str | None) -> tuple[SGPClient, str, str] | None:
     """A client, URL and project name for a remote platform when evalspec.yaml and the
     environment already name both, so its reads can start while the specs load. None for the

@@ -113,10 +113,8 @@ def _attribute_changes(obj: DesiredObject, payload: Payload, remote: Remote,
         before, after = user_tags(current.get("tags"), project), user_tags(body["tags"], project)
         if sorted(before) != sorted(after):  # tags are labels: their order is no change
             changes.append(Change("tags", before, after))
-    if "metadata" not in ignore and obj.kind != "Dataset" and (
-            obj.kind == "EvaluationGroup" or current.get("metadata") != body.get("metadata")):
-        metadata = group_metadata(current) if obj.kind == "EvaluationGroup" else current.get(
-            "metadata")
+    metadata = group_metadata(current)  # an evaluation's, or a group's under either name
+    if "metadata" not in ignore and obj.kind != "Dataset" and metadata != body.get("metadata"):
         before_meta, after_meta = user_metadata(metadata), user_metadata(body.get("metadata"))
         if before_meta != after_meta:
             changes.append(Change("metadata", before_meta, after_meta))
@@ -185,8 +183,7 @@ def _in_place(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remot
         ours = [t for t in body.get("tags", []) if t not in user_tags([t], ctx.project)]
         body["tags"] = user_tags(current.get("tags"), ctx.project) + ours
     if "metadata" in ignore and "metadata" in body:
-        theirs = user_metadata(group_metadata(current) if obj.kind == "EvaluationGroup"
-                               else current.get("metadata"))
+        theirs = user_metadata(group_metadata(current))
         body["metadata"] = {**theirs, **{k: v for k, v in body["metadata"].items()
                                          if k.startswith("evalspec.")}}
     return {**desired, "body": body}
