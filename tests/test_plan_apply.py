@@ -689,7 +689,8 @@ def test_every_lost_create_is_adopted_not_repeated(workdir, tmp_path, run) -> No
 
 
 def test_archived_objects_with_the_same_content_are_restored_not_recreated(workdir, platform,
-                                                                           sdk, run) -> None:
+                                                                           sdk, run,
+                                                                           tmp_path) -> None:
     root = workdir("sweep")
     assert apply(run, root, platform.url).code == 0
     [dataset] = sdk.datasets.list(tags=["evalspec:support-sweep"]).items
@@ -702,6 +703,27 @@ def test_archived_objects_with_the_same_content_are_restored_not_recreated(workd
         f"# {evaluation['metadata']['evalspec.address']} will be restored (archived)"]
     assert result.out.splitlines()[-1].startswith(
         "Plan: 0 to create, 1 to update, 0 to replace, 2 to restore, 0 to archive.")
+    # An evaluation is restored only once its dataset is: a dataset update the platform
+    # refuses leaves the evaluation archived, to be restored by the next apply.
+    saved = tmp_path / "plan.json"
+    plan(run, root, platform.url, "-o", str(saved))
+    document = json.loads(saved.read_text())
+    assert document["actions"][0]["address"] == "Dataset/support-faq"
+    document["actions"][0]["desired"]["body"]["tags"] = "not a list"  # the platform refuses it
+    saved.write_text(json.dumps(document))
+    result = run("apply", str(saved), env=ENV)
+    assert result.code == 1
+    address = evaluation["metadata"]["evalspec.address"]
+    assert result.out.splitlines()[-4:] == [
+        f"Dataset/support-faq: restore failed: PATCH /v5/datasets/{dataset.id} failed with "
+        "422: tags: Input should be a valid list",
+        f"{address}: restore skipped: depends on Dataset/support-faq",
+        f"EvaluationGroup/faq-sweep: update skipped: depends on {address}",
+        "Apply incomplete: 0 done, 1 failed, 2 skipped."]
+    assert headlines(plan(run, root, platform.url).out) == [
+        f"# {address} will be restored (archived)",
+        "# EvaluationGroup/faq-sweep will be updated in place (members changed; row "
+        "identifiers changed)"]
     assert apply(run, root, platform.url).code == 0
     assert sdk.datasets.retrieve(dataset.id).archived_at is None
     assert sdk.evaluations.retrieve(evaluation["id"]).archived_at is None
