@@ -586,6 +586,35 @@ def test_ignore_fields_leave_that_drift_alone(workdir, platform, sdk, run) -> No
         "curated in the UI", ["team:evals", "quickstart", "evalspec:quickstart"])
 
 
+def test_ignored_metadata_keeps_the_platforms_keys_and_otherwise_follows_the_spec(
+        workdir, platform, sdk, run) -> None:
+    """ignore_fields: [metadata] keeps the keys the platform has (set by hand or by an older
+    spec) through an update, while evalspec's own stamps are still written. With another field
+    ignored instead, metadata follows the spec again: a key set by hand is removed."""
+    root = workdir("quickstart")
+    spec = root / "specs" / "capitals.yaml"
+    edit(spec, "name: capitals\n",
+         "name: capitals\nmetadata: {owner: evals}\nlifecycle: {ignore_fields: [metadata]}\n")
+    assert apply(run, root, platform.url).code == 0
+    [evaluation] = owned(platform, "quickstart")
+    stamps = {k: v for k, v in evaluation["metadata"].items() if k.startswith("evalspec.")}
+    assert sorted(stamps) == ["evalspec.address", "evalspec.fingerprint", "evalspec.project"]
+    sdk.evaluations.update(evaluation["id"], evaluation={"metadata": {"reviewer": "ann"}})
+    edit(spec, "metadata: {owner: evals}", "metadata: {owner: platform-team}")
+    edit(spec, "description: Does the model know capital cities?", "description: Capitals.")
+    assert headlines(plan(run, root, platform.url).out) == [
+        "# Evaluation/capitals will be updated in place"]
+    assert apply(run, root, platform.url).code == 0
+    [after] = owned(platform, "quickstart")
+    assert (after["id"], after["description"], after["metadata"]) == (
+        evaluation["id"], "Capitals.", {"owner": "evals", "reviewer": "ann", **stamps})
+    edit(spec, "ignore_fields: [metadata]", "ignore_fields: [description]")
+    assert apply(run, root, platform.url).code == 0
+    [last] = owned(platform, "quickstart")
+    assert (last["id"], last["metadata"]) == (
+        evaluation["id"], {"owner": "platform-team", **stamps})
+
+
 def test_target_limits_the_plan_to_addresses_and_what_they_need(workdir, platform,
                                                                  run) -> None:
     root = workdir("sweep")

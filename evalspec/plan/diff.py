@@ -180,7 +180,7 @@ def _in_place(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remot
         if current.get("description") is not None:
             body["description"] = current["description"]
     if "tags" in ignore:
-        ours = [t for t in body.get("tags", []) if t not in user_tags([t], ctx.project)]
+        ours = [t for t in body["tags"] if t not in user_tags([t], ctx.project)]
         body["tags"] = user_tags(current.get("tags"), ctx.project) + ours
     if "metadata" in ignore and "metadata" in body:
         theirs = user_metadata(group_metadata(current))
