@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 
 import httpx
 import pytest
@@ -77,6 +78,50 @@ def test_malformed_bodies_are_422_with_locations(http) -> None:
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "tasks", 0, "configuration",
                                                    "messages"]
+
+
+def test_a_create_gets_the_same_answer_with_or_without_the_hot_path(http) -> None:
+    """Creates sent as ``application/json`` are served by the hot path (evalspec.platform.
+    hotpath); with a charset in the content type they go to the FastAPI route. Each answer is
+    the same either way, errors included, and a refused create writes nothing."""
+    dataset = http.post("/v5/datasets", json={"name": "d", "data": [{"q": 1}]}).json()["id"]
+    task = {"task_type": "chat_completion",
+            "configuration": {"model": "a/b", "messages": [{"role": "user", "content": "x"}]}}
+    bodies = [
+        b'{"name": "ok", "data": [{"q": 1}], "tags": ["t"], "tasks": [%s]}'
+        % json.dumps(task).encode(),
+        b'{"name": "from-dataset", "dataset_id": "%s"}' % dataset.encode(),
+        b'{"name": "x", "dataset_id": "dataset_nope"}',
+        b'{"name": "x", "data": "rows"}',
+        b'{"name": "x", "data": [{}], "tasks": [{"task_type": "chat_completion", '
+        b'"configuration": {"model": "a/b"}}]}',
+        b'{"name": "x", "data": [{}], "unknown": 1}',
+        b'{"name": ',
+        b'{"name": "x", "data": [{"q": NaN}]}',
+        b"",
+    ]
+
+    def answer(body: bytes, content_type: str, headers: dict[str, str]) -> tuple[int, object]:
+        response = http.post("/v5/evaluations", content=body,
+                             headers={"content-type": content_type, **headers})
+        found = response.json()
+        if response.status_code == 200:
+            for key in ("id", "created_at"):
+                found.pop(key)
+        return response.status_code, found
+
+    for headers in ({}, {"x-api-key": ""}):
+        for body in bodies:
+            hot = answer(body, "application/json", headers)
+            assert hot == answer(body, "application/json; charset=utf-8", headers), body
+    assert [answer(b, "application/json", {})[0] for b in bodies] == [
+        200, 200, 400, 422, 422, 422, 422, 422, 422]
+    assert answer(bodies[0], "application/json", {"x-api-key": ""})[0] == 401
+    assert answer(bodies[7], "application/json", {}) == (
+        422, {"detail": "the body holds NaN or Infinity, which JSON cannot carry"})
+    # The two good bodies, created twice in the comparison and once after it.
+    listed = http.get("/v5/evaluations", params={"limit": 100}).json()["items"]
+    assert sorted(e["name"] for e in listed) == sorted(["ok", "from-dataset"] * 3)
 
 
 def test_group_patch_rules(http) -> None:

@@ -13,14 +13,16 @@ accepted and ``x-selected-account-id`` (or ``default``) picks the account.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from evalspec.platform.api import Settings
-from evalspec.platform.store import Store
+from evalspec.platform.store import NotJSON, Store
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     from evalspec.platform import datasets, evaluation_items, evaluations, groups, tasks_v2
+    from evalspec.platform.hotpath import HotPath
 
     settings = settings or Settings()
     app = FastAPI(title="evalspec local platform", docs_url=None, redoc_url=None)
@@ -32,9 +34,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(groups.router)
     app.include_router(tasks_v2.router)
     app.add_exception_handler(tasks_v2.V2Error, tasks_v2.v2_error_response)
+    app.add_exception_handler(NotJSON, not_json)
+    app.add_middleware(HotPath, routes={
+        ("POST", "/v5/evaluations"): (evaluations.EvaluationCreate, evaluations.create)})
     app.state.tasks = tasks_v2.load_tasks(settings.tasks_file) if settings.tasks_file else []
     if settings.sample_tasks:
         from evalspec.platform.sample_tasks import sample_tasks
 
         app.state.tasks += [tasks_v2.normalise(t) for t in sample_tasks(settings.sample_tasks)]
     return app
+
+
+async def not_json(request: Request, exc: Exception) -> JSONResponse:
+    del request, exc
+    return JSONResponse({"detail": "the body holds NaN or Infinity, which JSON cannot carry"},
+                        status_code=422)

@@ -59,7 +59,20 @@ PREFIXES = {
 
 TAIL_KEYS = {"evaluation": "tasks"}  # shown only in some views: kept last, at ``cut``
 
-dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+class NotJSON(ValueError):
+    """A value JSON cannot carry (NaN or an infinity): Python's JSON reader, which FastAPI
+    uses for request bodies, accepts them, and nothing stored may hold one."""
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, as stored and sent."""
+    try:
+        return _encode(value)
+    except ValueError as exc:
+        raise NotJSON(str(exc)) from None
 
 
 def now() -> str:
