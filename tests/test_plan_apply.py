@@ -852,6 +852,30 @@ def test_in_place_updates_send_every_changed_field_of_each_kind(workdir, platfor
     assert plan(run, root, platform.url, "--detailed-exitcode").code == 0
 
 
+def test_a_group_rewritten_for_new_members_keeps_the_metadata_it_ignores(workdir, platform,
+                                                                          run) -> None:
+    """A group whose members change is written whole (PUT): with ignore_fields: [metadata],
+    the metadata the platform has goes into it, keys set by hand included."""
+    root = workdir("sweep")
+    edit(root / "specs" / "support.yaml", "row_identifier: id",
+         "row_identifier: id\nlifecycle: {ignore_fields: [metadata]}")
+    assert apply(run, root, platform.url).code == 0
+    http = httpx.Client(base_url=platform.url, headers={"x-api-key": "k"})
+    params = {"tags": "evalspec:support-sweep", "views": "members"}
+    [group] = http.get("/v5/evaluation-groups", params=params).json()["items"]
+    assert http.patch(f"/v5/evaluation-groups/{group['id']}",
+                      json={"metadata": {"reviewer": "ann"}}).status_code == 200
+    edit(root / "evalspec.yaml", "temperatures: [0.0, 0.7]", "temperatures: [0.0, 0.7, 1.0]")
+    assert apply(run, root, platform.url).code == 0
+    [after] = http.get("/v5/evaluation-groups", params=params).json()["items"]
+    assert (after["id"], len(after["members"])) == (group["id"], 9)
+    def users(metadata: dict) -> dict:
+        return {k: v for k, v in metadata.items() if not k.startswith("evalspec.")}
+
+    assert users(after["metadata"]) == {**users(group["metadata"]), "reviewer": "ann"}
+    assert after["metadata"]["evalspec.fingerprint"] != group["metadata"]["evalspec.fingerprint"]
+
+
 @pytest.mark.parametrize("pattern, reason", [
     ("faq-openai-gpt-4o-t0.0", "member Evaluation/faq-openai-gpt-4o-t0.0 replaced"),
     ("faq-openai-gpt-4o-t0.*", "members Evaluation/faq-openai-gpt-4o-t0.0 and "
