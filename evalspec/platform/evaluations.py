@@ -224,9 +224,11 @@ class Renderer:
                 f'"datasets":[{",".join(datasets[d].public for d in linked if d in datasets)}],'
                 f'{status}}}')
 
-    def one(self, evaluation: dict[str, Any]) -> SplicedJSON:
-        """The response for one evaluation."""
-        return SplicedJSON(self.text(Stored.of("evaluation", evaluation)).encode())
+    def one(self, evaluation: dict[str, Any] | Stored) -> SplicedJSON:
+        """The response for one evaluation (its body, or as stored)."""
+        if isinstance(evaluation, dict):
+            evaluation = Stored.of("evaluation", evaluation)
+        return SplicedJSON(self.text(evaluation).encode())
 
 
 def get_evaluation(store: Store, account: str, evaluation_id: str,
@@ -279,11 +281,11 @@ async def create(body: EvaluationCreate, request: Request, account: str = Accoun
             "archived_at": None, "error_count": 0, "tasks": tasks, "_dataset_ids": dataset_ids,
             "_item_count": len(rows), "_created": time.time(), **runs(tasks),
         }
-        store.insert(db, account, "evaluation", evaluation)
+        stored = store.add(db, account, "evaluation", evaluation)
         store.insert(db, account, "evaluation.rows",
                      {"id": f"{evaluation['id']}.rows", "rows": rows, "item_ids": item_ids,
                       "files": body.files, "version_num": version}, parent=evaluation["id"])
-    return Renderer(request, account, ["tasks"]).one(evaluation)
+    return Renderer(request, account, ["tasks"]).one(stored)
 
 
 def _views(views: list[str] | None) -> list[str]:

@@ -198,14 +198,21 @@ class Store:
     # -- writes (call inside a transaction) ---------------------------------------------------
     def insert(self, db: sqlite3.Connection, account: str, kind: str, body: dict[str, Any],
                parent: str | None = None) -> dict[str, Any]:
+        self.add(db, account, kind, body, parent)
+        return body
+
+    def add(self, db: sqlite3.Connection, account: str, kind: str, body: dict[str, Any],
+            parent: str | None = None) -> Stored:
+        """``insert``, returning the object as stored (for a response made from its text)."""
+        text, cut, private = _split(kind, body)
         cursor = db.execute(
             "INSERT INTO objects (id, account, kind, parent, name, archived_at, public, cut, "
             "private) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (body["id"], account, kind, parent, body.get("name"), body.get("archived_at"),
-             *_row(kind, body)),
+             text, cut, dumps(private)),
         )
         self._set_tags(db, cursor.lastrowid, body.get("tags"))
-        return body
+        return Stored(text, cut, private)
 
     def save(self, db: sqlite3.Connection, body: dict[str, Any]) -> dict[str, Any]:
         seq, kind = db.execute("SELECT seq, kind FROM objects WHERE id = ?",
