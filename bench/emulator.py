@@ -128,6 +128,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="baseline and this tree alternate this many times (the best shown)")
     args = parser.parse_args()
+    if 0 < args.pages < 8:
+        parser.error("--pages: 0, or at least 8 (a process's CPU time is read in 10 ms ticks)")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; each emulator in its own "
           f"process, SQLite in WAL mode on a temporary file; the best of {args.rounds} "
           "alternating rounds\n")
