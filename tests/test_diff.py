@@ -151,6 +151,20 @@ def test_a_dataset_update_keeps_the_tags_it_ignores_as_the_platform_has_them(wor
         "by-hand", *[t for t in dataset.body["tags"] if t.startswith("evalspec")]]
 
 
+def test_metadata_on_a_dataset_is_no_change(workdir) -> None:
+    """Datasets carry no metadata in the specs and updates never send any: metadata found on
+    one (set by hand, or by another tool) is not a change, or every plan would show it."""
+    root = workdir("sweep")
+    state = build(root)
+    [dataset] = [p for p in build_payloads(state) if p.kind == "Dataset"]
+    for metadata in ({"curated": True}, {}):
+        remote = Remote("Dataset", "id-ds", dataset.address, dataset.fingerprint, False,
+                        "2026-01-01T00:00:00Z", {**dataset.body, "id": "id-ds",
+                                                 "metadata": metadata})
+        plan = diff(state, [dataset], ActualState((remote,), 3), URL)
+        assert (plan.actions, plan.errors) == ((), ())
+
+
 def test_an_ignored_description_the_platform_lacks_is_not_sent(workdir) -> None:
     """ignore_fields: [description] means the platform's description stands, even when it has
     none: an update for another field sends no description at all."""

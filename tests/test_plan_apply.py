@@ -602,8 +602,11 @@ def test_ignored_metadata_keeps_the_platforms_keys_and_otherwise_follows_the_spe
     sdk.evaluations.update(evaluation["id"], evaluation={"metadata": {"reviewer": "ann"}})
     edit(spec, "metadata: {owner: evals}", "metadata: {owner: platform-team}")
     edit(spec, "description: Does the model know capital cities?", "description: Capitals.")
-    assert headlines(plan(run, root, platform.url).out) == [
-        "# Evaluation/capitals will be updated in place"]
+    assert plan(run, root, platform.url).out.splitlines()[2:6] == [
+        "  # Evaluation/capitals will be updated in place",
+        "  ~ Evaluation/capitals",
+        '      ~ description: "Does the model know capital cities?" -> "Capitals."',
+        ""]
     assert apply(run, root, platform.url).code == 0
     [after] = owned(platform, "quickstart")
     assert (after["id"], after["description"], after["metadata"]) == (

