@@ -96,6 +96,7 @@ def _local_transport(root: Path) -> httpx.AsyncBaseTransport:
     """The platform in this process; v2 tasks come from ``.evalspec/tasks.jsonl`` if present."""
     from evalspec.platform.api import Settings
     from evalspec.platform.app import create_app
+    from evalspec.platform.hotpath import hot_path
     from evalspec.platform.scoring import QUALITY_ENV, parse_qualities
 
     database = local_database(root)
@@ -105,8 +106,8 @@ def _local_transport(root: Path) -> httpx.AsyncBaseTransport:
                                      if p.strip()])
     except ValueError as exc:
         raise UsageError(f"{QUALITY_ENV}: {exc}") from None
-    return httpx.ASGITransport(app=create_app(Settings(
-        db=database, tasks_file=tasks if tasks.is_file() else None, model_quality=qualities)))
+    return httpx.ASGITransport(app=hot_path(create_app(Settings(
+        db=database, tasks_file=tasks if tasks.is_file() else None, model_quality=qualities))))
 
 
 def sgp_client(endpoint: Endpoint, credentials: Credentials, root: Path, *,

@@ -22,7 +22,6 @@ from evalspec.platform.store import NotJSON, Store
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     from evalspec.platform import datasets, evaluation_items, evaluations, groups, tasks_v2
-    from evalspec.platform.hotpath import HotPath
 
     settings = settings or Settings()
     app = FastAPI(title="evalspec local platform", docs_url=None, redoc_url=None)
@@ -35,8 +34,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasks_v2.router)
     app.add_exception_handler(tasks_v2.V2Error, tasks_v2.v2_error_response)
     app.add_exception_handler(NotJSON, not_json)
-    app.add_middleware(HotPath, routes={
-        ("POST", "/v5/evaluations"): (evaluations.EvaluationCreate, evaluations.create)})
     app.state.tasks = tasks_v2.load_tasks(settings.tasks_file) if settings.tasks_file else []
     if settings.sample_tasks:
         from evalspec.platform.sample_tasks import sample_tasks

@@ -19,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from evalspec.platform.api import account_of
 from evalspec.platform.store import Store
@@ -30,11 +31,20 @@ from evalspec.platform.store import Store
 Endpoint = Callable[[Any, Request, str, Store], Awaitable[Response]]
 
 
-class HotPath:
-    """ASGI middleware: ``routes`` maps (method, path) to the request model and the endpoint
-    (called as ``endpoint(body, request, account, store)``, as its FastAPI route would)."""
+def hot_path(app: FastAPI) -> HotPath:
+    """``app`` as served: its evaluation creates take the hot path."""
+    from evalspec.platform import evaluations
 
-    def __init__(self, app: ASGIApp,
+    return HotPath(app, {
+        ("POST", "/v5/evaluations"): (evaluations.EvaluationCreate, evaluations.create)})
+
+
+class HotPath:
+    """ASGI middleware, outside the FastAPI app and all its middleware: ``routes`` maps
+    (method, path) to the request model and the endpoint (called as
+    ``endpoint(body, request, account, store)``, as its FastAPI route would)."""
+
+    def __init__(self, app: FastAPI,
                  routes: Mapping[tuple[str, str], tuple[type[BaseModel], Endpoint]]) -> None:
         self.app = app
         self.routes = routes
@@ -45,6 +55,7 @@ class HotPath:
         if route is None:
             await self.app(scope, receive, send)
             return
+        scope["app"] = self.app  # what the app itself would set: endpoints read its state
         request = Request(scope, receive)
         if request.headers.get("content-type") != "application/json":
             await self.app(scope, receive, send)

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from evalspec.platform.api import Settings
 from evalspec.platform.app import create_app
 from evalspec.platform.faults import FaultInjector
+from evalspec.platform.hotpath import hot_path
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -27,10 +28,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 def _server(settings: Settings, host: str, port: int, access_log: bool
             ) -> tuple[uvicorn.Server, FastAPI]:
     app = create_app(settings)
+    served: Any = hot_path(app)
     # Faults wrap the app outermost so that a drop can reach the connection itself.
-    served: Any = FaultInjector(app, settings.faults) if settings.faults.active else app
+    if settings.faults.active:
+        served = FaultInjector(served, settings.faults)
     config = uvicorn.Config(
         served, host=host, port=port, access_log=access_log,
+        proxy_headers=False,  # no proxy stands before the local platform
         log_level="info" if access_log else "warning",
         backlog=2048,  # concurrent clients must not wait on a short listen queue
     )
