@@ -109,14 +109,15 @@ def _attribute_changes(obj: DesiredObject, payload: Payload, remote: Remote,
     if "description" not in ignore and (current.get("description") or None) != (
             body.get("description") or None):
         changes.append(Change("description", current.get("description"), body.get("description")))
-    # A shortcut for the common case; the comparison below finds equal tags no change either.
+    # Shortcuts for the common case: the comparisons below find equal values no change either.
     same_tags = current.get("tags") == body["tags"]  # pragma: no mutate
+    metadata = group_metadata(current)  # an evaluation's, or a group's under either name
+    same_metadata = metadata == body.get("metadata")  # pragma: no mutate
     if "tags" not in ignore and not same_tags:
         before, after = user_tags(current.get("tags"), project), user_tags(body["tags"], project)
         if sorted(before) != sorted(after):  # tags are labels: their order is no change
             changes.append(Change("tags", before, after))
-    metadata = group_metadata(current)  # an evaluation's, or a group's under either name
-    if "metadata" not in ignore and obj.kind != "Dataset" and metadata != body.get("metadata"):
+    if "metadata" not in ignore and obj.kind != "Dataset" and not same_metadata:
         before_meta, after_meta = user_metadata(metadata), user_metadata(body.get("metadata"))
         if before_meta != after_meta:
             changes.append(Change("metadata", before_meta, after_meta))
