@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 
 import jsonschema
 import pytest
@@ -194,13 +195,53 @@ def test_check_holds_the_candidate_to_the_example_gates(scored, run) -> None:
     assert failed[0]["detail"].endswith("p (Holm) 0.020: significantly worse")
     assert failed[1]["detail"] == "faq-anthropic-claude-3-5-sonnet averages 0.663 < 0.7"
     comment = root / "check.md"
-    run("check", str(root), "--endpoint", url, "--markdown", str(comment), env=ENV)
+    assert run("check", str(root), "--endpoint", url, "--markdown", str(comment),
+               env=ENV).code == 0
     text = comment.read_text()
     assert text.startswith("<!-- evalspec-check -->\n### evalspec check: 3 held, 0 failed\n")
     assert "### evalspec report for `EvaluationGroup/faq-judged`" in text
 
 
-def test_check_without_gates_says_how_to_add_them(workdir, platform, run) -> None:
-    result = run("check", str(workdir("sweep")), "--endpoint", platform.url, env=ENV)
+def test_check_waits_for_running_evaluations_and_logs_their_progress(workdir, tmp_path,
+                                                                      run) -> None:
+    from evalspec.platform.api import Settings
+    from evalspec.platform.scoring import parse_qualities
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "w.db", complete_after=3.0,
+                                       model_quality=parse_qualities(QUALITIES.split(","))))
+    try:
+        root = workdir("judge-sweep")
+        assert apply(run, root, server.url).code == 0
+        result = run("check", str(root), "--endpoint", server.url, "--wait", "--interval",
+                     "0.2", env=ENV)
+    finally:
+        server.stop()
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[-1] == "3 gates: 3 held, 0 failed."
+    log = result.err.splitlines()
+    assert re.fullmatch(r"\d\d:\d\d:\d\d 3 evaluations: 3 running\.", log[0]), log
+    names = ["faq-anthropic-claude-3-5-sonnet", "faq-openai-gpt-4o", "faq-openai-gpt-4o-mini"]
+    assert sorted(line.split(":")[0].strip() for line in log[1:4]) == names
+    assert all(re.fullmatch(r"  faq-[\w.-]+: running, \d+/60 items done \(0 failed\)", line)
+               for line in log[1:4]), log
+    assert len(log) > 4  # a later look logged what had moved
+
+
+def test_check_without_gates_says_how_to_add_them(workdir, platform, run, tmp_path) -> None:
+    comment = tmp_path / "check.md"
+    result = run("check", str(workdir("sweep")), "--endpoint", platform.url, "--markdown",
+                 str(comment), env=ENV)
     assert (result.code, result.err) == (0, "No gates: add 'gates:' to evalspec.yaml or to an "
                                             "EvaluationGroup (see 'evalspec check --help').\n")
+    assert comment.read_text() == "<!-- evalspec-check -->\n### evalspec check: no gates\n"
+
+
+def test_check_of_a_bad_spec_reports_it_as_validate_does(workdir, run) -> None:
+    root = workdir("judge-sweep")
+    spec = next((root / "specs").glob("*.yaml"))
+    spec.write_text(spec.read_text() + "\nkind: Nonsense\n", encoding="utf-8")
+    expected = run("validate", str(root))
+    result = run("check", str(root), "--endpoint", "http://127.0.0.1:9", env=ENV)
+    assert expected.code == 1 and expected.err
+    assert (result.code, result.out, result.err) == (1, "", expected.err)
