@@ -4,6 +4,9 @@ import json
 import subprocess
 import sys
 
+import click
+import pytest
+
 from tests.conftest import EVALUATION, EXAMPLES
 
 
@@ -84,6 +87,35 @@ def test_internal_errors_are_one_line_unless_debug(run, monkeypatch) -> None:
     assert result.code == 1
     assert result.err.startswith("Traceback (most recent call last):")
     assert 'raise RuntimeError("boom")' in result.err
+
+
+def test_errors_show_a_traceback_only_with_debug(workdir, run, monkeypatch) -> None:
+    monkeypatch.delenv("SGP_API_KEY", raising=False)
+    root = workdir("quickstart")
+    message = ("Error: SGP_API_KEY is not set; it is needed for http://127.0.0.1:9 "
+               "(endpoint from --endpoint)\n")
+    plain = run("plan", str(root), "--endpoint", "http://127.0.0.1:9")
+    assert (plain.code, plain.out, plain.err) == (1, "", message)
+    debug = run("--debug", "plan", str(root), "--endpoint", "http://127.0.0.1:9")
+    assert debug.code == 1
+    assert debug.err.startswith("Traceback (most recent call last):")
+    assert debug.err.endswith("\nevalspec.errors.UsageError: " + message[len("Error: "):]
+                              + message)
+
+
+@pytest.mark.parametrize("raised, err", [
+    (KeyboardInterrupt, "\nInterrupted.\n"),  # after the ^C the terminal shows: a new line
+    (click.exceptions.Abort, "Interrupted.\n"),
+])
+def test_an_interrupt_is_one_line_and_exit_code_130(run, monkeypatch, raised, err) -> None:
+    from evalspec.cli import spec_commands
+
+    def interrupted(*args, **kwargs):
+        raise raised()
+
+    monkeypatch.setattr(spec_commands, "build", interrupted)
+    result = run("--debug", "validate", str(EXAMPLES / "sweep"))
+    assert (result.code, result.out, result.err) == (130, "", err)
 
 
 def test_spec_errors_never_show_a_traceback_even_with_debug(project, run) -> None:
