@@ -8,10 +8,10 @@ directly: a JSON body the request model accepts, validated straight from its byt
 same endpoint function the FastAPI route calls.
 
 Anything unusual goes on to the FastAPI app with the body replayed unchanged: another content
-type, a body that is not JSON or that the model refuses, or any error raised while creating
-(an unknown key, an unknown dataset). So every error keeps FastAPI's exact answer. Answering
-a failed create a second time is safe: it has written nothing, since its transaction rolls
-back.
+type, a body that is not JSON or that the model refuses, or an error the create answers (an
+unknown key, an unknown dataset, NaN in the data). So every error keeps FastAPI's exact
+answer. Answering such a create a second time is safe: it raised before its transaction
+committed, so it wrote nothing.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from fastapi import FastAPI
-from pydantic import BaseModel
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from evalspec.platform.api import account_of
-from evalspec.platform.store import Store
+from evalspec.platform.store import NotJSON, Store
 
 Endpoint = Callable[[Any, Request, str, Store], Awaitable[Response]]
 
@@ -66,7 +66,9 @@ class HotPath:
             body = model.model_validate_json(raw)
             account = await account_of(request)
             response = await endpoint(body, request, account, request.app.state.store)
-        except Exception:  # whatever it is, the FastAPI route answers it as it always has
+        except (ValidationError, HTTPException, NotJSON):
+            # Each is raised before the create's transaction commits, so it wrote nothing:
+            # the FastAPI route answers the request again, as it always has.
             await self.app(scope, _replay(raw, receive), send)
             return
         await response(scope, receive, send)
