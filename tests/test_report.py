@@ -72,7 +72,8 @@ def scored(workdir, tmp_path, run):
                                        model_quality=parse_qualities(QUALITIES.split(","))))
     root = workdir("judge-sweep")
     assert apply(run, root, server.url).code == 0
-    run("status", str(root), "--endpoint", server.url, "--watch", "--interval", "0.05", env=ENV)
+    assert run("status", str(root), "--endpoint", server.url, "--watch", "--interval", "0.05",
+               env=ENV).code == 0
     yield root, server.url
     server.stop()
 
@@ -133,8 +134,8 @@ def test_rows_a_member_lacks_are_counted(project, platform, run) -> None:
         + f"---\nkind: Evaluation\nname: b\ndata: {rows_b}\n" + task.replace("M", "x/y")
         + "---\nkind: EvaluationGroup\nname: g\nmembers: [a, b]\nrow_identifier: id\n")})
     assert apply(run, root, platform.url).code == 0
-    run("status", str(root), "--endpoint", platform.url, "--watch", "--interval", "0.05",
-        env=ENV)
+    assert run("status", str(root), "--endpoint", platform.url, "--watch", "--interval",
+               "0.05", env=ENV).code == 0
     document = json.loads(run("report", "g", str(root), "--endpoint", platform.url,
                               "--format", "json", env=ENV).out)
     assert document["rows"] == 6

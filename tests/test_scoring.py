@@ -80,8 +80,8 @@ def test_the_platform_scores_the_judge_sweep(workdir, tmp_path, run) -> None:
     try:
         root = workdir("judge-sweep")
         assert apply(run, root, server.url).code == 0
-        run("status", str(root), "--endpoint", server.url, "--watch", "--interval", "0.05",
-            env=ENV)
+        assert run("status", str(root), "--endpoint", server.url, "--watch", "--interval",
+                   "0.05", env=ENV).code == 0
         result = run("results", "faq-judged", str(root), "--endpoint", server.url, env=ENV)
         import json
 

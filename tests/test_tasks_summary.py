@@ -160,7 +160,7 @@ def test_html_report_is_one_self_contained_file(sample_file, run, tmp_path) -> N
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
 def test_html_report_renders_in_headless_chromium(sample_file, run, tmp_path) -> None:
     out = tmp_path / "report.html"
-    run("tasks", "summary", sample_file, "--format", "html", "-o", str(out))
+    assert run("tasks", "summary", sample_file, "--format", "html", "-o", str(out)).code == 0
     png = screenshot(out, tmp_path, "1000,2400")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000  # a page with charts
 

@@ -81,7 +81,7 @@ def _action(command: str, project: Path, tmp_path: Path, *args: str) -> tuple[in
 
 def test_the_composite_action_plans_applies_and_checks_drift(tmp_path, run) -> None:
     project = tmp_path / "proj"
-    run("init", str(project))
+    assert run("init", str(project)).code == 0
     code, outputs, _ = _action("plan", project, tmp_path, "--endpoint", "local")
     assert (code, outputs["exitcode"]) == (0, "2")  # changes to make: not a failure
     markdown = Path(outputs["markdown"]).read_text()
