@@ -10,7 +10,7 @@ import shutil
 import httpx
 import pytest
 
-from tests.conftest import EXAMPLES, edit
+from tests.conftest import EVALUATION, EXAMPLES, edit
 
 ENV = {"SGP_API_KEY": "k", "SGP_ACCOUNT_ID": "default"}
 
@@ -584,6 +584,25 @@ def test_ignore_fields_leave_that_drift_alone(workdir, platform, sdk, run) -> No
     [after] = owned(platform, "quickstart")
     assert (after["description"], after["tags"]) == (
         "curated in the UI", ["team:evals", "quickstart", "evalspec:quickstart"])
+
+
+def test_an_evaluation_on_a_dataset_outside_the_specs_is_created_on_it(project, platform, sdk,
+                                                                       run) -> None:
+    """dataset: {id: ...} names a dataset the specs do not hold: the plan cannot count its
+    rows, so it promises no number of task executions; apply links the evaluation to it."""
+    dataset = sdk.datasets.create(name="shared-rows", data=[{"q": "a"}, {"q": "b"}])
+    root = project({"specs/a.yaml": EVALUATION.replace("data: [{q: a}]",
+                                                       f"dataset: {{id: {dataset.id}}}")})
+    result = plan(run, root, platform.url)
+    assert result.out.splitlines()[2:6] == [
+        "  # Evaluation/ev will be created", "  + Evaluation/ev",
+        f"      + dataset_id: {dataset.id}",
+        "      + task chat_completion: chat_completion openai/gpt-4o"]
+    assert result.out.splitlines()[-1] == (
+        "Plan: 1 to create, 0 to update, 0 to replace, 0 to restore, 0 to archive.")
+    assert apply(run, root, platform.url).code == 0
+    [evaluation] = owned(platform, "demo")
+    assert [d["id"] for d in evaluation["datasets"]] == [dataset.id]
 
 
 def test_ignored_metadata_keeps_the_platforms_keys_and_otherwise_follows_the_spec(
