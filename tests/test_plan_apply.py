@@ -179,6 +179,12 @@ def test_rename_with_moved_from_updates_in_place(workdir, platform, run) -> None
     assert (renamed["id"], renamed["name"]) == (original["id"], "world-capitals")
     assert renamed["metadata"]["evalspec.address"] == "Evaluation/world-capitals"
     assert plan(run, root, platform.url).out.startswith("No changes.")
+    # moved_from is tried in order; a name nothing was ever at is passed over.
+    edit(spec, "name: world-capitals\nlifecycle: {moved_from: [capitals]}\n",
+         "name: capitals-of-the-world\n"
+         "lifecycle: {moved_from: [never-existed, world-capitals]}\n")
+    assert headlines(plan(run, root, platform.url).out) == [
+        "# Evaluation/capitals-of-the-world will be updated in place"]
 
 
 def test_a_protected_evaluation_is_not_replaced(workdir, platform, run) -> None:

@@ -95,3 +95,30 @@ def test_a_damaged_saved_plan_is_refused_with_the_place(workdir, platform, run,
         f"Error: {saved}: cannot read the saved plan: Expecting property name")
     assert httpx.get(f"{platform.url}/v5/evaluations", headers={"x-api-key": "k"}
                      ).json()["items"] == []
+
+
+def test_a_creates_workload_counts_rows_tasks_and_the_models_they_run_on(workdir, platform,
+                                                                         run, tmp_path) -> None:
+    """A judge runs on its own model: the members it judges run on two (the judge is
+    openai/gpt-4o, so the gpt-4o member runs on one)."""
+    saved = tmp_path / "plan.json"
+    result = plan(run, workdir("judge-sweep"), platform.url, "-o", str(saved))
+    assert [line for line in result.out.splitlines() if line.startswith("  # Evaluation/")] == [
+        "  # Evaluation/faq-openai-gpt-4o will be created: starts 180 task executions over "
+        "1 model",
+        "  # Evaluation/faq-openai-gpt-4o-mini will be created: starts 180 task executions "
+        "over 2 models",
+        "  # Evaluation/faq-anthropic-claude-3-5-sonnet will be created: starts 180 task "
+        "executions over 2 models"]
+    workloads = {a["address"]: a.get("workload") for a in json.loads(saved.read_text())["actions"]}
+    assert workloads == {
+        "Dataset/support-faq": None,
+        "Evaluation/faq-openai-gpt-4o": {
+            "items": 60, "tasks": 3, "task_executions": 180, "models": ["openai/gpt-4o"]},
+        "Evaluation/faq-openai-gpt-4o-mini": {
+            "items": 60, "tasks": 3, "task_executions": 180,
+            "models": ["openai/gpt-4o-mini", "openai/gpt-4o"]},
+        "Evaluation/faq-anthropic-claude-3-5-sonnet": {
+            "items": 60, "tasks": 3, "task_executions": 180,
+            "models": ["anthropic/claude-3-5-sonnet", "openai/gpt-4o"]},
+        "EvaluationGroup/faq-judged": None}

@@ -88,7 +88,6 @@ def deep_changes(before: Any, after: Any, path: str, forces: bool) -> list[Chang
 @dataclass
 class _Context:
     state: DesiredState
-    actual: ActualState
     dataset_items: Mapping[str, list[dict[str, Any]]]
     errors: list[str]
     replace: Collection[str] = ()  # addresses to replace although nothing changed
@@ -275,7 +274,7 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
     (destroy plans with no desired objects but keeps the specs' ``lifecycle.protect``);
     ``archive_reason`` says why what is not desired is archived; ``replace``: evaluations to
     replace although their specs did not change (a re-run, like Terraform's -replace)."""
-    ctx = _Context(state, actual, dataset_items or {}, [], replace,
+    ctx = _Context(state, dataset_items or {}, [], replace,
                    {o.name: o for o in state.of_kind("Dataset")})
     by_address = actual.by_address()
     objects = {o.address: o for o in state.objects}
