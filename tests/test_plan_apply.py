@@ -238,18 +238,70 @@ def test_dataset_rows_without_a_key_replace_the_dataset(workdir, platform, run) 
     assert plan(run, root, platform.url).out.startswith("No changes.")
 
 
-def test_duplicates_at_one_address_keep_the_oldest(workdir, platform, sdk, run) -> None:
+def test_duplicates_at_one_address_keep_the_oldest(workdir, platform, sdk, run,
+                                                   tmp_path) -> None:
     root = workdir("quickstart")
     assert apply(run, root, platform.url).code == 0
     [original] = owned(platform, "quickstart")
     copy = {k: original[k] for k in ("name", "description", "tags", "metadata", "tasks")}
     sdk.evaluations.create(evaluation={**copy, "data": [{"country": "Peru"}]})
-    result = plan(run, root, platform.url)
+    saved = tmp_path / "plan.json"
+    result = plan(run, root, platform.url, "-o", str(saved))
     assert headlines(result.out) == [
         f"# Evaluation/capitals will be archived (duplicate of {original['id']} at the same "
         "address (the oldest is kept))"]
+    # The saved archive of the duplicate is stale once someone changed the duplicate.
+    [duplicate] = [e for e in owned(platform, "quickstart") if e["id"] != original["id"]]
+    sdk.evaluations.update(duplicate["id"], evaluation={"description": "keep me"})
+    stale = run("apply", str(saved), env=ENV)
+    assert (stale.code, stale.err) == (1, "Error: plan is stale: Evaluation/capitals changed "
+                                          "since the plan was made. Run 'evalspec plan' "
+                                          "again.\n")
     assert apply(run, root, platform.url).code == 0
     assert [e["id"] for e in owned(platform, "quickstart")] == [original["id"]]
+
+
+def test_moved_from_takes_over_one_live_object_once(workdir, platform, sdk, run) -> None:
+    """A spec moved from an old name takes the oldest live object there; another object at
+    that address (a duplicate) goes to the next spec moved from the same name, or is archived
+    as no longer in the specs when there is none."""
+    root = workdir("quickstart")
+    assert apply(run, root, platform.url).code == 0
+    [original] = owned(platform, "quickstart")
+    copy = {k: original[k] for k in ("name", "description", "tags", "metadata", "tasks")}
+    duplicate = sdk.evaluations.create(evaluation={**copy, "data": [{"country": "Peru"}]})
+    spec = root / "specs" / "capitals.yaml"
+    text = spec.read_text()
+    moved = text.replace("name: capitals\n",
+                         "name: world-capitals\nlifecycle: {moved_from: [capitals]}\n")
+    spec.write_text(moved)
+    assert headlines(plan(run, root, platform.url).out) == [
+        "# Evaluation/world-capitals will be updated in place",
+        "# Evaluation/capitals will be archived (no longer in the specs)"]
+    spec.write_text(moved + "---\n" + text.replace(
+        "name: capitals\n", "name: more-capitals\nlifecycle: {moved_from: [capitals]}\n"))
+    assert headlines(plan(run, root, platform.url).out) == [
+        "# Evaluation/world-capitals will be updated in place",
+        "# Evaluation/more-capitals will be updated in place"]
+    assert apply(run, root, platform.url).code == 0
+    assert {e["name"]: e["id"] for e in owned(platform, "quickstart")} == {
+        "world-capitals": original["id"], "more-capitals": duplicate.id}
+
+
+def test_archived_objects_are_never_moved_nor_restored_with_other_content(workdir, platform,
+                                                                          sdk, run) -> None:
+    root = workdir("quickstart")
+    assert apply(run, root, platform.url).code == 0
+    [original] = owned(platform, "quickstart")
+    sdk.evaluations.archive(original["id"])
+    spec = root / "specs" / "capitals.yaml"
+    edit(spec, "name: capitals\n", "name: world-capitals\nlifecycle: {moved_from: [capitals]}\n")
+    created = "will be created: starts 3 task executions over 1 model"
+    assert headlines(plan(run, root, platform.url).out) == [
+        f"# Evaluation/world-capitals {created}"]
+    edit(spec, "name: world-capitals\nlifecycle: {moved_from: [capitals]}\n", "name: capitals\n")
+    edit(spec, "temperature: 0.0", "temperature: 0.5")
+    assert headlines(plan(run, root, platform.url).out) == [f"# Evaluation/capitals {created}"]
 
 
 def test_unowned_objects_are_never_touched(workdir, platform, sdk, run) -> None:

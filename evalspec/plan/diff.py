@@ -305,14 +305,14 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
                                       (f"duplicate of {keep.id} at the same address "
                                        "(the oldest is kept)",), remote_id=duplicate.id,
                                       remote_state=remote_state(duplicate)))
-            action = _compare(ctx, obj, payload, keep, False, id_to_address, moving)
+            action = _compare(ctx, obj, payload, keep, id_to_address, moving)
         else:
             archived = [r for r in remotes if r.archived and r.fingerprint == payload.fingerprint
                         and obj.kind != "EvaluationGroup"]
             if archived:
                 claimed.add(archived[0].id)
                 known[payload.address] = archived[0].id
-                action = _compare(ctx, obj, payload, archived[0], True, id_to_address, moving)
+                action = _compare(ctx, obj, payload, archived[0], id_to_address, moving)
             else:
                 absent.append(payload.address)
                 workload = _workload(ctx, obj, payload) if obj.kind == "Evaluation" else None
@@ -345,12 +345,13 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
 
 
 def _compare(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
-             restoring: bool, id_to_address: Mapping[str, str], moving: set[str]
-             ) -> Action | None:
+             id_to_address: Mapping[str, str], moving: set[str]) -> Action | None:
+    """The action that makes ``remote`` what ``payload`` describes: an archived remote is
+    restored (only an evaluation or a dataset with the same content is ever chosen)."""
     if obj.kind == "Evaluation":
-        return _evaluation(ctx, obj, payload, remote, restoring)
+        return _evaluation(ctx, obj, payload, remote, remote.archived)
     if obj.kind == "Dataset":
-        return _dataset(ctx, obj, payload, remote, restoring)
+        return _dataset(ctx, obj, payload, remote, remote.archived)
     return _group(ctx, obj, payload, remote, id_to_address, moving)
 
 
