@@ -89,6 +89,17 @@ def test_a_member_record_marked_deleted_is_not_a_member(workdir) -> None:
     assert plan.actions == ()
 
 
+def test_a_deleted_group_is_created_again_not_restored(workdir) -> None:
+    """Groups have no restore: one the platform lists as deleted (plan reads groups without
+    include_deleted, but a platform may list them) is left alone and the group created."""
+    state, payloads, remotes, group = _as_applied(workdir)
+    deleted = Remote(group.kind, group.id, group.address, group.fingerprint, True,
+                     group.created_at, {**group.body, "deleted_at": "2026-01-02T00:00:00Z"})
+    plan = diff(state, payloads, ActualState((*remotes, deleted), 3), URL)
+    assert [(a.action, a.address, a.remote_id) for a in plan.actions] == [
+        ("create", "EvaluationGroup/faq-sweep", None)]
+
+
 def test_a_member_the_project_does_not_own_shows_as_its_id_and_is_removed(workdir) -> None:
     state, payloads, remotes, group = _as_applied(workdir)
     foreign = {"evaluation_id": "evaluation_added_by_hand", "deleted_at": None}

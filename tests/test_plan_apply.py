@@ -288,6 +288,17 @@ def test_moved_from_takes_over_one_live_object_once(workdir, platform, sdk, run)
         "world-capitals": original["id"], "more-capitals": duplicate.id}
 
 
+def test_members_updated_in_place_leave_their_group_alone(workdir, platform, run) -> None:
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    edit(root / "specs" / "support.yaml", "description: Support FAQ answered by",
+         "description: The support FAQ answered by")
+    lines = headlines(plan(run, root, platform.url).out)
+    assert len(lines) == 6
+    assert all(line.startswith("# Evaluation/faq-") and line.endswith(" updated in place")
+               for line in lines), lines
+
+
 def test_archived_objects_are_never_moved_nor_restored_with_other_content(workdir, platform,
                                                                           sdk, run) -> None:
     root = workdir("quickstart")

@@ -92,6 +92,9 @@ class _Context:
     errors: list[str]
     replace: Collection[str] = ()  # addresses to replace although nothing changed
     datasets: dict[str, DesiredObject] = field(default_factory=dict)  # by name
+    addresses: Mapping[str, str] = field(default_factory=dict)  # evaluation id -> address
+    # Evaluations created or replaced by this plan (a group's member there is a new one).
+    moving: set[str] = field(default_factory=set)
 
     @property
     def project(self) -> str:
@@ -232,13 +235,13 @@ def _item_sync(key: str, current: list[dict[str, Any]], desired: list[dict[str, 
     return ItemSync(add, update, remove)
 
 
-def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
-           id_to_address: Mapping[str, str], moving: set[str]) -> Action | None:
+def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
+           ) -> Action | None:
     changes = _attribute_changes(obj, payload, remote, ctx.project)
     # A member the project does not own (added by hand) shows as its id.
-    before = sorted(id_to_address.get(i, i) for i in member_ids(remote.body))
+    before = sorted(ctx.addresses.get(i, i) for i in member_ids(remote.body))
     after = sorted(payload.depends_on)
-    replaced = sorted(moving & set(after) & set(before))  # same address, a new evaluation
+    replaced = sorted(ctx.moving & set(after) & set(before))  # same address, a new evaluation
     structural: list[Change] = []
     reasons: list[str] = []
     if before != after or replaced:
@@ -251,7 +254,7 @@ def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
         elif replaced:
             reasons.append(f"member{'s' if len(replaced) > 1 else ''} "
                            f"{' and '.join(replaced)} replaced")
-    idents = {id_to_address.get(r["evaluation_id"], r["evaluation_id"]): r["column_name"]
+    idents = {ctx.addresses.get(r["evaluation_id"], r["evaluation_id"]): r["column_name"]
               for r in remote.body.get("row_identifiers") or []}
     wanted = group_members(ctx.state, obj)[1]
     if idents != wanted:  # only the entries that change
@@ -275,14 +278,13 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
     ``archive_reason`` says why what is not desired is archived; ``replace``: evaluations to
     replace although their specs did not change (a re-run, like Terraform's -replace)."""
     ctx = _Context(state, dataset_items or {}, [], replace,
-                   {o.name: o for o in state.of_kind("Dataset")})
+                   {o.name: o for o in state.of_kind("Dataset")},
+                   {r.id: r.address for r in actual.objects if r.kind == "Evaluation"})
     by_address = actual.by_address()
     objects = {o.address: o for o in state.objects}
     actions: list[Action] = []
     claimed: set[str] = set()  # remote ids a desired object takes over
     absent: list[str] = []
-    id_to_address = {r.id: r.address for r in actual.objects if r.kind == "Evaluation"}
-    moving: set[str] = set()
     known: dict[str, str] = {}  # address -> id of the object kept there
 
     for payload in payloads:
@@ -305,14 +307,13 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
                                       (f"duplicate of {keep.id} at the same address "
                                        "(the oldest is kept)",), remote_id=duplicate.id,
                                       remote_state=remote_state(duplicate)))
-            action = _compare(ctx, obj, payload, keep, id_to_address, moving)
+            action = _compare(ctx, obj, payload, keep)
         else:
             archived = [r for r in remotes if r.archived and r.fingerprint == payload.fingerprint
                         and obj.kind != "EvaluationGroup"]
             if archived:
-                claimed.add(archived[0].id)
                 known[payload.address] = archived[0].id
-                action = _compare(ctx, obj, payload, archived[0], id_to_address, moving)
+                action = _compare(ctx, obj, payload, archived[0])
             else:
                 absent.append(payload.address)
                 workload = _workload(ctx, obj, payload) if obj.kind == "Evaluation" else None
@@ -321,7 +322,7 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
                                 workload)
         if action is not None:
             if action.action in ("create", "replace") and obj.kind == "Evaluation":
-                moving.add(payload.address)
+                ctx.moving.add(payload.address)
             actions.append(action)
 
     # By address, so that a plan reads the same whatever order the platform listed them in.
@@ -344,15 +345,15 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
                 known_ids=tuple(sorted(known.items())))
 
 
-def _compare(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
-             id_to_address: Mapping[str, str], moving: set[str]) -> Action | None:
+def _compare(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
+             ) -> Action | None:
     """The action that makes ``remote`` what ``payload`` describes: an archived remote is
     restored (only an evaluation or a dataset with the same content is ever chosen)."""
     if obj.kind == "Evaluation":
         return _evaluation(ctx, obj, payload, remote, remote.archived)
     if obj.kind == "Dataset":
         return _dataset(ctx, obj, payload, remote, remote.archived)
-    return _group(ctx, obj, payload, remote, id_to_address, moving)
+    return _group(ctx, obj, payload, remote)
 
 
 def _targeted(actions: list[Action], targets: list[str]) -> list[Action]:
