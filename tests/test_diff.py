@@ -100,6 +100,21 @@ def test_a_deleted_group_is_created_again_not_restored(workdir) -> None:
         ("create", "EvaluationGroup/faq-sweep", None)]
 
 
+def test_a_member_archived_and_created_anew_is_a_replaced_member(workdir) -> None:
+    """A platform that keeps an archived evaluation in its groups: the new evaluation at its
+    address is a member replaced, not a member added."""
+    state, payloads, remotes, group = _as_applied(workdir)
+    old = next(r for r in remotes if r.address == "Evaluation/faq-openai-gpt-4o-t0.0")
+    archived = Remote(old.kind, old.id, old.address, "an older fingerprint", True,
+                      old.created_at, {**old.body, "archived_at": "2026-01-02T00:00:00Z"})
+    plan = diff(state, payloads,
+                ActualState((*[r for r in remotes if r is not old], archived, group), 3), URL)
+    assert [(a.action, a.address, a.reasons) for a in plan.actions] == [
+        ("create", "Evaluation/faq-openai-gpt-4o-t0.0", ()),
+        ("update", "EvaluationGroup/faq-sweep",
+         ("member Evaluation/faq-openai-gpt-4o-t0.0 replaced",))]
+
+
 def test_a_member_the_project_does_not_own_shows_as_its_id_and_is_removed(workdir) -> None:
     state, payloads, remotes, group = _as_applied(workdir)
     foreign = {"evaluation_id": "evaluation_added_by_hand", "deleted_at": None}

@@ -299,6 +299,30 @@ def test_members_updated_in_place_leave_their_group_alone(workdir, platform, run
                for line in lines), lines
 
 
+def test_a_member_archived_by_hand_and_created_anew_is_replaced_in_its_group(
+        workdir, platform, sdk, run) -> None:
+    """Archiving an evaluation takes it out of its groups (the local platform marks its member
+    record deleted): the new one at its address joins the group as a new member."""
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    [archived] = [e for e in owned(platform, "support-sweep")
+                  if e["name"] == "faq-openai-gpt-4o-t0.0"]
+    sdk.evaluations.archive(archived["id"])
+    prompt = root / "prompts" / "system.txt"
+    prompt.write_text(prompt.read_text() + "Be brief.\n")
+    lines = headlines(plan(run, root, platform.url).out)
+    assert lines[0] == ("# Evaluation/faq-openai-gpt-4o-t0.0 will be created: starts 8 task "
+                        "executions over 1 model")
+    assert lines[-1] == ("# EvaluationGroup/faq-sweep will be updated in place "
+                         "(members changed; 5 members replaced; row identifiers changed)")
+    assert apply(run, root, platform.url).code == 0
+    http = httpx.Client(base_url=platform.url, headers={"x-api-key": "k"})
+    [group] = http.get("/v5/evaluation-groups", params={
+        "tags": "evalspec:support-sweep", "views": "members"}).json()["items"]
+    live = {e["id"] for e in owned(platform, "support-sweep")}
+    assert {m["evaluation_id"] for m in group["members"] if not m.get("deleted_at")} == live
+
+
 def test_archived_objects_are_never_moved_nor_restored_with_other_content(workdir, platform,
                                                                           sdk, run) -> None:
     root = workdir("quickstart")
