@@ -404,6 +404,16 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(workdir, platform, sd
     assert (stale.code, stale.err) == (1, "Error: plan is stale: Evaluation/capitals changed "
                                           "since the plan was made. Run 'evalspec plan' "
                                           "again.\n")
+    # So is a plan that archives an object no longer in the specs.
+    spec.unlink()
+    assert headlines(plan(run, root, platform.url, "-o", str(saved)).out) == [
+        "# Evaluation/capitals will be archived (no longer in the specs)"]
+    sdk.evaluations.update(evaluation["id"], evaluation={"description": "still wanted"})
+    stale = run("apply", str(saved), env=ENV)
+    assert (stale.code, stale.err) == (1, "Error: plan is stale: Evaluation/capitals changed "
+                                          "since the plan was made. Run 'evalspec plan' "
+                                          "again.\n")
+    assert [e["id"] for e in owned(platform, "quickstart")] == [evaluation["id"]]
 
 
 def test_destroy_archives_only_what_the_project_owns(workdir, platform, sdk, run) -> None:

@@ -336,7 +336,7 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
                               (archive_reason,), remote_id=remote.id,
                               remote_state=remote_state(remote)))
     chosen = _targeted(actions, list(targets))
-    chosen.sort(key=lambda a: (KIND_ORDER.get(a.kind, 9), a.action == "archive"))  # stable
+    chosen.sort(key=lambda a: (KIND_ORDER[a.kind], a.action == "archive"))  # stable
     warnings = [str(w) for w in state.warnings]
     warnings += [u.warning(state.project) for u in actual.unowned]
     return Plan(state.project, endpoint, tuple(chosen), tuple(ctx.errors),
