@@ -245,9 +245,12 @@ def test_duplicates_at_one_address_keep_the_oldest(workdir, platform, sdk, run,
     [original] = owned(platform, "quickstart")
     copy = {k: original[k] for k in ("name", "description", "tags", "metadata", "tasks")}
     sdk.evaluations.create(evaluation={**copy, "data": [{"country": "Peru"}]})
+    edit(root / "specs" / "capitals.yaml", "description: Does the model know capital cities?",
+         "description: Capitals.")
     saved = tmp_path / "plan.json"
     result = plan(run, root, platform.url, "-o", str(saved))
-    assert headlines(result.out) == [
+    assert headlines(result.out) == [  # archives last
+        "# Evaluation/capitals will be updated in place",
         f"# Evaluation/capitals will be archived (duplicate of {original['id']} at the same "
         "address (the oldest is kept))"]
     # The saved archive of the duplicate is stale once someone changed the duplicate.
@@ -341,10 +344,16 @@ def test_archived_objects_are_never_moved_nor_restored_with_other_content(workdi
 
 def test_unowned_objects_are_never_touched(workdir, platform, sdk, run) -> None:
     sdk.evaluations.create(evaluation={"name": "capitals", "data": [{"q": 1}]})
+    tagged = sdk.evaluations.create(evaluation={"name": "tagged-by-hand", "data": [{"q": 1}],
+                                                "tags": ["evalspec:quickstart"]})
     root = workdir("quickstart")
     result = plan(run, root, platform.url)
     assert headlines(result.out) == ["# Evaluation/capitals will be created: starts 3 task "
                                      "executions over 1 model"]
+    assert result.err == (
+        f"warning: Evaluation 'tagged-by-hand' ({tagged.id}) has the tag evalspec:quickstart "
+        "but no evalspec.project metadata, so evalspec leaves it alone; remove the tag, or "
+        "bring it under the project with 'evalspec import'\n")
 
 
 def test_apply_without_a_terminal_needs_auto_approve(workdir, platform, run) -> None:

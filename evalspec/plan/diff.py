@@ -340,8 +340,7 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
     warnings = [str(w) for w in state.warnings]
     warnings += [u.warning(state.project) for u in actual.unowned]
     return Plan(state.project, endpoint, tuple(chosen), tuple(ctx.errors),
-                tuple(warnings), round_trips=actual.round_trips,
-                absent=tuple(absent),
+                tuple(warnings), absent=tuple(absent),
                 known_ids=tuple(sorted(known.items())))
 
 

@@ -124,7 +124,6 @@ class Plan:
     actions: tuple[Action, ...]
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-    round_trips: int = 0
     absent: tuple[str, ...] = field(default=())  # addresses the plan creates (must stay absent)
     known_ids: tuple[tuple[str, str], ...] = ()  # address -> id of objects kept in place
 
