@@ -752,6 +752,10 @@ def test_ignored_metadata_keeps_the_platforms_keys_and_otherwise_follows_the_spe
 def test_target_limits_the_plan_to_addresses_and_what_they_need(workdir, platform,
                                                                  run) -> None:
     root = workdir("sweep")
+    # Targets that share what they need: the group's members all come, the dataset once.
+    both = plan(run, root, platform.url, "--target", "Dataset/support-faq",
+                "--target", "EvaluationGroup/faq-sweep")
+    assert both.out == plan(run, root, platform.url).out
     result = plan(run, root, platform.url, "--target", "Evaluation/faq-openai-gpt-4o-t*")
     assert headlines(result.out) == [
         "# Dataset/support-faq will be created",

@@ -360,12 +360,12 @@ def _targeted(actions: list[Action], targets: list[str]) -> list[Action]:
     if not targets:
         return actions
     by_address = {a.address: a for a in actions}
-    chosen: dict[int, Action] = {}
+    chosen: set[int] = set()  # ids of the actions taken
     pending = [a for a in actions if any(fnmatch.fnmatchcase(a.address, t) for t in targets)]
     while pending:
         action = pending.pop()
         if id(action) in chosen:
             continue
-        chosen[id(action)] = action
+        chosen.add(id(action))
         pending.extend(by_address[d] for d in action.depends_on if d in by_address)
     return [a for a in actions if id(a) in chosen]
