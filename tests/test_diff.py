@@ -151,6 +151,7 @@ def test_a_group_renamed_by_hand_is_renamed_back_keeping_what_it_ignores(workdir
     assert (action.action, action.address, action.reasons, action.changes) == (
         "update", "EvaluationGroup/faq-sweep", (),
         (Change("name", "renamed-by-hand", "faq-sweep"),))
+    assert action.depends_on == ()  # a rename waits for no member (a failed one skips nothing)
     assert action.desired is not None
     assert action.desired["body"]["description"] == "edited by hand"
     assert action.desired["body"]["name"] == "faq-sweep"
@@ -169,7 +170,7 @@ def test_a_dataset_update_keeps_the_tags_it_ignores_as_the_platform_has_them(wor
                     "2026-01-01T00:00:00Z", body)
     plan = diff(state, [dataset], ActualState((remote,), 3), URL)
     [action] = plan.actions
-    assert (action.action, action.changes) == ("update", (
+    assert (action.action, action.reasons, action.changes) == ("update", (), (
         Change("description", "edited by hand",
                "Customer support questions with reference answers."),))
     assert action.desired is not None
@@ -189,6 +190,48 @@ def test_metadata_on_a_dataset_is_no_change(workdir) -> None:
                                                  "metadata": metadata})
         plan = diff(state, [dataset], ActualState((remote,), 3), URL)
         assert (plan.actions, plan.errors) == ((), ())
+
+
+def test_a_keyed_dataset_syncs_its_items_keeping_the_tags_it_ignores(workdir) -> None:
+    root = workdir("sweep")
+    spec = root / "specs" / "support.yaml"
+    edit(spec, "key: id", "key: id\nlifecycle: {ignore_fields: [tags]}")
+    before = build_payloads(build(root))
+    [old] = [p for p in before if p.kind == "Dataset"]
+    rows = root / "data" / "support-faq.jsonl"
+    rows.write_text(rows.read_text().replace("reset", "change"))
+    state = build(root)
+    [dataset] = [p for p in build_payloads(state) if p.kind == "Dataset"]
+    ours = [t for t in old.body["tags"] if t.startswith("evalspec")]
+    remote = Remote("Dataset", "id-ds", old.address, old.fingerprint, False,
+                    "2026-01-01T00:00:00Z", {**old.body, "id": "id-ds", "tags": ["by-hand", *ours]})
+    items = [{"id": f"item-{n}", "data": row} for n, row in enumerate(old.body["data"])]
+    plan = diff(state, [dataset], ActualState((remote,), 3), URL,
+                dataset_items={"id-ds": items})
+    [action] = plan.actions
+    assert (action.action, action.reasons, action.changes) == ("update", ("items changed",), ())
+    assert action.items is not None and len(action.items.update) == 1
+    assert action.desired is not None
+    assert action.desired["body"]["tags"] == ["by-hand", *[
+        t for t in dataset.body["tags"] if t.startswith("evalspec")]]
+
+
+def test_a_protected_dataset_whose_rows_changed_is_refused(workdir) -> None:
+    """Without a key its rows cannot be synced one by one: it would be replaced."""
+    root = workdir("sweep")
+    spec = root / "specs" / "support.yaml"
+    edit(spec, "key: id", "lifecycle: {protect: true}")
+    [old] = [p for p in build_payloads(build(root)) if p.kind == "Dataset"]
+    rows = root / "data" / "support-faq.jsonl"
+    rows.write_text(rows.read_text().replace("reset", "change"))
+    state = build(root)
+    [dataset] = [p for p in build_payloads(state) if p.kind == "Dataset"]
+    remote = Remote("Dataset", "id-ds", old.address, old.fingerprint, False,
+                    "2026-01-01T00:00:00Z", {**old.body, "id": "id-ds"})
+    plan = diff(state, [dataset], ActualState((remote,), 3), URL)
+    assert [(a.action, a.reasons) for a in plan.actions] == [("replace", ("items changed",))]
+    assert plan.errors == ("Dataset/support-faq is protected (lifecycle.protect) but would be "
+                           "replaced: items changed",)
 
 
 def test_an_ignored_description_the_platform_lacks_is_not_sent(workdir) -> None:
