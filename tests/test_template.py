@@ -41,6 +41,16 @@ def test_filters() -> None:
     assert render("${{ vars.unset | default(null) }}") is None
 
 
+@pytest.mark.parametrize("literal, value", [
+    ("'single'", "single"), ('"double"', "double"), (r"'it\'s'", "it's"),
+    (r'"say \"hi\""', 'say "hi"'), ("''", ""), ("42", 42), ("-7", -7), ("0.5", 0.5),
+    ("1e3", 1000.0), ("2E-1", 0.2), ("true", True), ("false", False), ("null", None),
+])
+def test_default_takes_json_like_literals(literal: str, value: object) -> None:
+    found = render(f"${{{{ vars.unset | default({literal}) }}}}")
+    assert (found, type(found)) == (value, type(value))
+
+
 def test_platform_placeholders_and_escapes_pass_through() -> None:
     assert render("{{ item.question }}") == "{{ item.question }}"
     assert render("literal $${{ vars.n }}") == "literal ${{ vars.n }}"
