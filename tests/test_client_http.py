@@ -16,7 +16,7 @@ from evalspec.client.errors import (
     ServerError,
 )
 from evalspec.client.http import HttpCore, create_once
-from evalspec.client.retry import RetryPolicy
+from evalspec.client.retry import RetryPolicy, parse_retry_after
 
 KEY = "sk-live-very-secret"
 
@@ -258,3 +258,32 @@ def test_paging_goes_on_until_an_empty_page_when_has_more_is_absent() -> None:
     assert [c.url.params.get("starting_after") for c in calls] == [None, "b", "c"]
     assert all(c.headers["accept"] == "application/json" for c in calls)
     assert calls[0].headers["user-agent"].startswith("evalspec/")
+
+
+def test_retry_waits_grow_exponentially_up_to_a_ceiling_and_honour_retry_after() -> None:
+    class Longest(random.Random):  # full jitter at its top: the ceiling itself
+        def uniform(self, a: float, b: float) -> float:
+            return b
+
+    class Shortest(random.Random):
+        def uniform(self, a: float, b: float) -> float:
+            return a
+
+    policy = RetryPolicy(random=Longest())
+    assert [policy.delay(n) for n in range(1, 8)] == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    assert policy.delay(1, retry_after=3.0) == 3.0  # the server's wait wins when longer
+    assert policy.delay(6, retry_after=3.0) == 8.0  # and ours when ours is
+    assert RetryPolicy(random=Shortest()).delay(3, retry_after=100.0) == 60.0  # max_total
+
+
+def test_retry_after_is_read_from_milliseconds_first_then_seconds() -> None:
+    cases = {("2", None): 2.0, (None, "1500"): 1.5, ("2", "500"): 0.5, ("2", "soon"): 2.0,
+             ("2", "-5"): 2.0, ("2", "0"): 0.0, ("0", None): 0.0, ("-1", None): None,
+             (None, None): None, ("Wed, 21 Oct 2015 07:28:00 GMT", None): None}
+    assert {k: parse_retry_after(*k) for k in cases} == cases
+
+
+def test_which_statuses_are_retried() -> None:
+    statuses = [400, 401, 403, 404, 408, 409, 422, 429, 499, 500, 501, 502, 503, 504, 599]
+    assert [s for s in statuses if RetryPolicy().retryable_status(s)] == [
+        408, 409, 429, 500, 501, 502, 503, 504, 599]

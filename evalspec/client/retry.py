@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-RETRY_STATUSES = frozenset((408, 409, 429, 500, 502, 503, 504))
+RETRY_STATUSES = frozenset((408, 409, 429))  # and every 5xx
 
 
 @dataclass
