@@ -183,3 +183,22 @@ def test_the_closures_build_what_the_evaluator_gives_values_and_errors_alike() -
         assert built == _outcome(lambda: compiled.render(ctx))
 
     check()
+
+
+@pytest.mark.parametrize("value, text", [
+    (None, ""), (True, "true"), (False, "false"), (3, "3"), (0.5, "0.5"), (-2.0, "-2.0"),
+    ("café", "café"), ({"k": "café", "n": [1, 2]}, '{"k":"café","n":[1,2]}'),
+    (["a", None], '["a",null]'),
+])
+def test_values_embedded_in_text_read_as_json_would_write_them(value, text) -> None:
+    ctx = Context(vars={"x": value}, env={}, matrix={}, env_declared=frozenset())
+    assert render("[${{ vars.x }}]", ctx) == f"[{text}]"
+
+
+@pytest.mark.parametrize("value, slugged", [
+    ("OpenAI/GPT-4o", "openai-gpt-4o"), ("--Hello, World!--", "hello-world"), (0.7, "0-7"),
+    (True, "true"), ("ünïcode", "n-code"),
+])
+def test_slug_keeps_lowercase_letters_digits_and_single_dashes(value, slugged) -> None:
+    ctx = Context(vars={"x": value}, env={}, matrix={}, env_declared=frozenset())
+    assert render("${{ vars.x | slug }}", ctx) == slugged
