@@ -202,3 +202,14 @@ def test_values_embedded_in_text_read_as_json_would_write_them(value, text) -> N
 def test_slug_keeps_lowercase_letters_digits_and_single_dashes(value, slugged) -> None:
     ctx = Context(vars={"x": value}, env={}, matrix={}, env_declared=frozenset())
     assert render("${{ vars.x | slug }}", ctx) == slugged
+
+
+def test_filters_after_default_still_apply_and_a_missing_value_is_named() -> None:
+    assert render("${{ vars.unset | default('x') | upper }}") == "X"
+    assert render("${{ vars.unset | default(1) | json }}") == "1"
+    ctx = Context(vars={"x": "café"}, env={}, matrix={}, env_declared=frozenset())
+    assert render("${{ vars.x | json }}", ctx) == '"café"'
+    for text in ("${{ vars.unset | upper }}", "${{ vars.unset | json }}"):
+        with pytest.raises(TemplateError) as error:
+            render(text)
+        assert str(error.value) == "unknown variable 'vars.unset'"

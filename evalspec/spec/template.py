@@ -87,8 +87,6 @@ def stringify(value: Any) -> str:
         return value
     if value is None:
         return ""
-    if value is True or value is False:
-        return "true" if value else "false"
     if type(value) in (int, float):
         return repr(value)  # the same text as JSON for finite numbers
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
