@@ -287,3 +287,48 @@ def test_which_statuses_are_retried() -> None:
     statuses = [400, 401, 403, 404, 408, 409, 422, 429, 499, 500, 501, 502, 503, 504, 599]
     assert [s for s in statuses if RetryPolicy().retryable_status(s)] == [
         408, 409, 429, 500, 501, 502, 503, 504, 599]
+
+
+@pytest.mark.parametrize("path, status, body, message", [
+    ("/v5/evaluations", 422, {"detail": [
+        {"loc": ["body", "tasks", 0, "alias"], "msg": "too long"},
+        {"loc": ["body"], "msg": "no rows"}, {"msg": "odd"}, "plain text"]},
+     "POST /v5/evaluations failed with 422: tasks.0.alias: too long; no rows; odd; plain text"),
+    ("/v5/evaluations", 400, {"detail": "dataset 'x' does not exist"},
+     "POST /v5/evaluations failed with 400: dataset 'x' does not exist"),
+    ("/v2/tasks", 400, {"error": "bad cursor"}, "POST /v2/tasks failed with 400: bad cursor"),
+    ("/v2/tasks", 401, {"error": "no key"},
+     "POST /v2/tasks failed with 401: no key (check SCALE_API_KEY)"),
+    ("/v5/evaluations", 401, {"detail": ""},
+     'POST /v5/evaluations failed with 401: unexpected body: {"detail": ""} (check SGP_API_KEY)'),
+    ("/v5/evaluations", 403, None,
+     "POST /v5/evaluations failed with 403: no detail given (check SGP_ACCOUNT_ID)"),
+    ("/v5/evaluations", 502, {"message": "upstream  café"},  # whitespace runs become one
+     'POST /v5/evaluations failed with 502: unexpected body: {"message": "upstream café"}'),
+    ("/v5/evaluations", 503, "busy\n\n  try later", (
+        "POST /v5/evaluations failed with 503: unexpected body: busy try later")),
+    ("/v5/evaluations", 500, "x" * 301,
+     f"POST /v5/evaluations failed with 500: unexpected body: {'x' * 300}..."),
+    ("/v5/evaluations", 500, "y" * 300,
+     f"POST /v5/evaluations failed with 500: unexpected body: {'y' * 300}"),
+])
+def test_a_failed_response_reads_as_one_line_with_what_the_server_said(path, status, body,
+                                                                       message) -> None:
+    from evalspec.client.errors import status_error
+
+    error = status_error("POST", path, status, body, request_id=None)
+    assert (str(error), error.method, error.path, error.status_code) == (
+        message, "POST", path, status)
+    expected = body.get("detail", body.get("error")) if isinstance(body, dict) and (
+        "detail" in body or "error" in body) else body
+    assert error.detail == expected
+
+
+def test_a_rate_limit_error_keeps_its_wait_and_a_request_id_is_named() -> None:
+    from evalspec.client.errors import RateLimitError, status_error
+
+    error = status_error("GET", "/v5/evaluations", 429, {"detail": "slow down"},
+                         retry_after=2.5, request_id="req_1")
+    assert isinstance(error, RateLimitError)
+    assert (str(error), error.retry_after) == (
+        "GET /v5/evaluations failed with 429: slow down (request id req_1)", 2.5)
