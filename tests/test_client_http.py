@@ -14,6 +14,7 @@ from evalspec.client.errors import (
     OutcomeUnknownError,
     RateLimitError,
     ServerError,
+    TransportError,
 )
 from evalspec.client.http import HttpCore, create_once
 from evalspec.client.retry import RetryPolicy, parse_retry_after
@@ -332,3 +333,21 @@ def test_a_rate_limit_error_keeps_its_wait_and_a_request_id_is_named() -> None:
     assert isinstance(error, RateLimitError)
     assert (str(error), error.retry_after) == (
         "GET /v5/evaluations failed with 429: slow down (request id req_1)", 2.5)
+
+
+def test_a_connection_failure_names_the_request_the_error_and_the_endpoint() -> None:
+    """A failure without a message is named by its type; the attempts are counted only when
+    there was more than one."""
+    handler, calls = scripted(httpx.ConnectError(""))
+    client, _ = core(handler, max_attempts=1)
+    with pytest.raises(TransportError) as once:
+        run(client.request("GET", "/v5/x"))
+    assert str(once.value) == (
+        "GET /v5/x: ConnectError: ConnectError (endpoint https://api.example.test)")
+    handler, calls = scripted(httpx.ConnectError(f"refused for {KEY}"))
+    client, _ = core(handler, max_attempts=2)
+    with pytest.raises(TransportError) as twice:
+        run(client.request("GET", "/v5/x"))
+    assert (str(twice.value), len(calls)) == (
+        "GET /v5/x: ConnectError: refused for *** (endpoint https://api.example.test) "
+        "(after 2 attempts)", 2)
