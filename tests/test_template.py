@@ -213,3 +213,32 @@ def test_filters_after_default_still_apply_and_a_missing_value_is_named() -> Non
         with pytest.raises(TemplateError) as error:
             render(text)
         assert str(error.value) == "unknown variable 'vars.unset'"
+
+
+NESTED = Context(vars={"nested": {"key": 1}}, env={}, matrix={"k": {"a": 1}},
+                 env_declared=frozenset({"MISSING"}))
+NO_MATRIX = Context(vars={}, env={}, matrix=None, env_declared=frozenset())
+EMPTY_MATRIX = Context(vars={}, env={}, matrix={}, env_declared=frozenset())
+
+
+@pytest.mark.parametrize("text, ctx, message", [
+    ("${{ vars.a ${{ vars.n }} }}", CTX,
+     "'${{' inside an expression; close each '${{' with '}}'"),
+    ("${{ env.MISSING }}", NESTED, "environment variable MISSING is not set (write "
+                                   "'${{ env.MISSING | default(...) }}' to give a fallback)"),
+    ("${{ env.A.B }}", CTX, "'env.A.B' must name one environment variable, like env.NAME"),
+    ("${{ vars.n | up-per }}", CTX, "invalid filter 'up-per'"),
+    ("${{ matrix.model }}", NO_MATRIX, "'matrix.model' is used in a document that has no matrix"),
+    ("${{ matrix.x }}", EMPTY_MATRIX, "the matrix has no key 'x'; keys: none"),
+    ("${{ matrix.k.b }}", NESTED, "'matrix.k' has no key 'b'"),
+    ("${{ vars.nested.kee }}", NESTED, "'vars.nested' has no key 'kee' (did you mean 'key'?)"),
+])
+def test_more_errors_name_what_is_wrong(text: str, ctx: Context, message: str) -> None:
+    with pytest.raises(TemplateError) as exc:
+        render(text, ctx)
+    assert str(exc.value) == message
+
+
+def test_escaped_expressions_stay_literal_around_real_ones() -> None:
+    assert render("a $${{ x }} b ${{ vars.n }} c $${{ y }}") == "a ${{ x }} b 3 c ${{ y }}"
+    assert render("$${{ only.literal }}") == "${{ only.literal }}"
