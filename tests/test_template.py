@@ -242,3 +242,24 @@ def test_more_errors_name_what_is_wrong(text: str, ctx: Context, message: str) -
 def test_escaped_expressions_stay_literal_around_real_ones() -> None:
     assert render("a $${{ x }} b ${{ vars.n }} c $${{ y }}") == "a ${{ x }} b 3 c ${{ y }}"
     assert render("$${{ only.literal }}") == "${{ only.literal }}"
+
+
+def test_templated_paths_name_every_templated_string_in_a_tree() -> None:
+    from evalspec.spec.template import templated_paths
+
+    tree = compile_tree({"a": "x ${{ vars.n }}", "b": ["${{ vars.n }}", "plain"],
+                         "c": {"d": "${{ matrix.model }}"}, "e": "plain"})
+    assert templated_paths(tree) == [("a",), ("b", 0), ("c", "d")]
+
+
+def test_a_leaf_hook_sees_only_strings_without_expressions() -> None:
+    seen: list[tuple[object, str]] = []
+
+    def leaf(path, text):
+        seen.append((path, text))
+        return "replaced"
+
+    tree = compile_tree({"a": "${{ vars.n }}", "b": "plain"}, leaf=leaf)
+    assert seen == [(("b",), "plain")]
+    errors: list = []
+    assert (render_tree(tree, CTX, errors), errors) == ({"a": 3, "b": "replaced"}, [])
