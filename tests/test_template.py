@@ -263,3 +263,8 @@ def test_a_leaf_hook_sees_only_strings_without_expressions() -> None:
     assert seen == [(("b",), "plain")]
     errors: list = []
     assert (render_tree(tree, CTX, errors), errors) == ({"a": 3, "b": "replaced"}, [])
+
+
+def test_an_escaped_opener_without_a_closer_is_text_not_an_error() -> None:
+    assert compile_string("cost $${{ per row") == "cost $${{ per row"
+    assert render("${{ vars.n }} then $${{ more") == "3 then $${{ more"
