@@ -304,6 +304,8 @@ def test_which_statuses_are_retried() -> None:
      'POST /v5/evaluations failed with 401: unexpected body: {"detail": ""} (check SGP_API_KEY)'),
     ("/v5/evaluations", 403, None,
      "POST /v5/evaluations failed with 403: no detail given (check SGP_ACCOUNT_ID)"),
+    ("/v5/evaluations", 500, "", "POST /v5/evaluations failed with 500: no detail given"),
+    ("/v5/evaluations", 418, [], "POST /v5/evaluations failed with 418: no detail given"),
     ("/v5/evaluations", 502, {"message": "upstream  café"},  # whitespace runs become one
      'POST /v5/evaluations failed with 502: unexpected body: {"message": "upstream café"}'),
     ("/v5/evaluations", 503, "busy\n\n  try later", (
@@ -320,6 +322,9 @@ def test_a_failed_response_reads_as_one_line_with_what_the_server_said(path, sta
     error = status_error("POST", path, status, body, request_id=None)
     assert (str(error), error.method, error.path, error.status_code) == (
         message, "POST", path, status)
+    kinds = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError",
+             418: "APIStatusError", 422: "BadRequestError"}
+    assert type(error).__name__ == kinds.get(status, "ServerError")
     expected = body.get("detail", body.get("error")) if isinstance(body, dict) and (
         "detail" in body or "error" in body) else body
     assert error.detail == expected
