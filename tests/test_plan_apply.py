@@ -346,14 +346,24 @@ def test_unowned_objects_are_never_touched(workdir, platform, sdk, run) -> None:
     sdk.evaluations.create(evaluation={"name": "capitals", "data": [{"q": 1}]})
     tagged = sdk.evaluations.create(evaluation={"name": "tagged-by-hand", "data": [{"q": 1}],
                                                 "tags": ["evalspec:quickstart"]})
+    other = sdk.evaluations.create(evaluation={
+        "name": "another-project", "data": [{"q": 1}], "tags": ["evalspec:quickstart"],
+        "metadata": {"evalspec.project": "sweep"}})
+    dataset = sdk.datasets.create(name="rows-by-hand", data=[{"q": 1}],
+                                  tags=["evalspec:quickstart"])
     root = workdir("quickstart")
     result = plan(run, root, platform.url)
     assert headlines(result.out) == ["# Evaluation/capitals will be created: starts 3 task "
                                      "executions over 1 model"]
-    assert result.err == (
+    leave = ("so evalspec leaves it alone; remove the tag, or bring it under the project with "
+             "'evalspec import'")
+    assert sorted(result.err.splitlines()) == sorted([
         f"warning: Evaluation 'tagged-by-hand' ({tagged.id}) has the tag evalspec:quickstart "
-        "but no evalspec.project metadata, so evalspec leaves it alone; remove the tag, or "
-        "bring it under the project with 'evalspec import'\n")
+        f"but no evalspec.project metadata, {leave}",
+        f"warning: Evaluation 'another-project' ({other.id}) has the tag evalspec:quickstart "
+        f"but its metadata evalspec.project is 'sweep', {leave}",
+        f"warning: Dataset 'rows-by-hand' ({dataset.id}) has the tag evalspec:quickstart but "
+        f"no evalspec.fingerprint:<hex> tag, {leave}"])
 
 
 def test_apply_without_a_terminal_needs_auto_approve(workdir, platform, run) -> None:

@@ -94,7 +94,7 @@ def _ownership_gap(kind: str, body: dict[str, Any], project: str) -> str | None:
         if not any(isinstance(t, str) and t.startswith(FINGERPRINT_TAG_PREFIX) for t in tags):
             return f"no {FINGERPRINT_TAG_PREFIX}<hex> tag"
         return None
-    metadata = (group_metadata(body) if kind == "EvaluationGroup" else body.get("metadata")) or {}
+    metadata = group_metadata(body)  # an evaluation's, or a group's under either name
     if metadata.get("evalspec.project") != project:
         found = metadata.get("evalspec.project")
         return (f"its metadata evalspec.project is {found!r}" if found is not None
@@ -113,8 +113,7 @@ def _remote(kind: str, body: dict[str, Any], project: str) -> Remote:
         fingerprint = prints[0] if prints else None
         archived = bool(body.get("archived_at"))
     else:
-        metadata = group_metadata(body) if kind == "EvaluationGroup" else body.get("metadata")
-        metadata = metadata or {}
+        metadata = group_metadata(body)
         address = str(metadata["evalspec.address"])  # checked by _ownership_gap
         fingerprint = metadata.get("evalspec.fingerprint")
         archived = bool(body.get("archived_at") or body.get("deleted_at"))
