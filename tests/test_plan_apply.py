@@ -326,6 +326,28 @@ def test_a_member_archived_by_hand_and_created_anew_is_replaced_in_its_group(
     assert {m["evaluation_id"] for m in group["members"] if not m.get("deleted_at")} == live
 
 
+def test_a_saved_plan_is_stale_once_an_object_it_changes_is_gone(workdir, platform, run,
+                                                                 tmp_path) -> None:
+    """A group deleted by hand after the plan (groups are not listed once deleted); a create
+    earlier in the same plan does not hide it."""
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    http = httpx.Client(base_url=platform.url, headers={"x-api-key": "k"})
+    [group] = http.get("/v5/evaluation-groups",
+                       params={"tags": "evalspec:support-sweep"}).json()["items"]
+    assert http.patch(f"/v5/evaluation-groups/{group['id']}",
+                      json={"name": "renamed"}).status_code == 200
+    shutil.copy(EXAMPLES / "quickstart" / "specs" / "capitals.yaml", root / "specs")
+    saved = tmp_path / "plan.json"
+    assert headlines(plan(run, root, platform.url, "-o", str(saved)).out) == [
+        "# Evaluation/capitals will be created: starts 3 task executions over 1 model",
+        "# EvaluationGroup/faq-sweep will be updated in place"]
+    assert http.delete(f"/v5/evaluation-groups/{group['id']}").status_code == 200
+    stale = run("apply", str(saved), env=ENV)
+    assert (stale.code, stale.err) == (1, "Error: plan is stale: EvaluationGroup/faq-sweep no "
+                                          "longer exists. Run 'evalspec plan' again.\n")
+
+
 def test_archived_objects_are_never_moved_nor_restored_with_other_content(workdir, platform,
                                                                           sdk, run) -> None:
     root = workdir("quickstart")
