@@ -373,6 +373,9 @@ def test_unowned_objects_are_never_touched(workdir, platform, sdk, run) -> None:
         "metadata": {"evalspec.project": "sweep"}})
     dataset = sdk.datasets.create(name="rows-by-hand", data=[{"q": 1}],
                                   tags=["evalspec:quickstart"])
+    nameless = sdk.evaluations.create(evaluation={
+        "name": "no-address", "data": [{"q": 1}], "tags": ["evalspec:quickstart"],
+        "metadata": {"evalspec.project": "quickstart"}})
     root = workdir("quickstart")
     result = plan(run, root, platform.url)
     assert headlines(result.out) == ["# Evaluation/capitals will be created: starts 3 task "
@@ -385,7 +388,9 @@ def test_unowned_objects_are_never_touched(workdir, platform, sdk, run) -> None:
         f"warning: Evaluation 'another-project' ({other.id}) has the tag evalspec:quickstart "
         f"but its metadata evalspec.project is 'sweep', {leave}",
         f"warning: Dataset 'rows-by-hand' ({dataset.id}) has the tag evalspec:quickstart but "
-        f"no evalspec.fingerprint:<hex> tag, {leave}"])
+        f"no evalspec.fingerprint:<hex> tag, {leave}",
+        f"warning: Evaluation 'no-address' ({nameless.id}) has the tag evalspec:quickstart but "
+        f"no evalspec.address metadata of the form Evaluation/NAME, {leave}"])
 
 
 def test_apply_without_a_terminal_needs_auto_approve(workdir, platform, run) -> None:

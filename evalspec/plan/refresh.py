@@ -101,7 +101,7 @@ def _ownership_gap(kind: str, body: dict[str, Any], project: str) -> str | None:
                 else "no evalspec.project metadata")
     address = metadata.get("evalspec.address")
     if not isinstance(address, str) or not address.startswith(f"{kind}/"):
-        return f"no evalspec.address metadata for a {kind}"
+        return f"no evalspec.address metadata of the form {kind}/NAME"
     return None
 
 
@@ -110,7 +110,7 @@ def _remote(kind: str, body: dict[str, Any], project: str) -> Remote:
         prints = [t[len(FINGERPRINT_TAG_PREFIX):] for t in body.get("tags") or []
                   if t.startswith(FINGERPRINT_TAG_PREFIX)]
         address = f"Dataset/{body['name']}"
-        fingerprint = prints[0] if prints else None
+        fingerprint = prints[0]  # checked by _ownership_gap
         archived = bool(body.get("archived_at"))
     else:
         metadata = group_metadata(body)
