@@ -149,8 +149,9 @@ def _on(remote: Remote, payload: Payload, action: str, reasons: Iterable[str],
                   remote_state(remote))
 
 
-def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
-                restoring: bool) -> Action | None:
+def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
+                ) -> Action | None:
+    restoring = remote.archived
     changes = _attribute_changes(obj, payload, remote, ctx.project)
     unchanged = remote.fingerprint == payload.fingerprint
     if unchanged and not changes and not restoring and obj.address not in ctx.replace:
@@ -204,8 +205,9 @@ def _replace_or_refuse(ctx: _Context, obj: DesiredObject, payload: Payload, remo
                payload.depends_on, workload)
 
 
-def _dataset(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote,
-             restoring: bool) -> Action | None:
+def _dataset(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
+             ) -> Action | None:
+    restoring = remote.archived
     changes = _attribute_changes(obj, payload, remote, ctx.project)
     if remote.fingerprint != payload.fingerprint:
         key = obj.spec.key
@@ -349,9 +351,9 @@ def _compare(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
     """The action that makes ``remote`` what ``payload`` describes: an archived remote is
     restored (only an evaluation or a dataset with the same content is ever chosen)."""
     if obj.kind == "Evaluation":
-        return _evaluation(ctx, obj, payload, remote, remote.archived)
+        return _evaluation(ctx, obj, payload, remote)
     if obj.kind == "Dataset":
-        return _dataset(ctx, obj, payload, remote, remote.archived)
+        return _dataset(ctx, obj, payload, remote)
     return _group(ctx, obj, payload, remote)
 
 
