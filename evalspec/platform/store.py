@@ -204,15 +204,15 @@ class Store:
     def add(self, db: sqlite3.Connection, account: str, kind: str, body: dict[str, Any],
             parent: str | None = None) -> Stored:
         """``insert``, returning the object as stored (for a response made from its text)."""
-        text, cut, private = _split(kind, body)
+        stored = Stored.of(kind, body)
         cursor = db.execute(
             "INSERT INTO objects (id, account, kind, parent, name, archived_at, public, cut, "
             "private) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (body["id"], account, kind, parent, body.get("name"), body.get("archived_at"),
-             text, cut, dumps(private)),
+             stored.public, stored.cut, dumps(stored.private)),
         )
         self._set_tags(db, cursor.lastrowid, body.get("tags"))
-        return Stored(text, cut, private)
+        return stored
 
     def save(self, db: sqlite3.Connection, body: dict[str, Any]) -> dict[str, Any]:
         seq, kind = db.execute("SELECT seq, kind FROM objects WHERE id = ?",
