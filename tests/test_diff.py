@@ -74,6 +74,26 @@ def _with_members(group: Remote, members: list[dict[str, Any]], **fields: Any) -
                   group.created_at, body)
 
 
+def _built_dataset(root) -> tuple[Any, Any]:
+    """The desired state of the project at ``root`` and its one dataset's payload."""
+    state = build(root)
+    [dataset] = [p for p in build_payloads(state) if p.kind == "Dataset"]
+    return state, dataset
+
+
+def _on_platform(payload: Any, **fields: Any) -> Remote:
+    """``payload`` as an apply left it on the platform (id ``id-ds`` or ``id-ev``), with
+    ``fields`` of its body changed by hand."""
+    object_id = "id-ds" if payload.kind == "Dataset" else "id-ev"
+    return Remote(payload.kind, object_id, payload.address, payload.fingerprint, False,
+                  "2026-01-01T00:00:00Z", {**payload.body, "id": object_id, **fields})
+
+
+def _change_a_row(root) -> None:
+    rows = root / "data" / "support-faq.jsonl"
+    rows.write_text(rows.read_text().replace("reset", "change"))
+
+
 def test_what_an_apply_left_behind_plans_nothing(workdir) -> None:
     state, payloads, remotes, group = _as_applied(workdir)
     plan = diff(state, payloads, ActualState((*remotes, group), 3), URL)
@@ -161,13 +181,9 @@ def test_a_group_renamed_by_hand_is_renamed_back_keeping_what_it_ignores(workdir
 def test_a_dataset_update_keeps_the_tags_it_ignores_as_the_platform_has_them(workdir) -> None:
     root = workdir("sweep")
     edit(root / "specs" / "support.yaml", "key: id", "key: id\nlifecycle: {ignore_fields: [tags]}")
-    state = build(root)
-    payloads = build_payloads(state)
-    [dataset] = [p for p in payloads if p.kind == "Dataset"]
-    body = {**dataset.body, "id": "id-ds", "description": "edited by hand",
-            "tags": ["by-hand", *[t for t in dataset.body["tags"] if t.startswith("evalspec")]]}
-    remote = Remote("Dataset", "id-ds", dataset.address, dataset.fingerprint, False,
-                    "2026-01-01T00:00:00Z", body)
+    state, dataset = _built_dataset(root)
+    remote = _on_platform(dataset, description="edited by hand", tags=[
+        "by-hand", *[t for t in dataset.body["tags"] if t.startswith("evalspec")]])
     plan = diff(state, [dataset], ActualState((remote,), 3), URL)
     [action] = plan.actions
     assert (action.action, action.reasons, action.changes) == ("update", (), (
@@ -181,13 +197,9 @@ def test_a_dataset_update_keeps_the_tags_it_ignores_as_the_platform_has_them(wor
 def test_metadata_on_a_dataset_is_no_change(workdir) -> None:
     """Datasets carry no metadata in the specs and updates never send any: metadata found on
     one (set by hand, or by another tool) is not a change, or every plan would show it."""
-    root = workdir("sweep")
-    state = build(root)
-    [dataset] = [p for p in build_payloads(state) if p.kind == "Dataset"]
+    state, dataset = _built_dataset(workdir("sweep"))
     for metadata in ({"curated": True}, {}):
-        remote = Remote("Dataset", "id-ds", dataset.address, dataset.fingerprint, False,
-                        "2026-01-01T00:00:00Z", {**dataset.body, "id": "id-ds",
-                                                 "metadata": metadata})
+        remote = _on_platform(dataset, metadata=metadata)
         plan = diff(state, [dataset], ActualState((remote,), 3), URL)
         assert (plan.actions, plan.errors) == ((), ())
 
@@ -196,15 +208,11 @@ def test_a_keyed_dataset_syncs_its_items_keeping_the_tags_it_ignores(workdir) ->
     root = workdir("sweep")
     spec = root / "specs" / "support.yaml"
     edit(spec, "key: id", "key: id\nlifecycle: {ignore_fields: [tags]}")
-    before = build_payloads(build(root))
-    [old] = [p for p in before if p.kind == "Dataset"]
-    rows = root / "data" / "support-faq.jsonl"
-    rows.write_text(rows.read_text().replace("reset", "change"))
-    state = build(root)
-    [dataset] = [p for p in build_payloads(state) if p.kind == "Dataset"]
+    _, old = _built_dataset(root)
+    _change_a_row(root)
+    state, dataset = _built_dataset(root)
     ours = [t for t in old.body["tags"] if t.startswith("evalspec")]
-    remote = Remote("Dataset", "id-ds", old.address, old.fingerprint, False,
-                    "2026-01-01T00:00:00Z", {**old.body, "id": "id-ds", "tags": ["by-hand", *ours]})
+    remote = _on_platform(old, tags=["by-hand", *ours])
     items = [{"id": f"item-{n}", "data": row} for n, row in enumerate(old.body["data"])]
     plan = diff(state, [dataset], ActualState((remote,), 3), URL,
                 dataset_items={"id-ds": items})
@@ -221,14 +229,10 @@ def test_a_protected_dataset_whose_rows_changed_is_refused(workdir) -> None:
     root = workdir("sweep")
     spec = root / "specs" / "support.yaml"
     edit(spec, "key: id", "lifecycle: {protect: true}")
-    [old] = [p for p in build_payloads(build(root)) if p.kind == "Dataset"]
-    rows = root / "data" / "support-faq.jsonl"
-    rows.write_text(rows.read_text().replace("reset", "change"))
-    state = build(root)
-    [dataset] = [p for p in build_payloads(state) if p.kind == "Dataset"]
-    remote = Remote("Dataset", "id-ds", old.address, old.fingerprint, False,
-                    "2026-01-01T00:00:00Z", {**old.body, "id": "id-ds"})
-    plan = diff(state, [dataset], ActualState((remote,), 3), URL)
+    _, old = _built_dataset(root)
+    _change_a_row(root)
+    state, dataset = _built_dataset(root)
+    plan = diff(state, [dataset], ActualState((_on_platform(old),), 3), URL)
     assert [(a.action, a.reasons) for a in plan.actions] == [("replace", ("items changed",))]
     assert plan.errors == ("Dataset/support-faq is protected (lifecycle.protect) but would be "
                            "replaced: items changed",)
@@ -244,12 +248,9 @@ def test_an_ignored_description_the_platform_lacks_is_not_sent(workdir) -> None:
                         ""):  # with and without one in the spec
         if not description:
             edit(spec, "description: Customer support questions with reference answers.\n", "")
-        state = build(root)
-        [dataset] = [p for p in build_payloads(state) if p.kind == "Dataset"]
-        body = {**dataset.body, "id": "id-ds", "description": None,
-                "tags": [t for t in dataset.body["tags"] if t != "support"]}
-        remote = Remote("Dataset", "id-ds", dataset.address, dataset.fingerprint, False,
-                        "2026-01-01T00:00:00Z", body)
+        state, dataset = _built_dataset(root)
+        remote = _on_platform(dataset, description=None,
+                              tags=[t for t in dataset.body["tags"] if t != "support"])
         [action] = diff(state, [dataset], ActualState((remote,), 3), URL).actions
         assert [c.path for c in action.changes] == ["tags"]
         assert action.desired is not None
@@ -261,17 +262,12 @@ def test_a_keyed_dataset_renamed_and_changed_at_once_is_replaced(workdir) -> Non
     items read for the old name, it is replaced rather than synced item by item."""
     root = workdir("sweep")
     spec = root / "specs" / "support.yaml"
-    before = build_payloads(build(root))
-    [old] = [p for p in before if p.kind == "Dataset"]
+    _, old = _built_dataset(root)
     edit(spec, "name: support-faq\n", "name: faq\nlifecycle: {moved_from: [support-faq]}\n")
     edit(spec, "dataset: support-faq", "dataset: faq")
-    rows = root / "data" / "support-faq.jsonl"
-    rows.write_text(rows.read_text().replace("reset", "change"))
-    state = build(root)
-    [dataset] = [p for p in build_payloads(state) if p.kind == "Dataset"]
-    remote = Remote("Dataset", "id-ds", old.address, old.fingerprint, False,
-                    "2026-01-01T00:00:00Z", {**old.body, "id": "id-ds"})
-    plan = diff(state, [dataset], ActualState((remote,), 3), URL)
+    _change_a_row(root)
+    state, dataset = _built_dataset(root)
+    plan = diff(state, [dataset], ActualState((_on_platform(old),), 3), URL)
     [action] = plan.actions
     assert (action.action, action.address, action.reasons, action.remote_id) == (
         "replace", "Dataset/faq", ("items changed",), "id-ds")
@@ -285,10 +281,7 @@ def test_an_evaluation_update_keeps_the_tags_it_ignores(workdir) -> None:
     state = build(root)
     [evaluation] = build_payloads(state)
     ours = [t for t in evaluation.body["tags"] if t.startswith("evalspec:")]
-    body = {**evaluation.body, "id": "id-ev", "description": "edited by hand",
-            "tags": ["by-hand", *ours]}
-    remote = Remote("Evaluation", "id-ev", evaluation.address, evaluation.fingerprint, False,
-                    "2026-01-01T00:00:00Z", body)
+    remote = _on_platform(evaluation, description="edited by hand", tags=["by-hand", *ours])
     [action] = diff(state, [evaluation], ActualState((remote,), 3), URL).actions
     assert (action.action, [c.path for c in action.changes]) == ("update", ["description"])
     assert action.desired is not None
