@@ -191,7 +191,7 @@ def test_the_closures_build_what_the_evaluator_gives_values_and_errors_alike() -
     (["a", None], '["a",null]'),
 ])
 def test_values_embedded_in_text_read_as_json_would_write_them(value, text) -> None:
-    ctx = Context(vars={"x": value}, env={}, matrix={}, env_declared=frozenset())
+    ctx = Context(vars={"x": value}, env={})
     assert render("[${{ vars.x }}]", ctx) == f"[{text}]"
 
 
@@ -200,14 +200,14 @@ def test_values_embedded_in_text_read_as_json_would_write_them(value, text) -> N
     (True, "true"), ("ünïcode", "n-code"),
 ])
 def test_slug_keeps_lowercase_letters_digits_and_single_dashes(value, slugged) -> None:
-    ctx = Context(vars={"x": value}, env={}, matrix={}, env_declared=frozenset())
+    ctx = Context(vars={"x": value}, env={})
     assert render("${{ vars.x | slug }}", ctx) == slugged
 
 
 def test_filters_after_default_still_apply_and_a_missing_value_is_named() -> None:
     assert render("${{ vars.unset | default('x') | upper }}") == "X"
     assert render("${{ vars.unset | default(1) | json }}") == "1"
-    ctx = Context(vars={"x": "café"}, env={}, matrix={}, env_declared=frozenset())
+    ctx = Context(vars={"x": "café"}, env={})
     assert render("${{ vars.x | json }}", ctx) == '"café"'
     for text in ("${{ vars.unset | upper }}", "${{ vars.unset | json }}"):
         with pytest.raises(TemplateError) as error:
@@ -217,8 +217,8 @@ def test_filters_after_default_still_apply_and_a_missing_value_is_named() -> Non
 
 NESTED = Context(vars={"nested": {"key": 1}}, env={}, matrix={"k": {"a": 1}},
                  env_declared=frozenset({"MISSING"}))
-NO_MATRIX = Context(vars={}, env={}, matrix=None, env_declared=frozenset())
-EMPTY_MATRIX = Context(vars={}, env={}, matrix={}, env_declared=frozenset())
+NO_MATRIX = Context(vars={}, env={})
+EMPTY_MATRIX = Context(vars={}, env={}, matrix={})
 
 
 @pytest.mark.parametrize("text, ctx, message", [
