@@ -303,7 +303,7 @@ def test_members_updated_in_place_leave_their_group_alone(workdir, platform, run
 
 
 def test_a_member_archived_by_hand_and_created_anew_is_replaced_in_its_group(
-        workdir, platform, sdk, run) -> None:
+        workdir, platform, http, sdk, run) -> None:
     """Archiving an evaluation takes it out of its groups (the local platform marks its member
     record deleted): the new one at its address joins the group as a new member."""
     root = workdir("sweep")
@@ -319,20 +319,18 @@ def test_a_member_archived_by_hand_and_created_anew_is_replaced_in_its_group(
     assert lines[-1] == ("# EvaluationGroup/faq-sweep will be updated in place "
                          "(members changed; 5 members replaced; row identifiers changed)")
     assert apply(run, root, platform.url).code == 0
-    http = httpx.Client(base_url=platform.url, headers={"x-api-key": "k"})
     [group] = http.get("/v5/evaluation-groups", params={
         "tags": "evalspec:support-sweep", "views": "members"}).json()["items"]
     live = {e["id"] for e in owned(platform, "support-sweep")}
     assert {m["evaluation_id"] for m in group["members"] if not m.get("deleted_at")} == live
 
 
-def test_a_saved_plan_is_stale_once_an_object_it_changes_is_gone(workdir, platform, run,
+def test_a_saved_plan_is_stale_once_an_object_it_changes_is_gone(workdir, platform, http, run,
                                                                  tmp_path) -> None:
     """A group deleted by hand after the plan (groups are not listed once deleted); a create
     earlier in the same plan does not hide it."""
     root = workdir("sweep")
     assert apply(run, root, platform.url).code == 0
-    http = httpx.Client(base_url=platform.url, headers={"x-api-key": "k"})
     [group] = http.get("/v5/evaluation-groups",
                        params={"tags": "evalspec:support-sweep"}).json()["items"]
     assert http.patch(f"/v5/evaluation-groups/{group['id']}",
@@ -975,7 +973,8 @@ def test_reads_start_early_only_for_a_remote_platform_with_credentials(workdir, 
     assert not (root / ".evalspec").exists()
 
 
-def test_in_place_updates_send_every_changed_field_of_each_kind(workdir, platform, run) -> None:
+def test_in_place_updates_send_every_changed_field_of_each_kind(workdir, platform, http,
+                                                                run) -> None:
     """Descriptions, tags and metadata change in place on datasets, evaluations and groups;
     a metadata key removed from a group or an evaluation is gone from the platform too."""
     root = workdir("sweep")
@@ -992,7 +991,6 @@ def test_in_place_updates_send_every_changed_field_of_each_kind(workdir, platfor
     result = apply(run, root, platform.url)
     assert result.code == 0, result.err
     assert result.out.splitlines()[-1] == "Apply complete: 8 done, 0 failed, 0 skipped."
-    http = httpx.Client(base_url=platform.url, headers={"x-api-key": "k"})
     [dataset] = http.get("/v5/datasets", params={"tags": "evalspec:support-sweep"}).json()["items"]
     assert (dataset["description"], sorted(t for t in dataset["tags"] if ":" not in t)) == (
         "FAQ, reviewed.", ["reviewed", "support"])
@@ -1027,7 +1025,7 @@ def test_in_place_updates_send_every_changed_field_of_each_kind(workdir, platfor
     assert plan(run, root, platform.url, "--detailed-exitcode").code == 0
 
 
-def test_a_group_rewritten_for_new_members_keeps_the_metadata_it_ignores(workdir, platform,
+def test_a_group_rewritten_for_new_members_keeps_the_metadata_it_ignores(workdir, platform, http,
                                                                           run) -> None:
     """A group whose members change is written whole (PUT): with ignore_fields: [metadata],
     the metadata the platform has goes into it, keys set by hand included."""
@@ -1035,7 +1033,6 @@ def test_a_group_rewritten_for_new_members_keeps_the_metadata_it_ignores(workdir
     edit(root / "specs" / "support.yaml", "row_identifier: id",
          "row_identifier: id\nlifecycle: {ignore_fields: [metadata]}")
     assert apply(run, root, platform.url).code == 0
-    http = httpx.Client(base_url=platform.url, headers={"x-api-key": "k"})
     params = {"tags": "evalspec:support-sweep", "views": "members"}
     [group] = http.get("/v5/evaluation-groups", params=params).json()["items"]
     assert http.patch(f"/v5/evaluation-groups/{group['id']}",
