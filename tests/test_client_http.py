@@ -15,6 +15,7 @@ from evalspec.client.errors import (
     RateLimitError,
     ServerError,
     TransportError,
+    status_error,
 )
 from evalspec.client.http import HttpCore, create_once
 from evalspec.client.retry import RetryPolicy, parse_retry_after
@@ -317,8 +318,6 @@ def test_which_statuses_are_retried() -> None:
 ])
 def test_a_failed_response_reads_as_one_line_with_what_the_server_said(path, status, body,
                                                                        message) -> None:
-    from evalspec.client.errors import status_error
-
     error = status_error("POST", path, status, body, request_id=None)
     assert (str(error), error.method, error.path, error.status_code) == (
         message, "POST", path, status)
@@ -331,8 +330,6 @@ def test_a_failed_response_reads_as_one_line_with_what_the_server_said(path, sta
 
 
 def test_a_rate_limit_error_keeps_its_wait_and_a_request_id_is_named() -> None:
-    from evalspec.client.errors import RateLimitError, status_error
-
     error = status_error("GET", "/v5/evaluations", 429, {"detail": "slow down"},
                          retry_after=2.5, request_id="req_1")
     assert isinstance(error, RateLimitError)
