@@ -99,6 +99,8 @@ class FaultInjector:
             return None
 
         await self.app(scope, receive, swallow)  # the write happens and commits
+        while hasattr(send, "__wrapped__"):  # under a middleware's wrapper (the access log)
+            send = send.__wrapped__
         cycle = getattr(send, "__self__", None)
         transport = getattr(cycle, "transport", None)
         if transport is None:  # not served by uvicorn: answer as a gateway that lost it would
