@@ -61,7 +61,8 @@ def prepare(workdir: Path, modules: list[str], tests: list[str]) -> None:
         f"only_mutate = {json.dumps(modules)}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         # What the tests read besides the package and the tests themselves.
-        'also_copy = ["examples", "schemas", "docs", "README.md", ".ci", "action.yml"]\n'
+        'also_copy = ["examples", "schemas", "docs", "README.md", ".ci", "action.yml",'
+        ' ".pre-commit-hooks.yaml"]\n'
     )
     pyproject = workdir / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
