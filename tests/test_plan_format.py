@@ -85,6 +85,9 @@ def test_a_damaged_saved_plan_is_refused_with_the_place(workdir, platform, run,
     assert (result.code, result.err) == (1, (
         f"Error: {saved}: not an evalspec plan: $.actions[0].action: 'delete' is not one of "
         "['create', 'update', 'replace', 'restore', 'archive']\n"))
+    document["project"] = 5  # of two damaged places, the first by path is reported
+    saved.write_text(json.dumps(document))
+    assert run("apply", str(saved), env=ENV).err == result.err
     document["format_version"] = 2
     saved.write_text(json.dumps(document))
     assert run("apply", str(saved), env=ENV).err == (
