@@ -7,8 +7,10 @@ import json
 import jsonschema
 import pytest
 
+from evalspec.plan.refresh import group_metadata
 from evalspec.results.results_schema import results_schema
 from evalspec.results.results_schema import schema_text as results_schema_text
+from evalspec.spec.payloads import FINGERPRINT_TAG_PREFIX
 from tests.conftest import ROOT, edit
 from tests.test_plan_apply import ENV, apply, owned, plan
 
@@ -224,3 +226,71 @@ def test_replace_runs_an_unchanged_evaluation_again_and_state_lists_both(workdir
     assert (unknown.code, unknown.err) == (1, (
         "Error: --replace Dataset/x: no evaluation in the specs has this address (evaluations "
         "are replaced; groups and datasets are updated in place)\n"))
+
+
+STATE_SPECS = {
+    "specs/all.yaml": """\
+kind: Dataset
+name: faq
+items: [{id: r1, q: "¿Qué tal?"}]
+---
+kind: Evaluation
+name: zeta
+description: "Évaluation de la FAQ"
+dataset: faq
+tasks:
+  - task_type: chat_completion
+    configuration: {model: openai/gpt-4o, messages: [{role: user, content: item.q}]}
+---
+kind: EvaluationGroup
+name: all
+members: [zeta]
+""",
+}
+
+
+def test_state_lists_and_shows_every_kind_word_for_word(project, platform, run, http) -> None:
+    root = project(STATE_SPECS)
+    state = ("state", "list", str(root), "--endpoint", platform.url)
+    assert run(*state, env=ENV).out == "The project owns nothing on the platform.\n"
+    assert apply(run, root, platform.url).code == 0
+    [dataset] = http.get("/v5/datasets").json()["items"]
+    [evaluation] = http.get("/v5/evaluations", params={"views": "tasks"}).json()["items"]
+    [group] = http.get("/v5/evaluation-groups").json()["items"]
+    # One more evaluation, tagged and labelled by hand with an address the specs cannot write.
+    made = http.post("/v5/evaluations", json={
+        "name": "by-hand", "data": [{"q": "x"}], "tags": evaluation["tags"],
+        "metadata": {**evaluation["metadata"], "evalspec.address": "Evaluation/café"}}).json()
+    width, id_width = len("EvaluationGroup/all"), max(len(dataset["id"]), len(made["id"]),
+                                                      len(evaluation["id"]), len(group["id"]))
+    rows = [("Dataset/faq", dataset), ("Evaluation/café", made), ("Evaluation/zeta", evaluation),
+            ("EvaluationGroup/all", group)]
+    assert run(*state, env=ENV).out == "".join(
+        [f"{'ADDRESS':<{width}}  {'ID':<{id_width}}  STATE\n"]
+        + [f"{address:<{width}}  {o['id']:<{id_width}}  live\n" for address, o in rows]
+        + ["\n4 objects: 4 live, 0 archived.\n"])
+    fingerprints = {address: group_metadata(o).get("evalspec.fingerprint")
+                    for address, o in rows[1:]}
+    fingerprints["Dataset/faq"] = next(t.removeprefix(FINGERPRINT_TAG_PREFIX)
+                                       for t in dataset["tags"]
+                                       if t.startswith(FINGERPRINT_TAG_PREFIX))
+    expected = {"project": "demo", "objects": [
+        {"address": address, "kind": address.split("/")[0], "id": o["id"], "archived": False,
+         "created_at": o["created_at"], "fingerprint": fingerprints[address]}
+        for address, o in rows]}
+    assert None not in fingerprints.values()
+    listed = run(*state, "--format", "json", env=ENV).out
+    assert listed == json.dumps(expected, indent=2, ensure_ascii=False) + "\n"
+    shown = run("state", "show", "Evaluation/café", str(root), "--endpoint", platform.url,
+                env=ENV)
+    assert shown.out == json.dumps({"address": "Evaluation/café", "objects": [made]},
+                                   indent=2, ensure_ascii=False) + "\n"
+
+
+def test_state_of_a_single_object(project, platform, run, http) -> None:
+    root = project({"specs/faq.yaml": "kind: Dataset\nname: faq\nitems: [{id: r1, q: a}]\n"})
+    assert apply(run, root, platform.url).code == 0
+    [dataset] = http.get("/v5/datasets").json()["items"]
+    assert run("state", "list", str(root), "--endpoint", platform.url, env=ENV).out == (
+        f"{'ADDRESS':<11}  {'ID':<{len(dataset['id'])}}  STATE\n"
+        f"Dataset/faq  {dataset['id']}  live\n\n1 object: 1 live, 0 archived.\n")

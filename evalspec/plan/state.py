@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalspec.errors import EvalspecError
-from evalspec.plan.model import KIND_ORDER
 from evalspec.plan.refresh import ActualState
 from evalspec.sanitize import one_line
 
@@ -28,11 +27,12 @@ class OwnedObject:
 
 
 def owned_objects(actual: ActualState) -> list[OwnedObject]:
-    """By kind (datasets, evaluations, groups), then address, oldest first."""
+    """By address, oldest first. An address starts with its kind (the refresh checks it), so
+    datasets come first, then evaluations, then groups ("Evaluation/" sorts before
+    "EvaluationGroup/")."""
     rows = [OwnedObject(o.address, o.kind, o.id, o.archived, o.created_at, o.fingerprint)
             for o in actual.objects]
-    return sorted(rows, key=lambda r: (KIND_ORDER.get(r.kind, 9), r.address, r.created_at,
-                                       r.id))
+    return sorted(rows, key=lambda r: (r.address, r.created_at, r.id))
 
 
 def render_text(rows: list[OwnedObject]) -> str:
@@ -42,9 +42,9 @@ def render_text(rows: list[OwnedObject]) -> str:
     width = max(len("ADDRESS"), *(len(a) for a in addresses))
     id_width = max(len("ID"), *(len(r.id) for r in rows))
     lines = [f"{'ADDRESS':<{width}}  {'ID':<{id_width}}  STATE"]
-    lines += [f"{a:<{width}}  {one_line(r.id):<{id_width}}  "
-              f"{'archived' if r.archived else 'live'}" for a, r in zip(addresses, rows,
-                                                                        strict=True)]
+    states = ["archived" if r.archived else "live" for r in rows]
+    for address, row, state in zip(addresses, rows, states, strict=True):  # pragma: no mutate
+        lines.append(f"{address:<{width}}  {one_line(row.id):<{id_width}}  {state}")
     archived = sum(1 for r in rows if r.archived)
     noun = "object" if len(rows) == 1 else "objects"
     lines += ["", f"{len(rows)} {noun}: {len(rows) - archived} live, {archived} archived."]
