@@ -7,6 +7,9 @@ import json
 import httpx
 from jsonschema import Draft202012Validator
 
+from evalspec.plan import render_markdown as render_markdown_module
+from evalspec.plan.model import Action, Change, ItemSync, Plan, Workload
+from evalspec.plan.render_markdown import render_markdown
 from evalspec.plan.schema import schema_text
 from tests.conftest import ROOT, edit
 from tests.test_plan_apply import ENV, apply, owned, plan
@@ -125,3 +128,95 @@ def test_a_creates_workload_counts_rows_tasks_and_the_models_they_run_on(workdir
             "items": 60, "tasks": 3, "task_executions": 180,
             "models": ["anthropic/claude-3-5-sonnet", "openai/gpt-4o"]},
         "EvaluationGroup/faq-judged": None}
+
+
+def _markdown_plan() -> Plan:
+    create = Action("create", "Evaluation/new", "Evaluation", desired={"body": {
+        "description": "New", "tags": ["x", "evalspec:demo"], "data": [{"q": 1}, {"q": 2}],
+        "tasks": [{"task_type": "chat_completion", "alias": "a",
+                   "configuration": {"model": "m", "temperature": 0.2}}]}},
+        workload=Workload(2, 1, ("m",)))
+    update = Action("update", "Evaluation/old", "Evaluation", reasons=("description changed",),
+                    changes=(Change("description", "a", "b"),
+                             Change("prompt", "one\ntwo\nthree", "one\nTWO\nthree")))
+    items = Action("update", "Dataset/faq", "Dataset",
+                   items=ItemSync(({"id": "r9"},), (), ("r1",)))
+    return Plan("demo", "local", (create, update, items), warnings=("a.yaml:1:1: warning: w",))
+
+
+def test_markdown_plan_sections_markers_and_context_lines() -> None:
+    """Warnings under the title; a section per kind of action, named by its verb; in the
+    diff block, updates marked '!' (GitHub colours it) and lines of ours without a diff
+    prefix (item counts, a prompt's unchanged lines) given a space, so they read as context."""
+    assert render_markdown(_markdown_plan()) == """\
+<!-- evalspec-plan -->
+### evalspec plan for `demo`
+
+> [!WARNING]
+> - a.yaml:1:1: warning: w
+
+| action | count |
+|---|---:|
+| create | 1 |
+| update | 2 |
+| replace | 0 |
+| restore | 0 |
+| archive | 0 |
+| task executions started | 2 |
+
+`Plan: 1 to create, 2 to update, 0 to replace, 0 to restore, 0 to archive. Starts 2 task \
+executions.`
+
+<details><summary>1 created</summary>
+
+```diff
+# Evaluation/new will be created: starts 2 task executions over 1 model
++ Evaluation/new
++ description: "New"
++ tags: ["x"]
++ items: 2
++ task a: chat_completion m (temperature 0.2)
+```
+
+</details>
+
+<details><summary>2 updated in place</summary>
+
+```diff
+# Evaluation/old will be updated in place (description changed)
+! Evaluation/old
+~ description: "a" -> "b"
+~ prompt:
+@@ -1,3 +1,3 @@
+ one
+-two
++TWO
+ three
+# Dataset/faq will be updated in place
+! Dataset/faq
+ items: +1 added, ~0 updated, -1 removed
+```
+
+</details>
+"""
+
+
+def test_markdown_plan_shows_the_lines_that_fit_its_budget(monkeypatch) -> None:
+    """Lines count with their newline, from the top of the comment; a section shows lines
+    while the count stays within the budget, then says how many it left out."""
+    plan = _markdown_plan()
+    full = render_markdown(plan)
+    header = len(full[:full.index("<details>")])
+    first, second = "# Evaluation/new will be created: starts 2 task executions over 1 model", \
+        "+ Evaluation/new"
+    monkeypatch.setattr(render_markdown_module, "BUDGET",
+                        header + len(first) + 1 + len(second) + 1)
+    cut = render_markdown(plan)
+    assert cut[cut.index("```diff"):cut.index("</details>")] == (
+        f"```diff\n{first}\n{second}\n... cut to fit a comment: 4 more lines; the full plan "
+        "is in the job's log\n```\n\n")
+    monkeypatch.setattr(render_markdown_module, "BUDGET", header + len(first) + len(second) + 1)
+    cut = render_markdown(plan)
+    assert cut[cut.index("```diff"):cut.index("</details>")] == (
+        f"```diff\n{first}\n... cut to fit a comment: 5 more lines; the full plan is in the "
+        "job's log\n```\n\n")
