@@ -59,17 +59,23 @@ def test_a_plan_with_every_kind_of_action_matches_the_schema(workdir, platform, 
     ]
     assert document["summary"] == {"create": 2, "update": 2, "replace": 1, "restore": 1,
                                    "archive": 2, "task_executions": 19}
+    # A saved plan reads back whole: every field of every kind of action.
+    assert json.loads(run("show", str(saved), "--format", "json").out) == document
+    assert run("show", str(saved)).out == plan(run, root, platform.url).out
 
 
-def test_item_level_dataset_changes_match_the_schema(workdir, platform, run) -> None:
+def test_item_level_dataset_changes_match_the_schema(workdir, platform, run, tmp_path) -> None:
     root = workdir("sweep")
     assert apply(run, root, platform.url).code == 0
     data = root / "data" / "support-faq.jsonl"
     rows = data.read_text().splitlines()
     data.write_text("\n".join(rows[1:] + [json.dumps({"id": "faq-100", "question": "Hi?",
                                                       "reference": "Hello."})]) + "\n")
-    document = json.loads(plan(run, root, platform.url, "--format", "json").out)
+    saved = tmp_path / "plan.json"
+    document = json.loads(plan(run, root, platform.url, "--format", "json", "-o",
+                               str(saved)).out)
     Draft202012Validator(json.loads(COMMITTED.read_text())).validate(document)
+    assert json.loads(run("show", str(saved), "--format", "json").out) == document
     [dataset] = [a for a in document["actions"] if a["kind"] == "Dataset"]
     assert (len(dataset["items"]["add"]), dataset["items"]["update"],
             len(dataset["items"]["remove"])) == (1, [], 1)

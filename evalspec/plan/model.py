@@ -106,9 +106,9 @@ class Action:
     def from_json(cls, doc: dict[str, Any]) -> Action:
         work = doc.get("workload")
         return cls(
-            doc["action"], doc["address"], doc["kind"], tuple(doc.get("reasons", ())),
+            doc["action"], doc["address"], doc["kind"], tuple(doc["reasons"]),
             tuple(Change(c["path"], c["before"], c["after"], c.get("forces_replacement", False))
-                  for c in doc.get("changes", ())),
+                  for c in doc["changes"]),
             doc.get("remote_id"), doc.get("desired"), doc.get("fingerprint"),
             tuple(doc.get("depends_on", ())),
             Workload(work["items"], work["tasks"], tuple(work["models"])) if work else None,
@@ -149,14 +149,11 @@ class Plan:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Plan:
-        """A saved plan; raises ValueError when it is not one this version can apply."""
-        if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"not an evalspec plan (format_version {FORMAT_VERSION})")
+        """A saved plan, once ``load_plan`` has checked it against the plan schema."""
         return cls(doc["project"], doc["endpoint"],
                    tuple(Action.from_json(a) for a in doc["actions"]),
-                   tuple(doc.get("errors", ())), tuple(doc.get("warnings", ())),
-                   absent=tuple(doc.get("absent", ())),
-                   known_ids=tuple(sorted(doc.get("known_ids", {}).items())))
+                   tuple(doc["errors"]), tuple(doc["warnings"]), absent=tuple(doc["absent"]),
+                   known_ids=tuple(sorted(doc["known_ids"].items())))
 
     def to_json(self) -> dict[str, Any]:
         return {
