@@ -824,6 +824,9 @@ def test_policy_at_plan_time(workdir, platform, run) -> None:
     markdown = run("plan", "--endpoint", platform.url, "--format", "markdown", cwd=root,
                    env=ENV).out
     assert f"> [!WARNING]\n> - {warning}\n" in markdown
+    saved = root / "plan.json"
+    assert plan(run, root, platform.url, "-o", str(saved)).code == 0
+    assert run("show", str(saved), "--format", "markdown").out == markdown
     config.write_text(base + "policy:\n  required_tags: ['owner:*']\n")
     refused = run("plan", "--endpoint", platform.url, cwd=root, env=ENV)
     assert (refused.code, refused.out) == (1, "")

@@ -97,6 +97,11 @@ def test_a_damaged_saved_plan_is_refused_with_the_place(workdir, platform, run,
     document["project"] = 5  # of two damaged places, the first by path is reported
     saved.write_text(json.dumps(document))
     assert run("apply", str(saved), env=ENV).err == result.err
+    # A plan file listing errors (plan never saves one) is refused with them.
+    saved.write_text(json.dumps({**document, "project": "quickstart", "actions": [],
+                                 "errors": ["refused by hand"]}))
+    refused = run("apply", str(saved), env=ENV)
+    assert (refused.code, refused.err) == (1, "Error: refused by hand\n")
     document["format_version"] = 2
     saved.write_text(json.dumps(document))
     assert run("apply", str(saved), env=ENV).err == (
