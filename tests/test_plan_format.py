@@ -8,8 +8,9 @@ import httpx
 from jsonschema import Draft202012Validator
 
 from evalspec.plan import render_markdown as render_markdown_module
-from evalspec.plan.model import Action, Change, ItemSync, Plan, Workload
+from evalspec.plan.model import REPLACED_MEMBER, Action, Change, ItemSync, Plan, Workload
 from evalspec.plan.render_markdown import render_markdown
+from evalspec.plan.render_text import render_text
 from evalspec.plan.schema import schema_text
 from tests.conftest import ROOT, edit
 from tests.test_plan_apply import ENV, apply, owned, plan
@@ -231,3 +232,60 @@ def test_markdown_plan_shows_the_lines_that_fit_its_budget(monkeypatch) -> None:
     assert cut[cut.index("```diff"):cut.index("</details>")] == (
         f"```diff\n{first}\n... cut to fit a comment: 5 more lines; the full plan is in the "
         "job's log\n```\n\n")
+
+
+def test_text_plan_shows_each_change_inline_as_a_diff_or_item_by_item() -> None:
+    """Strings over 60 characters or with a newline get a line diff; lists of strings and
+    mappings with more than 4 entries in all are shown entry by entry, a member replaced in
+    the same apply marked '~' instead of '+' and '-'."""
+    changes = (
+        Change("a60", "x" * 60, "y" * 60),
+        Change("a61", "x" * 61, "y"),
+        Change("lines", "one\ntwo", "one"),
+        Change("tags", ["a", "b"], ["a", "c"]),
+        Change("tags5", ["a", "b"], ["a", "b", "c"]),
+        Change("members", ["m1", "m2", "m3"],
+               ["m1", f"m3 {REPLACED_MEMBER}", "m4", f"m9 {REPLACED_MEMBER}", f"m2 {'z' * 36}"]),
+        Change("meta4", {"k1": 1, "k2": 2}, {"k1": 1, "k2": 3}),
+        Change("meta5", {"gone": 1}, {"new": 2, "same": 3, "changed": 4, "more": 5}),
+        Change("meta", {"gone": 1, "same": 3, "changed": 4}, {"same": 3, "changed": 5, "new": 2}),
+    )
+    plan = Plan("demo", "local", (Action("update", "EvaluationGroup/g", "EvaluationGroup",
+                                         changes=changes),))
+    assert render_text(plan) == f"""\
+evalspec will perform the following actions:
+
+  # EvaluationGroup/g will be updated in place
+  ~ EvaluationGroup/g
+      ~ a60: "{'x' * 60}" -> "{'y' * 60}"
+      ~ a61:
+          @@ -1 +1 @@
+          -{'x' * 61}
+          +y
+      ~ lines:
+          @@ -1,2 +1 @@
+           one
+          -two
+      ~ tags: ["a", "b"] -> ["a", "c"]
+      ~ tags5:
+          + c
+      ~ members:
+          ~ m3 {REPLACED_MEMBER}
+          + m4
+          + m9 {REPLACED_MEMBER}
+          + m2 {'z' * 36}
+          - m2
+      ~ meta4: {{"k1": 1, "k2": 2}} -> {{"k1": 1, "k2": 3}}
+      ~ meta5:
+          - gone: 1
+          + new: 2
+          + same: 3
+          + changed: 4
+          + more: 5
+      ~ meta:
+          - gone: 1
+          ~ changed: 4 -> 5
+          + new: 2
+
+Plan: 0 to create, 1 to update, 0 to replace, 0 to restore, 0 to archive.
+"""
