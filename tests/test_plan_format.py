@@ -242,6 +242,7 @@ def test_text_plan_shows_each_change_inline_as_a_diff_or_item_by_item() -> None:
         Change("a60", "x" * 60, "y" * 60),
         Change("a61", "x" * 61, "y"),
         Change("lines", "one\ntwo", "one"),
+        Change("grown", "one", "one\ntwo"),
         Change("tags", ["a", "b"], ["a", "c"]),
         Change("tags5", ["a", "b"], ["a", "b", "c"]),
         Change("members", ["m1", "m2", "m3"],
@@ -266,6 +267,10 @@ evalspec will perform the following actions:
           @@ -1,2 +1 @@
            one
           -two
+      ~ grown:
+          @@ -1 +1,2 @@
+           one
+          +two
       ~ tags: ["a", "b"] -> ["a", "c"]
       ~ tags5:
           + c
