@@ -243,6 +243,7 @@ def test_text_plan_shows_each_change_inline_as_a_diff_or_item_by_item() -> None:
         Change("a61", "x" * 61, "y"),
         Change("lines", "one\ntwo", "one"),
         Change("grown", "one", "one\ntwo"),
+        Change("prompt", "1\n2\n3\n4\n5", "1\n2\n3\nfour\n5"),  # one line of context
         Change("tags", ["a", "b"], ["a", "c"]),
         Change("tags5", ["a", "b"], ["a", "b", "c"]),
         Change("members", ["m1", "m2", "m3"],
@@ -271,6 +272,12 @@ evalspec will perform the following actions:
           @@ -1 +1,2 @@
            one
           +two
+      ~ prompt:
+          @@ -3,3 +3,3 @@
+           3
+          -4
+          +four
+           5
       ~ tags: ["a", "b"] -> ["a", "c"]
       ~ tags5:
           + c
