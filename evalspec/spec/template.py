@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,7 +94,11 @@ def stringify(value: Any) -> str:
 
 
 def slug(value: Any) -> str:
-    return _SLUG_DROP.sub("-", stringify(value).lower()).strip("-")
+    """Lowercase ASCII letters, digits and single dashes: accents are dropped from letters
+    (``Ünïcode`` -> ``unicode``), other characters a letter cannot be made of vanish, and each
+    run of anything else becomes one dash."""
+    text = unicodedata.normalize("NFKD", stringify(value)).encode("ascii", "ignore").decode()
+    return _SLUG_DROP.sub("-", text.lower()).strip("-")
 
 
 def _parse_literal(text: str) -> Any:
