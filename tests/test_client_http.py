@@ -302,7 +302,9 @@ def test_which_statuses_are_retried() -> None:
     ("/v2/tasks", 401, {"error": "no key"},
      "POST /v2/tasks failed with 401: no key (check SCALE_API_KEY)"),
     ("/v5/evaluations", 401, {"detail": ""},
-     'POST /v5/evaluations failed with 401: unexpected body: {"detail": ""} (check SGP_API_KEY)'),
+     "POST /v5/evaluations failed with 401: no detail given (check SGP_API_KEY)"),
+    ("/v5/evaluations", 409, {"detail": None, "trace": "t-1"},  # nothing else is lost
+     'POST /v5/evaluations failed with 409: unexpected body: {"detail": null, "trace": "t-1"}'),
     ("/v5/evaluations", 403, None,
      "POST /v5/evaluations failed with 403: no detail given (check SGP_ACCOUNT_ID)"),
     ("/v5/evaluations", 500, "", "POST /v5/evaluations failed with 500: no detail given"),
@@ -322,7 +324,7 @@ def test_a_failed_response_reads_as_one_line_with_what_the_server_said(path, sta
     assert (str(error), error.method, error.path, error.status_code) == (
         message, "POST", path, status)
     kinds = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError",
-             418: "APIStatusError", 422: "BadRequestError"}
+             409: "ConflictError", 418: "APIStatusError", 422: "BadRequestError"}
     assert type(error).__name__ == kinds.get(status, "ServerError")
     expected = body.get("detail", body.get("error")) if isinstance(body, dict) and (
         "detail" in body or "error" in body) else body

@@ -115,7 +115,7 @@ def status_error(method: str, path: str, status: int, body: Any,
     detail = body.get("detail", body.get("error")) if known else body
     if known and detail not in (None, ""):
         text = _detail_text(detail)
-    elif body in (None, "", {}, []):
+    elif body in (None, "", {}, []) or (known and len(body) == 1):  # {"detail": ""} too
         text = "no detail given"
     else:
         text = f"unexpected body: {_excerpt(body)}"
