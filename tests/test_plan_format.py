@@ -244,7 +244,8 @@ def test_text_plan_shows_each_change_inline_as_a_diff_or_item_by_item() -> None:
         Change("lines", "one\ntwo", "one"),
         Change("grown", "one", "one\ntwo"),
         Change("prompt", "1\n2\n3\n4\n5", "1\n2\n3\nfour\n5"),  # one line of context
-        Change("tags", ["a", "b"], ["a", "c"]),
+        Change("tags", ["a", "b"], ["a", "ç"]),
+        Change("description", "café", "thé"),
         Change("tags5", ["a", "b"], ["a", "b", "c"]),
         Change("members", ["m1", "m2", "m3"],
                ["m1", f"m3 {REPLACED_MEMBER}", "m4", f"m9 {REPLACED_MEMBER}", f"m2 {'z' * 36}"]),
@@ -278,7 +279,8 @@ evalspec will perform the following actions:
           -4
           +four
            5
-      ~ tags: ["a", "b"] -> ["a", "c"]
+      ~ tags: ["a", "b"] -> ["a", "ç"]
+      ~ description: "café" -> "thé"
       ~ tags5:
           + c
       ~ members:
