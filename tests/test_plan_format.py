@@ -303,3 +303,35 @@ evalspec will perform the following actions:
 
 Plan: 0 to create, 1 to update, 0 to replace, 0 to restore, 0 to archive.
 """
+
+
+def test_text_plan_shows_what_a_reviewer_needs_of_a_new_object() -> None:
+    """No evalspec tags, no empty description; the dataset by id; each task by alias with its
+    model, temperature and max_tokens (other settings are in the JSON plan); a group's
+    member count; the executions over how many models."""
+    evaluation = Action("create", "Evaluation/e", "Evaluation", desired={"body": {
+        "dataset_id": "dataset_1", "tags": ["evalspec:demo", "evalspec.fingerprint:ab"],
+        "tasks": [{"task_type": "chat_completion", "alias": "answer", "configuration": {
+                       "model": "m", "temperature": 0.2, "max_tokens": 100, "top_p": 1}},
+                  {"task_type": "metric", "alias": "score", "configuration": {"type": "rouge"}},
+                  {"task_type": "chat_completion", "configuration": {"model": "m2"}}]}},
+        workload=Workload(3, 2, ("m", "m2")))
+    group = Action("create", "EvaluationGroup/g", "EvaluationGroup", desired={"body": {
+        "description": "", "evaluation_ids": ["a", "b"]}})
+    assert render_text(Plan("demo", "local", (evaluation, group))) == """\
+evalspec will perform the following actions:
+
+  # Evaluation/e will be created: starts 6 task executions over 2 models
+  + Evaluation/e
+      + dataset_id: dataset_1
+      + task answer: chat_completion m (temperature 0.2, max_tokens 100)
+      + task score: metric
+      + task chat_completion: chat_completion m2
+
+  # EvaluationGroup/g will be created
+  + EvaluationGroup/g
+      + members: 2
+
+Plan: 2 to create, 0 to update, 0 to replace, 0 to restore, 0 to archive. Starts 6 task \
+executions.
+"""
