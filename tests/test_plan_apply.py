@@ -1089,6 +1089,7 @@ def test_a_plan_keeps_what_it_compares_and_one_copy_of_a_repeated_prompt(workdir
             await client.aclose()
 
     whole, kept = asyncio.run(read(None)), asyncio.run(read(PLAN_FIELDS))
+    assert (whole.round_trips, kept.round_trips) == (3, 3)  # one page of each kind's list
     evaluations = [o.body for o in kept.objects if o.kind == "Evaluation"]
     assert len(evaluations) == 6
     assert {"created_by", "status", "datasets"} <= set(whole.objects[0].body)
