@@ -1442,3 +1442,43 @@ def test_why_an_evaluation_is_replaced_or_refused(workdir, platform, run) -> Non
     assert (refused.code, refused.err) == (1, (
         "Error: Evaluation/capitals is protected (lifecycle.protect) but would be replaced: "
         "replacement asked for with --replace\n"))
+
+
+def test_refresh_reads_groups_in_the_older_api_shape(tmp_path) -> None:
+    """Older API generations keep a group's metadata under evaluation_group_metadata and
+    soft-delete groups with deleted_at; a body without created_at sorts as the oldest."""
+    import asyncio
+
+    import httpx
+
+    from evalspec.client.config import Credentials, Endpoint, sgp_client
+    from evalspec.plan.refresh import refresh
+
+    marks = {"evalspec.project": "demo", "evalspec.fingerprint": "f" * 64}
+    groups = [
+        {"id": "grp_1", "name": "kept", "tags": ["evalspec:demo"], "created_at": "2026-01-02",
+         "evaluation_group_metadata": {**marks, "evalspec.address": "EvaluationGroup/kept"}},
+        {"id": "grp_2", "name": "gone", "tags": ["evalspec:demo"],
+         "deleted_at": "2026-01-03", "evaluation_group_metadata": {
+             **marks, "evalspec.address": "EvaluationGroup/gone"}},
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        items = groups if request.url.path == "/v5/evaluation-groups" else []
+        return httpx.Response(200, json={"object": "list", "items": items, "has_more": False})
+
+    async def go():
+        client = sgp_client(Endpoint("https://api.example.test", "test"),
+                            Credentials("k", "default"), tmp_path,
+                            transport=httpx.MockTransport(handler))
+        try:
+            return await refresh(client, "demo")
+        finally:
+            await client.aclose()
+
+    actual = asyncio.run(go())
+    assert actual.unowned == ()
+    assert [(o.address, o.archived, o.created_at, o.fingerprint) for o in actual.objects] == [
+        ("EvaluationGroup/kept", False, "2026-01-02", "f" * 64),
+        ("EvaluationGroup/gone", True, "", "f" * 64)]
+    assert [o.id for o in actual.by_address()["EvaluationGroup/gone"]] == ["grp_2"]
