@@ -335,3 +335,5 @@ evalspec will perform the following actions:
 Plan: 2 to create, 0 to update, 0 to replace, 0 to restore, 0 to archive. Starts 6 task \
 executions.
 """
+    coloured = render_text(Plan("demo", "local", (evaluation, group)), colour=True)
+    assert coloured.splitlines()[3] == "\x1b[32m  + Evaluation/e\x1b[0m"

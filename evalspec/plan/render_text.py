@@ -108,9 +108,9 @@ def _created(kind: str, body: dict[str, Any]) -> list[str]:
 
 def _details(action: Action) -> list[str]:
     lines: list[str] = []
-    desired = action.desired or {}
     if action.action == "create":
-        lines += _created(action.kind, desired.get("body", {}))
+        assert action.desired is not None  # pragma: no mutate (a create carries its body)
+        lines = _created(action.kind, action.desired["body"])
     if action.items:
         sync = action.items
         lines.append(f"      items: +{len(sync.add)} added, ~{len(sync.update)} updated, "
