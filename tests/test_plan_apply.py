@@ -1482,3 +1482,33 @@ def test_refresh_reads_groups_in_the_older_api_shape(tmp_path) -> None:
         ("EvaluationGroup/kept", False, "2026-01-02", "f" * 64),
         ("EvaluationGroup/gone", True, "", "f" * 64)]
     assert [o.id for o in actual.by_address()["EvaluationGroup/gone"]] == ["grp_2"]
+
+
+def test_a_plan_reads_each_list_once_and_items_only_of_a_changed_keyed_dataset(
+        workdir, platform, run) -> None:
+    """The refresh started while the specs load is the one the plan uses (three list reads),
+    and a keyed dataset's items are read only when its rows changed."""
+    import gc
+
+    seen: list[str] = []
+    served = platform.server.config.loaded_app
+
+    async def counting(scope, receive, send):
+        if scope["type"] == "http":
+            seen.append(f"{scope['method']} {scope['path']}")
+        await served(scope, receive, send)
+
+    platform.server.config.loaded_app = counting  # connections opened from now on
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    seen.clear()
+    assert plan(run, root, platform.url).code == 0
+    assert sorted(seen) == ["GET /v5/datasets", "GET /v5/evaluation-groups",
+                            "GET /v5/evaluations"]
+    data = root / "data" / "support-faq.jsonl"
+    data.write_text(data.read_text().replace("?", "??", 1))
+    seen.clear()
+    assert plan(run, root, platform.url).code == 0
+    assert sorted(seen) == ["GET /v5/dataset-items", "GET /v5/datasets",
+                            "GET /v5/evaluation-groups", "GET /v5/evaluations"]
+    assert gc.isenabled()  # paused while planning, and on again after
