@@ -38,8 +38,9 @@ async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
                      refreshing: asyncio.Task[ActualState] | None) -> Plan:
     # The reads wait on the network while the payloads are built: overlap them.
     if refreshing is None:
-        kept = PLAN_FIELDS  # pragma: no mutate (it saves memory; whole bodies plan the same)
-        refreshing = asyncio.create_task(refresh(client, state.project, kept))
+        # The kept fields save memory: whole bodies make the same plan.
+        reading = refresh(client, state.project, PLAN_FIELDS)  # pragma: no mutate
+        refreshing = asyncio.create_task(reading)
     try:
         payloads = await asyncio.to_thread(build_payloads, state)
     except BaseException:
