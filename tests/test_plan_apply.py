@@ -1485,7 +1485,7 @@ def test_refresh_reads_groups_in_the_older_api_shape(tmp_path) -> None:
 
 
 def test_a_plan_reads_each_list_once_and_items_only_of_a_changed_keyed_dataset(
-        workdir, platform, run) -> None:
+        workdir, platform, run, http) -> None:
     """The refresh started while the specs load is the one the plan uses (three list reads),
     and a keyed dataset's items are read only when its rows changed."""
     import gc
@@ -1502,8 +1502,16 @@ def test_a_plan_reads_each_list_once_and_items_only_of_a_changed_keyed_dataset(
     root = workdir("sweep")
     (root / "specs" / "plain.yaml").write_text("kind: Dataset\nname: plain\nitems: [{q: a}]\n")
     assert apply(run, root, platform.url).code == 0
+    # A copy of the project's group with its marks but not its tag (taken off by hand): the
+    # tag says what the project owns, so the plan neither reads nor archives it.
+    [group] = http.get("/v5/evaluation-groups").json()["items"]
+    member = http.get("/v5/evaluations").json()["items"][0]["id"]
+    http.post("/v5/evaluation-groups", json={
+        "name": "untagged", "evaluation_ids": [member],
+        "metadata": {**group["metadata"], "evalspec.address": "EvaluationGroup/untagged"},
+    }).raise_for_status()
     seen.clear()
-    assert plan(run, root, platform.url).code == 0
+    assert plan(run, root, platform.url).out == "No changes. The platform matches the specs.\n"
     assert sorted(seen) == ["GET /v5/datasets", "GET /v5/evaluation-groups",
                             "GET /v5/evaluations"]
     data = root / "data" / "support-faq.jsonl"

@@ -381,7 +381,7 @@ def verify(found: Fetched, state: Any, actual: Any, endpoint: str,
                             + "\n  ".join(problems))
     imported = {o["id"] for _, o in found.objects()}
     remotes = [r for r in actual.objects if r.id not in imported] + [
-        _remote(kind, stamped(kind, obj, state.project, prints[obj["id"]]), state.project)
+        _remote(kind, stamped(kind, obj, state.project, prints[obj["id"]]))
         for kind, obj in found.objects()]
     plan = diff(state, list(payloads.values()), ActualState(tuple(remotes), 0), endpoint)
     addresses = {f"{kind}/{obj['name']}" for kind, obj in found.objects()}

@@ -105,7 +105,7 @@ def _ownership_gap(kind: str, body: dict[str, Any], project: str) -> str | None:
     return None
 
 
-def _remote(kind: str, body: dict[str, Any], project: str) -> Remote:
+def _remote(kind: str, body: dict[str, Any]) -> Remote:
     if kind == "Dataset":
         prints = [t[len(FINGERPRINT_TAG_PREFIX):] for t in body.get("tags") or []
                   if t.startswith(FINGERPRINT_TAG_PREFIX)]
@@ -156,7 +156,7 @@ async def refresh(client: SGPClient, project: str,
                     _share_strings(body["tasks"], strings)
             gap = _ownership_gap(kind, body, project)
             if gap is None:
-                owned.append(_remote(kind, body, project))
+                owned.append(_remote(kind, body))
             elif not (body.get("archived_at") or body.get("deleted_at")):
                 unowned.append(Unowned(kind, str(body["id"]), str(body.get("name", "")), gap))
         return owned, unowned
