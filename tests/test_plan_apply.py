@@ -389,6 +389,11 @@ def test_unowned_objects_are_never_touched(workdir, platform, sdk, run) -> None:
         f"no evalspec.fingerprint:<hex> tag, {leave}",
         f"warning: Evaluation 'no-address' ({nameless.id}) has the tag evalspec:quickstart but "
         f"no evalspec.address metadata of the form Evaluation/NAME, {leave}"])
+    for archived in (tagged, other, nameless):  # archived, they need no warning
+        sdk.evaluations.archive(archived.id)
+    assert plan(run, root, platform.url).err == (
+        f"warning: Dataset 'rows-by-hand' ({dataset.id}) has the tag evalspec:quickstart but "
+        f"no evalspec.fingerprint:<hex> tag, {leave}\n")
 
 
 def test_apply_without_a_terminal_needs_auto_approve(workdir, platform, run) -> None:
