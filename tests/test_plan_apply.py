@@ -1451,7 +1451,8 @@ def test_why_an_evaluation_is_replaced_or_refused(workdir, platform, run) -> Non
 
 def test_refresh_reads_groups_in_the_older_api_shape(tmp_path) -> None:
     """Older API generations keep a group's metadata under evaluation_group_metadata and
-    soft-delete groups with deleted_at; a body without created_at sorts as the oldest."""
+    soft-delete groups with deleted_at (and may list deleted ones); a body without created_at
+    sorts as the oldest."""
     import asyncio
 
     import httpx
@@ -1466,6 +1467,8 @@ def test_refresh_reads_groups_in_the_older_api_shape(tmp_path) -> None:
         {"id": "grp_2", "name": "gone", "tags": ["evalspec:demo"],
          "deleted_at": "2026-01-03", "evaluation_group_metadata": {
              **marks, "evalspec.address": "EvaluationGroup/gone"}},
+        {"id": "grp_3", "name": "by-hand", "tags": ["evalspec:demo"],  # no marks: no warning
+         "deleted_at": "2026-01-04"},
     ]
 
     def handler(request: httpx.Request) -> httpx.Response:
