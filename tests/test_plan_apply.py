@@ -1458,7 +1458,7 @@ def test_refresh_reads_groups_in_the_older_api_shape(tmp_path) -> None:
     import httpx
 
     from evalspec.client.config import Credentials, Endpoint, sgp_client
-    from evalspec.plan.refresh import refresh
+    from evalspec.plan.refresh import Unowned, refresh
 
     marks = {"evalspec.project": "demo", "evalspec.fingerprint": "f" * 64}
     groups = [
@@ -1469,6 +1469,7 @@ def test_refresh_reads_groups_in_the_older_api_shape(tmp_path) -> None:
              **marks, "evalspec.address": "EvaluationGroup/gone"}},
         {"id": "grp_3", "name": "by-hand", "tags": ["evalspec:demo"],  # no marks: no warning
          "deleted_at": "2026-01-04"},
+        {"id": "grp_4", "tags": ["evalspec:demo"]},  # live, without marks or even a name
     ]
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -1485,7 +1486,8 @@ def test_refresh_reads_groups_in_the_older_api_shape(tmp_path) -> None:
             await client.aclose()
 
     actual = asyncio.run(go())
-    assert actual.unowned == ()
+    assert actual.unowned == (
+        Unowned("EvaluationGroup", "grp_4", "", "no evalspec.project metadata"),)
     assert [(o.address, o.archived, o.created_at, o.fingerprint) for o in actual.objects] == [
         ("EvaluationGroup/kept", False, "2026-01-02", "f" * 64),
         ("EvaluationGroup/gone", True, "", "f" * 64)]

@@ -22,9 +22,9 @@ LONG = 60
 
 
 def _value(value: Any) -> str:
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    """A value as JSON, readable: ", " and ": " between items (json's default without an
+    indent), non-ASCII text as it is."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _is_long(value: Any) -> bool:
