@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 
 import httpx
 import pytest
 
-from evalspec.apply.lock import LOCK_TAG_PREFIX, ProjectLock, parse_duration
+from evalspec.apply.lock import LOCK_TAG_PREFIX, Holder, ProjectLock, parse_duration
 from evalspec.client.config import Credentials, Endpoint, sgp_client
 from tests.test_plan_apply import ENV, apply
 
@@ -95,18 +98,21 @@ def test_a_held_lock_stops_apply_and_names_its_holder(project, platform, run,
                                  "--endpoint", platform.url, "--auto-approve", "--no-lock",
                                  "--target", "Evaluation/ev-0"],
                 env={**os.environ, **ENV}, capture_output=True, text=True, timeout=120)
-            return held.run, held.id, result, waited, seconds, made, unlocked
+            lock = await client.get_evaluation(str(held.id))
+            return held.run, lock, result, waited, seconds, made, unlocked
         finally:
             await held.release()
             await client.aclose()
 
-    holder_run, lock_id, result, waited, seconds, made, unlocked = asyncio.run(scenario())
-    assert result.code == 1 and result.out == ""
-    assert result.err.startswith(
-        "Error: the project 'demo' is locked: apply by ")
-    assert f"(lock {lock_id}, run {holder_run}, since " in result.err
-    assert result.err.rstrip().endswith(
-        "Wait for it to finish, or pass --lock-timeout to wait (e.g. --lock-timeout 10m)")
+    holder_run, lock, result, waited, seconds, made, unlocked = asyncio.run(scenario())
+    until = datetime.fromtimestamp(lock["metadata"]["evalspec.lock.expires_at"],
+                                   timezone.utc).strftime("%H:%M:%S")
+    who = f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"
+    assert (result.code, result.out, result.err) == (1, "", (
+        f"Error: the project 'demo' is locked: apply by {who} (lock {lock['id']}, run "
+        f"{holder_run}, since {lock['created_at']}; its lease runs to {until} UTC unless "
+        "renewed). Wait for it to finish, or pass --lock-timeout to wait (e.g. "
+        "--lock-timeout 10m)\n"))
     assert waited.code == 1 and 1.0 <= seconds < 10
     assert made == []  # nothing was planned or made while the lock was held
     assert unlocked.returncode == 0, unlocked.stderr
@@ -160,7 +166,27 @@ def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
+@pytest.mark.parametrize("text", ["-5s", "nan", "soon", "m"])
+def test_what_is_not_a_duration(text: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        parse_duration(text)
+    assert str(refused.value) == f"'{text}' is not a duration such as 30s, 5m or 1h"
+
+
 def test_a_bad_lock_timeout_is_a_usage_error(project, run) -> None:
     root = project({"specs/forty.yaml": FORTY})
     result = run("apply", str(root), "--lock-timeout", "soon")
     assert result.code == 1 and "'soon' is not a duration such as 30s, 5m or 1h" in result.err
+
+
+def test_the_holders_lease_end_is_told_in_utc_whatever_the_local_zone(monkeypatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        described = Holder("evaluation_1", "r1", "me@host pid 1", "destroy", "then",
+                           expires_at=3600.0).describe()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert described == ("destroy by me@host pid 1 (lock evaluation_1, run r1, since then; its "
+                         "lease runs to 01:00:00 UTC unless renewed)")

@@ -189,7 +189,7 @@ def parse_duration(text: str) -> float:
     """``0``, ``30s``, ``5m``, ``1h`` or a number of seconds, as seconds."""
     value = text.strip().lower()
     units = {"s": 1.0, "m": 60.0, "h": 3600.0}
-    scale = units.get(value[-1:], None)
+    scale = units.get(value[-1:])
     number = value[:-1] if scale else value
     try:
         seconds = float(number) * (scale or 1.0)
