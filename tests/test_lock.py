@@ -190,3 +190,15 @@ def test_the_holders_lease_end_is_told_in_utc_whatever_the_local_zone(monkeypatc
         time.tzset()
     assert described == ("destroy by me@host pid 1 (lock evaluation_1, run r1, since then; its "
                          "lease runs to 01:00:00 UTC unless renewed)")
+
+
+def test_a_holder_without_a_user_name_is_unknown(monkeypatch) -> None:
+    """Some containers have no user name for the process's uid: the lock still names its
+    host and process."""
+    from evalspec.apply import lock
+
+    def no_name() -> str:
+        raise KeyError("getpwuid(): uid not found: 1000")
+
+    monkeypatch.setattr(lock.getpass, "getuser", no_name)
+    assert lock._who() == f"unknown@{socket.gethostname()} pid {os.getpid()}"
