@@ -202,3 +202,19 @@ def test_a_holder_without_a_user_name_is_unknown(monkeypatch) -> None:
 
     monkeypatch.setattr(lock.getpass, "getuser", no_name)
     assert lock._who() == f"unknown@{socket.gethostname()} pid {os.getpid()}"
+
+
+def test_a_lock_that_names_no_holder_is_still_held(project, platform, run, http) -> None:
+    """A lock object with a lease but no holder written in it (made by another tool, or by
+    hand) holds the lock all the same, and is told as '?'."""
+    root = project({"specs/forty.yaml": FORTY})
+    expires = round(time.time() + 60, 3)
+    made = http.post("/v5/evaluations", json={
+        "name": "held-by-hand", "data": [{"q": 1}], "tags": [f"{LOCK_TAG_PREFIX}demo"],
+        "metadata": {"evalspec.lock.expires_at": expires}}).json()
+    until = datetime.fromtimestamp(expires, timezone.utc).strftime("%H:%M:%S")
+    result = apply(run, root, platform.url)
+    assert (result.code, result.err) == (1, (
+        f"Error: the project 'demo' is locked: apply by ? (lock {made['id']}, run ?, since "
+        f"{made['created_at']}; its lease runs to {until} UTC unless renewed). Wait for it to "
+        "finish, or pass --lock-timeout to wait (e.g. --lock-timeout 10m)\n"))
