@@ -81,7 +81,7 @@ def test_a_held_lock_stops_apply_and_names_its_holder(project, platform, run,
 
     async def scenario() -> tuple:
         client = _client(platform.url, tmp_path)
-        held = ProjectLock(client, "demo")
+        held = ProjectLock(client, "demo", operation="destroy")  # any operation holds it
         await held.acquire(0)
         try:
             result = await asyncio.to_thread(
@@ -109,7 +109,7 @@ def test_a_held_lock_stops_apply_and_names_its_holder(project, platform, run,
                                    timezone.utc).strftime("%H:%M:%S")
     who = f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"
     assert (result.code, result.out, result.err) == (1, "", (
-        f"Error: the project 'demo' is locked: apply by {who} (lock {lock['id']}, run "
+        f"Error: the project 'demo' is locked: destroy by {who} (lock {lock['id']}, run "
         f"{holder_run}, since {lock['created_at']}; its lease runs to {until} UTC unless "
         "renewed). Wait for it to finish, or pass --lock-timeout to wait (e.g. "
         "--lock-timeout 10m)\n"))
