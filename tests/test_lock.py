@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -105,6 +106,8 @@ def test_a_held_lock_stops_apply_and_names_its_holder(project, platform, run,
             await client.aclose()
 
     holder_run, lock, result, waited, seconds, made, unlocked = asyncio.run(scenario())
+    assert re.fullmatch("[0-9a-f]{12}", holder_run)  # each run its own id: a lost create
+    assert lock["metadata"]["evalspec.lock.run"] == holder_run  # is found by it
     until = datetime.fromtimestamp(lock["metadata"]["evalspec.lock.expires_at"],
                                    timezone.utc).strftime("%H:%M:%S")
     who = f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"
