@@ -94,18 +94,21 @@ def test_a_held_lock_stops_apply_and_names_its_holder(project, platform, run,
                 "--lock-timeout", "1s", env=ENV)
             seconds = time.monotonic() - waited_from
             made = _evaluations(platform.url, "evalspec:demo")
+            locks = [e["id"] for e in _evaluations(platform.url, f"{LOCK_TAG_PREFIX}demo")]
             unlocked = await asyncio.to_thread(  # --no-lock: for a platform that cannot hold it
                 subprocess.run, [sys.executable, "-m", "evalspec", "apply", str(root),
                                  "--endpoint", platform.url, "--auto-approve", "--no-lock",
                                  "--target", "Evaluation/ev-0"],
                 env={**os.environ, **ENV}, capture_output=True, text=True, timeout=120)
             lock = await client.get_evaluation(str(held.id))
-            return held.run, lock, result, waited, seconds, made, unlocked
+            return held.run, lock, result, waited, seconds, made, unlocked, locks
         finally:
             await held.release()
             await client.aclose()
 
-    holder_run, lock, result, waited, seconds, made, unlocked = asyncio.run(scenario())
+    holder_run, lock, result, waited, seconds, made, unlocked, locks = asyncio.run(scenario())
+    # Seeing the lock held, the others made no lock object of their own (archived or not).
+    assert locks == [lock["id"]]
     assert re.fullmatch("[0-9a-f]{12}", holder_run)  # each run its own id: a lost create
     assert lock["metadata"]["evalspec.lock.run"] == holder_run  # is found by it
     until = datetime.fromtimestamp(lock["metadata"]["evalspec.lock.expires_at"],
@@ -221,3 +224,25 @@ def test_a_lock_that_names_no_holder_is_still_held(project, platform, run, http)
         f"Error: the project 'demo' is locked: apply by ? (lock {made['id']}, run ?, since "
         f"{made['created_at']}; its lease runs to {until} UTC unless renewed). Wait for it to "
         "finish, or pass --lock-timeout to wait (e.g. --lock-timeout 10m)\n"))
+
+
+def test_of_two_contenders_at_once_one_holds_and_the_other_leaves_nothing(platform,
+                                                                          tmp_path) -> None:
+    async def race() -> tuple[list, list[str], list[str]]:
+        client = _client(platform.url, tmp_path)
+        first, second = ProjectLock(client, "demo"), ProjectLock(client, "demo")
+        try:
+            outcomes = await asyncio.gather(first.acquire(0), second.acquire(0),
+                                            return_exceptions=True)
+            live = await asyncio.to_thread(_evaluations, platform.url,
+                                           f"{LOCK_TAG_PREFIX}demo", False)
+            holders = [str(lock.id) for lock in (first, second) if lock.id is not None]
+            await first.release()
+            await second.release()
+            return [type(o).__name__ for o in outcomes], holders, [e["id"] for e in live]
+        finally:
+            await client.aclose()
+
+    outcomes, holders, live = asyncio.run(race())
+    assert sorted(outcomes) == ["LockHeld", "NoneType"]
+    assert live == holders  # the loser archived any lock object it made
