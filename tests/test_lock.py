@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from evalspec.apply.lock import LOCK_TAG_PREFIX, Holder, ProjectLock, parse_duration
+from evalspec.apply.lock import LOCK_TAG_PREFIX, Holder, LockHeld, ProjectLock, parse_duration
 from evalspec.client.config import Credentials, Endpoint, sgp_client
 from tests.test_plan_apply import ENV, apply
 
@@ -246,3 +246,35 @@ def test_of_two_contenders_at_once_one_holds_and_the_other_leaves_nothing(platfo
     outcomes, holders, live = asyncio.run(race())
     assert sorted(outcomes) == ["LockHeld", "NoneType"]
     assert live == holders  # the loser archived any lock object it made
+
+
+def test_only_this_projects_live_locks_hold_it(platform, tmp_path) -> None:
+    """Another project's lock does not hold this one; an object under the lock tag that is
+    no lock evalspec wrote is passed over, and the lock behind it still holds."""
+    async def scenario() -> tuple[str | None, str]:
+        client = _client(platform.url, tmp_path)
+        try:
+            other = ProjectLock(client, "other")
+            await other.acquire(0)
+            ours = ProjectLock(client, "demo")
+            await ours.acquire(0)  # the other project's lock is not ours to wait for
+            taken = ours.id
+            await ours.release()
+            await client.create_evaluation({  # listed before the lock taken next
+                "name": "not-a-lock", "data": [{"q": 1}], "tags": [f"{LOCK_TAG_PREFIX}demo"]})
+            held = ProjectLock(client, "demo")
+            await held.acquire(0)
+            try:
+                await ProjectLock(client, "demo").acquire(0)
+                refused = ""
+            except LockHeld as exc:
+                refused = str(exc)
+            await held.release()
+            await other.release()
+            return taken, refused.split(" (")[0]
+        finally:
+            await client.aclose()
+
+    taken, refused = asyncio.run(scenario())
+    assert taken is not None
+    assert refused.startswith("the project 'demo' is locked: apply by ")
