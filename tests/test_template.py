@@ -198,7 +198,7 @@ def test_values_embedded_in_text_read_as_json_would_write_them(value, text) -> N
 @pytest.mark.parametrize("value, slugged", [
     ("OpenAI/GPT-4o", "openai-gpt-4o"), ("--Hello, World!--", "hello-world"), (0.7, "0-7"),
     (True, "true"), ("Ünïcode", "unicode"), ("café au lait", "cafe-au-lait"),
-    ("straße", "strae"), ("模型/gpt", "gpt"),
+    ("straße", "strae"), ("模型/gpt", "gpt"), ("café—au lait", "cafe-au-lait"),
 ])
 def test_slug_keeps_lowercase_letters_digits_and_single_dashes(value, slugged) -> None:
     ctx = Context(vars={"x": value}, env={})

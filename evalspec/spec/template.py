@@ -95,10 +95,11 @@ def stringify(value: Any) -> str:
 
 def slug(value: Any) -> str:
     """Lowercase ASCII letters, digits and single dashes: accents are dropped from letters
-    (``Ünïcode`` -> ``unicode``), other characters a letter cannot be made of vanish, and each
-    run of anything else becomes one dash."""
-    text = unicodedata.normalize("NFKD", stringify(value)).encode("ascii", "ignore").decode()
-    return _SLUG_DROP.sub("-", text.lower()).strip("-")
+    (``Ünïcode`` -> ``unicode``), other letters outside ASCII are dropped, and each run of
+    anything else (punctuation, spaces, a dash outside ASCII) becomes one dash."""
+    kept = [c for c in unicodedata.normalize("NFKD", stringify(value))
+            if not unicodedata.combining(c) and (c.isascii() or not c.isalpha())]
+    return _SLUG_DROP.sub("-", "".join(kept).lower()).strip("-")
 
 
 def _parse_literal(text: str) -> Any:
