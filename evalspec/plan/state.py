@@ -42,8 +42,8 @@ def render_text(rows: list[OwnedObject]) -> str:
     width = max(len("ADDRESS"), *(len(a) for a in addresses))
     id_width = max(len("ID"), *(len(r.id) for r in rows))
     lines = [f"{'ADDRESS':<{width}}  {'ID':<{id_width}}  STATE"]
-    states = ["archived" if r.archived else "live" for r in rows]
-    for address, row, state in zip(addresses, rows, states, strict=True):  # pragma: no mutate
+    for address, row in zip(addresses, rows, strict=True):  # pragma: no mutate
+        state = "archived" if row.archived else "live"
         lines.append(f"{address:<{width}}  {one_line(row.id):<{id_width}}  {state}")
     archived = sum(1 for r in rows if r.archived)
     noun = "object" if len(rows) == 1 else "objects"

@@ -17,7 +17,8 @@ grows; databases made before kept AUTOINCREMENT, which also only grows.
 Commits are not flushed to disk (``synchronous=OFF``): this is a platform for development and
 tests, and a commit survives the process being killed (the operating system holds the
 write); only an operating system crash or a power cut could lose the last writes. Flushing
-cost about a fifth of the storage's CPU per create (bench/emulator.py).
+cost about a fifth of the storage's CPU per create (measured on the store alone; the figures
+are in bench/README.md).
 """
 
 from __future__ import annotations
