@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import socket
 
 import httpx
 import pytest
@@ -122,6 +123,27 @@ def test_a_create_gets_the_same_answer_with_or_without_the_hot_path(http) -> Non
     # The two good bodies, created twice in the comparison and once after it.
     listed = http.get("/v5/evaluations", params={"limit": 100}).json()["items"]
     assert sorted(e["name"] for e in listed) == sorted(["ok", "from-dataset"] * 3)
+
+
+def test_a_create_sent_in_pieces_is_read_whole_and_one_cut_off_writes_nothing(
+        http, platform, capfd) -> None:
+    """The hot path reads a body that arrives in several parts; a client that leaves before
+    its body ends gets no answer, and nothing is created or logged as an error."""
+    pieces = iter([b'{"name": "pieces", ', b'"data": [{"q": 1}], ', b'"tags": ["t"]}'])
+    response = http.post("/v5/evaluations", content=pieces,
+                         headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert (response.json()["name"], response.json()["tags"]) == ("pieces", ["t"])
+
+    host, port = platform.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"POST /v5/evaluations HTTP/1.1\r\nhost: x\r\nx-api-key: k\r\n"
+                     b"content-type: application/json\r\ncontent-length: 100\r\n\r\n"
+                     b'{"name": "cut off", ')
+    # The server handles the disconnect before this later request, on the same event loop.
+    names = [e["name"] for e in http.get("/v5/evaluations").json()["items"]]
+    assert names == ["pieces"]
+    assert capfd.readouterr().err == ""
 
 
 def test_group_patch_rules(http) -> None:

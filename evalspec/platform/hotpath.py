@@ -60,7 +60,9 @@ class HotPath:
         if request.headers.get("content-type") != "application/json":
             await self.app(scope, receive, send)
             return
-        raw = await request.body()
+        raw = await _body(receive)
+        if raw is None:  # the client left before sending all of it: nobody to answer
+            return
         model, endpoint = route
         try:
             body = model.model_validate_json(raw)
@@ -72,6 +74,19 @@ class HotPath:
             await self.app(scope, _replay(raw, receive), send)
             return
         await response(scope, receive, send)
+
+
+async def _body(receive: Receive) -> bytes | None:
+    """The request's body, read straight from the server (``Request.body`` costs a tenth of
+    the hot path), or None if the client disconnected first."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _replay(raw: bytes, receive: Receive) -> Receive:

@@ -136,8 +136,13 @@ class TextPage:
 def _split(kind: str, body: dict[str, Any]) -> tuple[str, int, dict[str, Any]]:
     """The public text of ``body``, where its tail key starts, and its private keys."""
     tail = TAIL_KEYS.get(kind)
-    public = {k: v for k, v in body.items() if not k.startswith("_") and k != tail}
-    private = {k: v for k, v in body.items() if k.startswith("_")}
+    public: dict[str, Any] = {}
+    private: dict[str, Any] = {}
+    for key, value in body.items():  # one pass: this runs for every object written
+        if key[:1] == "_":
+            private[key] = value
+        elif key != tail:
+            public[key] = value
     text = dumps(public)
     cut = len(text) - 1
     if tail is not None and tail in body:
