@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,39 +47,45 @@ class Emulator:
 
 
 @contextmanager
-def emulator(db: Path, *options: str, source: Path | None = None,
-             plain_stack: bool = False) -> Iterator[Emulator]:
+def emulator(db: Path, *options: str, source: Path | None = None, plain_stack: bool = False,
+             under: Sequence[str] = (), env: Mapping[str, str] | None = None,
+             startup: float = 10.0) -> Iterator[Emulator]:
     """`evalspec emulator` on ``db`` in its own process, ready when this yields.
 
     ``source`` runs the evalspec package found there instead (another checkout, for a baseline
     in the same run); ``plain_stack`` hides uvloop and httptools from it, so uvicorn serves
-    with asyncio's loop and h11, as it did before evalspec depended on them.
+    with asyncio's loop and h11, as it did before evalspec depended on them. ``under`` runs
+    it under another program (valgrind), with ``env`` added to the environment and
+    ``startup`` seconds to begin answering.
     """
     port = free_port()
     argv = ["evalspec", "emulator", "--port", str(port), "--db", str(db), *options]
     hide = "sys.modules['uvloop'] = sys.modules['httptools'] = None; " if plain_stack else ""
-    command = [sys.executable, "-c", f"import runpy, sys; {hide}sys.argv = {argv!r}; "
+    command = [*under, sys.executable, "-c", f"import runpy, sys; {hide}sys.argv = {argv!r}; "
                "runpy.run_module('evalspec', run_name='__main__', alter_sys=True)"]
-    env = {**os.environ, "PYTHONPATH": str(source)} if source else None
-    with served(command, port, env, source or ROOT) as server:
+    environ = {**os.environ, **(env or {}), **({"PYTHONPATH": str(source)} if source else {})}
+    with served(command, port, environ, source or ROOT, startup) as server:
         yield server
 
 
 @contextmanager
 def served(command: list[str], port: int, env: dict[str, str] | None = None,
-           cwd: Path = ROOT) -> Iterator[Emulator]:
+           cwd: Path = ROOT, startup: float = 10.0) -> Iterator[Emulator]:
     """A server ``command`` listening on ``port``, ready when this yields."""
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=env, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + startup
     try:
-        for _ in range(400):
+        while True:
             try:
-                httpx.get(f"{url}/v5/datasets", headers={"x-api-key": "bench"})
+                httpx.get(f"{url}/v5/datasets", headers={"x-api-key": "bench"}, timeout=startup)
                 break
-            except httpx.ConnectError:
+            except httpx.TransportError:
                 if proc.poll() is not None:
                     raise SystemExit(f"{command} exited with {proc.returncode}") from None
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{command} did not answer in {startup:.0f} s") from None
                 time.sleep(0.025)
         yield Emulator(url, proc.pid)
     finally:

@@ -17,6 +17,12 @@ The later benchmarks need about parallelism / latency = 16 / 20 ms = 800 creates
 leaves.
 
     python bench/emulator.py [--creates 1000] [--pages 40] [--baseline REV | --no-baseline]
+    python bench/emulator.py --instructions [--creates 300]
+
+Server CPU time on a shared machine moves by a fifth between runs of the same build.
+``--instructions`` counts instead what does not move: the user-space instructions each
+emulator executes per create, under valgrind's callgrind (kernel time is not counted; the
+same build gives the same count to within 0.1 %). It is about 50 times slower.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -118,6 +125,39 @@ def baseline_source(rev: str, into: Path) -> Path:
     return into
 
 
+def instructions(db: Path, creates: int, source: Path | None = None) -> float:
+    """User-space instructions the emulator executes per create, counted by callgrind after
+    50 creates to warm it up (the baseline on its plain stack, as in the timed rounds)."""
+    out = db.with_suffix(".callgrind")
+    with emulator(db, source=source, plain_stack=source is not None,
+                  under=["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"],
+                  env={"PYTHONHASHSEED": "0"}, startup=180) as server:
+        asyncio.run(run(server.url, server.pid, 50, 0))
+        subprocess.run(["callgrind_control", "--zero", str(server.pid)],
+                       check=True, capture_output=True)
+        asyncio.run(run(server.url, server.pid, creates, 0))
+        subprocess.run(["callgrind_control", "--dump", str(server.pid)],
+                       check=True, capture_output=True)
+    for line in Path(f"{out}.1").read_text().splitlines():
+        if line.startswith("totals:"):
+            return int(line.split()[1]) / creates
+    raise SystemExit(f"no totals in {out}.1")
+
+
+def count_instructions(creates: int, baseline: str | None) -> None:
+    print(f"python {sys.version.split()[0]}; user-space instructions per create, counted by "
+          f"callgrind over {creates} creates at parallelism 16 after 50 to warm up\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        after = instructions(Path(tmp) / "after.db", creates)
+        if baseline is not None:
+            source = baseline_source(baseline, Path(tmp))
+            before = instructions(Path(tmp) / "before.db", creates, source)
+            print(f"baseline: {baseline} on asyncio + h11 {before:14,.0f}")
+        print(f"this tree {'':24} {after:14,.0f}")
+        if baseline is not None:
+            print(f"this tree / baseline: {before / after:.2f}x the creates per instruction")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--creates", type=int, default=1000)
@@ -127,7 +167,15 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--rounds", type=int, default=3,
                         help="baseline and this tree alternate this many times (the best shown)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions under callgrind instead of timing (needs "
+                             "valgrind; --creates 300 is plenty: the count does not move)")
     args = parser.parse_args()
+    if args.instructions:
+        if shutil.which("callgrind_control") is None:
+            parser.error("--instructions needs valgrind (Debian: apt-get install valgrind)")
+        count_instructions(args.creates, None if args.no_baseline else args.baseline)
+        return
     if 0 < args.pages < 8:
         parser.error("--pages: 0, or at least 8 (a process's CPU time is read in 10 ms ticks)")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; each emulator in its own "

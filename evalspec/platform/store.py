@@ -24,9 +24,9 @@ are in bench/README.md).
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,8 +88,12 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+_ids = random.Random()  # seeded from the OS once; an id needs to be unique, not secret
+
+
 def new_id(kind: str) -> str:
-    return f"{PREFIXES[kind]}_{uuid.uuid4().hex[:24]}"
+    """The kind's prefix and 24 random hex digits (uuid4 asked the OS for them each time)."""
+    return f"{PREFIXES[kind]}_{_ids.getrandbits(96):024x}"
 
 
 @dataclass(frozen=True, slots=True)
