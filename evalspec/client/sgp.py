@@ -1,7 +1,9 @@
 """Typed entry points for the SGP v5 resources evalspec uses, and the v2 Tasks API.
 
 Bodies and results are plain JSON dicts in the platform's own shapes (API.md, seeds/): the
-plan compares them field by field, so wrapping them in models would only add a copy.
+plan compares them field by field, so wrapping them in models would only add a copy. Writes
+whose answer evalspec never reads (updates, archives, item changes) return nothing: what a
+plan needs it reads by listing.
 """
 
 from __future__ import annotations
@@ -64,29 +66,15 @@ class SGPClient:
             params={k: v for k, v in params.items() if v is not None})
         return result
 
-    async def update_evaluation(self, evaluation_id: str, changes: JSON) -> JSON:
-        result: JSON = await self.core.request("PATCH", f"/v5/evaluations/{evaluation_id}",
-                                               json=changes)
-        return result
+    async def update_evaluation(self, evaluation_id: str, changes: JSON) -> None:
+        await self.core.request("PATCH", f"/v5/evaluations/{evaluation_id}", json=changes)
 
-    async def restore_evaluation(self, evaluation_id: str) -> JSON:
-        return await self.update_evaluation(evaluation_id, {"restore": True})
+    async def restore_evaluation(self, evaluation_id: str) -> None:
+        await self.core.request(
+            "PATCH", f"/v5/evaluations/{evaluation_id}", json={"restore": True})
 
-    async def archive_evaluation(self, evaluation_id: str) -> JSON:
-        result: JSON = await self.core.request("DELETE", f"/v5/evaluations/{evaluation_id}")
-        return result
-
-    async def add_evaluation_task(self, evaluation_id: str, task: JSON) -> JSON:
-        result: JSON = await self.core.request(
-            "POST", f"/v5/evaluations/{evaluation_id}/tasks", json={"task": task})
-        return result
-
-    async def update_evaluation_task(self, evaluation_id: str, alias: str,
-                                     configuration: JSON) -> JSON:
-        result: JSON = await self.core.request(
-            "PATCH", f"/v5/evaluations/{evaluation_id}/tasks/{alias}",
-            json={"configuration": configuration})
-        return result
+    async def archive_evaluation(self, evaluation_id: str) -> None:
+        await self.core.request("DELETE", f"/v5/evaluations/{evaluation_id}")
 
     def list_evaluation_items(self, evaluation_id: str, *, page_size: int = 1000
                               ) -> AsyncIterator[JSON]:
@@ -113,19 +101,14 @@ class SGPClient:
                                                params=params)
         return result
 
-    async def patch_group(self, group_id: str, changes: JSON) -> JSON:
-        result: JSON = await self.core.request("PATCH", f"/v5/evaluation-groups/{group_id}",
-                                               json=changes)
-        return result
+    async def patch_group(self, group_id: str, changes: JSON) -> None:
+        await self.core.request("PATCH", f"/v5/evaluation-groups/{group_id}", json=changes)
 
-    async def replace_group(self, group_id: str, body: JSON) -> JSON:
-        result: JSON = await self.core.request("PUT", f"/v5/evaluation-groups/{group_id}",
-                                               json=body)
-        return result
+    async def replace_group(self, group_id: str, body: JSON) -> None:
+        await self.core.request("PUT", f"/v5/evaluation-groups/{group_id}", json=body)
 
-    async def archive_group(self, group_id: str) -> JSON:
-        result: JSON = await self.core.request("DELETE", f"/v5/evaluation-groups/{group_id}")
-        return result
+    async def archive_group(self, group_id: str) -> None:
+        await self.core.request("DELETE", f"/v5/evaluation-groups/{group_id}")
 
     # -- datasets -------------------------------------------------------------------------------
     async def create_dataset(self, body: JSON) -> JSON:
@@ -146,37 +129,29 @@ class SGPClient:
                                                params=params)
         return result
 
-    async def update_dataset(self, dataset_id: str, changes: JSON) -> JSON:
-        result: JSON = await self.core.request("PATCH", f"/v5/datasets/{dataset_id}",
-                                               json=changes)
-        return result
+    async def update_dataset(self, dataset_id: str, changes: JSON) -> None:
+        await self.core.request("PATCH", f"/v5/datasets/{dataset_id}", json=changes)
 
-    async def restore_dataset(self, dataset_id: str) -> JSON:
-        return await self.update_dataset(dataset_id, {"restore": True})
+    async def restore_dataset(self, dataset_id: str) -> None:
+        await self.core.request("PATCH", f"/v5/datasets/{dataset_id}", json={"restore": True})
 
-    async def archive_dataset(self, dataset_id: str) -> JSON:
-        result: JSON = await self.core.request("DELETE", f"/v5/datasets/{dataset_id}")
-        return result
+    async def archive_dataset(self, dataset_id: str) -> None:
+        await self.core.request("DELETE", f"/v5/datasets/{dataset_id}")
 
-    async def add_dataset_items(self, dataset_id: str, rows: list[JSON]) -> list[JSON]:
-        result = await self.core.request("POST", "/v5/dataset-items/batch",
-                                         json={"dataset_id": dataset_id, "data": rows})
-        items: list[JSON] = result["items"]
-        return items
+    async def add_dataset_items(self, dataset_id: str, rows: list[JSON]) -> None:
+        await self.core.request(
+            "POST", "/v5/dataset-items/batch", json={"dataset_id": dataset_id, "data": rows})
 
     def list_dataset_items(self, dataset_id: str, *, version: int | None = None,
                            page_size: int = 1000) -> AsyncIterator[JSON]:
         return self.core.iterate("/v5/dataset-items",
                                  {"dataset_id": dataset_id, "version": version}, page_size)
 
-    async def update_dataset_item(self, item_id: str, data: JSON) -> JSON:
-        result: JSON = await self.core.request("PATCH", f"/v5/dataset-items/{item_id}",
-                                               json={"data": data})
-        return result
+    async def update_dataset_item(self, item_id: str, data: JSON) -> None:
+        await self.core.request("PATCH", f"/v5/dataset-items/{item_id}", json={"data": data})
 
-    async def delete_dataset_item(self, item_id: str) -> JSON:
-        result: JSON = await self.core.request("DELETE", f"/v5/dataset-items/{item_id}")
-        return result
+    async def delete_dataset_item(self, item_id: str) -> None:
+        await self.core.request("DELETE", f"/v5/dataset-items/{item_id}")
 
 
 class TasksClient:
