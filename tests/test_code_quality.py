@@ -77,10 +77,12 @@ def test_commands_run_coroutines_without_asyncio_repr_of_their_result() -> None:
 
 def test_a_plans_early_reads_need_neither_the_spec_models_nor_the_planner() -> None:
     """plan starts its reads before the spec models are imported (about 0.2 s of a 10,000-
-    evaluation plan's start-up): what the reads need must not import them."""
+    evaluation plan's start-up): what the reads need must not import them. Nor httpx's own
+    command line, which its package imports with pygments and, where installed, rich."""
     code = ("import sys; import evalspec.cli, evalspec.plan.refresh, evalspec.client.config, "
             "evalspec.spec.project; print(sorted(m for m in sys.modules if m in "
-            "{'pydantic', 'jsonschema', 'evalspec.spec.models', 'evalspec.plan.planner'}))")
+            "{'pydantic', 'jsonschema', 'evalspec.spec.models', 'evalspec.plan.planner', "
+            "'pygments', 'rich'}))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True)
     assert result.stdout.strip() == "[]"

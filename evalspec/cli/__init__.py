@@ -17,6 +17,12 @@ from evalspec import __version__
 from evalspec.errors import EXIT_ERROR, EXIT_INTERRUPTED, EvalspecError
 from evalspec.sanitize import keep_lines
 
+# httpx's package imports its own command line, httpx._main, which loads pygments and, where
+# installed, rich: 10 to 90 ms of every evalspec command's start for a tool evalspec never
+# runs. Marked absent, it is skipped (httpx falls back to a `main` that says how to get it).
+# Nothing above imports httpx.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
