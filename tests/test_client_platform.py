@@ -80,6 +80,39 @@ def test_local_endpoint_runs_in_process_and_persists(tmp_path) -> None:
     assert run(read(made["id"]))["name"] == "local-one"
 
 
+def test_the_embedded_platform_takes_model_quality_from_the_environment(
+        tmp_path, monkeypatch) -> None:
+    """EVALSPEC_LOCAL_MODEL_QUALITY (README: "the emulator's truth") sets how often a model's
+    answers on the embedded platform echo the reference: always at 1, never at 0."""
+    reference = "the cat sat on the mat"
+    body = {"name": "q", "data": [{"question": f"q{i}", "reference": reference}
+                                  for i in range(5)],
+            "tasks": [{"task_type": "chat_completion", "alias": "answer", "configuration": {
+                "model": "openai/gpt-4o",
+                "messages": [{"role": "user", "content": "item.question"}]}}]}
+
+    async def scenario():
+        clients = []
+        for quality in ("1", "0"):
+            monkeypatch.setenv("EVALSPEC_LOCAL_MODEL_QUALITY", f"openai/*={quality}")
+            root = tmp_path / quality
+            root.mkdir()
+            clients.append(sgp_client(Endpoint("local", "--endpoint"), Credentials(), root))
+        made = [await client.create_evaluation(body) for client in clients]
+        answers = []
+        for client, evaluation in zip(clients, made, strict=True):
+            while (await client.get_evaluation(evaluation["id"]))["status"] != "completed":
+                await asyncio.sleep(0.05)  # the embedded platform completes in about 2 s
+            items = await collect(client.list_evaluation_items(evaluation["id"]))
+            answers.append([item["data"]["answer"] for item in items])
+            await client.aclose()
+        return answers
+
+    best, worst = run(scenario())
+    assert best == [reference] * 5
+    assert len(worst) == 5 and reference not in worst
+
+
 def test_creates_under_dropped_connections_make_exactly_one_object(tmp_path) -> None:
     from evalspec.platform.api import Settings
     from evalspec.platform.faults import Faults

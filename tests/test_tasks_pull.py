@@ -196,6 +196,35 @@ def test_the_emulator_serves_sample_tasks_to_try_things(tmp_path, run) -> None:
         server.stop()
 
 
+def test_the_embedded_platform_serves_the_projects_own_tasks_file(tmp_path, run,
+                                                                  monkeypatch) -> None:
+    """With ``--endpoint local`` the v2 tasks come from ``.evalspec/tasks.jsonl`` beside the
+    local database, and no Scale key is needed; a bad model-quality setting for the embedded
+    platform is named, not a traceback."""
+    monkeypatch.delenv("SCALE_API_KEY", raising=False)
+    tasks = list(sample_tasks(12))
+    (tmp_path / ".evalspec").mkdir()
+    (tmp_path / ".evalspec" / "tasks.jsonl").write_text(
+        "".join(json.dumps(t) + "\n" for t in tasks))
+    out = tmp_path / "pulled.jsonl"
+    result = run("tasks", "pull", "--project", "Support FAQ review", "-o", str(out),
+                 "--endpoint", "local", cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert result.err.startswith("Using the embedded local platform (v2 tasks from "
+                                 ".evalspec/tasks.jsonl).\nPulled 12 tasks in 1 page")
+    assert ids(out) == [t["task_id"] for t in tasks]
+    out.unlink()
+    bad = run("tasks", "pull", "--project", "Support FAQ review", "-o", str(out),
+              "--endpoint", "local", cwd=tmp_path,
+              env={"EVALSPEC_LOCAL_MODEL_QUALITY": "openai/*=0.8,gpt=best"})
+    assert (bad.code, bad.err) == (1, "Using the embedded local platform (v2 tasks from "
+                                      ".evalspec/tasks.jsonl).\n"
+                                      "Error: EVALSPEC_LOCAL_MODEL_QUALITY: 'gpt=best': "
+                                      "expected PATTERN=Q with Q from 0 to 1, for example "
+                                      "'openai/*=0.8'\n")
+    assert not out.exists()
+
+
 def test_a_refused_key_leaves_nothing_behind(tmp_path, run) -> None:
     from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
