@@ -84,9 +84,10 @@ class HttpCore:
         attempt = 0
         while True:
             attempt += 1
-            error, retry_after = await self._attempt(method, path, params, json, idempotent)
-            if isinstance(error, _Success):
-                return error.body
+            outcome, retry_after = await self._attempt(method, path, params, json, idempotent)
+            if isinstance(outcome, _Success):
+                return outcome.body
+            error = outcome
             elapsed = time.monotonic() - started
             wait = self.retry.delay(attempt, retry_after)
             if not self.retry.allows(attempt, elapsed, wait):
@@ -101,8 +102,9 @@ class HttpCore:
         return error
 
     async def _attempt(self, method: str, path: str, params: dict[str, Any] | None, body: Any,
-                       idempotent: bool) -> tuple[Any, float | None]:
-        """(_Success, None) or (error, retry_after); the error is None when not retryable."""
+                       idempotent: bool) -> tuple[_Success | APIError, float | None]:
+        """(_Success, None), or a retryable error and the wait the server asked for; an error
+        that must not be retried is raised."""
         self.requests_sent += 1
         try:
             response = await self._client.request(method, path, params=params, json=body)
