@@ -43,20 +43,6 @@ class SGPClient:
             "include_archived": "true" if include_archived else None,
         }, page_size)
 
-    async def filter_evaluations(self, filters: list[JSON], *, include_archived: bool = False,
-                                 views: Sequence[str] | None = None) -> list[JSON]:
-        found: list[JSON] = []
-        params: JSON = {"limit": 1000, "views": _csv(views),
-                        "include_archived": "true" if include_archived else None}
-        params = {k: v for k, v in params.items() if v is not None}
-        while True:
-            page = await self.core.request("POST", "/v5/evaluations/filter", params=params,
-                                           json={"filters": filters}, idempotent=True)
-            found.extend(page["items"])
-            if not page["items"] or not page.get("has_more"):
-                return found
-            params["starting_after"] = page["items"][-1]["id"]
-
     async def get_evaluation(self, evaluation_id: str, *, include_archived: bool = False,
                              views: Sequence[str] | None = None) -> JSON:
         params = {"include_archived": "true" if include_archived else None,
@@ -176,7 +162,3 @@ class TasksClient:
             yield body.get("tasks") or [], next_token
             if not next_token:
                 return
-
-    async def get_task(self, task_id: str) -> JSON:
-        result: JSON = await self.core.request("GET", "/v2/task", params={"task_id": task_id})
-        return result
