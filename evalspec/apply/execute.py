@@ -215,7 +215,7 @@ class _Run:
             elif kind == "Evaluation":
                 body = await self.client.get_evaluation(remote_id, include_archived=True)
             else:
-                body = await self.client.get_group(remote_id, include_deleted=True)
+                body = await self.client.get_group(remote_id)
         except NotFoundError:
             return True  # nothing left to archive
         return bool(body.get("archived_at") or body.get("deleted_at"))

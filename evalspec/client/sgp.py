@@ -62,10 +62,8 @@ class SGPClient:
     async def archive_evaluation(self, evaluation_id: str) -> None:
         await self.core.request("DELETE", f"/v5/evaluations/{evaluation_id}")
 
-    def list_evaluation_items(self, evaluation_id: str, *, page_size: int = 1000
-                              ) -> AsyncIterator[JSON]:
-        return self.core.iterate("/v5/evaluation-items", {"evaluation_id": evaluation_id},
-                                 page_size)
+    def list_evaluation_items(self, evaluation_id: str) -> AsyncIterator[JSON]:
+        return self.core.iterate("/v5/evaluation-items", {"evaluation_id": evaluation_id})
 
     # -- evaluation groups ----------------------------------------------------------------------
     async def create_group(self, body: JSON) -> JSON:
@@ -81,10 +79,10 @@ class SGPClient:
             "include_deleted": "true" if include_deleted else None, "views": _csv(views),
         }, page_size)
 
-    async def get_group(self, group_id: str, *, include_deleted: bool = False) -> JSON:
-        params = {"include_deleted": "true"} if include_deleted else None
+    async def get_group(self, group_id: str) -> JSON:
+        """The group, deleted or not (apply asks whether an archive it sent took effect)."""
         result: JSON = await self.core.request("GET", f"/v5/evaluation-groups/{group_id}",
-                                               params=params)
+                                               params={"include_deleted": "true"})
         return result
 
     async def patch_group(self, group_id: str, changes: JSON) -> None:
@@ -128,10 +126,9 @@ class SGPClient:
         await self.core.request(
             "POST", "/v5/dataset-items/batch", json={"dataset_id": dataset_id, "data": rows})
 
-    def list_dataset_items(self, dataset_id: str, *, version: int | None = None,
-                           page_size: int = 1000) -> AsyncIterator[JSON]:
-        return self.core.iterate("/v5/dataset-items",
-                                 {"dataset_id": dataset_id, "version": version}, page_size)
+    def list_dataset_items(self, dataset_id: str) -> AsyncIterator[JSON]:
+        """The current version's items."""
+        return self.core.iterate("/v5/dataset-items", {"dataset_id": dataset_id})
 
     async def update_dataset_item(self, item_id: str, data: JSON) -> None:
         await self.core.request("PATCH", f"/v5/dataset-items/{item_id}", json={"data": data})
