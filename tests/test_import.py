@@ -194,3 +194,58 @@ def test_defaults_the_platform_lacks_are_named_with_both_values(project, platfor
         '["team:evals", "geo"] (evalspec.yaml defaults.tags is merged into every evaluation; '
         "it adds what the platform lacks)\n"))
     assert not (root / "specs").exists() and owned(platform, "demo") == []
+
+
+def _member(name: str, config: dict, rows: list, **fields) -> dict:
+    return {"id": f"evaluation_{name}", "name": name, "tags": ["sweep"], "_rows": rows,
+            "tasks": [{"task_type": "chat_completion", "alias": "answer",
+                       "configuration": {"model": "m/a", **config,
+                                         "messages": [{"role": "user", "content": "q"}]}}],
+            **fields}
+
+
+def _group(name: str, members: list[dict]) -> dict:
+    return {"id": f"group_{name}", "name": name, "tags": [],
+            "members": [{"evaluation_id": m["id"]} for m in members]}
+
+
+def test_a_sweep_with_a_gap_numbers_that_contain_each_other_and_shared_rows(tmp_path) -> None:
+    """write_specs alone (no platform): a sweep missing one combination gets an ``exclude``;
+    a name holding 100 and 1 is templated longest value first; metadata that equals an axis
+    value (a number) becomes that axis; members sharing rows share one data file; evalspec's
+    own metadata from elsewhere is left out; two members are already a sweep."""
+    from evalspec.apply.importer import Fetched, write_specs
+
+    rows = [{"question": "q1"}, {"question": "q2"}]
+    sweep = [_member(f"run-{tokens}-t{temperature}",
+                     {"max_tokens": tokens, "temperature": temperature}, rows,
+                     metadata={"temperature": temperature, "team": "evals",
+                               "evalspec.address": "Evaluation/elsewhere"})
+             for tokens, temperature in ((100, 1), (100, 0), (1000, 1))]
+    pair = [_member(f"pair-{model.replace('/', '-')}", {"model": model}, [{"question": i}])
+            for i, model in enumerate(("m/b", "m/c"))]
+    found = Fetched(evaluations={m["id"]: m for m in [*sweep, *pair]},
+                    groups={g["id"]: g for g in (_group("sweep", sweep), _group("pair", pair))})
+    out = tmp_path / "specs"
+    files = write_specs(found, out, tmp_path)
+    assert sorted(str(p.relative_to(out)) for p in files) == [
+        "data/pair-m-b.jsonl", "data/pair-m-c.jsonl", "data/sweep.jsonl", "group-pair.yaml",
+        "group-sweep.yaml"]
+    assert files[out / "data/sweep.jsonl"] == '{"question": "q1"}\n{"question": "q2"}\n'
+    document, group = yaml.safe_load_all(files[out / "group-sweep.yaml"])
+    assert document == {
+        "kind": "Evaluation", "name": "run-${{ matrix.max_tokens }}-t${{ matrix.temperature }}",
+        "tags": ["sweep"],
+        "metadata": {"temperature": "${{ matrix.temperature }}", "team": "evals"},
+        "data": "file://data/sweep.jsonl",
+        "tasks": [{"task_type": "chat_completion", "alias": "answer", "configuration": {
+            "model": "m/a", "max_tokens": "${{ matrix.max_tokens }}",
+            "temperature": "${{ matrix.temperature }}",
+            "messages": [{"role": "user", "content": "q"}]}}],
+        "matrix": {"max_tokens": [100, 1000], "temperature": [1, 0],
+                   "exclude": [{"max_tokens": 1000, "temperature": 0}]}}
+    assert group["members"] == [m["name"] for m in sweep]
+    document, _ = yaml.safe_load_all(files[out / "group-pair.yaml"])
+    assert (document["name"], document["data"], document["matrix"]) == (
+        "pair-${{ matrix.model | slug }}", "file://data/pair-${{ matrix.model | slug }}.jsonl",
+        {"model": ["m/b", "m/c"]})
