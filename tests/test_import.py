@@ -249,3 +249,44 @@ def test_a_sweep_with_a_gap_numbers_that_contain_each_other_and_shared_rows(tmp_
     assert (document["name"], document["data"], document["matrix"]) == (
         "pair-${{ matrix.model | slug }}", "file://data/pair-${{ matrix.model | slug }}.jsonl",
         {"model": ["m/b", "m/c"]})
+
+
+def test_what_defaults_give_back_is_left_out_and_keys_left_empty_go() -> None:
+    """without_defaults: tags and metadata the defaults merge back are dropped (the key too
+    when nothing is left; a different value is kept), and defaults.configuration only
+    thins chat_completion tasks, never a judge's configuration."""
+    from evalspec.apply.importer import without_defaults
+
+    judge = {"task_type": "auto_evaluation.question", "alias": "judge",
+             "configuration": {"model": "m/judge", "max_tokens": 64}}
+    doc = {"kind": "Evaluation", "name": "e", "tags": ["team:evals"],
+           "metadata": {"owner": "evals"},
+           "tasks": [{"task_type": "chat_completion", "alias": "answer",
+                      "configuration": {"model": "m/a", "max_tokens": 64, "temperature": 0.5}},
+                     judge]}
+    defaults = {"tags": ["team:evals"], "metadata": {"owner": "evals"},
+                "configuration": {"max_tokens": 64, "temperature": 0.0, "top_p": None}}
+    assert without_defaults(doc, defaults) == {
+        "kind": "Evaluation", "name": "e",
+        "tasks": [{"task_type": "chat_completion", "alias": "answer",
+                   "configuration": {"model": "m/a", "temperature": 0.5}},
+                  {"task_type": "auto_evaluation.question", "alias": "judge",
+                   "configuration": {"model": "m/judge", "max_tokens": 64}}]}
+    assert doc["tasks"][0]["configuration"]["max_tokens"] == 64  # the document is left as it was
+    kept = {**doc, "tags": ["team:evals", "sweep"], "metadata": {"owner": "ml", "x": 1}}
+    thinned = without_defaults(kept, defaults)
+    assert (thinned["tags"], thinned["metadata"]) == (["sweep"], {"owner": "ml", "x": 1})
+
+
+def test_a_name_evalspec_cannot_address_is_refused_before_anything_is_written(
+        project, platform, sdk, run) -> None:
+    evaluation = sdk.evaluations.create(evaluation={
+        "name": "capitals of Europe", "data": [{"question": "Peru"}],
+        "tasks": [chat("openai/gpt-4o-mini", 0.0)]})
+    root = project({}, config="project: demo\n")
+    result = run("import", str(root), "--evaluation", evaluation.id, "--endpoint",
+                 platform.url, "--auto-approve", env=ENV)
+    assert (result.code, result.err) == (1, (
+        f"Error: cannot import Evaluation {evaluation.id}: its name 'capitals of Europe' is "
+        "not a valid evalspec name (letters, digits, '.', '_', '-')\n"))
+    assert not (root / "specs").exists() and owned(platform, "demo") == []

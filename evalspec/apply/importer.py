@@ -220,9 +220,9 @@ def _rows_text(rows: list[dict[str, Any]]) -> str:
 
 
 def without_defaults(doc: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """An Evaluation document less what evalspec.yaml's ``defaults`` will merge back into it,
-    so that the document with the defaults reproduces the platform (tags, metadata entries and
-    chat_completion configuration keys the defaults give with the same value)."""
+    """A copy of an Evaluation document less what evalspec.yaml's ``defaults`` will merge back
+    into it, so that the document with the defaults reproduces the platform (tags, metadata
+    entries and chat_completion configuration keys the defaults give with the same value)."""
     tags = defaults.get("tags") or []
     if tags and isinstance(doc.get("tags"), list):
         kept = [t for t in doc["tags"] if t not in tags]
@@ -235,12 +235,17 @@ def without_defaults(doc: dict[str, Any], defaults: dict[str, Any]) -> dict[str,
             {"metadata": kept_meta} if kept_meta else {})
     config = {k: v for k, v in (defaults.get("configuration") or {}).items() if v is not None}
     if config and isinstance(doc.get("tasks"), list):
-        for task in doc["tasks"]:
-            if task.get("task_type") == "chat_completion" and isinstance(
-                    task.get("configuration"), dict):
-                task["configuration"] = {k: v for k, v in task["configuration"].items()
-                                         if k not in config or config[k] != v}
+        doc = {**doc, "tasks": [_thinned(task, config) for task in doc["tasks"]]}
     return doc
+
+
+def _thinned(task: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """A chat_completion task less the configuration the defaults give with the same value."""
+    if task.get("task_type") != "chat_completion" or not isinstance(
+            task.get("configuration"), dict):
+        return task
+    return {**task, "configuration": {k: v for k, v in task["configuration"].items()
+                                      if k not in config or config[k] != v}}
 
 
 def write_specs(found: Fetched, out: Path, root: Path, *, matrices: bool = True,
