@@ -227,7 +227,7 @@ def test_a_sweep_with_a_gap_numbers_that_contain_each_other_and_shared_rows(tmp_
     found = Fetched(evaluations={m["id"]: m for m in [*sweep, *pair]},
                     groups={g["id"]: g for g in (_group("sweep", sweep), _group("pair", pair))})
     out = tmp_path / "specs"
-    files = write_specs(found, out, tmp_path)
+    files = write_specs(found, out, tmp_path, matrices=True)
     assert sorted(str(p.relative_to(out)) for p in files) == [
         "data/pair-m-b.jsonl", "data/pair-m-c.jsonl", "data/sweep.jsonl", "group-pair.yaml",
         "group-sweep.yaml"]
@@ -290,3 +290,67 @@ def test_a_name_evalspec_cannot_address_is_refused_before_anything_is_written(
         f"Error: cannot import Evaluation {evaluation.id}: its name 'capitals of Europe' is "
         "not a valid evalspec name (letters, digits, '.', '_', '-')\n"))
     assert not (root / "specs").exists() and owned(platform, "demo") == []
+
+
+def test_written_files_word_for_word(tmp_path) -> None:
+    """An evaluation written alone: the schema comment when the project has the schema (a path
+    from the file's folder), keys in spec order, text kept as written (no escapes, no folding
+    before 100 columns), rows as JSON lines; with matrices off, a sweep is written one
+    document per member."""
+    from evalspec.apply.importer import Fetched, write_specs
+
+    (tmp_path / "evalspec.schema.json").write_text("{}")
+    description = "Réponses en français, notées par un juge; " + "long " * 6 + "end"
+    single = _member("café", {"temperature": 0.5}, [{"question": "Où est la gare ?"}],
+                     description=description)
+    found = Fetched(evaluations={single["id"]: single})
+    out = tmp_path / "specs" / "imported"
+    files = write_specs(found, out, tmp_path, matrices=True)
+    assert files[out / "data/café.jsonl"] == '{"question": "Où est la gare ?"}\n'
+    assert files[out / "evaluation-café.yaml"] == (
+        "# yaml-language-server: $schema=../../evalspec.schema.json\n"
+        "# Written by evalspec import.\n"
+        "kind: Evaluation\n"
+        "name: café\n"
+        f"description: {description}\n"
+        "tags:\n- sweep\n"
+        "data: file://data/café.jsonl\n"
+        "tasks:\n- task_type: chat_completion\n  alias: answer\n  configuration:\n"
+        "    model: m/a\n    temperature: 0.5\n    messages:\n    - role: user\n"
+        "      content: q\n")
+    sweep = [_member(f"s-t{t}", {"temperature": t}, [{"question": "q"}]) for t in (0, 1)]
+    found = Fetched(evaluations={m["id"]: m for m in sweep}, groups={"g": _group("s", sweep)})
+    files = write_specs(found, out, tmp_path, matrices=False)
+    names = [d["name"] for d in yaml.safe_load_all(files[out / "group-s.yaml"])]
+    assert names == ["s-t0", "s-t1", "s"]
+
+
+def test_a_group_in_the_older_shape_keeps_its_metadata_when_stamped() -> None:
+    from evalspec.apply.importer import stamped
+
+    group = {"id": "g1", "name": "g", "tags": ["x", "evalspec:other"],
+             "evaluation_group_metadata": {"team": "evals"}}
+    assert stamped("EvaluationGroup", group, "demo", "f" * 8) == {
+        **group, "tags": ["x", "evalspec:demo"],
+        "metadata": {"team": "evals", "evalspec.project": "demo",
+                     "evalspec.address": "EvaluationGroup/g", "evalspec.fingerprint": "f" * 8}}
+
+
+def test_a_difference_names_the_field_both_values_and_the_default_behind_it() -> None:
+    from evalspec.apply.importer import _difference
+    from evalspec.plan.model import Change
+
+    change = Change("tasks[0].configuration.max_tokens", None, 64)
+    assert _difference("Evaluation/e", "update", change, {"configuration": {}}) == (
+        "Evaluation/e would be updated: tasks[0].configuration.max_tokens: the platform has "
+        "null, the specs give 64 (evalspec.yaml defaults.configuration is merged into every "
+        "evaluation; it adds what the platform lacks)")
+    change = Change("metadata.owner", "équipe", "evals")
+    assert _difference("Evaluation/e", "update", change, {"metadata": {}}) == (
+        'Evaluation/e would be updated: metadata.owner: the platform has "équipe", the specs '
+        'give "evals" (evalspec.yaml defaults.metadata is merged into every evaluation; it '
+        "adds what the platform lacks)")
+    assert _difference("Evaluation/e", "update", change, {"configuration": {}}) == (
+        'Evaluation/e would be updated: metadata.owner: the platform has "équipe", the specs '
+        'give "evals"')
+    assert _difference("Dataset/d", "create", None, {}) == "Dataset/d would be created"

@@ -248,7 +248,7 @@ def _thinned(task: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
                                       if k not in config or config[k] != v}}
 
 
-def write_specs(found: Fetched, out: Path, root: Path, *, matrices: bool = True,
+def write_specs(found: Fetched, out: Path, root: Path, *, matrices: bool,
                 defaults: dict[str, Any] | None = None) -> dict[Path, str]:
     """The files to write (path -> text); nothing is written here. ``defaults`` are those of
     evalspec.yaml: what they add to every evaluation is left out of the written documents."""
