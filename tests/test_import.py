@@ -354,3 +354,30 @@ def test_a_difference_names_the_field_both_values_and_the_default_behind_it() ->
         'Evaluation/e would be updated: metadata.owner: the platform has "équipe", the specs '
         'give "evals"')
     assert _difference("Dataset/d", "create", None, {}) == "Dataset/d would be created"
+
+
+def test_members_in_the_older_shape_deleted_members_and_a_group_of_one(tmp_path) -> None:
+    """Members listed as ``{"id"}`` (the older API) are read like ``{"evaluation_id"}``; a
+    member deleted from the group is left out; a lone member keeps its rows under its own
+    name; a dataset's document carries the schema comment too."""
+    from evalspec.apply.importer import Fetched, write_specs
+
+    (tmp_path / "evalspec.schema.json").write_text("{}")
+    kept, dropped, alone = (_member(n, {}, [{"question": n}]) for n in ("kept", "gone", "one"))
+    older = {"id": "group_old", "name": "old", "tags": [],
+             "members": [{"id": kept["id"]}, {"id": dropped["id"], "deleted_at": "2025-01-01"}]}
+    dataset = {"id": "dataset_1", "name": "faq", "_rows": [{"q": 1}]}
+    found = Fetched(datasets={"dataset_1": dataset},
+                    evaluations={m["id"]: m for m in (kept, dropped, alone)},
+                    groups={"group_old": older, "group_one": _group("lone", [alone])})
+    out = tmp_path / "specs"
+    files = write_specs(found, out, tmp_path, matrices=True)
+    assert sorted(str(p.relative_to(out)) for p in files) == [
+        "data/faq.jsonl", "data/gone.jsonl", "data/kept.jsonl", "data/one.jsonl",
+        "dataset-faq.yaml", "evaluation-gone.yaml", "group-lone.yaml", "group-old.yaml"]
+    *_, group = yaml.safe_load_all(files[out / "group-old.yaml"])
+    assert group["members"] == ["kept"]
+    assert files[out / "dataset-faq.yaml"] == (
+        "# yaml-language-server: $schema=../evalspec.schema.json\n"
+        "# Written by evalspec import.\n"
+        "kind: Dataset\nname: faq\nitems: file://data/faq.jsonl\n")
