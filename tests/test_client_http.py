@@ -180,6 +180,23 @@ def test_create_once_adopts_what_a_lost_create_made() -> None:
 
     assert run(create_once(flaky, nothing)) == "created" and len(attempts) == 2
 
+    tries: list[str] = []
+
+    async def always_lost() -> str:
+        tries.append("create")
+        raise OutcomeUnknownError(f"lost {tries.count('create')}")
+
+    async def looked() -> None:
+        tries.append("lookup")
+
+    with pytest.raises(OutcomeUnknownError, match="^lost 4$"):
+        run(create_once(always_lost, looked))
+    assert tries == ["create", "lookup"] * 4  # four tries by default, each looked up after
+    tries.clear()
+    with pytest.raises(OutcomeUnknownError, match="^lost 1$"):
+        run(create_once(always_lost, looked, attempts=1))
+    assert tries == ["create", "lookup"]
+
 
 def test_an_unexpected_error_body_keeps_its_status_request_id_and_a_redacted_excerpt() -> None:
     body = {"message": f"upstream rejected key {KEY}", "code": "E42", "trace": "x" * 1000}

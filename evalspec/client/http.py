@@ -192,13 +192,14 @@ async def create_once(create: Callable[[], Awaitable[T]],
     When a create's outcome is unknown (the answer was lost), ``lookup`` looks for the object
     it would have made; if found it is adopted, otherwise the create is tried again.
     """
-    for attempt in range(1, attempts + 1):
+    tried = 0
+    while True:
+        tried += 1
         try:
             return await create()
         except OutcomeUnknownError:
             found = await lookup()
             if found is not None:
                 return found
-            if attempt == attempts:
+            if tried >= attempts:
                 raise
-    raise AssertionError("unreachable")
