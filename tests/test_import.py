@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import yaml
 
 from tests.test_plan_apply import ENV, owned, plan
@@ -381,3 +383,53 @@ def test_members_in_the_older_shape_deleted_members_and_a_group_of_one(tmp_path)
         "# yaml-language-server: $schema=../evalspec.schema.json\n"
         "# Written by evalspec import.\n"
         "kind: Dataset\nname: faq\nitems: file://data/faq.jsonl\n")
+
+
+def test_an_evaluation_with_answers_imports_its_rows_without_them(project, platform, sdk,
+                                                                   run) -> None:
+    """Items of a finished evaluation carry each task's output under its alias: the written
+    rows are the inputs only, and the plan after import is empty."""
+    evaluation = sdk.evaluations.create(evaluation={
+        "name": "capitals", "data": [{"question": "Peru"}, {"question": "Chile"}],
+        "tasks": [chat("openai/gpt-4o-mini", 0.0)]})
+    deadline = time.monotonic() + 10
+    while sdk.evaluations.retrieve(evaluation.id).status != "completed":
+        assert time.monotonic() < deadline, "the evaluation did not complete"
+        time.sleep(0.05)
+    items = sdk.evaluation_items.list(evaluation_id=evaluation.id).items
+    assert all("answer" in item.data for item in items)  # what the import must leave out
+    root = project({}, config="project: demo\n")
+    result = run("import", str(root), "--evaluation", evaluation.id, "--endpoint",
+                 platform.url, "--auto-approve", env=ENV)
+    assert result.code == 0, result.err
+    assert (root / "specs/imported/data/capitals.jsonl").read_text() == (
+        '{"question": "Peru"}\n{"question": "Chile"}\n')
+    after = plan(run, root, platform.url, "--detailed-exitcode")
+    assert (after.code, after.out) == (0, "No changes. The platform matches the specs.\n")
+
+
+def test_two_groups_of_one_name_and_specs_written_outside_the_patterns_are_refused(
+        project, platform, sdk, run) -> None:
+    first = sdk.evaluations.create(evaluation={
+        "name": "capitals", "data": [{"question": "Peru"}],
+        "tasks": [chat("openai/gpt-4o-mini", 0.0)]})
+    for _ in range(2):
+        sdk.evaluation_groups.create(name="dup", evaluation_ids=[first.id])
+    root = project({}, config="project: demo\n")
+    result = run("import", str(root), "--group", "dup", "--endpoint", platform.url,
+                 "--auto-approve", env=ENV)
+    assert (result.code, result.err) == (1, "Error: 2 evaluation groups are named 'dup'; "
+                                            "import one by archiving or renaming the others "
+                                            "first\n")
+    second = sdk.evaluations.create(evaluation={
+        "name": "rivers", "data": [{"question": "Nile"}],
+        "tasks": [chat("openai/gpt-4o-mini", 0.0)]})
+    result = run("import", str(root), "--evaluation", first.id, "--evaluation", second.id,
+                 "--out", "elsewhere", "--endpoint", platform.url, "--auto-approve", env=ENV)
+    assert (result.code, result.err) == (1, (
+        "Error: the written specs do not reproduce the platform:\n"
+        "  Evaluation/capitals is not in the specs (is --out inside the project's spec "
+        "patterns?)\n"
+        "  Evaluation/rivers is not in the specs (is --out inside the project's spec "
+        "patterns?)\n"))
+    assert not (root / "elsewhere").exists() and owned(platform, "demo") == []
