@@ -404,6 +404,14 @@ def test_an_evaluation_with_answers_imports_its_rows_without_them(project, platf
     assert result.code == 0, result.err
     assert (root / "specs/imported/data/capitals.jsonl").read_text() == (
         '{"question": "Peru"}\n{"question": "Chile"}\n')
+    # A second import into the project, which now owns the first.
+    rivers = sdk.evaluations.create(evaluation={
+        "name": "rivers", "data": [{"question": "Nile"}],
+        "tasks": [chat("openai/gpt-4o-mini", 0.0)]})
+    result = run("import", str(root), "--evaluation", rivers.id, "--out", "specs/more",
+                 "--endpoint", platform.url, "--auto-approve", env=ENV)
+    assert result.code == 0, result.err
+    assert sorted(e["name"] for e in owned(platform, "demo")) == ["capitals", "rivers"]
     after = plan(run, root, platform.url, "--detailed-exitcode")
     assert (after.code, after.out) == (0, "No changes. The platform matches the specs.\n")
 
