@@ -71,13 +71,9 @@ class SGPClient:
         return result
 
     def list_groups(self, *, tags: Sequence[str] | None = None, name: str | None = None,
-                    evaluation_id: str | None = None, include_deleted: bool = False,
-                    views: Sequence[str] | None = None, page_size: int = 1000
-                    ) -> AsyncIterator[JSON]:
+                    views: Sequence[str] | None = None) -> AsyncIterator[JSON]:
         return self.core.iterate("/v5/evaluation-groups", {
-            "tags": _csv(tags), "name": name, "evaluation_id": evaluation_id,
-            "include_deleted": "true" if include_deleted else None, "views": _csv(views),
-        }, page_size)
+            "tags": _csv(tags), "name": name, "views": _csv(views)})
 
     async def get_group(self, group_id: str) -> JSON:
         """The group, deleted or not (apply asks whether an archive it sent took effect)."""
@@ -100,12 +96,10 @@ class SGPClient:
         return result
 
     def list_datasets(self, *, tags: Sequence[str] | None = None, name: str | None = None,
-                      include_archived: bool = False, page_size: int = 1000
-                      ) -> AsyncIterator[JSON]:
+                      include_archived: bool = False) -> AsyncIterator[JSON]:
         return self.core.iterate("/v5/datasets", {
             "tags": _csv(tags), "name": name,
-            "include_archived": "true" if include_archived else None,
-        }, page_size)
+            "include_archived": "true" if include_archived else None})
 
     async def get_dataset(self, dataset_id: str, *, include_archived: bool = False) -> JSON:
         params = {"include_archived": "true"} if include_archived else None
