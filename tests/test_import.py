@@ -441,3 +441,17 @@ def test_two_groups_of_one_name_and_specs_written_outside_the_patterns_are_refus
         "  Evaluation/rivers is not in the specs (is --out inside the project's spec "
         "patterns?)\n"))
     assert not (root / "elsewhere").exists() and owned(platform, "demo") == []
+
+
+def test_an_archived_evaluation_is_not_found(project, platform, sdk, run) -> None:
+    evaluation = sdk.evaluations.create(evaluation={
+        "name": "capitals", "data": [{"question": "Peru"}],
+        "tasks": [chat("openai/gpt-4o-mini", 0.0)]})
+    sdk.evaluations.archive(evaluation.id)
+    root = project({}, config="project: demo\n")
+    result = run("import", str(root), "--evaluation", evaluation.id, "--endpoint",
+                 platform.url, "--auto-approve", env=ENV)
+    assert (result.code, result.err) == (1, (
+        f"Error: GET /v5/evaluations/{evaluation.id} failed with 404: evaluation "
+        f"'{evaluation.id}' not found\n"))
+    assert not (root / "specs").exists()
