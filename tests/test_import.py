@@ -455,3 +455,31 @@ def test_an_archived_evaluation_is_not_found(project, platform, sdk, run) -> Non
         f"Error: GET /v5/evaluations/{evaluation.id} failed with 404: evaluation "
         f"'{evaluation.id}' not found\n"))
     assert not (root / "specs").exists()
+
+
+def test_axes_are_templated_longest_value_first_and_twin_axes_are_no_sweep(tmp_path) -> None:
+    """'5' is inside '0.25': the longer value is put in first whatever the axes are called;
+    two tasks whose models both vary would make two axes named ``model``, so the members are
+    written one by one; with no schema in the project the files start with the banner."""
+    from evalspec.apply.importer import Fetched, write_specs
+
+    mix = [_member(f"mix-{tokens}-t{temperature}",
+                   {"max_tokens": tokens, "temperature": temperature}, [{"question": "q"}])
+           for tokens in (5, 10) for temperature in (0.25, 0.5)]
+    twins = []
+    for model in ("m/b", "m/c"):
+        twin = _member(f"twin-{model.replace('/', '-')}", {"model": model}, [{"question": "q"}])
+        twin["tasks"].append({"task_type": "chat_completion", "alias": "again",
+                              "configuration": {"model": model, "messages": []}})
+        twins.append(twin)
+    found = Fetched(evaluations={m["id"]: m for m in [*mix, *twins]},
+                    groups={g["id"]: g for g in (_group("mix", mix), _group("twins", twins))})
+    out = tmp_path / "specs"
+    files = write_specs(found, out, tmp_path, matrices=True)
+    assert files[out / "group-mix.yaml"].startswith("# Written by evalspec import.\nkind: ")
+    document, _ = yaml.safe_load_all(files[out / "group-mix.yaml"])
+    assert (document["name"], document["matrix"]) == (
+        "mix-${{ matrix.max_tokens }}-t${{ matrix.temperature }}",
+        {"max_tokens": [5, 10], "temperature": [0.25, 0.5]})
+    names = [d["name"] for d in yaml.safe_load_all(files[out / "group-twins.yaml"])]
+    assert names == ["twin-m-b", "twin-m-c", "twins"]
