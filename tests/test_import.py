@@ -320,11 +320,16 @@ def test_written_files_word_for_word(tmp_path) -> None:
         "tasks:\n- task_type: chat_completion\n  alias: answer\n  configuration:\n"
         "    model: m/a\n    temperature: 0.5\n    messages:\n    - role: user\n"
         "      content: q\n")
-    sweep = [_member(f"s-t{t}", {"temperature": t}, [{"question": "q"}]) for t in (0, 1)]
-    found = Fetched(evaluations={m["id"]: m for m in sweep}, groups={"g": _group("s", sweep)})
+    sweep = [{**_member(f"s-t{t}", {"temperature": t}, []), "_dataset_id": "dataset_1"}
+             for t in (0, 1)]
+    for member in sweep:
+        del member["_rows"]
+    found = Fetched(datasets={"dataset_1": {"id": "dataset_1", "name": "faq", "_rows": []}},
+                    evaluations={m["id"]: m for m in sweep}, groups={"g": _group("s", sweep)})
     files = write_specs(found, out, tmp_path, matrices=False)
-    names = [d["name"] for d in yaml.safe_load_all(files[out / "group-s.yaml"])]
-    assert names == ["s-t0", "s-t1", "s"]
+    documents = list(yaml.safe_load_all(files[out / "group-s.yaml"]))
+    assert [(d["name"], d.get("dataset")) for d in documents] == [
+        ("s-t0", "faq"), ("s-t1", "faq"), ("s", None)]
 
 
 def test_a_group_in_the_older_shape_keeps_its_metadata_when_stamped() -> None:
@@ -347,14 +352,14 @@ def test_a_difference_names_the_field_both_values_and_the_default_behind_it() ->
         "Evaluation/e would be updated: tasks[0].configuration.max_tokens: the platform has "
         "null, the specs give 64 (evalspec.yaml defaults.configuration is merged into every "
         "evaluation; it adds what the platform lacks)")
-    change = Change("metadata.owner", "équipe", "evals")
+    change = Change("metadata.owner", "équipe", "évals")
     assert _difference("Evaluation/e", "update", change, {"metadata": {}}) == (
         'Evaluation/e would be updated: metadata.owner: the platform has "équipe", the specs '
-        'give "evals" (evalspec.yaml defaults.metadata is merged into every evaluation; it '
+        'give "évals" (evalspec.yaml defaults.metadata is merged into every evaluation; it '
         "adds what the platform lacks)")
     assert _difference("Evaluation/e", "update", change, {"configuration": {}}) == (
         'Evaluation/e would be updated: metadata.owner: the platform has "équipe", the specs '
-        'give "evals"')
+        'give "évals"')
     assert _difference("Dataset/d", "create", None, {}) == "Dataset/d would be created"
 
 
@@ -483,3 +488,35 @@ def test_axes_are_templated_longest_value_first_and_twin_axes_are_no_sweep(tmp_p
         {"max_tokens": [5, 10], "temperature": [0.25, 0.5]})
     names = [d["name"] for d in yaml.safe_load_all(files[out / "group-twins.yaml"])]
     assert names == ["twin-m-b", "twin-m-c", "twins"]
+
+
+def test_a_group_document_keeps_metadata_and_each_members_row_identifier(tmp_path) -> None:
+    """A group's own metadata (either API shape, evalspec's keys left out), one
+    row_identifier when every member names the same column, a mapping by member otherwise;
+    two members with the same rows share the group's data file; the schema comment."""
+    from evalspec.apply.importer import Fetched, write_specs
+
+    (tmp_path / "evalspec.schema.json").write_text("{}")
+    rows = [{"id": "r1", "key": "k1"}]
+    same = [_member(f"same-t{t}", {"temperature": t}, rows) for t in (0, 1)]
+    mixed = [_member(f"mixed-{n}", {}, [{"n": n}], description=n) for n in ("a", "b")]
+    groups = [
+        {**_group("same", same), "metadata": {"team": "evals", "evalspec.project": "other"},
+         "row_identifiers": [{"evaluation_id": m["id"], "column_name": "id"} for m in same]},
+        {**_group("mixed", mixed), "evaluation_group_metadata": {"owner": "ml"},
+         "row_identifiers": [{"evaluation_id": mixed[0]["id"], "column_name": "id"},
+                             {"evaluation_id": mixed[1]["id"], "column_name": "key"},
+                             {"evaluation_id": "evaluation_elsewhere", "column_name": "x"}]},
+    ]
+    found = Fetched(evaluations={m["id"]: m for m in [*same, *mixed]},
+                    groups={g["id"]: g for g in groups})
+    out = tmp_path / "specs"
+    files = write_specs(found, out, tmp_path, matrices=True)
+    assert files[out / "data/same.jsonl"] == '{"id": "r1", "key": "k1"}\n'
+    assert files[out / "group-same.yaml"].startswith(
+        "# yaml-language-server: $schema=../evalspec.schema.json\n")
+    *_, group = yaml.safe_load_all(files[out / "group-same.yaml"])
+    assert (group["metadata"], group["row_identifier"]) == ({"team": "evals"}, "id")
+    *_, group = yaml.safe_load_all(files[out / "group-mixed.yaml"])
+    assert (group["metadata"], group["row_identifier"]) == (
+        {"owner": "ml"}, {"mixed-a": "id", "mixed-b": "key"})
