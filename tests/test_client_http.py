@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from evalspec.client.errors import (
+    APIError,
     BadRequestError,
     NotFoundError,
     OutcomeUnknownError,
@@ -153,6 +154,29 @@ def test_credentials_never_appear_in_errors_or_reprs() -> None:
 
     creds = Credentials(api_key=KEY, account_id="acme", scale_api_key=KEY)
     assert KEY not in repr(creds)
+
+
+def test_the_clients_evalspec_builds_redact_both_keys(tmp_path) -> None:
+    """sgp_client and tasks_client hand both keys to the request engine for redaction: a
+    server that echoes either key in an error never gets it printed."""
+    from evalspec.client.config import Credentials, Endpoint, sgp_client, tasks_client
+
+    v5_key, v2_key = "sgp_live_0123456789", "scale_live_9876543210"
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"detail": f"keys {v5_key} and {v2_key} refused"})
+
+    creds = Credentials(api_key=v5_key, scale_api_key=v2_key)
+    endpoint = Endpoint("https://platform.test", "test")
+    transport = httpx.MockTransport(echo)
+    clients = [sgp_client(endpoint, creds, tmp_path, transport=transport),
+               tasks_client(endpoint, creds, tmp_path, transport=transport)]
+    for client in clients:
+        with pytest.raises(APIError) as exc:
+            run(client.core.request("GET", "/v5/evaluations"))
+        assert str(exc.value) == ("GET /v5/evaluations failed with 400: keys *** and *** "
+                                  "refused")
+        run(client.aclose())
 
 
 def test_create_once_adopts_what_a_lost_create_made() -> None:

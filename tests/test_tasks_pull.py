@@ -110,6 +110,12 @@ def test_the_v2_key_is_required_and_never_shown(v2, run, tmp_path, monkeypatch) 
                  "--endpoint", url)
     assert (result.code, result.err) == (1, "Error: SCALE_API_KEY is not set; the v2 Tasks "
                                             "API needs it\n")
+    for name in ("EVALSPEC_TASKS_ENDPOINT", "EVALSPEC_ENDPOINT", "SGP_CLIENT_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    production = run("tasks", "pull", "--project", "x", "-o", str(tmp_path / "o.jsonl"),
+                      cwd=tmp_path)  # no endpoint: Scale's own host, which needs the key too
+    assert (production.code, production.err) == (1, "Error: SCALE_API_KEY is not set; the v2 "
+                                                    "Tasks API needs it\n")
 
 
 def _start_child(url: str, out, *extra: str) -> subprocess.Popen:

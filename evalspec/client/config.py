@@ -131,15 +131,15 @@ def sgp_client(endpoint: Endpoint, credentials: Credentials, root: Path, *,
     return SGPClient(core)
 
 
-def tasks_client(endpoint: Endpoint | None, credentials: Credentials, root: Path, *,
+def tasks_client(endpoint: Endpoint, credentials: Credentials, root: Path, *,
                  transport: httpx.AsyncBaseTransport | None = None) -> TasksClient:
-    """A v2 Tasks client; the production host unless an endpoint is given."""
+    """A v2 Tasks client for ``endpoint`` (Scale's own host is V2_PRODUCTION_URL)."""
     key = credentials.scale_api_key
-    if endpoint is not None and endpoint.is_local:
+    if endpoint.is_local:
         transport = transport or _local_transport(root)
         base_url, key = "http://local.evalspec", key or LOCAL_KEY
     else:
-        base_url = endpoint.url if endpoint else V2_PRODUCTION_URL
+        base_url = endpoint.url
         if not key:
             raise UsageError("SCALE_API_KEY is not set; the v2 Tasks API needs it")
     core = HttpCore(base_url, {"Authorization": f"Bearer {key}"}, transport=transport,
