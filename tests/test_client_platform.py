@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from evalspec.client.config import (
@@ -187,10 +188,45 @@ def test_endpoint_resolution_order() -> None:
     assert resolve_endpoint(None, None, env) == Endpoint(PRODUCTION_URL, "SGP_API_KEY is set")
     with pytest.raises(UsageError) as exc:
         resolve_endpoint(None, None, {})
-    assert str(exc.value).startswith("no platform endpoint: pass --endpoint URL")
+    assert str(exc.value) == (
+        "no platform endpoint: pass --endpoint URL (or --endpoint local for the embedded "
+        "platform), set EVALSPEC_ENDPOINT, or set 'endpoint' in evalspec.yaml")
     with pytest.raises(UsageError) as creds:
         resolve_endpoint("https://user:pw@x.test", None, {})
-    assert "pw" not in str(creds.value)
+    assert str(creds.value) == ("--endpoint: the endpoint URL must not contain credentials; "
+                                "use SGP_API_KEY")
+    for given, source in ((("ftp://x.test", None, {}), "--endpoint"),
+                          ((None, None, {"EVALSPEC_ENDPOINT": "ftp://x.test"}),
+                           "EVALSPEC_ENDPOINT"),
+                          ((None, None, {"SGP_CLIENT_BASE_URL": "ftp://x.test"}),
+                           "SGP_CLIENT_BASE_URL"),
+                          ((None, "ftp://x.test", {}), "evalspec.yaml")):
+        with pytest.raises(UsageError) as bad:
+            resolve_endpoint(*given)
+        assert str(bad.value) == f"{source}: 'ftp://x.test' is not 'local' or an http(s) URL"
+
+
+def test_credentials_come_from_the_environment_given_and_travel_as_headers(tmp_path) -> None:
+    env = {"SGP_API_KEY": "sgp_k", "SGP_ACCOUNT_ID": "acme", "SCALE_API_KEY": "scale_k"}
+    assert Credentials.from_env(env) == Credentials("sgp_k", "acme", "scale_k")
+    assert Credentials.from_env({"SGP_API_KEY": "", "SGP_ACCOUNT_ID": ""}) == Credentials()
+    seen = []
+
+    def handler(request):
+        seen.append({k: v for k, v in request.headers.items()
+                     if k in ("x-api-key", "x-selected-account-id", "authorization")})
+        return httpx.Response(200, json={"items": [], "has_more": False, "tasks": []})
+
+    endpoint = Endpoint("https://platform.test", "test")
+    transport = httpx.MockTransport(handler)
+    v5 = sgp_client(endpoint, Credentials.from_env(env), tmp_path, transport=transport)
+    v2 = tasks_client(endpoint, Credentials.from_env(env), tmp_path, transport=transport)
+    run(collect(v5.list_evaluations()))
+    run(collect(v2.pages({"project_name": "p"})))
+    assert seen == [{"x-api-key": "sgp_k", "x-selected-account-id": "acme"},
+                    {"authorization": "Bearer scale_k"}]
+    run(v5.aclose())
+    run(v2.aclose())
 
 
 def test_a_remote_endpoint_needs_a_key(tmp_path) -> None:
