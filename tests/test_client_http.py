@@ -286,6 +286,27 @@ def test_the_next_page_is_asked_for_while_the_reader_handles_this_one() -> None:
     assert run(first_only()) == "a"
     assert [c.url.params.get("starting_after") for c in calls] in ([None], [None, "b"])
 
+    finished: list[str] = []
+
+    async def slow_second_page(request: httpx.Request) -> httpx.Response:
+        after = request.url.params.get("starting_after")
+        if after is not None:
+            await asyncio.sleep(0.2)  # still on its way when the reader stops
+            finished.append(after)
+        return pages[0 if after is None else 1]
+
+    client = HttpCore("https://platform.test", {}, transport=httpx.MockTransport(
+        slow_second_page))
+
+    async def stop_early() -> None:
+        items = client.iterate("/v5/evaluations", {})
+        await anext(items)
+        await items.aclose()
+        await asyncio.sleep(0.4)  # long enough for an abandoned request to have finished
+
+    run(stop_early())
+    assert finished == []  # the request for page 2 was cancelled, not left to run
+
 
 def test_paging_goes_on_until_an_empty_page_when_has_more_is_absent() -> None:
     pages = [httpx.Response(200, json={"items": [{"id": "a"}, {"id": "b"}]}),
