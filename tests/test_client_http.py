@@ -63,6 +63,19 @@ def test_get_is_retried_on_503_then_succeeds() -> None:
     assert len(calls) == 2 and len(sleeps) == 1 and 0 <= sleeps[0] <= 0.25
 
 
+def test_each_retry_is_logged_for_debugging(caplog) -> None:
+    """For a library user who turns on logging: the ``evalspec.client`` logger says at DEBUG
+    what is retried, after how long, and why."""
+    handler, _ = scripted(httpx.Response(503, json={"detail": "busy"}),
+                          httpx.Response(200, json={"ok": True}))
+    client, sleeps = core(handler)
+    with caplog.at_level("DEBUG", logger="evalspec.client"):
+        run(client.request("GET", "/v5/x"))
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("evalspec.client", "DEBUG", f"retrying GET /v5/x in {sleeps[0]:.2f}s (attempt 1): "
+                                     "GET /v5/x failed with 503: busy")]
+
+
 def test_retry_after_is_honoured() -> None:
     handler, calls = scripted(httpx.Response(429, headers={"Retry-After": "3"},
                                              json={"detail": "slow down"}),
@@ -272,6 +285,11 @@ def test_the_next_page_is_asked_for_while_the_reader_handles_this_one() -> None:
 
     # While "a" was handled, page 2 had been asked for; page 3 while "c" was.
     assert run(read_all()) == [("a", 2), ("b", 2), ("c", 3), ("d", 3)]
+    assert client.requests_sent == 3
+    from evalspec import __version__
+
+    assert [(c.headers["user-agent"], c.headers["accept"], c.url.host) for c in calls] == [
+        (f"evalspec/{__version__}", "application/json", "api.example.test")] * 3
 
     handler, calls = scripted(*pages)
     client, _ = core(handler)

@@ -73,13 +73,13 @@ class HttpCore:
         return text
 
     async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                      json: Any = None, idempotent: bool | None = None) -> Any:
+                      json: Any = None) -> Any:
         """Send a request, retrying as the policy allows; return the decoded JSON body.
 
-        Creates (POST, unless ``idempotent=True``) are retried only when they surely never
-        reached the server; a lost answer raises OutcomeUnknownError.
+        Creates (POST) are retried only when they surely never reached the server; a lost
+        answer raises OutcomeUnknownError.
         """
-        idempotent = method != "POST" if idempotent is None else idempotent
+        idempotent = method != "POST"
         started = time.monotonic()
         attempt = 0
         while True:
