@@ -127,6 +127,13 @@ def test_a_dropped_read_is_retried() -> None:
                               httpx.Response(200, json={"items": []}))
     client, _ = core(handler)
     assert run(client.request("GET", "/v5/evaluations")) == {"items": []}
+    handler, calls = scripted(httpx.ReadTimeout("timed out"), httpx.ReadTimeout("timed out"))
+    client, _ = core(handler, max_attempts=2)
+    with pytest.raises(TransportError) as lost:
+        run(client.request("GET", "/v5/evaluations"))
+    assert (str(lost.value), len(calls)) == (
+        "GET /v5/evaluations: ReadTimeout: timed out (endpoint https://api.example.test) "
+        "(after 2 attempts)", 2)
 
 
 def test_client_errors_are_typed_and_not_retried() -> None:
