@@ -63,6 +63,12 @@ def test_get_is_retried_on_503_then_succeeds() -> None:
     assert len(calls) == 2 and len(sleeps) == 1 and 0 <= sleeps[0] <= 0.25
 
 
+def test_an_answer_without_a_body_reads_as_none() -> None:
+    handler, _ = scripted(httpx.Response(204))
+    client, _ = core(handler)
+    assert run(client.request("DELETE", "/v5/datasets/dataset_1")) is None
+
+
 def test_each_retry_is_logged_for_debugging(caplog) -> None:
     """For a library user who turns on logging: the ``evalspec.client`` logger says at DEBUG
     what is retried, after how long, and why."""
