@@ -103,6 +103,35 @@ def test_errors_show_a_traceback_only_with_debug(workdir, run, monkeypatch) -> N
                               + message)
 
 
+def test_debug_shows_each_request_retried(workdir, run, tmp_path, monkeypatch) -> None:
+    """With --debug a request the platform failed is named on standard error as it is
+    retried; without it, the same run says nothing about it. (Seed 1237 fails the first
+    request that reaches the platform with a 503 and none of the next 29.)"""
+    import re
+
+    from evalspec.platform.api import Settings
+    from evalspec.platform.faults import Faults
+    from evalspec.platform.server import start_background
+
+    for name, value in {"SGP_API_KEY": "k", "SGP_ACCOUNT_ID": "default"}.items():
+        monkeypatch.setenv(name, value)
+    root = workdir("quickstart")
+    lines = {}
+    for flag in ("--debug", None):
+        server = start_background(Settings(db=tmp_path / f"{flag}.db",
+                                           faults=Faults(fail_rate=0.2, seed=1237)))
+        try:
+            result = run(*filter(None, [flag, "plan", str(root), "--endpoint", server.url]))
+        finally:
+            server.stop()
+        assert result.code == 0, result.err
+        lines[flag] = [line for line in result.err.splitlines() if "retrying" in line]
+    [line] = lines["--debug"]
+    assert re.fullmatch(r"debug: retrying GET /v5/[a-z-]+ in \d+\.\d\ds \(attempt 1\): "
+                        r"GET /v5/[a-z-]+ failed with 503: injected failure", line), line
+    assert lines[None] == []
+
+
 @pytest.mark.parametrize("raised, err", [
     (KeyboardInterrupt, "\nInterrupted.\n"),  # after the ^C the terminal shows: a new line
     (click.exceptions.Abort, "Interrupted.\n"),

@@ -6,6 +6,7 @@ function and hands the result to a renderer in :mod:`evalspec.spec.output`.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -28,7 +29,8 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", prog_name="evalspec")
-@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
+@click.option("--debug", is_flag=True,
+              help="Show tracebacks for internal errors, and each request retried.")
 def cli(debug: bool) -> None:
     """Plan and apply LLM evaluations on Scale's GenAI Platform, as code.
 
@@ -73,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     (tests, embedding), it raises SystemExit as usual."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("EVALSPEC_DEBUG") == "1"
+    logged = _debug_log() if debug else None
     try:
         result = cli.main(args=args, prog_name="evalspec", standalone_mode=False)
         code = result if isinstance(result, int) else 0
@@ -106,9 +109,29 @@ def main(argv: Sequence[str] | None = None) -> None:
             err=True,
         )
         code = EXIT_ERROR
+    finally:
+        if logged is not None:
+            logging.getLogger("evalspec").removeHandler(logged)
+            logging.getLogger("evalspec").setLevel(logging.NOTSET)
     if argv is None and not _observed():
         hard_exit(code)
     sys.exit(code)
+
+
+class _DebugFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        # Messages carry what a server said: control characters are shown, not obeyed.
+        return keep_lines(f"debug: {record.getMessage()}")
+
+
+def _debug_log() -> logging.Handler:
+    """Under --debug, evalspec's own log (the client's retries) goes to standard error."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_DebugFormatter())
+    logger = logging.getLogger("evalspec")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    return handler
 
 
 def _observed() -> bool:
