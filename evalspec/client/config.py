@@ -20,7 +20,6 @@ from pathlib import Path
 import httpx
 
 from evalspec.client.http import HttpCore
-from evalspec.client.retry import RetryPolicy
 from evalspec.client.sgp import SGPClient, TasksClient
 from evalspec.errors import UsageError
 
@@ -111,7 +110,7 @@ def _local_transport(root: Path) -> httpx.AsyncBaseTransport:
 
 
 def sgp_client(endpoint: Endpoint, credentials: Credentials, root: Path, *,
-               retry: RetryPolicy | None = None, max_connections: int = 64,
+               max_connections: int = 64,
                transport: httpx.AsyncBaseTransport | None = None) -> SGPClient:
     """A v5 client for ``endpoint``; ``local`` runs the platform in this process."""
     key, account = credentials.api_key, credentials.account_id
@@ -126,7 +125,7 @@ def sgp_client(endpoint: Endpoint, credentials: Credentials, root: Path, *,
     headers = {"x-api-key": key}
     if account:
         headers["x-selected-account-id"] = account
-    core = HttpCore(base_url, headers, transport=transport, retry=retry,
+    core = HttpCore(base_url, headers, transport=transport,
                     secrets=credentials.secrets, max_connections=max_connections)
     return SGPClient(core)
 
