@@ -56,8 +56,7 @@ class SGPClient:
         await self.core.request("PATCH", f"/v5/evaluations/{evaluation_id}", json=changes)
 
     async def restore_evaluation(self, evaluation_id: str) -> None:
-        await self.core.request(
-            "PATCH", f"/v5/evaluations/{evaluation_id}", json={"restore": True})
+        await self.update_evaluation(evaluation_id, {"restore": True})
 
     async def archive_evaluation(self, evaluation_id: str) -> None:
         await self.core.request("DELETE", f"/v5/evaluations/{evaluation_id}")
@@ -111,7 +110,7 @@ class SGPClient:
         await self.core.request("PATCH", f"/v5/datasets/{dataset_id}", json=changes)
 
     async def restore_dataset(self, dataset_id: str) -> None:
-        await self.core.request("PATCH", f"/v5/datasets/{dataset_id}", json={"restore": True})
+        await self.update_dataset(dataset_id, {"restore": True})
 
     async def archive_dataset(self, dataset_id: str) -> None:
         await self.core.request("DELETE", f"/v5/datasets/{dataset_id}")
