@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 
 import httpx
 import pytest
@@ -53,6 +54,20 @@ def scripted(*responses):
 
 def run(coro):
     return asyncio.run(coro)
+
+
+def test_https_endpoints_verify_against_the_ca_bundle_and_plain_http_loads_none() -> None:
+    # httpcore's pool keeps the context httpx built (a private attribute: no public one shows
+    # it). A plain-http endpoint never does TLS, so its client skips the 40 ms bundle load.
+    def context(url: str):
+        return HttpCore(url, {})._client._transport._pool._ssl_context
+
+    secure = context("https://api.example.test")
+    assert secure.verify_mode == ssl.CERT_REQUIRED and secure.check_hostname
+    assert secure.cert_store_stats()["x509_ca"] > 0
+    plain = context("http://127.0.0.1:8080")
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0
 
 
 def test_get_is_retried_on_503_then_succeeds() -> None:

@@ -19,6 +19,7 @@ expressions are shared between instances, never copied, so callers must not muta
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 import unicodedata
@@ -97,7 +98,12 @@ def slug(value: Any) -> str:
     """Lowercase ASCII letters, digits and single dashes: accents are dropped from letters
     (``Ünïcode`` -> ``unicode``), other letters outside ASCII are dropped, and each run of
     anything else (punctuation, spaces, a dash outside ASCII) becomes one dash."""
-    kept = [c for c in unicodedata.normalize("NFKD", stringify(value))
+    return _slug_text(stringify(value))
+
+
+@functools.lru_cache(maxsize=4096)  # a sweep slugs the same few axis values per instance
+def _slug_text(text: str) -> str:
+    kept = [c for c in unicodedata.normalize("NFKD", text)
             if not unicodedata.combining(c) and (c.isascii() or not c.isalpha())]
     return _SLUG_DROP.sub("-", "".join(kept).lower()).strip("-")
 
