@@ -1,7 +1,9 @@
 """Mutation testing: how many hand-made bugs in the planner and apply does the suite miss?
 
-Runs mutmut (installed here on first use, pinned; never in CI's default path) over a copy of
-the committed tree, so the working tree is left alone:
+Runs mutmut (pinned, installed on first use into a virtualenv of its own, ``.venv-mutation``
+beside the project's: its dependencies, rich among them, must not change what the project's
+own venv imports and so what the other benchmarks measure; never in CI's default path) over a
+copy of the committed tree, so the working tree is left alone:
 
 1. ``git archive HEAD`` into ``--workdir`` (default /tmp/evalspec-mutation), with a
    ``[tool.mutmut]`` section that mutates only ``--module`` files and runs the test files that
@@ -41,11 +43,18 @@ DEFAULT_TESTS = ["tests/test_plan_apply.py", "tests/test_plan_format.py",
                  "tests/test_conformance.py"]
 
 
-def ensure_mutmut() -> None:
-    found = subprocess.run([sys.executable, "-m", "pip", "show", "mutmut"], capture_output=True,
+def ensure_mutmut(venv: Path) -> Path:
+    """The python of ``venv``, made on first use with the project (tested pins) and mutmut."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    found = subprocess.run([str(python), "-m", "pip", "show", "mutmut"], capture_output=True,
                            text=True)
     if f"Version: {MUTMUT.split('==')[1]}" not in found.stdout:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", MUTMUT], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "-c",
+                        str(ROOT / ".ci" / "constraints.txt"), "-e", f"{ROOT}[dev]", MUTMUT],
+                       check=True)
+    return python
 
 
 def prepare(workdir: Path, modules: list[str], tests: list[str]) -> None:
@@ -72,8 +81,8 @@ def prepare(workdir: Path, modules: list[str], tests: list[str]) -> None:
     (workdir / "tests" / "__init__.py").touch()
 
 
-def results(workdir: Path, env: dict[str, str]) -> dict[str, str]:
-    listed = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"],
+def results(python: Path, workdir: Path, env: dict[str, str]) -> dict[str, str]:
+    listed = subprocess.run([str(python), "-m", "mutmut", "results", "--all", "true"],
                             cwd=workdir, env=env, capture_output=True, text=True)
     status = {}
     for line in listed.stdout.splitlines():
@@ -91,18 +100,20 @@ def main() -> None:
     parser.add_argument("--tests", action="append",
                         help="a test file to run (repeatable; default: the plan/apply tests)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/evalspec-mutation"))
+    parser.add_argument("--venv", type=Path, default=ROOT / ".venv-mutation",
+                        help="where mutmut is installed (default: .venv-mutation)")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", action="append", default=[], metavar="GLOB",
                         help="run only the mutants whose names match (repeatable), e.g. "
                         "'evalspec.plan.diff.x__group*'")
     args = parser.parse_args()
     modules, tests = args.modules or DEFAULT_MODULES, args.tests or DEFAULT_TESTS
-    ensure_mutmut()
+    python = ensure_mutmut(args.venv)
     prepare(args.workdir, modules, tests)
     env = dict(os.environ)
-    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
+    subprocess.run([str(python), "-m", "mutmut", "run", "--max-children",
                     str(args.max_children), *args.only], cwd=args.workdir, env=env)
-    status = results(args.workdir, env)
+    status = results(python, args.workdir, env)
     by_module: dict[str, Counter[str]] = {}
     for name, outcome in status.items():
         module = name.split(".x", 1)[0]
