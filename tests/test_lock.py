@@ -16,7 +16,14 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from evalspec.apply.lock import LOCK_TAG_PREFIX, Holder, LockHeld, ProjectLock, parse_duration
+from evalspec.apply.lock import (
+    LOCK_TAG_PREFIX,
+    Clock,
+    Holder,
+    LockHeld,
+    ProjectLock,
+    parse_duration,
+)
 from evalspec.client.config import Credentials, Endpoint, sgp_client
 from tests.test_plan_apply import ENV, apply
 
@@ -278,3 +285,131 @@ def test_only_this_projects_live_locks_hold_it(platform, tmp_path) -> None:
     taken, refused = asyncio.run(scenario())
     assert taken is not None
     assert refused.startswith("the project 'demo' is locked: apply by ")
+
+
+class FakeClock(Clock):
+    """Time that moves only when the lock sleeps; each wait is recorded. After ``waits``
+    waits, the next one never ends (until the lock cancels it)."""
+
+    def __init__(self, start: float = 1_800_000_000.12345, waits: int | None = None) -> None:
+        self.now, self.slept, self.waits = start, [], waits
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        if self.waits is not None and len(self.slept) > self.waits:
+            await asyncio.Event().wait()
+        await asyncio.sleep(0)
+
+
+async def _until(condition, seconds: float = 5.0) -> None:
+    """Wait (really) until ``condition()`` holds; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the lock's renewals stopped"
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("timeout, waits", [
+    (40, [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 4.5]),  # doubling, at most 10 s, cut at the end
+    (0.25, [0.25]),
+    (0, []),
+    (-5, []),  # a negative timeout is no timeout
+])
+def test_a_waiting_contender_looks_again_at_growing_intervals_until_its_timeout(
+        platform, tmp_path, timeout, waits) -> None:
+    async def scenario() -> tuple[list[float], int]:
+        client = _client(platform.url, tmp_path)
+        holder = ProjectLock(client, "demo")
+        await holder.acquire(0)
+        # Whole seconds, so the waits add up exactly; the holder's 120 s lease outlasts them.
+        clock = FakeClock(start=float(int(time.time())))
+        before = client.core.requests_sent
+        try:
+            with pytest.raises(LockHeld):
+                await ProjectLock(client, "demo", clock=clock).acquire(timeout)
+            return clock.slept, client.core.requests_sent - before
+        finally:
+            await holder.release()
+            await client.aclose()
+
+    slept, requests = asyncio.run(scenario())
+    assert slept == waits
+    assert requests == len(waits) + 1  # one look (a list of the lock objects) per wait, +1
+
+
+def test_the_lease_is_written_and_renewed_every_third_of_it_to_now_plus_the_lease(
+        platform, tmp_path) -> None:
+    async def scenario() -> tuple[list[float], float, float, dict]:
+        client = _client(platform.url, tmp_path)
+        clock = FakeClock(waits=1)  # one renewal, then the next wait lasts until release
+        lock = ProjectLock(client, "demo", lease=90, clock=clock)
+        try:
+            async with lock.held(0):
+                created = (await client.get_evaluation(str(lock.id)))["metadata"]
+                await _until(lambda: len(clock.slept) == 2)
+                renewed = (await client.get_evaluation(str(lock.id)))["metadata"]
+                lock_id = str(lock.id)
+            after = await client.get_evaluation(lock_id, include_archived=True)
+            return (clock.slept, created["evalspec.lock.expires_at"],
+                    renewed["evalspec.lock.expires_at"], after)
+        finally:
+            await client.aclose()
+
+    slept, created, renewed, after = asyncio.run(scenario())
+    assert slept == [30.0, 30.0]
+    assert created == 1_800_000_090.123  # now + lease, to the millisecond
+    assert renewed == 1_800_000_120.123  # renewed a third of the lease later
+    assert after["archived_at"]  # released: archived, the pending wait cancelled
+
+
+def test_a_failed_renewal_is_shrugged_off_and_the_next_gets_through(platform, tmp_path,
+                                                                    monkeypatch) -> None:
+    from evalspec.client.errors import ServerError
+
+    async def scenario() -> tuple[list[float], float]:
+        client = _client(platform.url, tmp_path)
+        update = client.update_evaluation
+        failures = [ServerError("PATCH failed with 503", method="PATCH", path="/v5/x",
+                                status_code=503)]
+
+        async def flaky(evaluation_id: str, body: dict) -> None:
+            if failures:
+                raise failures.pop()
+            await update(evaluation_id, body)
+
+        monkeypatch.setattr(client, "update_evaluation", flaky)
+        clock = FakeClock(waits=2)
+        lock = ProjectLock(client, "demo", lease=90, clock=clock)
+        try:
+            async with lock.held(0):
+                await _until(lambda: len(clock.slept) == 3)
+                renewed = (await client.get_evaluation(str(lock.id)))["metadata"]
+            return clock.slept, renewed["evalspec.lock.expires_at"]
+        finally:
+            await client.aclose()
+
+    slept, renewed = asyncio.run(scenario())
+    assert slept == [30.0, 30.0, 30.0]
+    assert renewed == 1_800_000_150.123  # the second renewal's
+
+
+def test_a_lock_object_archived_by_hand_is_released_without_complaint(platform,
+                                                                      tmp_path) -> None:
+    async def scenario() -> str | None:
+        client = _client(platform.url, tmp_path)
+        lock = ProjectLock(client, "demo")
+        try:
+            async with lock.held(0):
+                await client.archive_evaluation(str(lock.id))
+            return lock.id
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(scenario()) is None

@@ -80,13 +80,27 @@ def _holder(body: dict[str, Any]) -> Holder | None:
                   str(body.get("created_at", "")), expires)
 
 
+class Clock:
+    """The lock's time: waits, the deadline, and the wall clock leases are written in."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
 class ProjectLock:
     """``async with ProjectLock(client, project).held(timeout):`` runs its body holding the
     project's lock, or raises :class:`LockHeld`."""
 
     def __init__(self, client: SGPClient, project: str, *, operation: str = "apply",
-                 lease: float = LEASE) -> None:
+                 lease: float = LEASE, clock: Clock | None = None) -> None:
         self.client = client
+        self.clock = clock or Clock()
         self.project = project
         self.operation = operation
         self.lease = lease
@@ -107,7 +121,7 @@ class ProjectLock:
             await self.release()
 
     async def acquire(self, timeout: float) -> None:
-        deadline = time.monotonic() + max(0.0, timeout)
+        deadline = self.clock.monotonic() + max(0.0, timeout)
         delay = 0.5
         while True:
             holder = await self._current()
@@ -119,13 +133,13 @@ class ProjectLock:
                     self._renewing = asyncio.create_task(self._renew())
                     return
                 await self._archive(mine)  # another contender got in first
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self.clock.monotonic()
             if remaining <= 0:
                 held = holder.describe() if holder else "another run"
                 raise LockHeld(f"the project '{self.project}' is locked: {held}. Wait for it "
                                "to finish, or pass --lock-timeout to wait (e.g. "
                                "--lock-timeout 10m)")
-            await asyncio.sleep(min(delay, remaining))
+            await self.clock.sleep(min(delay, remaining))
             delay = min(delay * 2, POLL_MAX)
 
     async def release(self) -> None:
@@ -140,7 +154,7 @@ class ProjectLock:
 
     async def _current(self) -> Holder | None:
         """The live lock with the oldest unexpired lease; expired ones are archived."""
-        now = time.time()
+        now = self.clock.time()
         live: list[tuple[str, str, Holder]] = []
         async for body in self.client.list_evaluations(tags=[self.tag]):
             holder = _holder(body)
@@ -155,7 +169,7 @@ class ProjectLock:
     def _metadata(self) -> dict[str, Any]:
         return {"evalspec.lock.run": self.run, "evalspec.lock.who": _who(),
                 "evalspec.lock.operation": self.operation,
-                "evalspec.lock.expires_at": round(time.time() + self.lease, 3)}
+                "evalspec.lock.expires_at": round(self.clock.time() + self.lease, 3)}
 
     async def _create(self) -> str:
         body = {"name": f"evalspec-lock-{self.project}",
@@ -173,12 +187,12 @@ class ProjectLock:
 
     async def _renew(self) -> None:
         while True:
-            await asyncio.sleep(self.lease / 3)
+            await self.clock.sleep(self.lease / 3)
             if self.id is None:
                 return
             with contextlib.suppress(APIError):  # the next renewal may get through
                 await self.client.update_evaluation(self.id, {"metadata": {
-                    "evalspec.lock.expires_at": round(time.time() + self.lease, 3)}})
+                    "evalspec.lock.expires_at": round(self.clock.time() + self.lease, 3)}})
 
     async def _archive(self, lock_id: str) -> None:
         with contextlib.suppress(APIError):  # a lock left behind expires with its lease
