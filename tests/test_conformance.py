@@ -67,7 +67,7 @@ def test_archiving_what_is_already_archived_reads_the_state_not_the_error(workdi
     async def scenario() -> list:
         client = sgp_client(Endpoint(platform.url, "test"), CREDS, root)
         try:
-            return await execute(plan, client)
+            return await execute(plan, client, parallelism=8)
         finally:
             await client.aclose()
 
@@ -349,7 +349,7 @@ def test_what_evalspec_sends_matches_the_sdk_params(workdir, platform, run) -> N
             if destroying:
                 state = dataclasses.replace(state, objects=[])
             made = await make_plan(state, client, platform.url)
-            outcomes = await execute(made, client)
+            outcomes = await execute(made, client, parallelism=8)
             assert all(o.status == "done" for o in outcomes), outcomes
         finally:
             await client.aclose()
@@ -407,7 +407,7 @@ def test_a_group_changed_in_place_is_patched_and_replaced_only_when_it_must_be(
             client = sgp_client(Endpoint(platform.url, "test"), CREDS, root, transport=transport)
             try:
                 made = await make_plan(build(root), client, platform.url)
-                outcomes = await execute(made, client)
+                outcomes = await execute(made, client, parallelism=8)
                 assert all(o.status == "done" for o in outcomes), outcomes
             finally:
                 await client.aclose()

@@ -1379,7 +1379,7 @@ def test_an_archive_the_platform_refuses_fails_unless_the_object_is_archived(
 
         async def go():
             try:
-                return await execute(plan, client)
+                return await execute(plan, client, parallelism=8)
             finally:
                 await client.aclose()
 

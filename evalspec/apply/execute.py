@@ -124,8 +124,9 @@ class _Run:
                 if mark in (item.get("tags") or []):
                     return item
             return None
+        # Without the tag the same group is found, after reading every group of the account.
         listing = (self.client.list_evaluations(tags=tags) if action.kind == "Evaluation"
-                   else self.client.list_groups(tags=tags))
+                   else self.client.list_groups(tags=tags))  # pragma: no mutate
         async for item in listing:
             meta = group_metadata(item)  # an evaluation's metadata, or a group's in either name
             if (item["id"] != action.remote_id
@@ -221,7 +222,7 @@ class _Run:
         return bool(body.get("archived_at") or body.get("deleted_at"))
 
 
-async def execute(plan: Plan, client: SGPClient, *, parallelism: int = 8,
+async def execute(plan: Plan, client: SGPClient, *, parallelism: int,
                   on_event: Event = lambda outcome: None,
                   stop: asyncio.Event | None = None) -> list[Outcome]:
     """Carry out ``plan``; returns one outcome per action (and per replaced old object)."""

