@@ -22,6 +22,7 @@ from evalspec.apply.lock import (
     Holder,
     LockHeld,
     ProjectLock,
+    _holder,
     parse_duration,
 )
 from evalspec.client.config import Credentials, Endpoint, sgp_client
@@ -413,3 +414,40 @@ def test_a_lock_object_archived_by_hand_is_released_without_complaint(platform,
             await client.aclose()
 
     assert asyncio.run(scenario()) is None
+
+
+def test_a_lock_whose_create_answer_is_lost_is_found_not_made_twice(tmp_path) -> None:
+    """Every write is committed and its answer dropped: the contender looks its own lock
+    object up by its run id instead of creating another."""
+    from evalspec.platform.api import Settings
+    from evalspec.platform.faults import Faults
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "lossy.db",
+                                       faults=Faults(drop_rate=1.0, seed=7)))
+
+    async def scenario() -> tuple[str | None, str, list[dict]]:
+        client = _client(server.url, tmp_path)
+        lock = ProjectLock(client, "demo")
+        try:
+            await lock.acquire(0)
+            held = lock.id
+            rows = [item["data"] async for item in client.list_evaluation_items(str(held))]
+            await lock.release()
+            return held, lock.run, rows
+        finally:
+            await client.aclose()
+
+    try:
+        held, run_id, rows = asyncio.run(scenario())
+        made = _evaluations(server.url, f"{LOCK_TAG_PREFIX}demo")
+    finally:
+        server.stop()
+    assert [e["id"] for e in made] == [held]
+    assert made[0]["metadata"]["evalspec.lock.run"] == run_id
+    assert rows == [{"lock": run_id}]  # a row, so the platform takes it; it runs nothing
+
+
+def test_a_lock_without_a_creation_time_is_read_with_an_empty_since() -> None:
+    holder = _holder({"id": "ev_1", "metadata": {"evalspec.lock.expires_at": 1.5}})
+    assert holder == Holder("ev_1", "?", "?", "apply", "", 1.5)

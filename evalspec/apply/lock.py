@@ -177,7 +177,8 @@ class ProjectLock:
                 "tags": [self.tag], "metadata": self._metadata(), "data": [{"lock": self.run}]}
 
         async def lookup() -> dict[str, Any] | None:  # the answer to our create was lost
-            async for found in self.client.list_evaluations(tags=[self.tag]):
+            # Without the tag the run id finds the same object, after reading every evaluation.
+            async for found in self.client.list_evaluations(tags=[self.tag]):  # pragma: no mutate
                 if (found.get("metadata") or {}).get("evalspec.lock.run") == self.run:
                     return found
             return None
