@@ -107,8 +107,8 @@ class Action:
         work = doc.get("workload")
         return cls(
             doc["action"], doc["address"], doc["kind"], tuple(doc["reasons"]),
-            tuple(Change(c["path"], c["before"], c["after"], c.get("forces_replacement", False))
-                  for c in doc["changes"]),
+            tuple(Change(c["path"], c["before"], c["after"], "forces_replacement" in c)
+                  for c in doc["changes"]),  # written only when true (the schema: const true)
             doc.get("remote_id"), doc.get("desired"), doc.get("fingerprint"),
             tuple(doc.get("depends_on", ())),
             Workload(work["items"], work["tasks"], tuple(work["models"])) if work else None,
