@@ -1533,3 +1533,20 @@ def test_a_plan_reads_each_list_once_and_items_only_of_a_changed_keyed_dataset(
     assert sorted(seen) == ["GET /v5/dataset-items", "GET /v5/datasets",
                             "GET /v5/evaluation-groups", "GET /v5/evaluations"]
     assert gc.isenabled()  # paused while planning, and on again after
+
+
+def test_plan_gives_the_interpreter_its_switch_interval_back(workdir, platform, run) -> None:
+    """plan shortens the GIL switch interval while the specs load beside the reads (speed
+    only); whoever runs it in process gets theirs back, after a plan and after a failure."""
+    import sys
+
+    root = workdir("sweep")
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.004)
+    try:
+        assert plan(run, root, platform.url).code == 0
+        assert sys.getswitchinterval() == pytest.approx(0.004)
+        assert plan(run, root, "http://127.0.0.1:9").code == 1  # nothing listens there
+        assert sys.getswitchinterval() == pytest.approx(0.004)
+    finally:
+        sys.setswitchinterval(before)

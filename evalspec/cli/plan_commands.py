@@ -118,6 +118,20 @@ async def _load_and_plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple
                          replace: tuple[str, ...]) -> tuple[DesiredState, Plan]:
     """Load the specs and plan; on a remote platform the refresh runs while the specs load
     (it only reads, and is cancelled if they turn out invalid)."""
+    # The specs load in a thread beside the reads. A short GIL switch interval hands the event
+    # loop the interpreter soon after an answer arrives, so the next page is asked for at once:
+    # 0.5 ms instead of 5 ms made a 10,000-evaluation plan 5 % faster (bench/README.md).
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        return await _overlapped(path, cli_vars, var_files, endpoint, targets, replace)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+async def _overlapped(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
+                      endpoint: str | None, targets: tuple[str, ...],
+                      replace: tuple[str, ...]) -> tuple[DesiredState, Plan]:
     from evalspec.plan.refresh import PLAN_FIELDS, refresh  # light: client and tags
 
     early = _early_reader(path, endpoint)

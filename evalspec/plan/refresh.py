@@ -121,14 +121,16 @@ def _remote(kind: str, body: dict[str, Any]) -> Remote:
                   str(body.get("created_at", "")), body)
 
 
-def _share_strings(value: Any, strings: dict[str, str]) -> None:
-    """Replace equal strings inside ``value`` (in place) by one shared copy."""
-    pairs = value.items() if isinstance(value, dict) else enumerate(value)
-    for key, item in pairs:
-        if isinstance(item, str):
-            value[key] = strings.setdefault(item, item)
-        elif isinstance(item, (dict, list)):
-            _share_strings(item, strings)
+def _share_prompts(tasks: Any, strings: dict[str, str]) -> None:
+    """Replace equal message texts in ``tasks`` (in place) by one shared copy: a sweep's
+    prompts, the long strings it repeats in every evaluation."""
+    for task in tasks if isinstance(tasks, list) else ():
+        config = task.get("configuration") if isinstance(task, dict) else None
+        messages = config.get("messages") if isinstance(config, dict) else None
+        for message in messages if isinstance(messages, list) else ():
+            text = message.get("content") if isinstance(message, dict) else None
+            if isinstance(text, str):
+                message["content"] = strings.setdefault(text, text)
 
 
 async def refresh(client: SGPClient, project: str,
@@ -152,8 +154,8 @@ async def refresh(client: SGPClient, project: str,
         async for body in source:  # each as it arrives, while the next page is on its way
             if fields is not None:
                 body = {k: v for k, v in body.items() if k in fields}
-                if "tasks" in body:  # a sweep repeats its prompts in every evaluation
-                    _share_strings(body["tasks"], strings)
+                if "tasks" in body:
+                    _share_prompts(body["tasks"], strings)
             gap = _ownership_gap(kind, body, project)
             if gap is None:
                 owned.append(_remote(kind, body))
