@@ -283,6 +283,8 @@ def gate_problems(gate: models.Gate, members: list[str], scores: list[str]) -> l
 
 def _gates(group: DesiredObject, members: list[str], state: DesiredState,
            problems: ProblemSet) -> None:
+    if not group.spec.gates:
+        return  # the score columns are only needed to check gates
     by_name = {o.name: o for o in state.of_kind("Evaluation")}
     scores = _score_aliases(by_name[name] for name in members if name in by_name)
     for index, gate in enumerate(group.spec.gates):
@@ -293,6 +295,8 @@ def _gates(group: DesiredObject, members: list[str], state: DesiredState,
 
 def _project_gates(state: DesiredState, problems: ProblemSet, config_source: Source) -> None:
     """evalspec.yaml's gates apply to every group: their score must exist in some evaluation."""
+    if not state.config.gates:
+        return
     scores = _score_aliases(state.of_kind("Evaluation"))
     for index, gate in enumerate(state.config.gates):
         for sub, message in gate_problems(gate, [], scores):
@@ -331,17 +335,18 @@ def _policy(state: DesiredState, problems: ProblemSet, config_source: Source) ->
                              _severity(policy, "max_items_per_evaluation"))
         for i, task in enumerate(spec.tasks):
             config = task.configuration
-            model = getattr(config, "model", None)
-            if policy.allowed_models and isinstance(model, str) and not any(
-                fnmatch.fnmatchcase(model, p) for p in policy.allowed_models
+            # Read only what a rule asks about: a missing attribute costs pydantic an exception.
+            allowed = policy.allowed_models
+            model = getattr(config, "model", None) if allowed else None
+            if allowed and isinstance(model, str) and not any(
+                fnmatch.fnmatchcase(model, p) for p in allowed
             ):
                 path = ("tasks", i, "configuration", "model")
                 problems.add(loc(path), path,
                              f"model '{model}' is not allowed by policy.allowed_models "
-                             f"({', '.join(policy.allowed_models)})",
-                             _severity(policy, "allowed_models"))
-            temperature = getattr(config, "temperature", None)
+                             f"({', '.join(allowed)})", _severity(policy, "allowed_models"))
             bounds = policy.temperature
+            temperature = getattr(config, "temperature", None) if bounds else None
             if bounds and isinstance(temperature, (int, float)) and not (
                 bounds.min <= temperature <= bounds.max
             ):
