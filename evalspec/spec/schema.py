@@ -9,7 +9,6 @@ expression is accepted too; the rendered value is checked by the models afterwar
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 from typing import Any
@@ -136,6 +135,6 @@ def validator_for(definition: str) -> Any:
     """A compiled validator for one ``$defs`` entry (``ProjectConfig``, ``Evaluation``...)."""
     from jsonschema import Draft202012Validator  # lazy: ~0.1 s of imports
 
-    schema = copy.deepcopy(document_schema())
+    schema = document_schema()  # shared, not copied: validators only read their schema
     root = {"$schema": schema["$schema"], "$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]}
     return Draft202012Validator(root)
