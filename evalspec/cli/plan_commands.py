@@ -118,25 +118,16 @@ async def _load_and_plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple
                          replace: tuple[str, ...]) -> tuple[DesiredState, Plan]:
     """Load the specs and plan; on a remote platform the refresh runs while the specs load
     (it only reads, and is cancelled if they turn out invalid)."""
-    # The specs load in a thread beside the reads. A short GIL switch interval hands the event
-    # loop the interpreter soon after an answer arrives, so the next page is asked for at once:
-    # 0.5 ms instead of 5 ms made a 10,000-evaluation plan 5 % faster (bench/README.md).
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.0005)
-    try:
-        return await _overlapped(path, cli_vars, var_files, endpoint, targets, replace)
-    finally:
-        sys.setswitchinterval(interval)
-
-
-async def _overlapped(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
-                      endpoint: str | None, targets: tuple[str, ...],
-                      replace: tuple[str, ...]) -> tuple[DesiredState, Plan]:
     from evalspec.plan.refresh import PLAN_FIELDS, refresh  # light: client and tags
 
     early = _early_reader(path, endpoint)
     refreshing = asyncio.create_task(refresh(early[0], early[2], PLAN_FIELDS)) if early else None
     client = early[0] if early else None
+    # The specs load in a thread beside the reads. A short GIL switch interval hands the event
+    # loop the interpreter soon after an answer arrives, so the next page is asked for at once:
+    # 0.5 ms instead of 5 ms made a 10,000-evaluation plan 5 % faster (bench/README.md).
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
     try:
         # The planner's imports (the spec models among them) happen in the loading thread,
         # after the reads have gone out.
@@ -149,6 +140,7 @@ async def _overlapped(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Pa
         return state, await make_plan(state, client, url, targets, replace=replaced,
                                       refreshing=refreshing)
     finally:
+        sys.setswitchinterval(interval)
         if refreshing is not None and not refreshing.done():
             refreshing.cancel()
             await asyncio.gather(refreshing, return_exceptions=True)

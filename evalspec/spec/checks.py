@@ -317,6 +317,7 @@ def _policy(state: DesiredState, problems: ProblemSet, config_source: Source) ->
                      f"the project defines {count:,} evaluations, over policy.max_evaluations "
                      f"({policy.max_evaluations:,})", _severity(policy, "max_evaluations"))
     path: JsonPath
+    allowed, bounds = policy.allowed_models, policy.temperature
     for obj in state.of_kind("Evaluation"):
         loc = obj.source.locate
         spec = obj.spec
@@ -336,7 +337,6 @@ def _policy(state: DesiredState, problems: ProblemSet, config_source: Source) ->
         for i, task in enumerate(spec.tasks):
             config = task.configuration
             # Read only what a rule asks about: a missing attribute costs pydantic an exception.
-            allowed = policy.allowed_models
             model = getattr(config, "model", None) if allowed else None
             if allowed and isinstance(model, str) and not any(
                 fnmatch.fnmatchcase(model, p) for p in allowed
@@ -345,7 +345,6 @@ def _policy(state: DesiredState, problems: ProblemSet, config_source: Source) ->
                 problems.add(loc(path), path,
                              f"model '{model}' is not allowed by policy.allowed_models "
                              f"({', '.join(allowed)})", _severity(policy, "allowed_models"))
-            bounds = policy.temperature
             temperature = getattr(config, "temperature", None) if bounds else None
             if bounds and isinstance(temperature, (int, float)) and not (
                 bounds.min <= temperature <= bounds.max
