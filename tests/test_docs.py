@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import ROOT, copy_example, edit
-from tests.test_plan_apply import ENV, apply, owned, plan
+from tests.test_plan_apply import ENV, apply, apply_saved, owned, plan
 
 DOC = (ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
 
@@ -66,7 +66,7 @@ def test_plan_and_apply_messages(workdir, platform, sdk, run, tmp_path) -> None:
     plan(run, root, platform.url, "-o", str(saved))
     [evaluation] = owned(platform, "quickstart")
     sdk.evaluations.update(evaluation["id"], evaluation={"description": "changed meanwhile"})
-    quoted(run("apply", str(saved), env=ENV).err)
+    quoted(apply_saved(run, saved, root, platform.url).err)
 
 
 def test_tasks_messages(tmp_path, run, monkeypatch) -> None:

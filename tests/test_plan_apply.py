@@ -23,6 +23,12 @@ def apply(run, root, url, *args):
     return run("apply", str(root), "--endpoint", url, "--auto-approve", *args, env=ENV)
 
 
+def apply_saved(run, saved, root, url, *args):
+    """Apply a saved plan as a user does: in the project, with the project's endpoint."""
+    return run("apply", str(saved), "--project-dir", str(root), "--endpoint", url, *args,
+               env=ENV)
+
+
 def plan_json(run, root, url):
     result = plan(run, root, url, "--format", "json")
     assert result.code == 0, result.err
@@ -256,7 +262,7 @@ def test_duplicates_at_one_address_keep_the_oldest(workdir, platform, sdk, run,
     # The saved archive of the duplicate is stale once someone changed the duplicate.
     [duplicate] = [e for e in owned(platform, "quickstart") if e["id"] != original["id"]]
     sdk.evaluations.update(duplicate["id"], evaluation={"description": "keep me"})
-    stale = run("apply", str(saved), env=ENV)
+    stale = apply_saved(run, saved, root, platform.url)
     assert (stale.code, stale.err) == (1, "Error: plan is stale: Evaluation/capitals changed "
                                           "since the plan was made. Run 'evalspec plan' "
                                           "again.\n")
@@ -341,7 +347,7 @@ def test_a_saved_plan_is_stale_once_an_object_it_changes_is_gone(workdir, platfo
         "# Evaluation/capitals will be created: starts 3 task executions over 1 model",
         "# EvaluationGroup/faq-sweep will be updated in place"]
     assert http.delete(f"/v5/evaluation-groups/{group['id']}").status_code == 200
-    stale = run("apply", str(saved), env=ENV)
+    stale = apply_saved(run, saved, root, platform.url)
     assert (stale.code, stale.err) == (1, "Error: plan is stale: EvaluationGroup/faq-sweep no "
                                           "longer exists. Run 'evalspec plan' again.\n")
 
@@ -435,11 +441,11 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(workdir, platform, sd
     assert result.out.splitlines()[-1] == (f"Saved the plan to {saved}; run 'evalspec apply "
                                            f"{saved}' to apply exactly this plan.")
     assert secret not in saved.read_text() and secret not in result.out + result.err
-    applied = run("apply", str(saved), env=ENV)
+    applied = apply_saved(run, saved, root, platform.url)
     assert applied.code == 0, applied.err
     assert plan(run, root, platform.url).out.startswith("No changes.")
     # Re-applying the same plan: the address it creates now exists.
-    again = run("apply", str(saved), env=ENV)
+    again = apply_saved(run, saved, root, platform.url)
     assert (again.code, again.err) == (1, "Error: plan is stale: Evaluation/capitals now "
                                           "exists. Run 'evalspec plan' again.\n")
     # A plan that updates an object is stale once someone else changed that object.
@@ -449,7 +455,7 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(workdir, platform, sd
     plan(run, root, platform.url, "-o", str(saved))
     [evaluation] = owned(platform, "quickstart")
     sdk.evaluations.update(evaluation["id"], evaluation={"description": "changed meanwhile"})
-    stale = run("apply", str(saved), env=ENV)
+    stale = apply_saved(run, saved, root, platform.url)
     assert (stale.code, stale.err) == (1, "Error: plan is stale: Evaluation/capitals changed "
                                           "since the plan was made. Run 'evalspec plan' "
                                           "again.\n")
@@ -458,7 +464,7 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(workdir, platform, sd
     assert headlines(plan(run, root, platform.url, "-o", str(saved)).out) == [
         "# Evaluation/capitals will be archived (no longer in the specs)"]
     sdk.evaluations.update(evaluation["id"], evaluation={"description": "still wanted"})
-    stale = run("apply", str(saved), env=ENV)
+    stale = apply_saved(run, saved, root, platform.url)
     assert (stale.code, stale.err) == (1, "Error: plan is stale: Evaluation/capitals changed "
                                           "since the plan was made. Run 'evalspec plan' "
                                           "again.\n")
@@ -529,15 +535,15 @@ def test_markdown_plan_for_a_pull_request_comment(workdir, platform, run) -> Non
     empty = plan(run, root, platform.url, "--format", "markdown")
     assert apply(run, root, platform.url).code == 0
     assert plan(run, root, platform.url, "--format", "markdown").out == (
-        "<!-- evalspec-plan -->\n### evalspec plan for `quickstart`\n\n"
+        f"<!-- evalspec-plan -->\n### evalspec plan for `quickstart` on `{platform.url}`\n\n"
         "**No changes.** The platform matches the specs.\n")
     spec = root / "specs" / "capitals.yaml"
     edit(spec, "[team:evals, quickstart]", "[team:evals, geo]")
     edit(spec, "temperature: 0.0", "temperature: 0.2")
     result = plan(run, root, platform.url, "--format", "markdown")
-    assert result.out == """\
+    assert result.out == f"""\
 <!-- evalspec-plan -->
-### evalspec plan for `quickstart`
+### evalspec plan for `quickstart` on `{platform.url}`
 
 | action | count |
 |---|---:|
@@ -596,7 +602,8 @@ def test_the_api_key_appears_in_no_output_file_or_error(workdir, tmp_path, run) 
         saved = tmp_path / "plan.json"
         seen = [run("plan", str(root), "--endpoint", server.url, "--format", fmt, "-o",
                     str(saved), env=env) for fmt in ("text", "json", "markdown")]
-        seen.append(run("apply", str(saved), "--format", "json", env=env))
+        seen.append(run("apply", str(saved), "--format", "json", "--project-dir", str(root),
+                        "--endpoint", server.url, env=env))
         seen.append(run("destroy", str(root), "--endpoint", server.url, "--auto-approve",
                         env=env))
         assert [r.code for r in seen] == [0, 0, 0, 0, 0]
@@ -652,17 +659,47 @@ def test_ctrl_c_mid_apply_then_apply_again_converges(workdir, tmp_path, run) -> 
         server.stop()
 
 
-def test_a_plan_for_another_project_or_endpoint_is_refused(workdir, platform, run,
-                                                          tmp_path) -> None:
+def test_a_plan_for_another_project_or_endpoint_is_refused(workdir, platform, run, tmp_path,
+                                                          monkeypatch) -> None:
+    import socket
+
     quickstart, sweep = workdir("quickstart"), workdir("sweep")
     saved = tmp_path / "plan.json"
     plan(run, quickstart, platform.url, "-o", str(saved))
-    elsewhere = run("apply", str(saved), "--endpoint", "http://127.0.0.1:9", env=ENV)
+    elsewhere = apply_saved(run, saved, quickstart, "http://127.0.0.1:9")
     assert (elsewhere.code, elsewhere.err) == (1, (
-        f"Error: the plan was made for endpoint {platform.url}, not http://127.0.0.1:9\n"))
-    other = run("apply", str(saved), cwd=sweep, env=ENV)
+        f"Error: the plan was made for endpoint {platform.url}, not http://127.0.0.1:9 "
+        "(from --endpoint)\n"))
+    other = apply_saved(run, saved, sweep, platform.url)
     assert (other.code, other.err) == (1, (
-        "Error: the plan was made for project 'quickstart', this is project 'support-sweep'\n"))
+        "Error: the plan was made for project 'quickstart', this is project 'support-sweep' "
+        f"(in {sweep})\n"))
+    # A plan edited to name another host: the key never goes there, whatever the plan says.
+    with socket.create_server(("127.0.0.1", 0)) as trap:
+        trap.setblocking(False)
+        host = f"http://127.0.0.1:{trap.getsockname()[1]}"
+        document = json.loads(saved.read_text())
+        saved.write_text(json.dumps({**document, "endpoint": host}))
+        from_env = run("apply", str(saved), "--project-dir", str(quickstart),
+                       env={**ENV, "EVALSPEC_ENDPOINT": platform.url})
+        assert (from_env.code, from_env.err) == (1, (
+            f"Error: the plan was made for endpoint {host}, not {platform.url} "
+            "(from EVALSPEC_ENDPOINT)\n"))
+        # evalspec.yaml's endpoint counts too (with no flag and no environment).
+        monkeypatch.delenv("EVALSPEC_ENDPOINT")
+        edit(quickstart / "evalspec.yaml", "endpoint: local", f"endpoint: {platform.url}")
+        from_config = run("apply", str(saved), cwd=quickstart / "specs", env=ENV)
+        assert (from_config.code, from_config.err) == (1, (
+            f"Error: the plan was made for endpoint {host}, not {platform.url} "
+            "(from evalspec.yaml)\n"))
+        with pytest.raises(BlockingIOError):
+            trap.accept()  # nobody connected
+    # Outside any project (the repository's root, say) there is nothing to check against.
+    outside = run("apply", str(saved), "--endpoint", host, cwd=tmp_path, env=ENV)
+    assert (outside.code, outside.err) == (1, (
+        f"Error: no evalspec.yaml in {tmp_path} or any parent directory; create one (see "
+        "examples/quickstart) or pass the project directory. A saved plan is applied to the "
+        "project it was made for: run apply inside it, or pass --project-dir PATH\n"))
     assert owned(platform, "quickstart") == []
 
 
@@ -675,7 +712,7 @@ def test_a_failed_action_skips_its_dependents_and_the_rest_carries_on(workdir, p
     document = json.loads(saved.read_text())
     document["actions"][0]["desired"]["body"]["data"] = []  # the platform refuses this
     saved.write_text(json.dumps(document))
-    result = run("apply", str(saved), env=ENV)
+    result = apply_saved(run, saved, root, platform.url)
     assert result.code == 1
     lines = result.out.split("Starts 51 task executions.\n", 1)[1].splitlines()
     assert lines[0].startswith("Dataset/support-faq: create failed: POST /v5/datasets failed "
@@ -919,14 +956,14 @@ def test_archived_objects_with_the_same_content_are_restored_not_recreated(workd
     plan(run, root, platform.url, "-o", str(saved))
     document = json.loads(saved.read_text())
     assert document["actions"][0]["address"] == "Dataset/support-faq"
-    document["actions"][0]["desired"]["body"]["tags"] = "not a list"  # the platform refuses it
+    document["actions"][0]["desired"]["body"]["description"] = ["not text"]  # refused
     saved.write_text(json.dumps(document))
-    result = run("apply", str(saved), env=ENV)
+    result = apply_saved(run, saved, root, platform.url)
     assert result.code == 1
     address = evaluation["metadata"]["evalspec.address"]
     assert result.out.splitlines()[-4:] == [
         f"Dataset/support-faq: restore failed: PATCH /v5/datasets/{dataset.id} failed with "
-        "422: tags: Input should be a valid list",
+        "422: description: Input should be a valid string",
         f"{address}: restore skipped: depends on Dataset/support-faq",
         f"EvaluationGroup/faq-sweep: update skipped: depends on {address}",
         "Apply incomplete: 0 done, 1 failed, 2 skipped."]
@@ -1179,7 +1216,7 @@ def test_a_group_update_waits_for_its_new_members_and_is_stale_once_changed_by_h
     for action in new:
         action["desired"]["body"]["tasks"] = "refused"  # the platform answers 422
     saved.write_text(json.dumps(document))
-    result = run("apply", str(saved), env=ENV)
+    result = apply_saved(run, saved, root, platform.url)
     assert result.code == 1
     waiting = ", ".join(a["address"] for a in new)  # in the order of the members
     assert (f"EvaluationGroup/faq-sweep: update skipped: depends on {waiting}"
@@ -1190,7 +1227,7 @@ def test_a_group_update_waits_for_its_new_members_and_is_stale_once_changed_by_h
     plan(run, root, platform.url, "-o", str(saved))
     [group] = sdk.evaluation_groups.list(tags=["evalspec:support-sweep"]).items
     sdk.evaluation_groups.update(group.id, name="renamed-by-hand")
-    stale = run("apply", str(saved), env=ENV)
+    stale = apply_saved(run, saved, root, platform.url)
     assert (stale.code, stale.err) == (1, "Error: plan is stale: EvaluationGroup/faq-sweep "
                                           "changed since the plan was made. Run 'evalspec "
                                           "plan' again.\n")
@@ -1205,7 +1242,7 @@ def test_a_saved_dataset_update_is_stale_once_the_dataset_changed_by_hand(
     plan(run, root, platform.url, "-o", str(saved))
     [dataset] = sdk.datasets.list(tags=["evalspec:support-sweep"]).items
     sdk.datasets.update(dataset.id, dataset={"tags": [*dataset.tags, "added-by-hand"]})
-    stale = run("apply", str(saved), env=ENV)
+    stale = apply_saved(run, saved, root, platform.url)
     assert (stale.code, stale.err) == (1, "Error: plan is stale: Dataset/support-faq changed "
                                           "since the plan was made. Run 'evalspec plan' "
                                           "again.\n")
@@ -1257,7 +1294,7 @@ def test_a_saved_plan_is_stale_after_each_kind_of_change_by_hand(what, address, 
     [evaluation] = [e for e in owned(platform, "support-sweep")
                     if e["name"] == "faq-openai-gpt-4o-t0.0"]
     _change_by_hand(sdk, platform, what, evaluation)
-    stale = run("apply", str(saved), env=ENV)
+    stale = apply_saved(run, saved, root, platform.url)
     assert stale.code == 1
     assert stale.err.startswith("Error: plan is stale: ")  # archiving also changes the group
     assert f"{address} changed since the plan was made" in stale.err
@@ -1273,7 +1310,7 @@ def test_a_replacement_that_fails_keeps_the_old_object(workdir, platform, run,
     document = json.loads(saved.read_text())
     document["actions"][0]["desired"]["body"]["tasks"] = "refused"  # the platform answers 422
     saved.write_text(json.dumps(document))
-    result = run("apply", str(saved), env=ENV)
+    result = apply_saved(run, saved, root, platform.url)
     assert result.code == 1
     lines = result.out.splitlines()
     assert lines[-3].startswith("Evaluation/capitals: replace failed: POST /v5/evaluations ")

@@ -13,7 +13,7 @@ from evalspec.plan.render_markdown import render_markdown
 from evalspec.plan.render_text import render_text
 from evalspec.plan.schema import schema_text
 from tests.conftest import ROOT, edit
-from tests.test_plan_apply import ENV, apply, owned, plan
+from tests.test_plan_apply import apply, apply_saved, owned, plan
 
 COMMITTED = ROOT / "schemas" / "plan.schema.json"
 
@@ -62,7 +62,9 @@ def test_a_plan_with_every_kind_of_action_matches_the_schema(workdir, platform, 
                                    "archive": 2, "task_executions": 19}
     # A saved plan reads back whole: every field of every kind of action.
     assert json.loads(run("show", str(saved), "--format", "json").out) == document
-    assert run("show", str(saved)).out == plan(run, root, platform.url).out
+    assert run("show", str(saved)).out == (f"Plan for project 'support-sweep' on "
+                                           f"{platform.url}\n\n"
+                                           + plan(run, root, platform.url).out)
 
 
 def test_item_level_dataset_changes_match_the_schema(workdir, platform, run, tmp_path) -> None:
@@ -91,25 +93,25 @@ def test_a_damaged_saved_plan_is_refused_with_the_place(workdir, platform, run,
     document = json.loads(saved.read_text())
     document["actions"][0]["action"] = "delete"
     saved.write_text(json.dumps(document))
-    result = run("apply", str(saved), env=ENV)
+    result = apply_saved(run, saved, root, platform.url)
     assert (result.code, result.err) == (1, (
         f"Error: {saved}: not an evalspec plan: $.actions[0].action: 'delete' is not one of "
         "['create', 'update', 'replace', 'restore', 'archive']\n"))
     document["project"] = 5  # of two damaged places, the first by path is reported
     saved.write_text(json.dumps(document))
-    assert run("apply", str(saved), env=ENV).err == result.err
+    assert apply_saved(run, saved, root, platform.url).err == result.err
     # A plan file listing errors (plan never saves one) is refused with them.
     saved.write_text(json.dumps({**document, "project": "quickstart", "actions": [],
                                  "errors": ["refused by hand"]}))
-    refused = run("apply", str(saved), env=ENV)
+    refused = apply_saved(run, saved, root, platform.url)
     assert (refused.code, refused.err) == (1, "Error: refused by hand\n")
     document["format_version"] = 2
     saved.write_text(json.dumps(document))
-    assert run("apply", str(saved), env=ENV).err == (
+    assert apply_saved(run, saved, root, platform.url).err == (
         f"Error: {saved}: plan format_version 2 is not 1; make the plan again with this "
         "evalspec\n")
     saved.write_text("{")
-    assert run("apply", str(saved), env=ENV).err.startswith(
+    assert apply_saved(run, saved, root, platform.url).err.startswith(
         f"Error: {saved}: cannot read the saved plan: Expecting property name")
     assert httpx.get(f"{platform.url}/v5/evaluations", headers={"x-api-key": "k"}
                      ).json()["items"] == []
@@ -162,7 +164,7 @@ def test_markdown_plan_sections_markers_and_context_lines() -> None:
     prefix (item counts, a prompt's unchanged lines) given a space, so they read as context."""
     assert render_markdown(_markdown_plan()) == """\
 <!-- evalspec-plan -->
-### evalspec plan for `demo`
+### evalspec plan for `demo` on `local`
 
 > [!WARNING]
 > - a.yaml:1:1: warning: w

@@ -91,7 +91,7 @@ def test_a_description_cannot_break_out_of_the_markdown_plan(workdir, platform, 
     assert result.code == 0
     tokens = MarkdownIt("commonmark").enable("table").parse(result.out)
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
-    assert headings == ["evalspec plan for `quickstart`"]
+    assert headings == [f"evalspec plan for `quickstart` on `{platform.url}`"]
     assert not any(t.type == "image" for t in tokens for t in (t.children or [t]))
     html = [t.content.strip() for t in tokens if t.type == "html_block"]
     assert html == ["<!-- evalspec-plan -->", "<details><summary>1 updated in place</summary>",

@@ -51,7 +51,8 @@ def test_show_renders_a_saved_plan_like_plan_does(workdir, platform, run, tmp_pa
     env = {"SGP_API_KEY": "k"}
     made = run("plan", str(root), "--endpoint", platform.url, "-o", str(saved), env=env)
     shown = run("show", str(saved))
-    assert shown.out == made.out.split("\nSaved the plan to")[0]
+    assert shown.out == (f"Plan for project 'support-sweep' on {platform.url}\n\n"
+                         + made.out.split("\nSaved the plan to")[0])
     for fmt in ("json", "markdown"):
         assert run("show", str(saved), "--format", fmt).out == run(
             "plan", str(root), "--endpoint", platform.url, "--format", fmt, env=env).out
@@ -66,11 +67,13 @@ def _action_script() -> str:
     return step["run"]
 
 
-def _action(command: str, project: Path, tmp_path: Path, *args: str) -> tuple[int, dict, str]:
+def _action(command: str, project: Path, tmp_path: Path, *args: str, raw_args: str | None = None,
+            plan_file: str | None = None) -> tuple[int, dict, str]:
     output, summary = tmp_path / "output", tmp_path / "summary"
     output.write_text("")
     env = {**os.environ, "COMMAND": command, "PROJECT": str(project), "PLAN_FILE":
-           str(tmp_path / "plan.json"), "ARGS": " ".join(args), "NO_COLOR": "1",
+           plan_file or str(tmp_path / "plan.json"),
+           "ARGS": " ".join(args) if raw_args is None else raw_args, "NO_COLOR": "1",
            "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(output),
            "GITHUB_STEP_SUMMARY": str(summary), "PATH": f"{BIN}:{os.environ['PATH']}"}
     done = subprocess.run(["bash", "-e", "-c", _action_script()], cwd=project, env=env,
@@ -85,7 +88,7 @@ def test_the_composite_action_plans_applies_and_checks_drift(tmp_path, run) -> N
     code, outputs, _ = _action("plan", project, tmp_path, "--endpoint", "local")
     assert (code, outputs["exitcode"]) == (0, "2")  # changes to make: not a failure
     markdown = Path(outputs["markdown"]).read_text()
-    assert markdown.startswith(MARKER + "\n### evalspec plan for `proj`")
+    assert markdown.startswith(MARKER + "\n### evalspec plan for `proj` on `")
     assert (tmp_path / "summary").read_text() == markdown
     code, outputs, _ = _action("apply", project, tmp_path)
     assert (code, outputs["exitcode"]) == (0, "0")
@@ -103,6 +106,57 @@ def test_the_composite_action_plans_applies_and_checks_drift(tmp_path, run) -> N
     assert (code, outputs["exitcode"]) == (0, "0")
     code, _, log = _action("destroy", project, tmp_path)
     assert code == 1 and "::error::unknown command 'destroy'" in log
+
+
+def test_the_action_never_renders_a_plan_it_did_not_make(tmp_path, run) -> None:
+    """A plan.json committed in the pull request is no plan of this run: when plan fails, no
+    Markdown is rendered from it (and it is gone)."""
+    project = tmp_path / "proj"
+    assert run("init", str(project)).code == 0
+    made = tmp_path / "plan.json"
+    assert run("plan", str(project), "--endpoint", "local", "-o", str(made)).code == 0
+    (project / "specs" / "broken.yaml").write_text("kind: Evaluation\nname: [\n")
+    code, outputs, log = _action("plan", project, tmp_path, "--endpoint", "local")
+    assert (code, outputs) == (1, {"exitcode": "1"})
+    assert not made.exists() and not (tmp_path / "summary").exists()
+    assert "specs/broken.yaml:3:1" in log
+
+
+def test_the_action_splits_args_like_a_shell_and_never_runs_them(tmp_path, run) -> None:
+    project = tmp_path / "proj"
+    assert run("init", str(project)).code == 0
+    edit(project / "specs" / "qa.yaml", "description: ${{ matrix.model }} answers",
+         "description: ${{ vars.note }} ${{ matrix.model }} answers")
+    edit(project / "evalspec.yaml", "vars:\n", "vars:\n  note: none\n")
+    code, outputs, log = _action("plan", project, tmp_path,
+                                 raw_args="--endpoint local --var 'note=two words $(touch x)'")
+    assert code == 0, log
+    assert "two words $(touch x)" in (tmp_path / "summary").read_text()
+    assert not (project / "x").exists() and not (tmp_path / "x").exists()
+    code, outputs, log = _action("plan", project, tmp_path, raw_args="--var 'unclosed")
+    assert code == 1 and "::error::args: cannot split the arguments" in log
+
+
+def test_the_action_writes_no_plan_through_a_link_or_outside_the_workspace(tmp_path,
+                                                                           run) -> None:
+    project = tmp_path / "proj"
+    assert run("init", str(project)).code == 0
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (project / "plan.json").symlink_to(victim)
+    code, _, log = _action("plan", project, tmp_path, "--endpoint", "local",
+                           plan_file="plan.json")
+    assert code == 1 and "::error::plan-file plan.json is a symbolic link" in log
+    code, _, log = _action("plan", project, tmp_path / "proj", "--endpoint", "local",
+                           plan_file=str(tmp_path / "elsewhere.json"))
+    assert code == 1 and f"::error::plan-file {tmp_path}/elsewhere.json is outside" in log
+    # evalspec itself refuses the link too, before reading the platform.
+    direct = run("plan", str(project), "--endpoint", "local", "-o",
+                 str(project / "plan.json"))
+    assert (direct.code, direct.err) == (1, (
+        f"Error: -o {project / 'plan.json'}: is a symbolic link; refusing to write the plan "
+        "through it (remove it, or name another file)\n"))
+    assert victim.read_text() == "keep me"
 
 
 def test_the_workflow_plans_on_pull_requests_applies_on_merge_and_checks_drift() -> None:

@@ -203,39 +203,67 @@ def _finish(result: Plan, outcomes: list[Any], interrupted: bool, fmt: str,
     return EXIT_ERROR if counts["failed"] or counts["skipped"] else EXIT_OK
 
 
-def _saved_plan(path: Path, endpoint: str | None
+def _saved_plan(path: Path, endpoint: str | None, project_dir: Path
                 ) -> tuple[SGPClient, Callable[[], Awaitable[Plan]], str]:
+    """A saved plan is untrusted (a pull request can edit it): the endpoint and the project
+    come from the user's own configuration, and the plan is checked on its own before any
+    request and against the platform before the first write (evalspec/plan/saved.py)."""
     from evalspec.client.config import Credentials, resolve_endpoint, sgp_client
     from evalspec.plan.refresh import refresh
-    from evalspec.plan.saved import StalePlan, load_plan, stale_reasons
-    from evalspec.spec.project import find_root
+    from evalspec.plan.saved import (
+        StalePlan,
+        UntrustedPlan,
+        items_to_check,
+        load_plan,
+        stale_reasons,
+        structural_problems,
+        untrusted_ids,
+    )
+    from evalspec.spec.project import read_identity
 
     saved = load_plan(path)
-    if endpoint is not None and resolve_endpoint(endpoint, None).url != saved.endpoint:
-        raise StalePlan(f"the plan was made for endpoint {saved.endpoint}, not {endpoint}")
-    import yaml
-
-    root = Path.cwd()
     try:
-        config = find_root(root)
-        root = config.parent
-        project = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("project")
-        if project and project != saved.project:
-            raise StalePlan(f"the plan was made for project {saved.project!r}, "
-                            f"this is project {project!r}")
-    except (UsageError, OSError, yaml.YAMLError):
-        pass
-    client = sgp_client(resolve_endpoint(saved.endpoint, None), Credentials.from_env(), root)
+        identity = read_identity(project_dir)
+    except UsageError as exc:
+        raise UsageError(f"{exc}. A saved plan is applied to the project it was made for: "
+                         "run apply inside it, or pass --project-dir PATH") from None
+    resolved = resolve_endpoint(endpoint, identity.endpoint)
+    if resolved.url != saved.endpoint:
+        raise StalePlan(f"the plan was made for endpoint {one_line(saved.endpoint)}, not "
+                        f"{resolved.url} (from {resolved.source})")
+    if identity.project != saved.project:
+        raise StalePlan(f"the plan was made for project {one_line(repr(saved.project))}, "
+                        f"this is project {identity.project!r} (in {identity.root})")
+    problems = structural_problems(saved)
+    if problems:
+        raise UntrustedPlan(_refusal(path, problems))
+    if resolved.is_local:
+        click.echo("Using the embedded local platform (.evalspec/local.db in the project).",
+                   err=True)
+    client = sgp_client(resolved, Credentials.from_env(), identity.root)
 
     async def make() -> Plan:
-        actual = await refresh(client, saved.project)
+        actual = await refresh(client, identity.project)
         reasons = stale_reasons(saved, actual)
         if reasons:
             raise StalePlan("plan is stale: " + "; ".join(reasons)
                             + ". Run 'evalspec plan' again.")
+        items: dict[str, set[str]] = {}
+        for dataset in items_to_check(saved):
+            items[dataset] = {str(i["id"]) async for i in client.list_dataset_items(dataset)}
+        wrong = untrusted_ids(saved, actual, items)
+        if wrong:
+            raise UntrustedPlan(_refusal(path, wrong))
         return saved
 
-    return client, make, saved.project
+    return client, make, identity.project
+
+
+def _refusal(path: Path, problems: list[str]) -> str:
+    shown = problems[:10] + ([f"and {len(problems) - 10} more"] if len(problems) > 10 else [])
+    return (f"{one_line(str(path))} cannot be applied; nothing was changed. The plan does "
+            "not match the platform or this project (was it edited?):\n"
+            + "\n".join(f"  {p}" for p in shown) + "\nRun 'evalspec plan' again.")
 
 
 @click.command()
@@ -251,16 +279,24 @@ def _saved_plan(path: Path, endpoint: str | None
               show_default=True, help="Lines for people, or NDJSON events for programs.")
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
 @lock_option
+@click.option("--project-dir", type=click.Path(path_type=Path), default=".",
+              show_default=True, metavar="PATH",
+              help="With a PLANFILE: the project the plan was made for (its directory, a "
+              "directory inside it, or its evalspec.yaml). Its project name and endpoint "
+              "must be the plan's.")
 def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
           endpoint: str | None, auto_approve: bool, parallelism: int,
           targets: tuple[str, ...], replace: tuple[str, ...], fmt: str, no_color: bool,
-          lock_timeout: float, use_lock: bool) -> int:
+          lock_timeout: float, use_lock: bool, project_dir: Path) -> int:
     """Change the platform to match the specs, or apply a saved plan exactly.
 
     With a project PATH it plans first and shows the plan; on a terminal it asks for 'yes',
     elsewhere it needs --auto-approve. With a PLANFILE saved by 'plan -o' it re-reads the
     platform, refuses if anything the plan touches changed since ("plan is stale"), and
-    otherwise applies exactly that plan without asking.
+    otherwise applies exactly that plan without asking. The endpoint and the project come
+    from your configuration (--endpoint, the environment, the evalspec.yaml found from
+    --project-dir), never from the file: a plan made for another is refused, and so is one
+    whose ids are not this project's objects at the addresses it shows.
 
     Failed actions are reported and what depends on them is skipped; running apply again
     converges. Ctrl-C stops starting new actions and waits for those in flight.
@@ -276,12 +312,16 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     Examples:
       evalspec apply --endpoint local
       evalspec plan -o plan.json && evalspec apply plan.json
+      evalspec apply plan.json --project-dir evals/   # the plan of the project in evals/
       evalspec apply --auto-approve --format json | jq -c 'select(.status != "done")'
       evalspec apply --auto-approve --lock-timeout 10m   # CI: wait for a running apply
       evalspec apply --replace Evaluation/capitals       # run it again
     """
     if path.is_file() and path.suffix == ".json":
-        client, make, project = _saved_plan(path, endpoint)
+        try:
+            client, make, project = _saved_plan(path, endpoint, project_dir)
+        except SpecError as exc:  # evalspec.yaml itself is broken
+            return _report_problems(exc, "text")
         confirm, shown = False, frozenset[str]()
     else:
         try:

@@ -148,6 +148,25 @@ async def _load_and_plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple
             await client.aclose()
 
 
+def _refuse_link(out: Path) -> None:
+    if out.is_symlink():
+        raise UsageError(f"-o {one_line(str(out))}: is a symbolic link; refusing to write the "
+                         "plan through it (remove it, or name another file)")
+
+
+def _save(out: Path, text: str) -> None:
+    """Write the saved plan, never through a symbolic link: one committed in a pull request
+    would have plan overwrite whatever it points at."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    _refuse_link(out)
+    try:
+        descriptor = os.open(out, flags, 0o644)
+    except OSError as exc:
+        raise UsageError(f"-o {out}: cannot write the plan: {exc.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
 @click.command()
 @project_options
 @endpoint_option
@@ -182,6 +201,8 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     """
     from evalspec.plan.render_text import render_text
 
+    if out is not None:
+        _refuse_link(out)  # before the platform is read, not after
     try:
         state, result = run_async(_load_and_plan(path, cli_vars, var_files, endpoint,
                                                    targets, replace))
@@ -193,7 +214,7 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         return EXIT_ERROR
     document = json.dumps(result.to_json(), ensure_ascii=False)
     if out is not None:
-        out.write_text(document + "\n", encoding="utf-8")
+        _save(out, document + "\n")
     if fmt == "json":
         click.echo(document)
     elif fmt == "markdown":
@@ -218,6 +239,9 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
 def show(planfile: Path, fmt: str, no_color: bool) -> int:
     """Show a plan saved with 'plan -o', without reading the platform.
 
+    Every format names the project and the endpoint the plan was made for; apply refuses
+    the plan unless both are the ones your configuration names.
+
     \b
     Examples:
       evalspec show plan.json
@@ -235,6 +259,8 @@ def show(planfile: Path, fmt: str, no_color: bool) -> int:
     elif fmt == "markdown":
         click.echo(render_markdown(saved), nl=False)
     else:
+        click.echo(f"Plan for project {one_line(repr(saved.project))} on "
+                   f"{one_line(saved.endpoint)}\n")
         click.echo(render_text(saved, use_colour(no_color)), nl=False)
     return EXIT_OK
 

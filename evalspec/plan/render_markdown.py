@@ -33,7 +33,8 @@ def _block(plan: Plan, action: str) -> list[str]:
 
 
 def render_markdown(plan: Plan) -> str:
-    lines = [MARKER, f"### evalspec plan for {code_span(plan.project)}", ""]
+    lines = [MARKER, f"### evalspec plan for {code_span(plan.project)} on "
+             f"{code_span(plan.endpoint)}", ""]
     if plan.warnings:
         lines += ["> [!WARNING]", *(f"> - {markdown_text(w)}" for w in plan.warnings), ""]
     if not plan.actions:
