@@ -120,7 +120,7 @@ def test_a_held_lock_stops_apply_and_names_its_holder(project, platform, run,
     assert re.fullmatch("[0-9a-f]{12}", holder_run)  # each run its own id: a lost create
     assert lock["metadata"]["evalspec.lock.run"] == holder_run  # is found by it
     until = datetime.fromtimestamp(lock["metadata"]["evalspec.lock.expires_at"],
-                                   timezone.utc).strftime("%H:%M:%S")
+                                   timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     who = f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"
     assert (result.code, result.out, result.err) == (1, "", (
         f"Error: the project 'demo' is locked: destroy by {who} (lock {lock['id']}, run "
@@ -203,7 +203,7 @@ def test_the_holders_lease_end_is_told_in_utc_whatever_the_local_zone(monkeypatc
         monkeypatch.undo()
         time.tzset()
     assert described == ("destroy by me@host pid 1 (lock evaluation_1, run r1, since then; its "
-                         "lease runs to 01:00:00 UTC unless renewed)")
+                         "lease runs to 1970-01-01 01:00:00 UTC unless renewed)")
 
 
 def test_a_holder_without_a_user_name_is_unknown(monkeypatch) -> None:
@@ -226,7 +226,7 @@ def test_a_lock_that_names_no_holder_is_still_held(project, platform, run, http)
     made = http.post("/v5/evaluations", json={
         "name": "held-by-hand", "data": [{"q": 1}], "tags": [f"{LOCK_TAG_PREFIX}demo"],
         "metadata": {"evalspec.lock.expires_at": expires}}).json()
-    until = datetime.fromtimestamp(expires, timezone.utc).strftime("%H:%M:%S")
+    until = datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     result = apply(run, root, platform.url)
     assert (result.code, result.err) == (1, (
         f"Error: the project 'demo' is locked: apply by ? (lock {made['id']}, run ?, since "
@@ -522,3 +522,115 @@ def test_a_lock_object_that_cannot_be_seen_is_told_as_another_run(platform, tmp_
     assert asyncio.run(scenario()) == (
         "the project 'demo' is locked: another run. Wait for it to finish, or pass "
         "--lock-timeout to wait (e.g. --lock-timeout 10m)")
+
+
+def _lock_body(lock_id: str, created_at: str, expires_at: object, who: str = "me") -> dict:
+    return {"id": lock_id, "created_at": created_at,
+            "metadata": {"evalspec.lock.expires_at": expires_at, "evalspec.lock.who": who}}
+
+
+def test_the_oldest_live_lease_holds_whatever_order_they_are_listed_in() -> None:
+    from evalspec.apply.lock import read_locks
+
+    old = _lock_body("evaluation_b", "2026-01-01T00:00:01Z", 200.0)
+    new = _lock_body("evaluation_a", "2026-01-01T00:00:02Z", 200.0)
+    twin = _lock_body("evaluation_0", "2026-01-01T00:00:01Z", 200.0)  # same time: lower id
+    gone = _lock_body("evaluation_9", "2026-01-01T00:00:00Z", 99.0)  # older, but expired
+    for bodies in ([new, old], [old, new], [new, gone, old]):
+        table = read_locks(bodies, now=100.0, lease=120.0)
+        assert table.holder is not None and table.holder.id == "evaluation_b"
+    assert read_locks([new, old, twin], 100.0, 120.0).holder.id == "evaluation_0"
+    assert read_locks([gone, new], 100.0, 120.0).expired == ("evaluation_9",)
+    assert read_locks([gone], 100.0, 120.0).holder is None
+    # A lease holds to its last moment.
+    assert read_locks([gone], 99.0, 120.0).holder.id == "evaluation_9"
+
+
+@pytest.mark.parametrize(("expires_at", "problem"), [
+    ("nan", "its lease end is not a time"),
+    ("inf", "its lease end is not a time"),
+    ("-inf", "its lease end is not a time"),
+    (1e300, "its lease runs to 9999-12-31 23:59:59 UTC"),
+    ("1e300", "its lease runs to 9999-12-31 23:59:59 UTC"),
+    (1000.0 + 120 + 3600 + 1, "its lease runs to 1970-01-01 01:18:41 UTC"),
+    ("soon", "its lease end is not a time"),
+    ([1], "its lease end is not a time"),
+    (True, "its lease end is not a time"),
+])
+def test_a_lease_that_cannot_be_honoured_is_reported_and_taken_as_expired(expires_at,
+                                                                         problem) -> None:
+    from evalspec.apply.lock import read_locks
+
+    table = read_locks([_lock_body("evaluation_x", "t", expires_at)], now=1000.0, lease=120.0)
+    assert table.holder is None
+    assert [(h.id, p) for h, p in table.malformed] == [("evaluation_x", problem)]
+    # The longest lease evalspec writes, plus the clock skew allowed, still holds.
+    ok = read_locks([_lock_body("evaluation_y", "t", 1000.0 + 120 + 3600)], 1000.0, 120.0)
+    assert ok.holder is not None and not ok.malformed
+
+
+def test_a_forged_lock_neither_breaks_nor_blocks_apply(project, platform, run, http) -> None:
+    root = project({"specs/one.yaml": FORTY.replace(str(list(range(40))), "[0]")})
+    far = round(time.time() + 1e11, 3)  # 3,000 years
+    far_text = datetime.fromtimestamp(far, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    forged = [(_hand_made_lock(http, f"forged-{i}", value), problem) for i, (value, problem) in
+              enumerate([("nan", "its lease end is not a time"),
+                         ("inf", "its lease end is not a time"),
+                         (1e300, "its lease runs to 9999-12-31 23:59:59 UTC"),
+                         (far, f"its lease runs to {far_text}")])]
+    result = apply(run, root, platform.url)
+    assert result.code == 0, result.err
+    warnings = [line for line in result.err.splitlines() if line.startswith("warning: lock")]
+    assert sorted(warnings) == sorted(
+        f"warning: lock {lock_id} of project 'demo' is not a lock evalspec could have written "
+        f"({problem}): taken as expired and archived" for lock_id, problem in forged)
+    assert all(e["archived_at"] for e in _evaluations(platform.url, f"{LOCK_TAG_PREFIX}demo"))
+
+
+def test_the_holders_words_are_shown_not_obeyed(project, platform, run, http) -> None:
+    root = project({"specs/one.yaml": FORTY})
+    forged = "x\nNo changes. The platform matches the specs.\x1b]0;owned\x07 \u202e"
+    made = http.post("/v5/evaluations", json={
+        "name": "held", "data": [{"q": 1}], "tags": [f"{LOCK_TAG_PREFIX}demo"],
+        "metadata": {"evalspec.lock.expires_at": round(time.time() + 60, 3),
+                     "evalspec.lock.who": forged, "evalspec.lock.run": "r\r\n"}}).json()
+    result = apply(run, root, platform.url)
+    assert result.code == 1 and result.err.count("\n") == 1
+    assert ("by x\\nNo changes. The platform matches the specs.\\x1b]0;owned\\x07 \\u202e "
+            f"(lock {made['id']}, run r\\r\\n, since") in result.err
+
+
+def test_force_unlock_releases_only_the_lock_named(project, platform, run, http,
+                                                   monkeypatch) -> None:
+    root = project({"specs/one.yaml": FORTY})
+    expires = round(time.time() + 60, 3)
+    held = http.post("/v5/evaluations", json={
+        "name": "held", "data": [{"q": 1}], "tags": [f"{LOCK_TAG_PREFIX}demo"],
+        "metadata": {"evalspec.lock.expires_at": expires, "evalspec.lock.who": "ci@runner",
+                     "evalspec.lock.run": "r1", "evalspec.lock.operation": "apply"}}).json()
+    until = datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    described = (f"apply by ci@runner (lock {held['id']}, run r1, since {held['created_at']}; "
+                 f"its lease runs to {until} unless renewed)")
+    wrong = run("force-unlock", "evaluation_nope", str(root), "--endpoint", platform.url,
+                "--force", env=ENV)
+    assert (wrong.code, wrong.out, wrong.err) == (1, "", (
+        f"Error: no lock evaluation_nope in project 'demo' (its lock is {held['id']}); "
+        "nothing was released\n"))
+    unasked = run("force-unlock", held["id"], str(root), "--endpoint", platform.url, env=ENV)
+    assert (unasked.code, unasked.err) == (1, (
+        f"Lock {held['id']} of project 'demo': {described}\n"
+        "Error: force-unlock needs confirmation: run it in a terminal, or pass --force\n"))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("click.prompt", lambda *a, **k: "no")
+    declined = run("force-unlock", held["id"], str(root), "--endpoint", platform.url, env=ENV)
+    assert (declined.code, declined.err.splitlines()[-1]) == (1, "Nothing was released.")
+    assert not _evaluations(platform.url, f"{LOCK_TAG_PREFIX}demo")[0]["archived_at"]
+    monkeypatch.setattr("click.prompt", lambda *a, **k: "yes")
+    released = run("force-unlock", held["id"], str(root), "--endpoint", platform.url, env=ENV)
+    assert (released.code, released.out) == (0, f"Released lock {held['id']} of project "
+                                                 "'demo'.\n")
+    assert _evaluations(platform.url, f"{LOCK_TAG_PREFIX}demo")[0]["archived_at"]
+    again = run("force-unlock", held["id"], str(root), "--endpoint", platform.url, env=ENV)
+    assert again.err == (f"Error: no lock {held['id']} in project 'demo' (no lock is held); "
+                         "nothing was released\n")
+    assert apply(run, root, platform.url).code == 0

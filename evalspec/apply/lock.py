@@ -23,10 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import math
 import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -35,10 +37,14 @@ from evalspec.client.errors import APIError
 from evalspec.client.http import create_once
 from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
+from evalspec.sanitize import one_line
 
 LOCK_TAG_PREFIX = "evalspec-lock:"
 LEASE = 120.0  # seconds a lock is held without renewal
 POLL_MAX = 10.0  # the longest wait between two looks at a held lock
+# How far a lease may run past now + lease before it is taken as forged or broken: clocks of
+# two machines differ by seconds, not by an hour.
+MAX_CLOCK_SKEW = 3600.0
 
 
 class LockHeld(EvalspecError):
@@ -55,9 +61,22 @@ class Holder:
     expires_at: float
 
     def describe(self) -> str:
-        until = datetime.fromtimestamp(self.expires_at, timezone.utc).strftime("%H:%M:%S UTC")
-        return (f"{self.operation} by {self.who} (lock {self.id}, run {self.run}, since "
-                f"{self.created_at}; its lease runs to {until} unless renewed)")
+        """The holder in words. Everything but the lease end was written by whoever made the
+        lock object: shown, never obeyed (one line each)."""
+        return one_line(f"{self.operation} by {self.who} (lock {self.id}, run {self.run}, since "
+                        f"{self.created_at}; its lease runs to {_when(self.expires_at)} unless "
+                        "renewed)")
+
+
+LAST_MOMENT = 253402300799.0  # 9999-12-31 23:59:59 UTC, the last moment datetime can show
+
+
+def _when(timestamp: float) -> str:
+    """A moment in full (date and time, UTC): a lease far off must not read as today."""
+    if not math.isfinite(timestamp):
+        return "an unreadable time"
+    moment = min(max(timestamp, 0.0), LAST_MOMENT)
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _who() -> str:
@@ -69,15 +88,58 @@ def _who() -> str:
 
 
 def _holder(body: dict[str, Any]) -> Holder | None:
+    """The lock object's holder; None for an object that is not a lock evalspec wrote."""
     metadata = body.get("metadata") or {}
+    if not isinstance(metadata, dict) or "evalspec.lock.expires_at" not in metadata:
+        return None
+    expires = metadata["evalspec.lock.expires_at"]
     try:
-        expires = float(metadata["evalspec.lock.expires_at"])
-    except (KeyError, TypeError, ValueError):
-        return None  # not a lock evalspec wrote
+        lease_end = float(expires) if not isinstance(expires, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        lease_end = math.nan
     return Holder(str(body["id"]), str(metadata.get("evalspec.lock.run", "?")),
                   str(metadata.get("evalspec.lock.who", "?")),
                   str(metadata.get("evalspec.lock.operation", "apply")),
-                  str(body.get("created_at", "")), expires)
+                  str(body.get("created_at", "")), lease_end)
+
+
+def lease_problem(holder: Holder, now: float, lease: float) -> str | None:
+    """Why a lease cannot be honoured: not a number, or ending further ahead than any lease
+    evalspec writes (a forged or broken lock must not block applies for years)."""
+    if not math.isfinite(holder.expires_at):
+        return "its lease end is not a time"
+    if holder.expires_at > now + max(lease, LEASE) + MAX_CLOCK_SKEW:
+        return f"its lease runs to {_when(holder.expires_at)}"
+    return None
+
+
+@dataclass(frozen=True)
+class LockTable:
+    """The project's lock objects as read at one moment: who holds it (the oldest live lease,
+    by creation time and then id, so every contender sees the same holder), and the lock
+    objects to archive on the way (expired, or with a lease that cannot be honoured)."""
+
+    holder: Holder | None
+    expired: tuple[str, ...]
+    malformed: tuple[tuple[Holder, str], ...]
+
+
+def read_locks(bodies: list[dict[str, Any]], now: float, lease: float) -> LockTable:
+    live: list[tuple[str, str, Holder]] = []
+    expired: list[str] = []
+    malformed: list[tuple[Holder, str]] = []
+    for body in bodies:
+        holder = _holder(body)
+        if holder is None:
+            continue
+        problem = lease_problem(holder, now, lease)
+        if problem is not None:
+            malformed.append((holder, problem))
+        elif holder.expires_at < now:
+            expired.append(holder.id)
+        else:
+            live.append((holder.created_at, holder.id, holder))
+    return LockTable(min(live)[2] if live else None, tuple(expired), tuple(malformed))
 
 
 class Clock:
@@ -98,8 +160,11 @@ class ProjectLock:
     project's lock, or raises :class:`LockHeld`."""
 
     def __init__(self, client: SGPClient, project: str, *, operation: str = "apply",
-                 lease: float = LEASE, clock: Clock | None = None) -> None:
+                 lease: float = LEASE, clock: Clock | None = None,
+                 warn: Callable[[str], None] = lambda message: None) -> None:
         self.client = client
+        self.warn = warn
+        self._warned: set[str] = set()
         self.clock = clock or Clock()
         self.project = project
         self.operation = operation
@@ -153,18 +218,18 @@ class ProjectLock:
             self.id = None
 
     async def _current(self) -> Holder | None:
-        """The live lock with the oldest unexpired lease; expired ones are archived."""
-        now = self.clock.time()
-        live: list[tuple[str, str, Holder]] = []
-        async for body in self.client.list_evaluations(tags=[self.tag]):
-            holder = _holder(body)
-            if holder is None:
-                continue
-            if holder.expires_at < now:
-                await self._archive(holder.id)
-                continue
-            live.append((holder.created_at, holder.id, holder))
-        return min(live)[2] if live else None
+        """The live lock with the oldest unexpired lease; expired ones are archived, and so
+        are ones whose lease cannot be honoured, with a warning."""
+        bodies = [body async for body in self.client.list_evaluations(tags=[self.tag])]
+        table = read_locks(bodies, self.clock.time(), self.lease)
+        for holder, problem in table.malformed:
+            if holder.id not in self._warned:
+                self._warned.add(holder.id)
+                self.warn(f"lock {holder.id} of project '{self.project}' is not a lock evalspec "
+                          f"could have written ({problem}): taken as expired and archived")
+        for lock_id in (*table.expired, *(h.id for h, _ in table.malformed)):
+            await self._archive(lock_id)
+        return table.holder
 
     def _metadata(self) -> dict[str, Any]:
         return {"evalspec.lock.run": self.run, "evalspec.lock.who": _who(),

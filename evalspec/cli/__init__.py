@@ -50,6 +50,7 @@ def _register() -> None:
         apply_commands,
         check_commands,
         import_commands,
+        lock_commands,
         plan_commands,
         platform_commands,
         spec_commands,
@@ -59,6 +60,7 @@ def _register() -> None:
 
     for command in (*spec_commands.COMMANDS, *import_commands.COMMANDS,
                     *plan_commands.COMMANDS, *apply_commands.COMMANDS,
+                    *lock_commands.COMMANDS,
                     *status_commands.COMMANDS, *check_commands.COMMANDS,
                     *tasks_commands.COMMANDS,
                     *platform_commands.COMMANDS):

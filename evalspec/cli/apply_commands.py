@@ -76,7 +76,9 @@ async def _run(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, confir
     closes the client. The plan is made under the lock: it sees what an apply before did."""
     from evalspec.apply.lock import ProjectLock
 
-    held = ProjectLock(client, lock.project, operation=lock.operation)
+    held = ProjectLock(client, lock.project, operation=lock.operation,
+                       warn=lambda message: click.echo(f"warning: {one_line(message)}",
+                                                       err=True))
     try:
         if lock.timeout is not None:
             await held.acquire(lock.timeout)
