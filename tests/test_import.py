@@ -520,3 +520,32 @@ def test_a_group_document_keeps_metadata_and_each_members_row_identifier(tmp_pat
     *_, group = yaml.safe_load_all(files[out / "group-mixed.yaml"])
     assert (group["metadata"], group["row_identifier"]) == (
         {"owner": "ml"}, {"mixed-a": "id", "mixed-b": "key"})
+
+
+def test_another_projects_objects_are_taken_only_when_asked(workdir, project, platform,
+                                                            run) -> None:
+    theirs = workdir("quickstart")
+    assert run("apply", str(theirs), "--endpoint", platform.url, "--auto-approve",
+               env=ENV).code == 0
+    [evaluation] = owned(platform, "quickstart")
+    root = project({}, config="project: demo\n")
+    result = run("import", str(root), "--evaluation", evaluation["id"], "--endpoint",
+                 platform.url, "--auto-approve", env=ENV)
+    assert (result.code, result.out, result.err) == (1, "", (
+        "Error: these objects belong to another evalspec project, whose next plan would "
+        "create them again if they were taken:\n"
+        f"  Evaluation/capitals ({evaluation['id']}): from project 'quickstart' to 'demo'\n"
+        "Nothing was written. Pass --take-over to move them to this project anyway.\n"))
+    assert not (root / "specs").exists()
+    assert [e["id"] for e in owned(platform, "quickstart")] == [evaluation["id"]]
+    assert owned(platform, "demo") == []
+    taken = run("import", str(root), "--evaluation", evaluation["id"], "--endpoint",
+                platform.url, "--auto-approve", "--take-over", env=ENV)
+    assert taken.code == 0, taken.err
+    assert ("These change hands (--take-over): the projects named lose them.\n"
+            f"  Evaluation/capitals ({evaluation['id']}): from project 'quickstart' to 'demo'\n"
+            ) in taken.out
+    assert owned(platform, "quickstart") == []
+    [mine] = owned(platform, "demo")
+    assert mine["metadata"]["evalspec.project"] == "demo"
+    assert "evalspec:quickstart" not in mine["tags"]

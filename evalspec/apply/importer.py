@@ -48,6 +48,23 @@ def _user_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (metadata or {}).items() if not k.startswith("evalspec.")}
 
 
+def other_owners(found: Fetched, project: str) -> list[tuple[str, dict[str, Any], list[str]]]:
+    """The fetched objects another evalspec project owns: (kind, object, its projects). Its
+    tag ``evalspec:<name>`` or its ``evalspec.project`` stamp names the owner."""
+    taken = []
+    for kind, obj in found.objects():
+        names = {t[len(OWNER_TAG_PREFIX):] for t in obj.get("tags") or []
+                 if isinstance(t, str) and t.startswith(OWNER_TAG_PREFIX)}
+        metadata = obj.get("metadata") or obj.get("evaluation_group_metadata") or {}
+        stamp = metadata.get("evalspec.project") if isinstance(metadata, dict) else None
+        if isinstance(stamp, str) and stamp:
+            names.add(stamp)
+        others = sorted(names - {project})
+        if others:
+            taken.append((kind, obj, others))
+    return taken
+
+
 def _check_name(kind: str, obj: dict[str, Any]) -> None:
     name = str(obj.get("name") or "")
     if not name or any(c not in NAME_OK for c in name):

@@ -28,10 +28,13 @@ from evalspec.sanitize import one_line
 @click.option("--no-matrix", is_flag=True,
               help="Write one document per evaluation, even for a sweep.")
 @click.option("--auto-approve", is_flag=True, help="Stamp ownership without asking (for CI).")
+@click.option("--take-over", is_flag=True,
+              help="Also take objects another evalspec project owns (that project's next "
+              "plan would create them again: drop them from its specs first).")
 @endpoint_option
 def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
             datasets: tuple[str, ...], out: Path, no_matrix: bool, auto_approve: bool,
-            endpoint: str | None) -> int:
+            take_over: bool, endpoint: str | None) -> int:
     """Write specs for existing objects, then take ownership of them.
 
     Reads the objects (a group brings its members, an evaluation its dataset), writes spec
@@ -40,6 +43,10 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
     metadata on them. A group whose members differ only in task settings such as the model
     or temperature is written as one matrix. Declining, or any difference, leaves the
     platform untouched and removes the written files.
+
+    An object that another evalspec project owns (its tag evalspec:<name>) is refused,
+    naming that project, unless --take-over is given; the confirmation then lists what
+    changes hands.
 
     \b
     Examples:
@@ -63,9 +70,17 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
     async def run() -> int:
         try:
             found = await importer.fetch(client, groups, evaluations, datasets)
+            taken = importer.other_owners(found, identity.project)
+            if taken and not take_over:
+                raise EvalspecError(
+                    "these objects belong to another evalspec project, whose next plan would "
+                    "create them again if they were taken:\n"
+                    + _handover(taken, identity.project) + "\nNothing was written. Pass "
+                    "--take-over to move them to this project anyway.")
             actual = await refresh(client, identity.project)
             prints = _write_and_confirm(found, actual, target, identity, resolved.url,
-                                        not no_matrix, auto_approve)
+                                        not no_matrix, auto_approve,
+                                        _handover(taken, identity.project))
             for kind, obj in found.objects():
                 await importer.stamp(client, kind, obj, identity.project, prints[obj["id"]])
             return len(prints)
@@ -78,8 +93,14 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
     return EXIT_OK if count else EXIT_ERROR
 
 
+def _handover(taken: list[tuple[str, dict[str, Any], list[str]]], project: str) -> str:
+    return "\n".join(one_line(f"  {kind}/{obj['name']} ({obj['id']}): from project "
+                              f"{' and '.join(repr(o) for o in owners)} to {project!r}")
+                     for kind, obj, owners in taken)
+
+
 def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, endpoint: str,
-                       matrices: bool, auto_approve: bool) -> dict[str, str]:
+                       matrices: bool, auto_approve: bool, handover: str) -> dict[str, str]:
     """Write the files, check them, ask; on any failure remove what was written."""
     from evalspec.apply import importer
     from evalspec.spec.desired import build
@@ -112,6 +133,9 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, end
                    f"evalspec:{identity.project} and evalspec.* metadata on:")
         for kind, obj in objects:
             click.echo(one_line(f"  {kind}/{obj['name']} ({obj['id']})"))
+        if handover:
+            click.echo("\nThese change hands (--take-over): the projects named lose them.\n"
+                       + handover)
         if not auto_approve:
             if not sys.stdin.isatty():
                 raise UsageError("import needs confirmation: run it in a terminal, or pass "
