@@ -15,13 +15,20 @@ metadata, a row in a data file. Such text must never act on the reader's termina
 - :func:`fence` and :func:`code_span`: code blocks and inline code delimited by more backticks
   than any run in the content, so no content can close them early.
 
-Renderers apply these at the point where a value becomes a line; each is idempotent.
+- :func:`document`: the one way a renderer turns its lines into the text it hands to a
+  terminal or a file, every line through :func:`one_line`; so a renderer that forgets to
+  escape a value still cannot emit a control character. :func:`html_text` is its twin for
+  values inside HTML.
+
+Renderers apply these at the point where a value becomes a line, and end with
+:func:`document`; each is idempotent.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from html import escape
 
 _BIDI_AND_BREAKS = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_BREAKS}]")
@@ -70,3 +77,14 @@ def code_span(value: object) -> str:
         return f"`{text}`"
     ticks = "`" * (max(len(run) for run in _BACKTICKS.findall(text)) + 1)
     return f"{ticks} {text} {ticks}"
+
+
+def document(lines: Iterable[str]) -> str:
+    """Lines for people, each made one safe line, each ended by a newline."""
+    return "".join(one_line(line) + "\n" for line in lines)
+
+
+def html_text(value: object) -> str:
+    """A value as HTML text: markup escaped, control characters shown (the page may be
+    written to a terminal, and a terminal obeys them)."""
+    return escape(one_line(str(value)), quote=True)

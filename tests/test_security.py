@@ -183,3 +183,103 @@ def test_a_group_cannot_name_another_accounts_evaluation(tmp_path) -> None:
             assert kept["row_identifiers"] == []
     finally:
         server.stop()
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e"
+
+
+def _hostile(text: str) -> bool:
+    """Whether a terminal would obey something in ``text``: ESC, BEL, CSI, bidi overrides."""
+    return any(c in text for c in "\x1b\x07\x9b" + BIDI)
+
+
+def test_every_command_shows_hostile_remote_names_inertly_in_a_terminal(workdir, tmp_path,
+                                                                        run, terminal) -> None:
+    """Another key renames what the project owns: no command's output obeys the names."""
+    import httpx
+
+    from evalspec.platform.api import Settings
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "h.db", complete_after=0.1))
+    try:
+        root = workdir("judge-sweep")
+        assert apply(run, root, server.url).code == 0
+        hostile = f"faq-openai-gpt-4o{TITLE}{CLEAR}\nforged{BIDI}"
+        headers = {"x-api-key": "k"}
+        listed = httpx.get(f"{server.url}/v5/evaluations", headers=headers,
+                           params={"tags": "evalspec:judge-sweep", "limit": 100}).json()
+        for evaluation in listed["items"]:
+            name = hostile if evaluation["name"] == "faq-openai-gpt-4o" else evaluation["name"]
+            assert httpx.patch(f"{server.url}/v5/evaluations/{evaluation['id']}",
+                               headers=headers, json={"name": name,
+                                                      "description": f"d{CLIPBOARD}"}
+                               ).status_code == 200
+        assert run("status", str(root), "--endpoint", server.url, "--watch", "--interval",
+                   "0.05", env=ENV).code == 0
+        env = {**ENV, "NO_COLOR": "1"}
+        commands = [
+            ("report", "faq-judged", "--endpoint", server.url),
+            ("report", "faq-judged", "--endpoint", server.url, "--format", "markdown"),
+            ("check", "--endpoint", server.url),
+            ("status", "--endpoint", server.url),
+            ("state", "list", "--endpoint", server.url),
+            ("plan", "--endpoint", server.url),
+            ("plan", "--endpoint", server.url, "--format", "markdown"),
+            ("results", "faq-judged", "--endpoint", server.url, "-o", str(tmp_path / "r.jsonl")),
+        ]
+        for command in commands:
+            shown = terminal(*command, cwd=root, env=env)
+            assert not _hostile(shown.screen), (command, shown.screen[-2000:])
+            assert "\nforged" not in shown.screen, command
+        report = terminal("report", "faq-judged", "--endpoint", server.url, cwd=root, env=env)
+        assert "\\x1b]0;pwned\\x07\\x1b[2J\\nforged\\u202a" in report.screen
+    finally:
+        server.stop()
+
+
+def test_an_html_summary_on_standard_output_carries_no_control_character(tmp_path,
+                                                                         terminal) -> None:
+    from tests.test_tasks_summary import response, task, write
+
+    path = write(tmp_path, [task([response(f"a{CLIPBOARD}{BIDI}", f"m/a{TITLE}", overall=3),
+                                  response("b", "m/b", overall=4)])])
+    shown = terminal("tasks", "summary", path, "--format", "html", cwd=tmp_path, env={})
+    assert shown.code == 0 and "<svg" in shown.screen
+    assert not _hostile(shown.screen)
+    assert "a\\x1b]52;c;ZXZpbA==\\x07\\u202a" in shown.screen
+
+
+def test_bidi_overrides_and_line_breaks_are_escaped_everywhere() -> None:
+    from evalspec.sanitize import document, html_text, keep_lines, markdown_text, one_line
+
+    for char in [*BIDI, "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f",
+                 "\u061c", "\u2028", "\u2029"]:
+        escaped = f"\\u{ord(char):04x}"
+        for render in (one_line, keep_lines, html_text):
+            assert render(f"a{char}b") == f"a{escaped}b", (render, char)
+        assert markdown_text(f"a{char}b") == f"a&#92;u{ord(char):04x}b"
+        assert document([f"a{char}b"]) == f"a{escaped}b\n"
+    assert document(["x\ny", "z\x1b"]) == "x\\ny\nz\\x1b\n"
+
+
+def test_a_code_span_is_always_longer_than_any_backtick_run_inside() -> None:
+    import re
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from evalspec.sanitize import code_span, fence
+
+    @given(st.text(alphabet="`a \n", max_size=40))
+    def check(value: str) -> None:
+        span = code_span(value)
+        opening = re.match("`+", span).group()
+        runs = [len(r) for r in re.findall("`+", span[len(opening):len(span) - len(opening)])]
+        assert span.endswith(opening) and all(r < len(opening) for r in runs)
+        ticks = fence(value.splitlines())
+        assert all(len(r) < len(ticks) for r in re.findall("`+", value)) and len(ticks) >= 3
+
+    check()
+    assert code_span("a``b") == "``` a``b ```"
+    assert code_span("plain") == "`plain`"

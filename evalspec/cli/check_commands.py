@@ -116,12 +116,12 @@ MARKER = "<!-- evalspec-check -->"
 
 def _markdown(verdicts: list[Any], reports: list[Any], held: int, failed: int) -> str:
     from evalspec.results.report_render import render_markdown
-    from evalspec.sanitize import markdown_text
+    from evalspec.sanitize import document, markdown_text
 
     lines = [MARKER, f"### evalspec check: {held} held, {failed} failed", ""]
     lines += [f"- {'✅ held' if v.held else '❌ **failed**'}: {markdown_text(v.gate)} "
               f"({markdown_text(v.detail)})" for v in verdicts]
-    return "\n".join(lines) + "\n\n" + "\n".join(render_markdown(r) for r in reports)
+    return document(lines) + "\n" + "\n".join(render_markdown(r) for r in reports)
 
 
 COMMANDS = [check]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from evalspec.plan.model import ACTIONS, Plan
 from evalspec.plan.render_text import HEADLINES, MARKERS, _details, _headline
-from evalspec.sanitize import code_span, fence, markdown_text, one_line
+from evalspec.sanitize import code_span, document, fence, markdown_text, one_line
 
 MARKER = "<!-- evalspec-plan -->"  # lets CI find and update its own comment
 BUDGET = 60_000  # GitHub refuses comments over 65,536 characters
@@ -39,7 +39,7 @@ def render_markdown(plan: Plan) -> str:
         lines += ["> [!WARNING]", *(f"> - {markdown_text(w)}" for w in plan.warnings), ""]
     if not plan.actions:
         lines.append("**No changes.** The platform matches the specs.")
-        return "\n".join(lines) + "\n"
+        return document(lines)
     lines += ["| action | count |", "|---|---:|"]
     lines += [f"| {action} | {plan.count(action):,} |" for action in ACTIONS]
     lines += [f"| task executions started | {plan.executions:,} |", "",
@@ -62,4 +62,4 @@ def render_markdown(plan: Plan) -> str:
         ticks = fence(shown)  # longer than any run of backticks a value holds
         lines += [f"<details><summary>{count:,} {verb}</summary>", "", f"{ticks}diff", *shown,
                   ticks, "", "</details>", ""]
-    return "\n".join(lines)
+    return document(lines[:-1])  # a blank line between sections, none after the last

@@ -8,7 +8,7 @@ from typing import Any
 
 from evalspec.errors import EvalspecError
 from evalspec.plan.refresh import ActualState
-from evalspec.sanitize import one_line
+from evalspec.sanitize import document, one_line
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def render_text(rows: list[OwnedObject]) -> str:
     archived = sum(1 for r in rows if r.archived)
     noun = "object" if len(rows) == 1 else "objects"
     lines += ["", f"{len(rows)} {noun}: {len(rows) - archived} live, {archived} archived."]
-    return "\n".join(lines) + "\n"
+    return document(lines)
 
 
 def render_json(project: str, rows: list[OwnedObject]) -> str:

@@ -5,11 +5,11 @@ histogram of its per-row differences from the baseline."""
 from __future__ import annotations
 
 import math
-from html import escape
 
 from evalspec.results.report import ColumnReport, Report
 from evalspec.results.report_render import HEADER as TABLE_HEADER
 from evalspec.results.report_render import intro_lines, table_cells
+from evalspec.sanitize import html_text, keep_lines
 
 STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f;
@@ -39,7 +39,7 @@ def _leaderboard(report: Report, column: ColumnReport) -> str:
     def x(value: float) -> float:
         return left + width * (value - low) / (high - low)
 
-    parts = [f'<svg role="img" aria-label="leaderboard {escape(column.column.alias)}" '
+    parts = [f'<svg role="img" aria-label="leaderboard {html_text(column.column.alias)}" '
              f'width="{left + width + 90}" height="{height}">']
     for tick in range(11):
         value = low + (high - low) * tick / 10
@@ -49,7 +49,7 @@ def _leaderboard(report: Report, column: ColumnReport) -> str:
     for position, (name, summary) in enumerate(zip(names, scores, strict=True)):
         y = 4 + row * position
         colour = BASE if name == report.baseline else BEST if position == 0 else OTHER
-        parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{escape(name)}'
+        parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{html_text(name)}'
                      "</text>")
         if not summary.n:
             continue
@@ -79,7 +79,7 @@ def _histogram(name: str, differences: tuple[float, ...]) -> str:
         counts[min(bins - 1, int((d + spread) / (2 * spread) * bins))] += 1
     width, height, bar = 300, 140, 300 / bins
     tallest = max(counts)
-    parts = [f'<figure><svg role="img" aria-label="differences {escape(name)}" width="{width}" '
+    parts = [f'<figure><svg role="img" aria-label="differences {html_text(name)}" width="{width}" '
              f'height="{height + 20}">']
     for i, count in enumerate(counts):
         h = (height - 10) * count / tallest
@@ -91,20 +91,20 @@ def _histogram(name: str, differences: tuple[float, ...]) -> str:
     parts.append(f'<text x="0" y="{height + 15}">-{spread:.2g}</text>'
                  f'<text x="{width / 2}" y="{height + 15}" text-anchor="middle">0</text>'
                  f'<text x="{width}" y="{height + 15}" text-anchor="end">+{spread:.2g}</text>')
-    parts.append(f"</svg><figcaption>{escape(name)} − baseline, per row</figcaption></figure>")
+    parts.append(f"</svg><figcaption>{html_text(name)} − baseline, per row</figcaption></figure>")
     return "".join(parts)
 
 
 def render_html(report: Report) -> str:
-    body = [f"<h1>Comparison: {escape(report.address)}</h1>"]
-    body += [f"<p class=muted>{escape(line)}</p>" for line in intro_lines(report)]
+    body = [f"<h1>Comparison: {html_text(report.address)}</h1>"]
+    body += [f"<p class=muted>{html_text(line)}</p>" for line in intro_lines(report)]
     for column in report.columns:
         title = f"{column.column.alias} ({column.column.kind}: {column.column.detail})"
-        body.append(f"<h2>{escape(title)}</h2>")
+        body.append(f"<h2>{html_text(title)}</h2>")
         body.append(_leaderboard(report, column))
-        body.append("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in TABLE_HEADER)
+        body.append("<table><tr>" + "".join(f"<th>{html_text(h)}</th>" for h in TABLE_HEADER)
                     + "</tr>")
-        body += ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
+        body += ["<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in cells) + "</tr>"
                  for cells in table_cells(report, column)]
         body.append("</table><div class=histograms>")
         body += [_histogram(name, compared.differences)
@@ -114,6 +114,7 @@ def render_html(report: Report) -> str:
                 "are paired on the rows both members have, with a two-sided paired t-test, "
                 "Holm-corrected across members. Green: rows where the member scored higher "
                 "than the baseline; red: lower.</p>")
-    return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
-            f"<title>evalspec report: {escape(report.address)}</title><style>{STYLE}</style>"
+    # Every value went through html_text; keep_lines is the backstop for the whole page.
+    return keep_lines("<!doctype html><html lang=en><head><meta charset=utf-8>"
+            f"<title>evalspec report: {html_text(report.address)}</title><style>{STYLE}</style>"
             "</head><body>" + "".join(body) + "</body></html>\n")

@@ -7,7 +7,7 @@ import math
 
 from evalspec.results.report import ColumnReport, Report
 from evalspec.results.stats import Summary
-from evalspec.sanitize import code_span, markdown_text, one_line
+from evalspec.sanitize import code_span, document, markdown_text, one_line
 
 
 def _n(value: float, digits: int = 3) -> str:
@@ -80,7 +80,7 @@ def render_text(report: Report) -> str:
                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip())
     lines += ["", "Means with Student-t 95% intervals; differences are paired on the rows both "
               "members have, with a two-sided paired t-test, Holm-corrected across members."]
-    return "\n".join(lines) + "\n"
+    return document(lines)
 
 
 def render_markdown(report: Report) -> str:
@@ -95,7 +95,7 @@ def render_markdown(report: Report) -> str:
                   for cells in table_cells(report, column)]
     lines += ["", "Means with Student-t 95% intervals; differences paired on shared rows "
               "(two-sided paired t-test, Holm-corrected across members)."]
-    return "\n".join(lines) + "\n"
+    return document(lines)
 
 
 def render_json(report: Report) -> str:

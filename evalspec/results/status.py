@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
 from evalspec.plan.refresh import ActualState, Remote, refresh
-from evalspec.sanitize import one_line
+from evalspec.sanitize import document, one_line
 
 FINISHED = ("completed", "failed", "canceled")
 
@@ -93,7 +93,7 @@ def progress_log(rows: list[EvaluationStatus], seen: dict[str, tuple[Any, ...]]
                               f"({row.failed:,} failed)"))
     if not lines:
         return None
-    return "\n".join([f"{time.strftime('%H:%M:%S')} {summary_line(rows)}", *lines])
+    return document([f"{time.strftime('%H:%M:%S')} {summary_line(rows)}", *lines]).rstrip("\n")
 
 
 def summary_line(rows: list[EvaluationStatus]) -> str:
@@ -130,7 +130,7 @@ def render_text(rows: list[EvaluationStatus]) -> str:
     if any(r.reason and r.status == "failed" for r in rows):
         lines.append("")
     lines.append(summary_line(rows))
-    return "\n".join(lines) + "\n"
+    return document(lines)
 
 
 def render_json(project: str, rows: list[EvaluationStatus]) -> str:

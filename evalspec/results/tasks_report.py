@@ -7,11 +7,17 @@ be attached to a pull request, mailed or opened offline.
 from __future__ import annotations
 
 import math
-from html import escape
 from typing import Any
 
 from evalspec.results.tasks_summary import Summary
-from evalspec.sanitize import code_span, markdown_text, one_line
+from evalspec.sanitize import (
+    code_span,
+    document,
+    html_text,
+    keep_lines,
+    markdown_text,
+    one_line,
+)
 
 
 def _rows(summary: Summary) -> list[tuple[str, str, str, int, float, float, float]]:
@@ -78,7 +84,7 @@ def render_text(summary: Summary) -> str:
     if summary.text_keys:
         lines += ["", "Not numeric, so not averaged: " + ", ".join(
             f"{k} ({v:,})" for k, v in sorted(summary.text_keys.items()))]
-    return "\n".join(one_line(line) for line in lines) + "\n"
+    return document(lines)
 
 
 def render_markdown(summary: Summary) -> str:
@@ -105,7 +111,7 @@ def render_markdown(summary: Summary) -> str:
                   if p["comparisons"] else "-")
             lines.append(f"| {text(p['first'])} | {text(p['second'])} | {p['comparisons']:,} | "
                          f"{p['first_wins']:,} | {rate} | {ci} |")
-    return "\n".join(lines) + "\n"
+    return document(lines)
 
 
 # -- HTML ---------------------------------------------------------------------------------
@@ -146,7 +152,7 @@ def _means_chart(summary: Summary, key: str, series: list[tuple[str, str]]) -> s
     def x(value: float) -> float:
         return left + width * min(max(0.0, value), scale_max) / scale_max
 
-    parts = [f'<svg role="img" aria-label="{escape(key)}" width="{left + width + 90}" '
+    parts = [f'<svg role="img" aria-label="{html_text(key)}" width="{left + width + 90}" '
              f'height="{height}" viewBox="0 0 {left + width + 90} {height}">']
     for tick in (step * i for i in range(round(scale_max / step) + 1)):
         parts.append(f'<line x1="{x(tick):.1f}" y1="4" x2="{x(tick):.1f}" y2="{height - 24}" '
@@ -158,7 +164,7 @@ def _means_chart(summary: Summary, key: str, series: list[tuple[str, str]]) -> s
         low, high = running.interval()
         colour = COLOURS[colour_index % len(COLOURS)]
         parts.append(f'<text x="{left - 8}" y="{y + 14}" text-anchor="end">'
-                     f'{escape(source)} · {escape(model)}</text>')
+                     f'{html_text(source)} · {html_text(model)}</text>')
         parts.append(f'<rect x="{left}" y="{y + 3}" width="{x(running.mean) - left:.1f}" '
                      f'height="{row - 10}" fill="{colour}" opacity="0.85"/>')
         parts.append(f'<line x1="{x(low):.1f}" y1="{y + row / 2 - 1}" x2="{x(high):.1f}" '
@@ -176,7 +182,8 @@ def _preference_chart(first: str, second: str, rate: float, low: float, high: fl
     left, width = 10, 700
     split = left + width * rate
     return (
-        f'<svg role="img" aria-label="{escape(first)} vs {escape(second)}" width="{width + 20}" '
+        f'<svg role="img" aria-label="{html_text(first)} vs {html_text(second)}" '
+        f'width="{width + 20}" '
         f'height="64" viewBox="0 0 {width + 20} 64">'
         f'<rect x="{left}" y="8" width="{split - left:.1f}" height="26" fill="{COLOURS[0]}"/>'
         f'<rect x="{split:.1f}" y="8" width="{left + width - split:.1f}" height="26" '
@@ -185,8 +192,8 @@ def _preference_chart(first: str, second: str, rate: float, low: float, high: fl
         'stroke="#fff" stroke-width="2"/>'
         f'<line x1="{left + width / 2}" y1="4" x2="{left + width / 2}" y2="38" '
         'stroke="#1d1d1f" stroke-dasharray="3 2"/>'
-        f'<text x="{left}" y="54">{escape(first)} {_pct(rate)}</text>'
-        f'<text x="{left + width}" y="54" text-anchor="end">{escape(second)} '
+        f'<text x="{left}" y="54">{html_text(first)} {_pct(rate)}</text>'
+        f'<text x="{left + width}" y="54" text-anchor="end">{html_text(second)} '
         f'{_pct(1 - rate)}</text></svg>')
 
 
@@ -215,27 +222,29 @@ def render_html(summary: Summary) -> str:
     data: dict[str, Any] = summary.to_json()
     series = sorted(summary.numeric)
     keys = sorted({k for stats in summary.numeric.values() for k in stats})
-    body = [f"<h1>Annotation summary</h1><p class=muted>{escape(summary.source)}: "
+    body = [f"<h1>Annotation summary</h1><p class=muted>{html_text(summary.source)}: "
             f"{summary.tasks:,} tasks, {summary.used:,} summarised.</p>"]
     if summary.skipped:
         body.append("<h2>Skipped</h2><table><tr><th>count</th><th>reason</th></tr>")
-        body += [f"<tr><td class=n>{c:,}</td><td>{escape(r)}</td></tr>"
+        body += [f"<tr><td class=n>{c:,}</td><td>{html_text(r)}</td></tr>"
                  for r, c in sorted(summary.skipped.items(), key=lambda kv: (-kv[1], kv[0]))]
         body.append("</table>")
     if keys:
         legend = "".join(f'<span><i class=swatch style="background:{COLOURS[i % 6]}"></i>'
-                         f"{escape(s)} · {escape(m)}</span>" for i, (s, m) in enumerate(series))
+                         f"{html_text(s)} · {html_text(m)}</span>"
+                         for i, (s, m) in enumerate(series))
         body.append("<h2>Numeric annotations</h2><p class=muted>Mean per source and model; "
                     f"the whisker is the 95% confidence interval.</p><p class=legend>{legend}"
                     "</p>")
         for key in keys:
-            body.append(f"<h3>{escape(key)}</h3>{_means_chart(summary, key, series)}")
+            body.append(f"<h3>{html_text(key)}</h3>{_means_chart(summary, key, series)}")
     for pair in data["preferences"]:
-        body.append(f"<h2>Preference: {escape(pair['first'])} vs {escape(pair['second'])}</h2>")
+        body.append(f"<h2>Preference: {html_text(pair['first'])} vs "
+                    f"{html_text(pair['second'])}</h2>")
         if pair["comparisons"]:
             low, high = pair["first_win_rate_ci95"]
             body.append(f"<p class=muted>{pair['comparisons']:,} comparisons "
-                        f"(selected_model_id); {escape(pair['first'])} wins "
+                        f"(selected_model_id); {html_text(pair['first'])} wins "
                         f"{_pct(pair['first_win_rate'])}, 95% Wilson interval "
                         f"{_pct(low)}–{_pct(high)} (white line).</p>")
             body.append(_preference_chart(pair["first"], pair["second"],
@@ -246,9 +255,10 @@ def render_html(summary: Summary) -> str:
                         f"{_likert_chart(counts)}")
     if summary.text_keys:
         body.append("<h2>Not averaged</h2><p>" + ", ".join(
-            f"{escape(k)} ({v:,} text values)" for k, v in sorted(summary.text_keys.items()))
+            f"{html_text(k)} ({v:,} text values)" for k, v in sorted(summary.text_keys.items()))
             + "</p>")
-    return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
+    # Every value went through html_text; keep_lines is the backstop for the whole page.
+    return keep_lines("<!doctype html><html lang=en><head><meta charset=utf-8>"
             "<meta name=viewport content='width=device-width, initial-scale=1'>"
-            f"<title>Annotation summary: {escape(summary.source)}</title><style>{STYLE}"
+            f"<title>Annotation summary: {html_text(summary.source)}</title><style>{STYLE}"
             "</style></head><body>" + "".join(body) + "</body></html>\n")
