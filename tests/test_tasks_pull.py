@@ -305,6 +305,33 @@ def test_a_damaged_state_file_is_named_not_a_traceback(v2, run, tmp_path) -> Non
                                  "the pull state: ")
 
 
+@pytest.mark.parametrize(("state", "damage"), [
+    ([1, 2], "expected a JSON object, found list"),
+    ({"query": {"project": "Support FAQ review"}, "offset": -1},
+     "offset must be a whole number of 0 or more, found -1"),
+    ({"query": {"project": "Support FAQ review"}, "offset": "5"},
+     'offset must be a whole number of 0 or more, found "5"'),
+    ({"query": {"project": "Support FAQ review"}, "pages": True},
+     "pages must be a whole number of 0 or more, found true"),
+    ({"query": ["project"]}, "query must be an object of strings"),
+    ({"query": {}, "next_token": 5}, "next_token must be a string or null"),
+    ({"query": {}, "extra": 1}, "unknown field 'extra'"),
+])
+def test_a_state_file_of_the_wrong_shape_is_refused_with_what_is_wrong(v2, run, tmp_path,
+                                                                       state, damage) -> None:
+    url, _ = v2(10)
+    out = tmp_path / "out.jsonl"
+    out.write_text("kept\n")
+    path = tmp_path / "out.jsonl.pull-state.json"
+    path.write_text(json.dumps(state))
+    result = run("tasks", "pull", "--project", "Support FAQ review", "-o", str(out),
+                 "--endpoint", url, "--resume", env=ENV)
+    assert (result.code, result.err) == (1, (
+        f"Error: {path}: cannot read the pull state: {damage}; pull again without --resume "
+        "(and --force)\n"))
+    assert out.read_text() == "kept\n"
+
+
 def test_ctrl_c_before_the_first_page_leaves_nothing_behind(v2, tmp_path) -> None:
     url, _ = v2(50, latency_ms=3000)  # the first page takes 3 s to come
     out = tmp_path / "out.jsonl"

@@ -46,15 +46,39 @@ def _save(path: Path, state: PullState) -> None:
     os.replace(temporary, path)
 
 
+def _damage(doc: Any) -> str | None:
+    """What is wrong with a pull-state document (it is a file anyone can edit)."""
+    if not isinstance(doc, dict):
+        return f"expected a JSON object, found {type(doc).__name__}"
+    unknown = sorted(set(doc) - set(PullState.__dataclass_fields__))
+    if unknown:
+        return f"unknown field {unknown[0]!r}"
+    query = doc.get("query")
+    if not isinstance(query, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in query.items()):
+        return "query must be an object of strings"
+    if not isinstance(doc.get("next_token"), (str, type(None))):
+        return "next_token must be a string or null"
+    for name in ("offset", "tasks", "pages", "version"):
+        value = doc.get(name, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return f"{name} must be a whole number of 0 or more, found {json.dumps(value)[:40]}"
+    return None
+
+
 def _load(path: Path, out: Path) -> PullState:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        state = PullState(**doc)
     except FileNotFoundError:
         raise EvalspecError(f"nothing to resume: {out} has no interrupted pull "
                             f"({path.name} is missing)") from None
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise EvalspecError(f"{path}: cannot read the pull state: {exc}") from None
+    damage = _damage(doc)
+    if damage is not None:
+        raise EvalspecError(f"{path}: cannot read the pull state: {damage}; pull again "
+                            "without --resume (and --force)")
+    state = PullState(**doc)
     if state.version != STATE_VERSION:
         raise EvalspecError(f"{path}: written by another version of evalspec; pull again "
                             "without --resume")
