@@ -390,3 +390,110 @@ def test_a_database_written_before_the_split_storage_is_upgraded_in_place(tmp_pa
         server.stop()
     columns = [r[1] for r in sqlite3.connect(db).execute("PRAGMA table_info(objects)")]
     assert "body" not in columns and {"public", "private"} <= set(columns)
+
+
+@pytest.fixture
+def keyed(tmp_path):
+    """The platform as a server other people's clients reach: keys per account, a small
+    body limit, v2 tasks of two accounts."""
+    from evalspec.platform.api import Settings
+    from evalspec.platform.server import start_background
+
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps({
+        "task_id": f"t{i}", "status": "pending", "project": {"id": "p1", "name": "P"},
+        "created_at": "2025-01-01T00:00:00Z", "type": "chat",
+        **({"account": "globex"} if i % 2 else {})}) + "\n" for i in range(6)))
+    server = start_background(Settings(db=tmp_path / "k.db", max_body_bytes=4096,
+                                       api_keys={"key-a": "default", "key-b": "globex"},
+                                       tasks_file=tasks))
+    yield server
+    server.stop()
+
+
+HOSTILE_BODIES = {
+    "NaN": '{"name": "x", "data": [{"a": NaN}], "evaluation_ids": ["e"]}',
+    "Infinity": '{"name": "x", "data": [{"a": -Infinity}], "evaluation_ids": ["e"]}',
+    "1e999": '{"name": "x", "data": [{"a": 1e999}], "evaluation_ids": ["e"]}',
+    "surrogate value": '{"name": "x\\ud800", "data": [{"a": 1}], "evaluation_ids": ["e"]}',
+    "surrogate key": '{"name": "x", "data": [{"\\udc00": 1}], "evaluation_ids": ["e"]}',
+    "NaN in a refused body": '{"name": 5, "data": NaN}',
+    "nested deep": '{"name": "x", "data": [' + "[" * 900 + "]" * 900 + "]}",
+    "not JSON": "{",
+}
+
+
+@pytest.mark.parametrize("path", ["/v5/evaluations", "/v5/datasets", "/v5/evaluation-groups"])
+@pytest.mark.parametrize("case", sorted(HOSTILE_BODIES))
+def test_a_hostile_body_is_a_4xx_in_the_apis_error_shape(keyed, path, case) -> None:
+    response = httpx.post(f"{keyed.url}{path}", content=HOSTILE_BODIES[case],
+                          headers={"x-api-key": "key-a", "content-type": "application/json"})
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:200])
+    assert set(response.json()) == {"detail"}
+    assert httpx.get(f"{keyed.url}{path}", headers={"x-api-key": "key-a"}).json()["total"] == 0
+
+
+def test_a_filter_of_a_thousand_tags_is_refused(keyed) -> None:
+    for path in ("/v5/evaluations", "/v5/datasets", "/v5/evaluation-groups"):
+        many = [("tags", f"t{i}") for i in range(1001)]
+        response = httpx.get(f"{keyed.url}{path}", params=many, headers={"x-api-key": "key-a"})
+        assert (response.status_code, response.json()) == (
+            422, {"detail": "at most 100 values in one filter, got 1,001"})
+    joined = httpx.get(f"{keyed.url}/v5/evaluations", headers={"x-api-key": "key-a"},
+                       params={"tags": ",".join(f"t{i}" for i in range(101))})
+    assert joined.status_code == 422
+    hundred = httpx.get(f"{keyed.url}/v5/evaluations", headers={"x-api-key": "key-a"},
+                        params={"tags": ",".join(f"t{i}" for i in range(100))})
+    assert hundred.status_code == 200
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_read(keyed) -> None:
+    headers = {"x-api-key": "key-a", "content-type": "application/json"}
+    body = json.dumps({"name": "big", "data": [{"q": "x" * 5000}]}).encode()
+    expected = (413, {"detail": "the request body is larger than the 4,096 bytes this "
+                                "platform accepts"})
+    for path in ("/v5/evaluations", "/v5/datasets"):
+        sized = httpx.post(f"{keyed.url}{path}", content=body, headers=headers)
+        assert (sized.status_code, sized.json()) == expected
+
+    def pieces():  # no Content-Length: counted as it streams in
+        yield body[:3000]
+        yield body[3000:]
+
+    streamed = httpx.post(f"{keyed.url}/v5/evaluations", content=pieces(), headers=headers)
+    assert (streamed.status_code, streamed.json()) == expected
+    small = json.dumps({"name": "small", "data": [{"q": "x"}]}).encode()
+
+    def small_pieces():
+        yield small[:10]
+        yield small[10:]
+
+    fine = httpx.post(f"{keyed.url}/v5/evaluations", content=small_pieces(), headers=headers)
+    assert fine.status_code == 200 and fine.json()["name"] == "small"
+    names = [e["name"] for e in httpx.get(f"{keyed.url}/v5/evaluations",
+                                          headers=headers).json()["items"]]
+    assert names == ["small"]
+
+
+def test_v2_tasks_are_scoped_to_the_keys_account(keyed) -> None:
+    import base64
+
+    def ids(key: str) -> list[str]:
+        response = httpx.get(f"{keyed.url}/v2/tasks", params={"project_id": "p1"},
+                             headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 200
+        assert all("account" not in t for t in response.json()["tasks"])
+        return [t["task_id"] for t in response.json()["tasks"]]
+
+    assert ids("key-a") == ["t0", "t2", "t4"]
+    assert ids("key-b") == ["t1", "t3", "t5"]
+    other = httpx.get(f"{keyed.url}/v2/task", params={"task_id": "t1"},
+                      headers={"Authorization": "Bearer key-a"})
+    assert other.status_code == 404
+    for offset in ("-1", "1e3", " 2"):
+        token = base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+        response = httpx.get(f"{keyed.url}/v2/tasks",
+                             params={"project_id": "p1", "next_token": token},
+                             headers={"Authorization": "Bearer key-a"})
+        assert (response.status_code, response.json()) == (
+            400, {"status_code": 400, "error": "next_token is not valid"})

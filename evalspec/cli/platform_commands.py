@@ -38,7 +38,8 @@ def _parse_keys(pairs: tuple[str, ...]) -> dict[str, str]:
               help="Accept KEY for ACCOUNT (repeatable). Without any, every non-empty key is "
               "accepted and x-selected-account-id picks the account.")
 @click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False, exists=True,
-              path_type=Path), help="JSONL file of v2 tasks served at /v2/tasks.")
+              path_type=Path), help="JSONL file of v2 tasks served at /v2/tasks. A line's "
+              "\"account\" (default: 'default') is the account whose keys see it.")
 @click.option("--sample-tasks", default=0, type=click.IntRange(0), metavar="N",
               help="Also serve N synthetic v2 tasks shaped like Scale's example (project "
               "'Support FAQ review'), to try 'evalspec tasks' without data.")
@@ -62,10 +63,14 @@ def _parse_keys(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--fail-model", "fail_models", multiple=True, metavar="PATTERN",
               help="Evaluations with a task on a model matching PATTERN (a glob) end 'failed' "
               "with every item failed. Repeatable.")
+@click.option("--max-body-mb", default=32.0, show_default=True, type=click.FloatRange(0.001),
+              metavar="MB", help="Refuse request bodies larger than this with 413 (a large "
+              "body is read whole: it would stall every other client).")
 def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
              tasks_file: Path | None, complete_after: float, latency_ms: float,
              fail_rate: float, rate_limit: float, drop_rate: float, seed: int,
-             fail_models: tuple[str, ...], qualities: tuple[str, ...], sample_tasks: int) -> int:
+             fail_models: tuple[str, ...], qualities: tuple[str, ...], sample_tasks: int,
+             max_body_mb: float) -> int:
     """Serve the local platform: an SGP-compatible API over SQLite.
 
     Point evalspec or the official SDKs at it, with no account and no secrets.
@@ -92,7 +97,8 @@ def emulator(host: str, port: int, db: Path | None, api_keys: tuple[str, ...],
                     drop_rate=drop_rate, seed=seed)
     settings = Settings(db=db or ":memory:", api_keys=keys, complete_after=complete_after,
                         tasks_file=tasks_file, faults=faults, fail_models=fail_models,
-                        sample_tasks=sample_tasks, model_quality=_parse_qualities(qualities))
+                        sample_tasks=sample_tasks, model_quality=_parse_qualities(qualities),
+                        max_body_bytes=int(max_body_mb * 1024 * 1024))
     def announce() -> None:
         click.echo(f"evalspec local platform on http://{host}:{port} "
                    f"(database: {db or 'in memory'}; "

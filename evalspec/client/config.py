@@ -105,8 +105,10 @@ def _local_transport(root: Path) -> httpx.AsyncBaseTransport:
                                      if p.strip()])
     except ValueError as exc:
         raise UsageError(f"{QUALITY_ENV}: {exc}") from None
+    # In this process there are no other clients for a large body to stall: no body limit.
     return httpx.ASGITransport(app=hot_path(create_app(Settings(
-        db=database, tasks_file=tasks if tasks.is_file() else None, model_quality=qualities))))
+        db=database, tasks_file=tasks if tasks.is_file() else None, model_quality=qualities,
+        max_body_bytes=2**62))))
 
 
 def sgp_client(endpoint: Endpoint, credentials: Credentials, root: Path, *,

@@ -14,10 +14,12 @@ accepted and ``x-selected-account-id`` (or ``default``) picks the account.
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from evalspec.platform.api import Settings
-from evalspec.platform.store import NotJSON, Store
+from evalspec.platform.store import NotJSON, Store, dumps
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasks_v2.router)
     app.add_exception_handler(tasks_v2.V2Error, tasks_v2.v2_error_response)
     app.add_exception_handler(NotJSON, not_json)
+    app.add_exception_handler(RequestValidationError, invalid_body)
     app.state.tasks = tasks_v2.load_tasks(settings.tasks_file) if settings.tasks_file else []
     if settings.sample_tasks:
         from evalspec.platform.sample_tasks import sample_tasks
@@ -43,6 +46,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def not_json(request: Request, exc: Exception) -> JSONResponse:
-    del request, exc
-    return JSONResponse({"detail": "the body holds NaN or Infinity, which JSON cannot carry"},
-                        status_code=422)
+    del request
+    return JSONResponse({"detail": str(exc)}, status_code=422)
+
+
+async def invalid_body(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 for a body its model refuses, whose errors echo the input: an input JSON
+    cannot carry (NaN, an infinity, a lone surrogate) is left out rather than failing the
+    answer with a 500."""
+    del request
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = jsonable_encoder(errors)
+    try:
+        dumps(detail)
+    except NotJSON:
+        detail = [{k: v for k, v in e.items() if k not in ("input", "ctx")} for e in detail]
+    return JSONResponse({"detail": detail}, status_code=422)

@@ -22,7 +22,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from evalspec.platform.api import account_of
@@ -50,6 +50,11 @@ class HotPath:
         self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            limited = await self._within_limit(scope, receive, send)
+            if limited is None:
+                return
+            receive = limited
         route = (self.routes.get((scope["method"], scope["path"]))
                  if scope["type"] == "http" else None)
         if route is None:
@@ -74,6 +79,34 @@ class HotPath:
             await self.app(scope, _replay(raw, receive), send)
             return
         await response(scope, receive, send)
+
+
+    async def _within_limit(self, scope: Scope, receive: Receive, send: Send
+                            ) -> Receive | None:
+        """``receive`` for a body within the platform's limit; None once a larger one has
+        been answered with 413 (from its Content-Length, before reading it, or as it
+        streams in without one)."""
+        limit: int = self.app.state.settings.max_body_bytes
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) <= limit:
+                return receive
+        else:
+            chunks, size = [], 0
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return None  # the client left: nobody to answer
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                if size > limit:
+                    break
+                if not message.get("more_body", False):
+                    return _replay(b"".join(chunks), receive)
+        await JSONResponse(
+            {"detail": f"the request body is larger than the {limit:,} bytes this platform "
+                       "accepts"}, status_code=413)(scope, receive, send)
+        return None
 
 
 async def _body(receive: Receive) -> bytes | None:

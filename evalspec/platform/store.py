@@ -71,16 +71,22 @@ _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",",
 
 
 class NotJSON(ValueError):
-    """A value JSON cannot carry (NaN or an infinity): Python's JSON reader, which FastAPI
-    uses for request bodies, accepts them, and nothing stored may hold one."""
+    """A value JSON cannot carry (NaN, an infinity, a lone UTF-16 surrogate): Python's JSON
+    reader, which FastAPI uses for request bodies, accepts them, and nothing stored may hold
+    one. Its message is the answer's detail."""
 
 
 def dumps(value: Any) -> str:
     """Compact JSON text, as stored and sent."""
     try:
-        return _encode(value)
-    except ValueError as exc:
-        raise NotJSON(str(exc)) from None
+        text = _encode(value)
+        text.encode("utf-8")  # a lone surrogate ("\ud800" in the body) has no UTF-8 form
+    except UnicodeEncodeError:
+        raise NotJSON("the body holds a lone UTF-16 surrogate, which UTF-8 cannot carry"
+                      ) from None
+    except ValueError:
+        raise NotJSON("the body holds NaN or Infinity, which JSON cannot carry") from None
+    return text
 
 
 def now() -> str:

@@ -6,7 +6,9 @@ the id unless ``expand`` asks for the object. Annotations get the ``id`` and ``t
 official client requires when the file leaves them out (seed 000's example does).
 
 Auth is ``Authorization: Bearer <key>`` (or HTTP basic with the key as user name), checked
-against the same keys as the v5 API.
+against the same keys as the v5 API, and scoped the same way: a task belongs to the account
+its line names under ``account`` (the emulator's own field, never served), or to
+``default``; a key sees only its account's tasks.
 """
 
 from __future__ import annotations
@@ -110,7 +112,8 @@ def _v2_error(status: int, message: str) -> V2Error:
     return V2Error(status, message)
 
 
-def _authorise(request: Request) -> None:
+def _authorise(request: Request) -> str:
+    """The account the request's key acts for (``default`` when no keys are configured)."""
     settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
@@ -124,8 +127,12 @@ def _authorise(request: Request) -> None:
             key = ""
     if not key:
         raise _v2_error(401, "missing API key: send Authorization: Bearer <key>")
-    if settings.api_keys and key not in settings.api_keys:
+    if not settings.api_keys:
+        return "default"
+    account = settings.api_keys.get(key)
+    if account is None:
         raise _v2_error(401, "invalid API key")
+    return str(account)
 
 
 def _encode(offset: int) -> str:
@@ -135,7 +142,7 @@ def _encode(offset: int) -> str:
 def _decode(token: str) -> int:
     try:
         text = base64.urlsafe_b64decode(token.encode()).decode()
-        if text.startswith("offset:"):
+        if text.startswith("offset:") and text[7:].isdigit():
             return int(text[7:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
@@ -151,8 +158,13 @@ def _time(value: str | None, name: str) -> datetime | None:
         raise _v2_error(400, f"{name} must be an ISO 8601 date-time") from None
 
 
+def _account(task: dict[str, Any]) -> str:
+    return str(task.get("account") or "default")
+
+
 def _render(task: dict[str, Any], expand: list[str]) -> dict[str, Any]:
     out = dict(task)
+    out.pop("account", None)  # the emulator's own field
     for field in ("project", "batch"):
         if field in out and field not in expand:
             out[field] = _ref(out[field])[0]
@@ -185,7 +197,7 @@ async def get_tasks(
     next_token: str | None = None,
     expand: list[str] | None = Query(None), opts: list[str] | None = Query(None),
 ) -> JSONResponse:
-    _authorise(request)
+    account = _authorise(request)
     del opts  # every task already carries its annotations and parameters
     size = _limit(limit)
     if not any((project_id, project_name, batch_id, batch_name)):
@@ -197,6 +209,8 @@ async def get_tasks(
     wanted = [v for e in expand or () for v in e.split(",") if v]
 
     def matches(task: dict[str, Any]) -> bool:
+        if _account(task) != account:
+            return False
         pid, pname = _ref(task.get("project"))
         bid, bname = _ref(task.get("batch"))
         if (project_id and pid != project_id) or (project_name and pname != project_name):
@@ -229,10 +243,10 @@ async def get_tasks(
 @router.get("/v2/task")
 async def get_task(request: Request, task_id: str, expand: list[str] | None = Query(None),
              opts: list[str] | None = Query(None)) -> JSONResponse:
-    _authorise(request)
+    account = _authorise(request)
     del opts
     wanted = [v for e in expand or () for v in e.split(",") if v]
     for task in request.app.state.tasks:
-        if task["task_id"] == task_id:
+        if task["task_id"] == task_id and _account(task) == account:
             return JSONResponse(_render(task, wanted))
     raise _v2_error(404, f"task {task_id!r} not found")
