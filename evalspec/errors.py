@@ -26,10 +26,23 @@ JsonPath = tuple[str | int, ...]
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
+MAX_MESSAGE = 1000  # characters of a message, and of one key in a path, that are shown
+
+
+def clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut to about ``limit`` characters, saying how much was left out: a message
+    quotes values from files, and a 2 MB key must not make a 4 MB message."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
 def format_path(path: JsonPath) -> str:
     """Render a JSON path the way users see it: ``$.tasks[0].configuration.model``."""
     parts = ["$"]
     for part in path:
+        if isinstance(part, str):
+            part = clip(part, 100)
         if isinstance(part, int):
             parts.append(f"[{part}]")
         elif _IDENTIFIER.match(part):
@@ -98,6 +111,7 @@ class LocatedError(EvalspecError):
     """A single problem at a known place, raised where collecting more is impossible."""
 
     def __init__(self, location: Location, message: str, path: JsonPath = ()):
+        message = clip(message)
         super().__init__(f"{location}: {message}")
         self.location = location
         self.message = message
@@ -116,6 +130,7 @@ class ProblemSet:
 
     def add(self, location: Location, path: JsonPath, message: str,
             severity: str = "error") -> None:
+        message = clip(message)
         key = (location, path, message, severity)
         if key in self._seen:
             return

@@ -102,3 +102,61 @@ defaults:
         "owner": "x", "tier": 2}
     config_out = body["tasks"][0]["configuration"]
     assert (config_out["temperature"], config_out["max_tokens"]) == (0.3, 5)
+
+
+def _validate_errors(run, root) -> list[str]:
+    result = run("validate", str(root), cwd=root)
+    assert result.code == 1
+    return result.err.splitlines()[:-1]  # without "Found N errors ..."
+
+
+def test_rows_and_values_per_data_file_are_capped_with_the_line(project, run,
+                                                                 monkeypatch) -> None:
+    from evalspec.spec import fileref
+
+    monkeypatch.setattr(fileref, "MAX_DATA_ROWS", 3)
+    monkeypatch.setattr(fileref, "MAX_DATA_CELLS", 7)
+    rows = "".join(json.dumps({"q": str(i)}) + "\n" for i in range(4))
+    root = project({
+        "specs/a.yaml": with_data("file://../data/rows.jsonl")
+        + "---\n" + with_data("file://../data/rows.csv").replace("name: ev", "name: ev-csv")
+        + "---\n" + with_data("file://../data/rows.json").replace("name: ev", "name: ev-json")
+        + "---\n" + with_data("file://../data/wide.jsonl").replace("name: ev", "name: ev-w"),
+        "data/rows.jsonl": "\n" + rows,
+        "data/rows.csv": "q\n0\n1\n\n2\n3\n",
+        "data/rows.json": json.dumps([{"q": str(i)} for i in range(4)]),
+        "data/wide.jsonl": '{"a": 1, "b": 2, "c": 3}\n{"a": 1, "b": 2, "c": 3}\n'
+                           '{"a": 1, "b": 2}\n',
+    })
+    limit = "rows: over the limit for one data file; split it, or use a Dataset with fewer rows"
+    assert _validate_errors(run, root) == [
+        f"data/rows.csv:6:1: $.data: more than 3 {limit}",
+        f"data/rows.json:1:1: $.data: more than 3 {limit}",
+        f"data/rows.jsonl:5:1: $.data: more than 3 {limit}",
+        "data/wide.jsonl:3:1: $.data: more than 7 values in its rows: over the limit for one "
+        "data file",
+    ]
+
+
+def test_a_json_data_file_with_too_many_objects_is_refused_before_it_is_parsed(
+        project, run, monkeypatch) -> None:
+    from evalspec.spec import fileref
+
+    monkeypatch.setattr(fileref, "MAX_JSON_CONTAINERS", 10)
+    monkeypatch.setattr(fileref.json, "loads", None)  # never reached
+    root = project({"specs/a.yaml": with_data("file://../data/rows.json"),
+                    "data/rows.json": json.dumps([{"q": [i]} for i in range(5)])})
+    assert _validate_errors(run, root) == [
+        "data/rows.json:1:1: $.data: more than 10 objects and arrays: over the limit for one "
+        "data file"]
+
+
+def test_a_huge_key_makes_a_short_message(project, run) -> None:
+    key = "k" * 2_000_000
+    root = project({"specs/a.yaml": EVALUATION.replace("name: ev\n", f"name: ev\n? {key}\n: 1\n")})
+    result = run("validate", str(root))
+    assert result.code == 1 and len(result.err) < 2_500
+    assert "... (1,999,900 more characters)']: unknown key 'kkk" in result.err
+    assert result.err.splitlines()[0].endswith("... (1,999,014 more characters)")
+    as_json = run("validate", str(root), "--format", "json")
+    assert len(as_json.out) < 5_000

@@ -22,6 +22,13 @@ from evalspec.spec.yamlload import MAX_DATA_NODES, decode, load_file
 
 PREFIX = "file://"
 MAX_FILE_BYTES = 200 * 1024 * 1024
+# Rows and cells (a row's top-level values) in one .jsonl, .csv or .json data file. Bytes alone
+# bound nothing: 10 MB of tiny CSV rows took 2.2 GB as Python objects (bench/data_files.py has
+# the memory per row). A million rows is far past what an evaluation should hold.
+MAX_DATA_ROWS = 1_000_000
+MAX_DATA_CELLS = 10_000_000
+# Objects and arrays in a .json file, counted before it is parsed (as for YAML data files).
+MAX_JSON_CONTAINERS = MAX_DATA_NODES
 ROW_SUFFIXES = (".jsonl", ".json", ".csv", ".yaml", ".yml")
 
 
@@ -127,6 +134,24 @@ def _not_object(file: str, line: int, value: Any) -> LocatedError:
     )
 
 
+class _RowCount:
+    """Counts rows and cells as a file is read; stops the read at the first limit passed."""
+
+    def __init__(self, file: str) -> None:
+        self.file, self.rows, self.cells = file, 0, 0
+
+    def add(self, line: int, cells: int) -> None:
+        self.rows += 1
+        self.cells += cells
+        if self.rows > MAX_DATA_ROWS:
+            raise LocatedError(Location(self.file, line, 1), f"more than {MAX_DATA_ROWS:,} "
+                               "rows: over the limit for one data file; split it, or use a "
+                               "Dataset with fewer rows")
+        if self.cells > MAX_DATA_CELLS:
+            raise LocatedError(Location(self.file, line, 1), f"more than {MAX_DATA_CELLS:,} "
+                               "values in its rows: over the limit for one data file")
+
+
 def _lines(path: Path, file: str) -> Iterator[tuple[int, str]]:
     """Decoded lines with their 1-based numbers, read as a stream."""
     with path.open("rb") as fh:
@@ -145,6 +170,7 @@ def _lines(path: Path, file: str) -> Iterator[tuple[int, str]]:
 def _read_jsonl(path: Path, file: str) -> FileContent:
     rows: list[dict[str, Any]] = []
     lines: list[int] = []
+    count = _RowCount(file)
     for number, text in _lines(path, file):
         if not text.strip():
             continue
@@ -155,6 +181,7 @@ def _read_jsonl(path: Path, file: str) -> FileContent:
                                f"invalid JSON: {exc.msg}") from None
         if not isinstance(row, dict):
             raise _not_object(file, number, row)
+        count.add(number, len(row))
         rows.append(row)
         lines.append(number)
     return FileContent(file, rows=rows, lines=tuple(lines))
@@ -162,6 +189,10 @@ def _read_jsonl(path: Path, file: str) -> FileContent:
 
 def _read_json(path: Path, file: str) -> FileContent:
     text = decode(path.read_bytes(), file)
+    containers = text.count("{") + text.count("[")  # an upper bound: brackets in strings count
+    if containers > MAX_JSON_CONTAINERS:
+        raise LocatedError(Location(file, 1, 1), f"more than {MAX_JSON_CONTAINERS:,} objects "
+                           "and arrays: over the limit for one data file")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -169,9 +200,11 @@ def _read_json(path: Path, file: str) -> FileContent:
                            f"invalid JSON: {exc.msg}") from None
     if not isinstance(value, list):
         raise LocatedError(Location(file, 1, 1), "a .json data file must hold an array of objects")
+    count = _RowCount(file)
     for row in value:
         if not isinstance(row, dict):
             raise _not_object(file, 1, row)
+        count.add(1, len(row))
     return FileContent(file, rows=value, lines=())
 
 
@@ -193,6 +226,7 @@ def _read_csv(path: Path, file: str) -> FileContent:
         seen.add(name)
     rows: list[dict[str, Any]] = []
     lines: list[int] = []
+    count = _RowCount(file)
     start = reader.line_num + 1
     try:
         for fields in reader:
@@ -204,6 +238,7 @@ def _read_csv(path: Path, file: str) -> FileContent:
                     Location(file, start, 1),
                     f"row has {len(fields)} fields but the header has {len(header)}",
                 )
+            count.add(start, len(fields))
             rows.append(dict(zip(header, fields, strict=True)))
             lines.append(start)
             start = reader.line_num + 1
