@@ -170,6 +170,38 @@ def test_drift_made_with_the_sdk_is_corrected(workdir, platform, sdk, run) -> No
     assert "owner" not in fixed.metadata
 
 
+def test_a_task_changed_on_the_platform_is_drift_that_apply_puts_back(workdir, platform, http,
+                                                                      run) -> None:
+    """The fingerprint is a stamp: a task swapped in place behind it is still seen."""
+    root = workdir("quickstart")
+    assert apply(run, root, platform.url).code == 0
+    [evaluation] = owned(platform, "quickstart")
+    configuration = {**evaluation["tasks"][0]["configuration"], "model": "evil/model"}
+    assert http.patch(f"/v5/evaluations/{evaluation['id']}/tasks/answer",
+                      json={"configuration": configuration}).status_code == 200
+    result = plan(run, root, platform.url, "--detailed-exitcode")
+    assert result.code == 2
+    assert headlines(result.out) == [
+        "# Evaluation/capitals must be replaced (tasks changed on the platform): starts 3 "
+        "task executions over 1 model"]
+    assert ('      ~ tasks[0].configuration.model: "evil/model" -> "openai/gpt-4o-mini"  '
+            "# forces replacement") in result.out
+    assert apply(run, root, platform.url).code == 0
+    [replaced] = owned(platform, "quickstart")
+    assert replaced["tasks"][0]["configuration"]["model"] == "openai/gpt-4o-mini"
+    assert plan(run, root, platform.url).out.startswith("No changes.")
+    # Keys the platform adds to a task it was sent are not drift; a value sent that changed is.
+    added = {**replaced["tasks"][0]["configuration"], "platform_default": 1}
+    assert http.patch(f"/v5/evaluations/{replaced['id']}/tasks/answer",
+                      json={"configuration": added}).status_code == 200
+    assert plan(run, root, platform.url).out.startswith("No changes.")
+    cooler = {**added, "temperature": 0.9}
+    assert http.patch(f"/v5/evaluations/{replaced['id']}/tasks/answer",
+                      json={"configuration": cooler}).status_code == 200
+    assert '~ tasks[0].configuration.temperature: 0.9 -> 0.0' in plan(run, root,
+                                                                      platform.url).out
+
+
 def test_rename_with_moved_from_updates_in_place(workdir, platform, run) -> None:
     root = workdir("quickstart")
     assert apply(run, root, platform.url).code == 0

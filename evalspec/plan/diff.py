@@ -41,6 +41,7 @@ from evalspec.spec.payloads import (
 
 NOT_EXECUTED = ("contributor_evaluation.question",)
 ARCHIVE_REASON = "no longer in the specs"
+DRIFT_REASON = "tasks changed on the platform"
 REPLACE_REASON = "replacement asked for with --replace"
 DESTROY_REASON = "destroy archives everything the project owns"
 
@@ -69,6 +70,29 @@ def remote_state(remote: Remote) -> str:
     return digest([remote.id, body.get("name"), body.get("tags"), body.get("description"),
                    remote.archived, group_metadata(body), sorted(member_ids(body)),
                    body.get("current_version_num")])
+
+
+def _covers(remote: Any, sent: Any) -> bool:
+    """Whether ``remote`` holds everything ``sent`` had: the same lists, and in mappings the
+    same values under every key sent (keys the platform adds, such as defaults, are not
+    drift)."""
+    if isinstance(sent, dict):
+        return isinstance(remote, dict) and all(
+            key in remote and _covers(remote[key], value) for key, value in sent.items())
+    if isinstance(sent, list):
+        return (isinstance(remote, list) and len(remote) == len(sent)
+                and all(_covers(r, s) for r, s in zip(remote, sent, strict=True)))
+    return type(remote) is type(sent) and remote == sent or (
+        isinstance(sent, float) and isinstance(remote, int) and remote == sent)
+
+
+def tasks_match(remote: Remote, sent: list[dict[str, Any]]) -> bool:
+    """Whether an evaluation's tasks on the platform are still the ones apply sent: its
+    fingerprint is a stamp anyone can leave in place while changing a task with
+    ``PATCH /v5/evaluations/{id}/tasks/{alias}``. Without the tasks view there is nothing to
+    compare, and the stamp is all there is."""
+    tasks = remote.body.get("tasks")
+    return tasks is None or tasks == sent or _covers(tasks, sent)
 
 
 def deep_changes(before: Any, after: Any, path: str, forces: bool) -> list[Change]:
@@ -153,7 +177,8 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
                 ) -> Action | None:
     restoring = remote.archived
     changes = _attribute_changes(obj, payload, remote, ctx.project)
-    unchanged = remote.fingerprint == payload.fingerprint
+    stamped = remote.fingerprint == payload.fingerprint
+    unchanged = stamped and tasks_match(remote, payload.body["tasks"])
     if unchanged and not changes and not restoring and obj.address not in ctx.replace:
         return None  # the common case of a large plan: nothing to record about it
     if unchanged and obj.address in ctx.replace and not restoring:
@@ -162,8 +187,9 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
     if not unchanged:
         before_tasks = remote.body.get("tasks") or []
         task_changes = deep_changes(before_tasks, payload.body["tasks"], "tasks", True)
-        reason = ("tasks changed" if task_changes else f"{payload.depends_on[0]} changed"
-                  if payload.depends_on else "data changed")
+        reason = (DRIFT_REASON if stamped else "tasks changed" if task_changes
+                  else f"{payload.depends_on[0]} changed" if payload.depends_on
+                  else "data changed")
         return _replace_or_refuse(ctx, obj, payload, remote, reason, task_changes + changes,
                                   _workload(ctx, obj, payload))
     sent = _in_place(ctx, obj, payload, remote)
@@ -312,7 +338,8 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
             action = _compare(ctx, obj, payload, keep)
         else:
             archived = [r for r in remotes if r.archived and r.fingerprint == payload.fingerprint
-                        and obj.kind != "EvaluationGroup"]
+                        and obj.kind != "EvaluationGroup"
+                        and (obj.kind != "Evaluation" or tasks_match(r, payload.body["tasks"]))]
             if archived:
                 known[payload.address] = archived[0].id
                 action = _compare(ctx, obj, payload, archived[0])
