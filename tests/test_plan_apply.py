@@ -1619,3 +1619,68 @@ def test_plan_gives_the_interpreter_its_switch_interval_back(workdir, platform, 
         assert sys.getswitchinterval() == pytest.approx(0.004)
     finally:
         sys.setswitchinterval(before)
+
+
+def _plan_requests(root, url, project: str) -> tuple[object, int]:
+    """A plan made in process, and the requests it sent."""
+    import asyncio
+
+    from evalspec.client.config import Credentials, Endpoint, sgp_client
+    from evalspec.plan.planner import make_plan
+    from evalspec.spec.desired import build
+
+    async def made():
+        client = sgp_client(Endpoint(url, "test"), Credentials("k", "default"), root)
+        try:
+            result = await make_plan(build(root), client, url)
+            return result, client.core.requests_sent
+        finally:
+            await client.aclose()
+
+    return asyncio.run(made())
+
+
+def test_a_dataset_item_changed_through_the_api_is_drift(workdir, platform, http, run) -> None:
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    # Unchanged: three list calls, no item is read.
+    unchanged, requests = _plan_requests(root, platform.url, "support-sweep")
+    assert (unchanged.actions, requests) == ((), 3)
+    [dataset] = http.get("/v5/datasets", params={"tags": "evalspec:support-sweep"}
+                         ).json()["items"]
+    assert dataset["tags"][-1] == f"evalspec.version:{dataset['current_version_num']}"
+    items = http.get("/v5/dataset-items", params={"dataset_id": dataset["id"]}).json()["items"]
+    assert http.delete(f"/v5/dataset-items/{items[0]['id']}").status_code == 200
+    result = plan(run, root, platform.url, "--detailed-exitcode")
+    assert result.code == 2
+    assert headlines(result.out) == [
+        "# Dataset/support-faq will be updated in place (items changed on the platform)"]
+    assert "items: +1 added, ~0 updated, -0 removed" in result.out
+    assert apply(run, root, platform.url).code == 0
+    again, requests = _plan_requests(root, platform.url, "support-sweep")
+    assert (again.actions, requests) == ((), 3)
+    # Deleted and added back as it was: nothing to put back, the new version is recorded.
+    items = http.get("/v5/dataset-items", params={"dataset_id": dataset["id"]}).json()["items"]
+    assert http.delete(f"/v5/dataset-items/{items[0]['id']}").status_code == 200
+    assert http.post("/v5/dataset-items/batch", json={
+        "dataset_id": dataset["id"], "data": [items[0]["data"]]}).status_code == 200
+    version = http.get(f"/v5/datasets/{dataset['id']}").json()["current_version_num"]
+    assert headlines(plan(run, root, platform.url).out) == [
+        f"# Dataset/support-faq will be updated in place (version {version} checked: the "
+        "items are the specs' rows)"]
+    assert apply(run, root, platform.url).code == 0
+    assert plan(run, root, platform.url).out.startswith("No changes.")
+
+
+def test_an_unkeyed_dataset_changed_through_the_api_is_replaced(project, platform, http,
+                                                                run) -> None:
+    root = project({"specs/d.yaml": "kind: Dataset\nname: d\nitems: [{q: a}, {q: b}]\n"})
+    assert apply(run, root, platform.url).code == 0
+    [dataset] = http.get("/v5/datasets", params={"tags": "evalspec:demo"}).json()["items"]
+    items = http.get("/v5/dataset-items", params={"dataset_id": dataset["id"]}).json()["items"]
+    assert http.patch(f"/v5/dataset-items/{items[1]['id']}",
+                      json={"data": {"q": "evil"}}).status_code == 200
+    assert headlines(plan(run, root, platform.url).out) == [
+        "# Dataset/d must be replaced (items changed on the platform)"]
+    assert apply(run, root, platform.url).code == 0
+    assert plan(run, root, platform.url).out.startswith("No changes.")

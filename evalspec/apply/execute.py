@@ -22,7 +22,12 @@ from evalspec.client.http import create_once
 from evalspec.client.sgp import SGPClient
 from evalspec.plan.model import Action, Plan
 from evalspec.plan.refresh import group_metadata
-from evalspec.spec.payloads import FINGERPRINT_TAG_PREFIX, owner_tag
+from evalspec.spec.payloads import (
+    FINGERPRINT_TAG_PREFIX,
+    VERSION_TAG_PREFIX,
+    owner_tag,
+    version_tag,
+)
 
 PLACEHOLDER = "(known after apply: "
 
@@ -97,6 +102,8 @@ class _Run:
         assert action.desired is not None  # pragma: no mutate (a create has its body)
         body = self.resolve(action.desired["body"])
         kind = action.kind
+        if kind == "Dataset":  # a new dataset is at version 1 (checked below)
+            body = {**body, "tags": _with_version(body["tags"], 1)}
 
         async def make() -> dict[str, Any]:
             if kind == "Dataset":
@@ -109,6 +116,10 @@ class _Run:
             return await self.find(action)
 
         created = await create_once(make, lookup)
+        version = created.get("current_version_num")
+        if kind == "Dataset" and isinstance(version, int) and version != 1:
+            await self.client.update_dataset(str(created["id"]),
+                                             {"tags": _with_version(body["tags"], version)})
         return str(created["id"])
 
     async def find(self, action: Action) -> dict[str, Any] | None:
@@ -147,7 +158,11 @@ class _Run:
                 await self.client.restore_evaluation(remote_id)
         if action.kind == "Dataset":
             await self.sync_items(action)
-            fields = {"name": body["name"], "tags": body["tags"]}
+            # The version the items are at now: the next plan reads them only if it moves.
+            version = (await self.client.get_dataset(remote_id)).get("current_version_num")
+            tags = body["tags"] if not isinstance(version, int) else _with_version(
+                body["tags"], version)
+            fields = {"name": body["name"], "tags": tags}
             if "description" in body:
                 fields["description"] = body["description"]
             await self.client.update_dataset(remote_id, fields)
@@ -220,6 +235,10 @@ class _Run:
         except NotFoundError:
             return True  # nothing left to archive
         return bool(body.get("archived_at") or body.get("deleted_at"))
+
+
+def _with_version(tags: list[str], version: int) -> list[str]:
+    return [t for t in tags if not t.startswith(VERSION_TAG_PREFIX)] + [version_tag(version)]
 
 
 async def execute(plan: Plan, client: SGPClient, *, parallelism: int,

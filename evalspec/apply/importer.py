@@ -21,7 +21,13 @@ import yaml
 from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
 from evalspec.spec.aliases import task_alias
-from evalspec.spec.payloads import FINGERPRINT_TAG_PREFIX, OWNER_TAG_PREFIX, owner_tag
+from evalspec.spec.payloads import (
+    FINGERPRINT_TAG_PREFIX,
+    OWNER_TAG_PREFIX,
+    VERSION_TAG_PREFIX,
+    owner_tag,
+    version_tag,
+)
 from evalspec.spec.template import slug, stringify
 
 NAME_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
@@ -41,7 +47,8 @@ class Fetched:
 
 def _user_tags(tags: list[str] | None) -> list[str]:
     return [t for t in tags or [] if not t.startswith((OWNER_TAG_PREFIX,
-                                                       FINGERPRINT_TAG_PREFIX))]
+                                                       FINGERPRINT_TAG_PREFIX,
+                                                       VERSION_TAG_PREFIX))]
 
 
 def _user_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
@@ -334,6 +341,8 @@ def stamped(kind: str, obj: dict[str, Any], project: str, fingerprint: str
     tags = _user_tags(obj.get("tags")) + [owner_tag(project)]
     if kind == "Dataset":
         tags.append(FINGERPRINT_TAG_PREFIX + fingerprint)
+        if isinstance(obj.get("current_version_num"), int):  # its items were just compared
+            tags.append(version_tag(obj["current_version_num"]))
     else:
         key = "metadata"
         metadata = dict(obj.get("metadata") or obj.get("evaluation_group_metadata") or {})

@@ -33,6 +33,7 @@ from evalspec.plan.refresh import ActualState, Remote, group_metadata
 from evalspec.spec.objects import DesiredObject, DesiredState
 from evalspec.spec.payloads import (
     FINGERPRINT_TAG_PREFIX,
+    VERSION_TAG_PREFIX,
     Payload,
     digest,
     group_members,
@@ -42,13 +43,15 @@ from evalspec.spec.payloads import (
 NOT_EXECUTED = ("contributor_evaluation.question",)
 ARCHIVE_REASON = "no longer in the specs"
 DRIFT_REASON = "tasks changed on the platform"
+ITEMS_DRIFT_REASON = "items changed on the platform"
 REPLACE_REASON = "replacement asked for with --replace"
 DESTROY_REASON = "destroy archives everything the project owns"
 
 
 def user_tags(tags: Iterable[str] | None, project: str) -> list[str]:
     owner = owner_tag(project)
-    return [t for t in tags or [] if t != owner and not t.startswith(FINGERPRINT_TAG_PREFIX)]
+    return [t for t in tags or [] if t != owner
+            and not t.startswith((FINGERPRINT_TAG_PREFIX, VERSION_TAG_PREFIX))]
 
 
 def user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -114,6 +117,9 @@ class _Context:
     state: DesiredState
     dataset_items: Mapping[str, list[dict[str, Any]]]
     errors: list[str]
+    # Datasets whose version moved since apply recorded it: id -> whether their items are
+    # still the specs' rows (read by the planner).
+    checked: Mapping[str, bool] = field(default_factory=dict)
     replace: Collection[str] = ()  # addresses to replace although nothing changed
     datasets: dict[str, DesiredObject] = field(default_factory=dict)  # by name
     addresses: Mapping[str, str] = field(default_factory=dict)  # evaluation id -> address
@@ -235,19 +241,26 @@ def _dataset(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
              ) -> Action | None:
     restoring = remote.archived
     changes = _attribute_changes(obj, payload, remote, ctx.project)
-    if remote.fingerprint != payload.fingerprint:
+    drifted = ctx.checked.get(remote.id) is False
+    if remote.fingerprint != payload.fingerprint or drifted:
+        reason = ITEMS_DRIFT_REASON if remote.fingerprint == payload.fingerprint else (
+            "items changed")
         key = obj.spec.key
         current = ctx.dataset_items.get(remote.id)
         # Restoring keeps the fingerprint, so never comes here; a dataset renamed with
         # moved_from has its items read only under the new name, so it is replaced.
         if key is not None and current is not None:
             sync = _item_sync(key, current, payload.body["data"])
-            return _on(remote, payload, "update", ["items changed"], changes,
+            return _on(remote, payload, "update", [reason], changes,
                        _in_place(ctx, obj, payload, remote), items=sync)
-        return _replace_or_refuse(ctx, obj, payload, remote, "items changed", changes, None)
-    if restoring or changes:
-        return _on(remote, payload, "restore" if restoring else "update",
-                   ["archived"] if restoring else [], changes,
+        return _replace_or_refuse(ctx, obj, payload, remote, reason, changes, None)
+    unrecorded = ctx.checked.get(remote.id) is True
+    if restoring or changes or unrecorded:
+        reasons = ["archived"] if restoring else []
+        if unrecorded:
+            reasons.append(f"version {remote.body.get('current_version_num')} checked: the "
+                           "items are the specs' rows")
+        return _on(remote, payload, "restore" if restoring else "update", reasons, changes,
                    _in_place(ctx, obj, payload, remote))
     return None
 
@@ -299,13 +312,14 @@ def _group(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
 
 def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endpoint: str, *,
          dataset_items: Mapping[str, list[dict[str, Any]]] | None = None,
+         checked: Mapping[str, bool] | None = None,
          targets: Iterable[str] = (), protected: Collection[str] = (),
          archive_reason: str = ARCHIVE_REASON, replace: Collection[str] = ()) -> Plan:
     """``protected``: addresses whose archive is refused although they are not in ``state``
     (destroy plans with no desired objects but keeps the specs' ``lifecycle.protect``);
     ``archive_reason`` says why what is not desired is archived; ``replace``: evaluations to
     replace although their specs did not change (a re-run, like Terraform's -replace)."""
-    ctx = _Context(state, dataset_items or {}, [], replace,
+    ctx = _Context(state, dataset_items or {}, [], checked or {}, replace,
                    {o.name: o for o in state.of_kind("Dataset")},
                    {r.id: r.address for r in actual.objects if r.kind == "Evaluation"})
     by_address = actual.by_address()

@@ -12,7 +12,7 @@ from evalspec.plan.diff import ARCHIVE_REASON, diff
 from evalspec.plan.model import Plan
 from evalspec.plan.refresh import PLAN_FIELDS, ActualState, refresh
 from evalspec.spec.objects import DesiredState
-from evalspec.spec.payloads import build_payloads
+from evalspec.spec.payloads import build_payloads, canonical, recorded_version
 
 
 async def make_plan(state: DesiredState, client: SGPClient, endpoint: str,
@@ -48,12 +48,29 @@ async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
         raise
     actual = await refreshing
     # Keyed datasets whose items changed are synced item by item: read their current items.
-    wanted = {p.address: p.fingerprint for p in payloads if p.kind == "Dataset"}
+    # A dataset whose version moved since apply recorded it (its items were changed through
+    # the API) has its items read and compared with the specs' rows.
+    wanted = {p.address: p for p in payloads if p.kind == "Dataset"}
     keyed = {o.address for o in state.of_kind("Dataset") if o.spec.key is not None}
     items: dict[str, list[dict[str, Any]]] = {}
+    checked: dict[str, bool] = {}
     for remote in actual.objects:
-        if (remote.kind == "Dataset" and not remote.archived and remote.address in keyed
-                and remote.fingerprint != wanted.get(remote.address)):
+        payload = wanted.get(remote.address)
+        if remote.kind != "Dataset" or remote.archived or payload is None:
+            continue
+        changed = remote.fingerprint != payload.fingerprint
+        moved = (recorded_version(remote.body.get("tags"))
+                 != remote.body.get("current_version_num"))
+        if (changed and remote.address in keyed) or (moved and not changed):
             items[remote.id] = [i async for i in client.list_dataset_items(remote.id)]
-    return diff(state, payloads, actual, endpoint, dataset_items=items, targets=targets,
-                protected=protected, archive_reason=archive_reason, replace=replace)
+        if moved and not changed:
+            checked[remote.id] = same_rows([i.get("data") for i in items[remote.id]],
+                                           payload.body["data"])
+    return diff(state, payloads, actual, endpoint, dataset_items=items, checked=checked,
+                targets=targets, protected=protected, archive_reason=archive_reason,
+                replace=replace)
+
+
+def same_rows(found: list[Any], rows: list[dict[str, Any]]) -> bool:
+    """Whether a dataset's items hold exactly these rows, in any order."""
+    return sorted(map(canonical, found)) == sorted(map(canonical, rows))

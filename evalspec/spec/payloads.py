@@ -30,6 +30,21 @@ if TYPE_CHECKING:  # only annotations: refresh and apply import this without the
 
 OWNER_TAG_PREFIX = "evalspec:"
 FINGERPRINT_TAG_PREFIX = "evalspec.fingerprint:"
+# The dataset version apply left a dataset at: a plan reads the items only when it moved.
+VERSION_TAG_PREFIX = "evalspec.version:"
+
+
+def version_tag(version: int) -> str:
+    return f"{VERSION_TAG_PREFIX}{version}"
+
+
+def recorded_version(tags: Any) -> int | None:
+    """The version a dataset's tags record; None when they record none."""
+    for tag in tags if isinstance(tags, list) else ():
+        if isinstance(tag, str) and tag.startswith(VERSION_TAG_PREFIX):
+            number = tag[len(VERSION_TAG_PREFIX):]
+            return int(number) if number.isdigit() else None
+    return None
 
 
 def canonical(value: Any) -> bytes:
