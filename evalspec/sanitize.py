@@ -15,6 +15,9 @@ metadata, a row in a data file. Such text must never act on the reader's termina
 - :func:`fence` and :func:`code_span`: code blocks and inline code delimited by more backticks
   than any run in the content, so no content can close them early.
 
+- :func:`json_text`: JSON for output, with the characters JSON leaves raw but a terminal
+  obeys (DEL, the C1 range, bidi overrides, line separators) written as ``\\uXXXX`` escapes:
+  the same JSON value, inert on a screen.
 - :func:`document`: the one way a renderer turns its lines into the text it hands to a
   terminal or a file, every line through :func:`one_line`; so a renderer that forgets to
   escape a value still cannot emit a control character. :func:`html_text` is its twin for
@@ -26,6 +29,7 @@ Renderers apply these at the point where a value becomes a line, and end with
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from html import escape
@@ -36,6 +40,7 @@ _CONTROL_BUT_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_BIDI_AND_BREAK
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # What could hide or forge content: HTML and autolinks, links and images, code spans, table
 # cells, escapes, @mentions. (Emphasis is left alone: it changes how text looks, not what.)
+_JSON_RAW = re.compile(f"[\x7f-\x9f{_BIDI_AND_BREAKS}]")  # JSON escapes only below 0x20
 _MARKDOWN = re.compile(r"[\\`\[\]<>|&@]")
 _BACKTICKS = re.compile(r"`+")
 
@@ -88,3 +93,10 @@ def html_text(value: object) -> str:
     """A value as HTML text: markup escaped, control characters shown (the page may be
     written to a terminal, and a terminal obeys them)."""
     return escape(one_line(str(value)), quote=True)
+
+
+def json_text(value: object, *, indent: int | None = None, compact: bool = False) -> str:
+    """``value`` as JSON text (non-ASCII kept readable) that cannot act on a terminal."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False,
+                      separators=(",", ":") if compact else None)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

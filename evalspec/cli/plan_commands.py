@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Collection
@@ -21,7 +20,7 @@ from evalspec.errors import (
     SpecError,
     UsageError,
 )
-from evalspec.sanitize import one_line
+from evalspec.sanitize import json_text, one_line
 
 if TYPE_CHECKING:
     from evalspec.client.sgp import SGPClient
@@ -212,7 +211,7 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         for error in result.errors:
             click.echo(f"Error: {one_line(error)}", err=True)
         return EXIT_ERROR
-    document = json.dumps(result.to_json(), ensure_ascii=False)
+    document = json_text(result.to_json())
     if out is not None:
         _save(out, document + "\n")
     if fmt == "json":
@@ -247,7 +246,6 @@ def show(planfile: Path, fmt: str, no_color: bool) -> int:
       evalspec show plan.json
       evalspec show plan.json --format markdown > plan.md
     """
-    import json
 
     from evalspec.plan.render_markdown import render_markdown
     from evalspec.plan.render_text import render_text
@@ -255,7 +253,7 @@ def show(planfile: Path, fmt: str, no_color: bool) -> int:
 
     saved = load_plan(planfile)
     if fmt == "json":
-        click.echo(json.dumps(saved.to_json(), ensure_ascii=False))
+        click.echo(json_text(saved.to_json()))
     elif fmt == "markdown":
         click.echo(render_markdown(saved), nl=False)
     else:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from evalspec.errors import EvalspecError
 from evalspec.plan.refresh import ActualState
-from evalspec.sanitize import document, one_line
+from evalspec.sanitize import document, json_text, one_line
 
 
 @dataclass(frozen=True)
@@ -52,8 +51,8 @@ def render_text(rows: list[OwnedObject]) -> str:
 
 
 def render_json(project: str, rows: list[OwnedObject]) -> str:
-    return json.dumps({"project": project, "objects": [r.to_json() for r in rows]},
-                      indent=2, ensure_ascii=False) + "\n"
+    return json_text({"project": project, "objects": [r.to_json() for r in rows]},
+                     indent=2) + "\n"
 
 
 def show_address(actual: ActualState, address: str, project: str) -> str:
@@ -62,5 +61,4 @@ def show_address(actual: ActualState, address: str, project: str) -> str:
     if not found:
         raise EvalspecError(f"project {project!r} owns nothing at {address}; "
                             "'evalspec state list' lists what it owns")
-    return json.dumps({"address": address, "objects": [o.body for o in found]}, indent=2,
-                      ensure_ascii=False) + "\n"
+    return json_text({"address": address, "objects": [o.body for o in found]}, indent=2) + "\n"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 from evalspec.results.report import ColumnReport, Report
 from evalspec.results.stats import Summary
-from evalspec.sanitize import code_span, document, markdown_text, one_line
+from evalspec.sanitize import code_span, document, json_text, markdown_text, one_line
 
 
 def _n(value: float, digits: int = 3) -> str:
@@ -99,4 +98,4 @@ def render_markdown(report: Report) -> str:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+    return json_text(report.to_json(), indent=2) + "\n"
