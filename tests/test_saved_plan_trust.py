@@ -218,3 +218,11 @@ def test_a_plan_nested_too_deep_is_refused_with_a_message(workdir, run, tmp_path
     assert (result.code, result.err) == (1, f"Error: {saved}: not an evalspec plan: nested "
                                             "deeper than 100 levels\n")
     assert run("show", str(saved)).err == result.err
+
+
+def test_project_dir_goes_with_a_saved_plan_only(workdir, run) -> None:
+    root = workdir("quickstart")
+    result = run("apply", str(root), "--project-dir", str(root), env=ENV)
+    assert (result.code, result.err) == (1, (
+        "Error: --project-dir goes with a saved plan (apply PLANFILE --project-dir PATH); for "
+        "a project, pass its PATH\n"))

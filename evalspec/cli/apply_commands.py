@@ -326,6 +326,9 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
             return _report_problems(exc, "text")
         confirm, shown = False, frozenset[str]()
     else:
+        if project_dir != Path("."):
+            raise UsageError("--project-dir goes with a saved plan (apply PLANFILE "
+                             "--project-dir PATH); for a project, pass its PATH")
         try:
             state = load(path, cli_vars, var_files)
         except SpecError as exc:
