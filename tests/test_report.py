@@ -54,8 +54,10 @@ def test_degenerate_inputs() -> None:
     assert (one.n, one.mean, one.has_interval) == (1, 0.5, False)
     same = paired([1.0, 1.0, 1.0], [1.0, 1.0, 1.0])
     assert (same.p_value, same.ties) == (1.0, 3)
-    shifted = paired([1.0, 1.0], [0.0, 0.0])
-    assert (shifted.p_value, shifted.wins) == (0.0, 2)
+    shifted = paired([1.0, 1.0], [0.0, 0.0])  # 0/1 scores: McNemar's exact test
+    assert (shifted.p_value, shifted.wins) == (pytest.approx(0.5), 2)
+    steady = paired([0.7, 0.7], [0.2, 0.2])  # other scores: no spread, a sure difference
+    assert (steady.p_value, steady.wins) == (0.0, 2)
 
 
 QUALITIES = "openai/gpt-4o=0.9,*mini=0.6,anthropic/*=0.3"
@@ -96,13 +98,22 @@ def test_the_best_model_is_on_top_and_its_interval_excludes_the_worst(scored, ru
         assert worst["vs_baseline"]["ci95"][1] < 0
     rouge = document["scores"][0]
     assert (rouge["alias"], rouge["task_type"], rouge["detail"]) == ("rouge", "metric", "rougeL")
-    assert rouge["members"][0] == {"name": "faq-openai-gpt-4o", "n": 60, "mean": 0.9438,
-                                   "ci95": [0.900823, 0.986776]}  # fixed by the seed
+    assert rouge["members"][0] == {  # fixed by the seed
+        "name": "faq-openai-gpt-4o", "n": 60, "mean": 0.9438, "ci95": [0.900823, 0.986776],
+        "interval_method": "t",
+        "common": {"n": 60, "mean": 0.9438, "ci95": [0.900823, 0.986776]},
+        "rows_without_score": {"missing": 0, "failed": 0, "pending": 0, "unscored": 0}}
+    assert rouge["common_rows"] == 60
+    p_values = [m["vs_baseline"][k] for s in document["scores"] for m in s["members"]
+                if "vs_baseline" in m for k in ("p_value", "p_holm")]
+    assert p_values and all(p > 0 for p in p_values)  # significant digits, never 0.0
     text = run("report", "faq-judged", str(root), "--endpoint", url, env=ENV).out.splitlines()
     assert text[0] == "EvaluationGroup/faq-judged: 3 members, 60 rows; baseline faq-openai-gpt-4o"
-    assert text[2] == "rouge (metric: rougeL)"
+    assert text[2] == "rouge (metric: rougeL); ranked on 60 common rows"
+    assert text[3].split()[:6] == ["member", "n", "mean", "95%", "CI", "all"]
     assert text[4].split() == ["faq-openai-gpt-4o", "60", "0.944", "[0.901,", "0.987]",
-                               "baseline"]
+                               "0.944", "(n=60)", "-", "baseline"]
+    assert text[6].split()[-3:] == ["6.2e-09", "1.2e-08", "5/19/36"]
 
 
 def test_another_baseline_and_markdown(scored, run) -> None:
@@ -139,11 +150,14 @@ def test_rows_a_member_lacks_are_counted(project, platform, run) -> None:
     document = json.loads(run("report", "g", str(root), "--endpoint", platform.url,
                               "--format", "json", env=ENV).out)
     assert document["rows"] == 6
-    assert document["members"] == [{"name": "a", "missing_rows": 0},
-                                   {"name": "b", "missing_rows": 2}]
+    assert document["members"] == [{"name": "a", "missing_rows": 0, "status": "completed"},
+                                   {"name": "b", "missing_rows": 2, "status": "completed"}]
     [score] = document["scores"]
     b = next(m for m in score["members"] if m["name"] == "b")
     assert b["n"] == 4 and b["vs_baseline"]["n"] == 4  # paired on the 4 shared rows
+    assert b["rows_without_score"] == {"missing": 2, "failed": 0, "pending": 0, "unscored": 0}
+    a = next(m for m in score["members"] if m["name"] == "a")
+    assert (a["n"], a["common"]["n"], score["common_rows"]) == (6, 4, 4)  # ranked on 4 rows
     text = run("report", "g", str(root), "--endpoint", platform.url, env=ENV).out
     assert "b has no item for 2 of the 6 rows (left out of its figures)" in text
 
@@ -180,10 +194,12 @@ def test_check_holds_the_candidate_to_the_example_gates(scored, run) -> None:
     assert passed.out.splitlines() == [
         "EvaluationGroup/faq-judged",
         "  held    judge no regression vs faq-openai-gpt-4o-mini (alpha 0.05) for "
-        "faq-openai-gpt-4o: faq-openai-gpt-4o +0.167 [+0.042, +0.292] vs "
-        "faq-openai-gpt-4o-mini, p (Holm) 0.020",
-        "  held    rouge min 0.7 for faq-openai-gpt-4o: faq-openai-gpt-4o averages 0.944",
-        "  held    rouge at most 0 missing rows: at most 0 rows missing",
+        "faq-openai-gpt-4o: faq-openai-gpt-4o +0.167 [+0.042, +0.292] (95% interval) vs "
+        "faq-openai-gpt-4o-mini on 60 paired rows, paired t p 0.00988",
+        "  held    rouge min 0.7 for faq-openai-gpt-4o: faq-openai-gpt-4o averages 0.944 over "
+        "60 rows",
+        "  held    rouge at most 0 missing rows: faq-openai-gpt-4o lacks 0; "
+        "faq-openai-gpt-4o-mini lacks 0; faq-anthropic-claude-3-5-sonnet lacks 0",
         "3 gates: 3 held, 0 failed."]
     worse = run("check", str(root), "--endpoint", url, "--var",
                 "candidate=faq-anthropic-claude-3-5-sonnet", "--format", "json", env=ENV)
@@ -193,7 +209,9 @@ def test_check_holds_the_candidate_to_the_example_gates(scored, run) -> None:
     failed = [v for v in document["verdicts"] if not v["held"]]
     assert failed[0]["gate"] == ("judge no regression vs faq-openai-gpt-4o-mini (alpha 0.05) "
                                  "for faq-anthropic-claude-3-5-sonnet")
-    assert failed[0]["detail"].endswith("p (Holm) 0.020: significantly worse")
+    assert failed[0]["detail"] == (
+        "faq-anthropic-claude-3-5-sonnet -0.225 [-0.413, -0.037] (95% interval) vs "
+        "faq-openai-gpt-4o-mini on 60 paired rows, paired t p 0.0198: significantly worse")
     assert failed[1]["detail"] == "faq-anthropic-claude-3-5-sonnet averages 0.663 < 0.7"
     comment = root / "check.md"
     assert run("check", str(root), "--endpoint", url, "--markdown", str(comment),

@@ -12,7 +12,7 @@ import click
 from evalspec.cli.plan_commands import connect, endpoint_option
 from evalspec.cli.run_async import run as run_async
 from evalspec.cli.spec_commands import _report_problems, load, project_options
-from evalspec.errors import EXIT_ERROR, EXIT_OK, SpecError
+from evalspec.errors import EXIT_ERROR, EXIT_OK, EvalspecError, SpecError
 from evalspec.sanitize import one_line
 
 
@@ -28,9 +28,12 @@ from evalspec.sanitize import one_line
 @click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Also write the verdicts and each gated group's report as Markdown (a "
               "pull-request comment).")
+@click.option("--allow-partial", is_flag=True,
+              help="Judge evaluations that have not finished (their pending rows count as "
+              "lacking a score). Without it, check refuses until they finish.")
 def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
           endpoint: str | None, wait: bool, interval: float, fmt: str,
-          markdown: Path | None) -> int:
+          markdown: Path | None, allow_partial: bool) -> int:
     """Hold the groups' scores to the gates in the specs; exit 1 when one fails.
 
     Gates live in evalspec.yaml (every group) or on an EvaluationGroup (that group), e.g.
@@ -42,6 +45,9 @@ def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         - {score: rouge, max_missing_rows: 0}
 
     Each gate is printed as held or failed, with the figures it was judged on (docs/report.md).
+    A gate holds only on evidence: a mean needs a score on every row, a comparison at least
+    10 paired rows, and NaN never holds. While an evaluation a gate reads is still running,
+    check refuses to judge (exit 1) unless --wait or --allow-partial is given.
 
     \\b
     Examples:
@@ -51,7 +57,7 @@ def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     """
     from evalspec.results.gates import Verdict, evaluate
     from evalspec.results.report import Report, read_scores
-    from evalspec.results.status import progress_log, read_statuses
+    from evalspec.results.status import FINISHED, progress_log, read_statuses
 
     try:
         state = load(path, cli_vars, var_files)
@@ -82,8 +88,17 @@ def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
                     click.echo(logged, err=True)
                 await asyncio.sleep(interval)
             verdicts = []
-            for name, gates in groups:
-                scores = await read_scores(client, state.project, name)
+            gathered = [(name, gates, await read_scores(client, state.project, name))
+                        for name, gates in groups]
+            unfinished = [f"{member} ({status})" for _, _, scores in gathered
+                          for member, status in scores.status.items()
+                          if status not in FINISHED]
+            if unfinished and not allow_partial:
+                raise EvalspecError(
+                    "cannot judge the gates yet: evaluations still running: "
+                    + ", ".join(dict.fromkeys(unfinished)) + ". Wait for them with "
+                    "'evalspec check --wait' (or judge what is there with --allow-partial)")
+            for _, gates, scores in gathered:
                 verdicts += [evaluate(gate, scores) for gate in gates]
                 reports.append(scores.compare())
             return verdicts

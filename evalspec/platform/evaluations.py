@@ -280,6 +280,10 @@ async def create(body: EvaluationCreate, request: Request, account: str = Accoun
             "created_by": identity(account), "created_by_user_id": f"user_{account}",
             "archived_at": None, "error_count": 0, "tasks": tasks, "_dataset_ids": dataset_ids,
             "_item_count": len(rows), "_created": time.time(), **runs(tasks),
+            # What its outputs and scores follow, fixed now: a later reader's settings (another
+            # shell's EVALSPEC_LOCAL_MODEL_QUALITY) never change a finished evaluation.
+            "_scoring": {"seed": request.app.state.settings.faults.seed,
+                         "qualities": [list(q) for q in request.app.state.settings.model_quality]},
         }
         stored = store.add(db, account, "evaluation", evaluation)
         store.insert(db, account, "evaluation.rows",
@@ -395,7 +399,9 @@ def items_of(store: Store, evaluation: dict[str, Any], settings: Settings,
     _, _, done = progress(evaluation, settings)
     finished = int(len(rows["rows"]) * done) if done < 1.0 else len(rows["rows"])
     failing = _fails(evaluation, settings)
-    scorer = Scorer(settings.faults.seed, settings.model_quality)
+    frozen = evaluation.get("_scoring")  # absent on evaluations stored by older versions
+    scorer = (Scorer(frozen["seed"], tuple((p, q) for p, q in frozen["qualities"])) if frozen
+              else Scorer(settings.faults.seed, settings.model_quality))
 
     def skipped(task: dict[str, Any]) -> bool:
         return task["task_type"] in NOT_EXECUTED

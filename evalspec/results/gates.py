@@ -2,13 +2,21 @@
 
 A gate names a score column and one or more rules; it applies to the members its ``members``
 globs match (default: every member; for ``no_regression_vs``, every member but the one
-compared with):
+compared with). A gate holds only on evidence (docs/report.md):
 
-- ``min`` / ``max``: each member's mean score is at least / at most this;
-- ``no_regression_vs: MEMBER``: no member scores significantly worse than MEMBER: it fails
-  when a member's mean paired difference is below 0 with a Holm-corrected p-value below
-  ``alpha`` (default 0.05);
-- ``max_missing_rows``: each member lacks at most this many of the group's rows.
+- ``min`` / ``max``: each member's mean score over every row of the group is at least / at
+  most this; a member without a score for some rows (missing, failed, pending or unscored)
+  fails it, since its mean would be over other rows;
+- ``no_regression_vs: MEMBER``: no member scores significantly worse than MEMBER on the rows
+  both have a score for. The family is this gate's own k comparisons, Bonferroni-corrected:
+  it fails when a member's mean paired difference is below 0 with p·k below ``alpha``
+  (default 0.05), or when the upper end of its 1 − alpha/k interval is below 0, so the
+  interval printed never contradicts the verdict; with fewer than MIN_PAIRED_ROWS such rows,
+  or no p-value, it fails too;
+- ``max_missing_rows``: each member lacks a score for at most this many of the group's rows
+  in this column, counting rows without an item and failed, pending and unscored items;
+- ``unscored: zero`` scores outputs the column cannot read as 0 instead of counting them as
+  lacking a score.
 
 Gates in evalspec.yaml apply to every group; gates on an EvaluationGroup to that group.
 """
@@ -20,7 +28,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from evalspec.results.report import Report, Scores
+from evalspec.results.report import MIN_PAIRED_ROWS, Scores, compare_pair
+from evalspec.results.stats import summarize
 from evalspec.spec.models import Gate
 
 
@@ -46,6 +55,8 @@ def describe(gate: Gate) -> str:
         parts.append(f"no regression vs {gate.no_regression_vs} (alpha {gate.alpha:g})")
     if gate.max_missing_rows is not None:
         parts.append(f"at most {gate.max_missing_rows} missing rows")
+    if gate.unscored == "zero":
+        parts.append("(unscored outputs score 0)")
     if gate.members:
         parts.append(f"for {', '.join(gate.members)}")
     return " ".join(parts)
@@ -60,6 +71,18 @@ def _f(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.3f}"
 
 
+def _signed(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:+.3f}"
+
+
+def _p(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.3g}"
+
+
+def _lacking(gaps: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {count}" for kind, count in gaps.items() if count)
+
+
 def evaluate(gate: Gate, scores: Scores) -> Verdict:
     group, name = scores.address, describe(gate)
     column = next((c for c in scores.columns if c.alias == gate.score), None)
@@ -69,33 +92,67 @@ def evaluate(gate: Gate, scores: Scores) -> Verdict:
     baseline = gate.no_regression_vs
     if baseline is not None and baseline not in scores.members:
         return Verdict(group, name, False, f"'{baseline}' is not a member")
-    report: Report = scores.compare(baseline)
-    [figures] = [c for c in report.columns if c.column.alias == gate.score]
     members = _chosen(gate, scores.members, baseline)
     if not members:
         return Verdict(group, name, False, "no member matches the gate's members")
+    zero = gate.unscored == "zero"
+    rows = len(scores.every_row)
     failures, notes = [], []
     for member in members:
-        mean = figures.scores[member].mean
-        if gate.min is not None and not mean >= gate.min:
-            failures.append(f"{member} averages {_f(mean)} < {gate.min:g}")
-        if gate.max is not None and not mean <= gate.max:
-            failures.append(f"{member} averages {_f(mean)} > {gate.max:g}")
-        if gate.max_missing_rows is not None and report.missing[member] > gate.max_missing_rows:
-            failures.append(f"{member} lacks {report.missing[member]} rows")
-        if baseline is not None:
-            compared, p_holm = figures.versus[member]
-            diff = compared.summary
-            text = (f"{member} {diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}] vs "
-                    f"{baseline}, p (Holm) {_f(p_holm)}")
-            if diff.mean < 0 and p_holm < gate.alpha:
-                failures.append(f"{text}: significantly worse")
+        values = scores.member_values(gate.score, member, zero)
+        gaps = scores.gap_counts(gate.score, member, zero)
+        lacking = sum(gaps.values())
+        if gate.min is not None or gate.max is not None:
+            mean = summarize(list(values.values())).mean
+            if lacking or math.isnan(mean):
+                failures.append(f"{member}: no mean over all {rows} rows to judge: "
+                                f"{lacking} have no score ({_lacking(gaps) or 'no rows'})")
+            elif gate.min is not None and not mean >= gate.min:
+                failures.append(f"{member} averages {_f(mean)} < {gate.min:g}")
+            elif gate.max is not None and not mean <= gate.max:
+                failures.append(f"{member} averages {_f(mean)} > {gate.max:g}")
             else:
-                notes.append(text)
-        elif gate.min is not None or gate.max is not None:
-            notes.append(f"{member} averages {_f(mean)}")
+                notes.append(f"{member} averages {_f(mean)} over {rows} rows")
+        if gate.max_missing_rows is not None:
+            if lacking > gate.max_missing_rows:
+                failures.append(f"{member} lacks a score for {lacking} rows "
+                                f"({_lacking(gaps)})")
+            elif gate.min is None and gate.max is None and baseline is None:
+                notes.append(f"{member} lacks {lacking}" + (f" ({_lacking(gaps)})"
+                                                           if lacking else ""))
+    if baseline is not None:
+        failures += _regressions(gate, scores, members, baseline, notes)
     if failures:
         return Verdict(group, name, False, "; ".join(failures))
-    if gate.max_missing_rows is not None and not notes:
-        notes.append(f"at most {max(report.missing[m] for m in members)} rows missing")
     return Verdict(group, name, True, "; ".join(notes))
+
+
+def _regressions(gate: Gate, scores: Scores, members: list[str], baseline: str,
+                 notes: list[str]) -> list[str]:
+    """``no_regression_vs``: Bonferroni over this gate's comparisons, each on its paired rows,
+    with the interval at the same simultaneous level (1 − alpha/k)."""
+    zero = gate.unscored == "zero"
+    column = next(c for c in scores.columns if c.alias == gate.score)
+    reference = scores.member_values(gate.score, baseline, zero)
+    family = len(members)
+    level = 1 - gate.alpha / family
+    failures = []
+    for member in members:
+        pair = compare_pair(scores.member_values(gate.score, member, zero), reference,
+                            column.bounds, level)
+        diff = pair.summary
+        adjusted = min(1.0, pair.p_value * family)
+        text = (f"{member} {_signed(diff.mean)} [{_signed(diff.low)}, {_signed(diff.high)}] "
+                f"({level * 100:g}% interval) vs {baseline} on {diff.n} paired rows, "
+                f"{pair.method} p {_p(adjusted)}"
+                + (f" (Bonferroni over {family})" if family > 1 else ""))
+        if diff.n < MIN_PAIRED_ROWS:
+            failures.append(f"{member}: only {diff.n} rows with a score for both it and "
+                            f"{baseline} (at least {MIN_PAIRED_ROWS} needed to judge)")
+        elif math.isnan(adjusted) or math.isnan(diff.mean):
+            failures.append(f"{text}: no p-value, nothing to judge on")
+        elif (diff.mean < 0 and adjusted < gate.alpha) or diff.high < 0:
+            failures.append(f"{text}: significantly worse")
+        else:
+            notes.append(text)
+    return failures

@@ -6,8 +6,13 @@ only one float per (column, member, row) is kept for the join. Score columns:
 - ``metric`` tasks: the number the metric gave;
 - ``auto_evaluation.guided_decoding`` tasks with ``choices``: the first choice counts 1, the last
   0, those between evenly spaced (``[correct, partly correct, wrong]`` -> 1, 0.5, 0);
-- ``auto_evaluation.question`` and other tasks: numbers as they are, ``yes``/``no`` as 1/0,
-  ``true``/``false`` as 1/0; anything else is not a score.
+- ``auto_evaluation.question`` and other tasks: numbers (or text that is a number) as they
+  are, ``yes``/``no`` as 1/0, ``true``/``false`` as 1/0; anything else is unscored.
+
+Judges' answers are matched after :func:`normalise` (case, surrounding white space and
+punctuation). Every row of the group that a member has no score for is counted, by why:
+``missing`` (no item), ``failed`` (the task errored), ``pending`` (not run yet) or
+``unscored`` (an output the score cannot read).
 
 The statistics are in :mod:`evalspec.results.stats`.
 """
@@ -24,11 +29,23 @@ from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
 from evalspec.plan.refresh import Remote, refresh
 from evalspec.results.stats import Paired, Summary, holm, paired, summarize
-from evalspec.results.status import find_owned, member_items, member_names_of
+from evalspec.results.status import FINISHED, find_owned, member_items, member_names_of
 from evalspec.spec.aliases import task_alias
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: common-row ranking, rows without a score, tests named
 _WORDS = {"yes": 1.0, "no": 0.0, "true": 1.0, "false": 0.0}
+# Metrics whose values lie in [0, 1] (cosine similarity in [-1, 1]); intervals stay inside.
+_METRIC_BOUNDS = {"rouge1": (0.0, 1.0), "rouge2": (0.0, 1.0), "rougeL": (0.0, 1.0),
+                  "bleu": (0.0, 1.0), "meteor": (0.0, 1.0), "f1": (0.0, 1.0),
+                  "cosine_similarity": (-1.0, 1.0)}
+_PUNCTUATION = " \t\r\n.,;:!?\"'`()[]{}*_"
+MIN_PAIRED_ROWS = 10  # fewer rows both members have a score for: no verdict on a difference
+
+
+def normalise(text: str) -> str:
+    """How a judge's answer is matched to its choices and to yes/no: case folded, surrounding
+    white space and punctuation dropped ('Correct.', ' CORRECT' and 'correct' are one)."""
+    return text.strip(_PUNCTUATION).casefold()
 
 
 @dataclass(frozen=True)
@@ -39,19 +56,31 @@ class Column:
     kind: str  # the task type
     detail: str  # the metric type, or the choices
     choices: tuple[str, ...] = ()
+    bounds: tuple[float, float] | None = None  # the score's range, when it has one
 
     def score(self, value: Any) -> float | None:
         if self.choices:
-            if value not in self.choices:
+            if not isinstance(value, str):
                 return None
-            position = self.choices.index(value)
+            chosen = normalise(value)
+            names = [normalise(c) for c in self.choices]
+            if chosen not in names:
+                return None
+            position = names.index(chosen)
             return 1.0 - position / (len(self.choices) - 1) if len(self.choices) > 1 else 1.0
         if isinstance(value, bool):
             return 1.0 if value else 0.0
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            return float(value)
+        if isinstance(value, (int, float)):
+            return float(value) if math.isfinite(value) else None
         if isinstance(value, str):
-            return _WORDS.get(value.strip().lower())
+            word = normalise(value)
+            if word in _WORDS:
+                return _WORDS[word]
+            try:
+                number = float(word)
+            except ValueError:
+                return None
+            return number if math.isfinite(number) else None
         return None
 
 
@@ -60,21 +89,29 @@ def _column(task: Mapping[str, Any]) -> Column | None:
     config = task.get("configuration") or {}
     alias = task_alias(task)
     if kind == "metric":
-        return Column(alias, kind, str(config.get("type")))
+        return Column(alias, kind, str(config.get("type")),
+                      bounds=_METRIC_BOUNDS.get(str(config.get("type"))))
     if kind == "auto_evaluation.guided_decoding" and isinstance(config.get("choices"), list):
         choices = tuple(str(c) for c in config["choices"])
-        return Column(alias, kind, " > ".join(choices), choices)
+        return Column(alias, kind, " > ".join(choices), choices, (0.0, 1.0))
     if kind in ("auto_evaluation.question", "contributor_evaluation.question",
                 "custom_function"):
         return Column(alias, kind, kind)
     return None  # answers (chat_completion, inference, ...) are text, not scores
 
 
+# What a row of a member can be for one score column, besides scored.
+GAPS = ("missing", "failed", "pending", "unscored")
+
+
 @dataclass
 class ColumnReport:
     column: Column
-    scores: dict[str, Summary] = field(default_factory=dict)  # member -> its summary
+    scores: dict[str, Summary] = field(default_factory=dict)  # member -> on all its rows
+    common: dict[str, Summary] = field(default_factory=dict)  # member -> on the common rows
+    common_rows: int = 0  # rows every member has a score for: the ranking's rows
     versus: dict[str, tuple[Paired, float]] = field(default_factory=dict)  # -> (paired, Holm p)
+    gaps: dict[str, dict[str, int]] = field(default_factory=dict)  # member -> kind -> rows
 
 
 @dataclass
@@ -85,11 +122,17 @@ class Report:
     rows: int
     missing: dict[str, int]  # member -> rows of the group it has no item for
     columns: list[ColumnReport]
+    status: dict[str, str] = field(default_factory=dict)  # member -> its evaluation's status
+
+    @property
+    def unfinished(self) -> list[str]:
+        return [m for m in self.members if self.status.get(m, "completed") not in FINISHED]
 
     def ranked(self, report: ColumnReport) -> list[str]:
-        """Members by mean score, best first (members without a score last)."""
+        """Members by mean score on the rows every member has a score for (so leaving hard
+        rows out cannot win), best first; members without a score last."""
         def key(name: str) -> tuple[bool, float]:
-            summary = report.scores.get(name)
+            summary = report.common.get(name)
             mean = summary.mean if summary and summary.n else math.nan
             return (math.isnan(mean), -mean if not math.isnan(mean) else 0.0)
 
@@ -99,30 +142,42 @@ class Report:
         def number(value: float) -> float | None:
             return None if math.isnan(value) else round(value, 6)
 
+        def probability(value: float) -> float | None:  # significant digits: never 0.0
+            return None if math.isnan(value) else float(f"{value:.6g}")
+
+        def interval(summary: Summary) -> list[float | None] | None:
+            return ([number(summary.low), number(summary.high)] if summary.has_interval
+                    else None)
+
         columns = []
         for report in self.columns:
             members = []
             for name in self.ranked(report):
                 summary = report.scores.get(name, summarize([]))
+                common = report.common.get(name, summarize([]))
                 entry: dict[str, Any] = {
                     "name": name, "n": summary.n, "mean": number(summary.mean),
-                    "ci95": [number(summary.low), number(summary.high)]
-                    if summary.has_interval else None}
+                    "ci95": interval(summary), "interval_method": summary.method,
+                    "common": {"n": common.n, "mean": number(common.mean),
+                               "ci95": interval(common)},
+                    "rows_without_score": dict(report.gaps.get(name, {}))}
                 if name in report.versus:
                     compared, adjusted = report.versus[name]
                     entry["vs_baseline"] = {
                         "n": compared.summary.n, "mean_difference": number(compared.summary.mean),
-                        "ci95": [number(compared.summary.low), number(compared.summary.high)]
-                        if compared.summary.has_interval else None,
-                        "p_value": number(compared.p_value), "p_holm": number(adjusted),
+                        "ci95": interval(compared.summary), "test": compared.method,
+                        "p_value": probability(compared.p_value),
+                        "p_holm": probability(adjusted),
                         "wins": compared.wins, "ties": compared.ties,
                         "losses": compared.losses}
                 members.append(entry)
             columns.append({"alias": report.column.alias, "task_type": report.column.kind,
-                            "detail": report.column.detail, "members": members})
+                            "detail": report.column.detail, "common_rows": report.common_rows,
+                            "members": members})
         return {"format_version": FORMAT_VERSION, "address": self.address,
                 "baseline": self.baseline, "rows": self.rows,
-                "members": [{"name": m, "missing_rows": self.missing[m]} for m in self.members],
+                "members": [{"name": m, "missing_rows": self.missing[m],
+                             "status": self.status.get(m, "unknown")} for m in self.members],
                 "scores": columns}
 
 
@@ -147,6 +202,34 @@ class Scores:
     columns: list[Column]
     values: dict[str, dict[str, dict[str, float]]]  # column -> member -> row key -> score
     rows: dict[str, set[str]]  # member -> the row keys it has an item for
+    # column -> member -> row key -> "failed", "pending" or "unscored" (rows with an item
+    # and no score)
+    gaps: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    status: dict[str, str] = field(default_factory=dict)  # member -> evaluation status
+
+    @property
+    def every_row(self) -> set[str]:
+        return set().union(*self.rows.values()) if self.rows else set()
+
+    def member_values(self, alias: str, member: str, unscored_zero: bool = False
+                      ) -> dict[str, float]:
+        """A member's scores in one column; ``unscored_zero``: unscored outputs score 0."""
+        scored = self.values[alias][member]
+        if not unscored_zero:
+            return scored
+        zeros = {k: 0.0 for k, kind in self.gaps.get(alias, {}).get(member, {}).items()
+                 if kind == "unscored"}
+        return {**zeros, **scored}
+
+    def gap_counts(self, alias: str, member: str, unscored_zero: bool = False
+                   ) -> dict[str, int]:
+        """Rows of the group the member has no score for in this column, by why."""
+        counts = {kind: 0 for kind in GAPS}
+        counts["missing"] = len(self.every_row - self.rows[member])
+        for kind in self.gaps.get(alias, {}).get(member, {}).values():
+            if not (unscored_zero and kind == "unscored"):
+                counts[kind] += 1
+        return counts
 
     def compare(self, baseline: str | None = None) -> Report:
         if baseline is not None and baseline not in self.members:
@@ -157,25 +240,49 @@ class Scores:
         for column in self.columns:
             report = ColumnReport(column)
             by_member = self.values[column.alias]
+            common = set.intersection(*(set(by_member[m]) for m in self.members))
+            report.common_rows = len(common)
             for member in self.members:
-                report.scores[member] = summarize(list(by_member[member].values()))
+                report.scores[member] = summarize(list(by_member[member].values()),
+                                                  column.bounds)
+                report.common[member] = summarize([by_member[member][k] for k in common],
+                                                  column.bounds)
+                report.gaps[member] = self.gap_counts(column.alias, member)
             others = [m for m in self.members if m != chosen]
-            comparisons = []
-            for member in others:
-                shared = sorted(set(by_member[member]) & set(by_member[chosen]))
-                comparisons.append(paired([by_member[member][k] for k in shared],
-                                          [by_member[chosen][k] for k in shared]))
+            comparisons = [compare_pair(by_member[m], by_member[chosen], column.bounds)
+                           for m in others]
             adjusted = holm([c.p_value for c in comparisons])
             report.versus = {m: (c, p) for m, c, p in zip(others, comparisons, adjusted,
                                                           strict=True)}
             reports.append(report)
-        every = set().union(*self.rows.values()) if self.rows else set()
+        every = self.every_row
         missing = {m: len(every - self.rows[m]) for m in self.members}
-        return Report(self.address, self.members, chosen, len(every), missing, reports)
+        return Report(self.address, self.members, chosen, len(every), missing, reports,
+                      dict(self.status))
+
+
+def compare_pair(candidate: Mapping[str, float], baseline: Mapping[str, float],
+                 bounds: tuple[float, float] | None, level: float = 0.95) -> Paired:
+    """The paired comparison on the rows both have a score for, matched by row key."""
+    shared = sorted(set(candidate) & set(baseline))
+    return paired([candidate[k] for k in shared], [baseline[k] for k in shared], bounds,
+                  level)
+
+
+def _gap(status: Any, value: Any, present: bool) -> str | None:
+    """Why an item has no score in a column (None: it may have one)."""
+    if status == "errored":
+        return "failed"
+    if status in ("pending", None) and not present:
+        return "pending"
+    if status == "skipped":
+        return "pending" if not present else None
+    return None
 
 
 async def read_scores(client: SGPClient, project: str, name: str) -> Scores:
-    """Stream the members' items once, keeping one float per (column, member, row)."""
+    """Stream the members' items once, keeping one float per (column, member, row), and
+    why each row that has no score has none."""
     actual = await refresh(client, project)
     target = find_owned(actual, name, project)
     members = member_names_of(actual, target)
@@ -184,16 +291,25 @@ async def read_scores(client: SGPClient, project: str, name: str) -> Scores:
     columns = _columns(target, evaluations, members)
     values: dict[str, dict[str, dict[str, float]]] = {
         c.alias: {m: {} for m in members} for c in columns}
+    gaps: dict[str, dict[str, dict[str, str]]] = {
+        c.alias: {m: {} for m in members} for c in columns}
     rows: dict[str, set[str]] = {m: set() for m in members}
     async for member, row, item in member_items(client, actual, target):
         key = json.dumps(row, sort_keys=True)
         rows[member].add(key)
         data = item.get("data") or {}
+        statuses = item.get("task_result_statuses") or {}
         for column in columns:
-            score = column.score(data.get(column.alias))
+            gap = _gap(statuses.get(column.alias), data.get(column.alias),
+                       column.alias in data)
+            score = None if gap else column.score(data.get(column.alias))
             if score is not None:
                 values[column.alias][member][key] = score
-    return Scores(target.address, members, columns, values, rows)
+            else:
+                gaps[column.alias][member][key] = gap or "unscored"
+    status = {m: str(evaluations[m].body.get("status") or "unknown") if m in evaluations
+              else "missing" for m in members}
+    return Scores(target.address, members, columns, values, rows, gaps, status)
 
 
 async def build_report(client: SGPClient, project: str, name: str,

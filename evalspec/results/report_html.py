@@ -8,7 +8,7 @@ import math
 
 from evalspec.results.report import ColumnReport, Report
 from evalspec.results.report_render import HEADER as TABLE_HEADER
-from evalspec.results.report_render import intro_lines, table_cells
+from evalspec.results.report_render import METHODS, intro_lines, table_cells
 from evalspec.sanitize import html_text, keep_lines
 
 STYLE = """
@@ -31,7 +31,7 @@ def _scale(values: list[float]) -> tuple[float, float]:
 
 def _leaderboard(report: Report, column: ColumnReport) -> str:
     names = report.ranked(column)
-    scores = [column.scores[n] for n in names]
+    scores = [column.common[n] for n in names]
     low, high = _scale([v for s in scores if s.n for v in (s.low, s.high, s.mean)])
     left, width, row = 260, 560, 26
     height = row * len(names) + 30
@@ -110,10 +110,8 @@ def render_html(report: Report) -> str:
         body += [_histogram(name, compared.differences)
                  for name, (compared, _) in column.versus.items()]
         body.append("</div>")
-    body.append("<p class=muted>Means with Student-t 95% intervals (whiskers); differences "
-                "are paired on the rows both members have, with a two-sided paired t-test, "
-                "Holm-corrected across members. Green: rows where the member scored higher "
-                "than the baseline; red: lower.</p>")
+    body.append(f"<p class=muted>{html_text(METHODS)} Whiskers: the intervals. Green: rows "
+                "where the member scored higher than the baseline; red: lower.</p>")
     # Every value went through html_text; keep_lines is the backstop for the whole page.
     return keep_lines("<!doctype html><html lang=en><head><meta charset=utf-8>"
             f"<title>evalspec report: {html_text(report.address)}</title><style>{STYLE}</style>"

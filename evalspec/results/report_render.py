@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import textwrap
 
 from evalspec.results.report import ColumnReport, Report
 from evalspec.results.stats import Summary
+from evalspec.results.status import FINISHED
 from evalspec.sanitize import code_span, document, json_text, markdown_text, one_line
 
 
@@ -24,14 +26,22 @@ def _signed(value: float) -> str:
 def _p(value: float) -> str:
     if math.isnan(value):
         return "-"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
+    return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
+
+
+def _lacking(gaps: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {count}" for kind, count in gaps.items() if count) or "-"
 
 
 def table_cells(report: Report, column: ColumnReport) -> list[list[str]]:
     rows = []
     for name in report.ranked(column):
-        summary = column.scores[name]
-        cells = [name, f"{summary.n:,}", _n(summary.mean), _ci(summary)]
+        common = column.common[name]
+        alone = column.scores[name]
+        label = name if report.status.get(name, "completed") in FINISHED else (
+            f"{name} ({report.status[name]})")
+        cells = [label, f"{common.n:,}", _n(common.mean), _ci(common),
+                 f"{_n(alone.mean)} (n={alone.n:,})", _lacking(column.gaps.get(name, {}))]
         if name == report.baseline:
             cells += ["baseline", "", "", ""]
         else:
@@ -45,18 +55,30 @@ def table_cells(report: Report, column: ColumnReport) -> list[list[str]]:
     return rows
 
 
-HEADER = ["member", "n", "mean", "95% CI", "vs baseline (95% CI)", "p", "p (Holm)",
-          "win/tie/loss"]
+HEADER = ["member", "n", "mean", "95% CI", "all its rows", "no score", "vs baseline (95% CI)",
+          "p", "p (Holm)", "win/tie/loss"]
+RIGHT = (1, 2, 4, 7, 8)  # columns aligned right
+METHODS = ("Ranked by the mean on the rows every member has a score for (n); 'all its rows' "
+           "is each member's mean over every row it has a score for; 'no score' counts the "
+           "rows without one (missing, failed, pending, unscored). Intervals: Wilson for 0/1 "
+           "scores, Student-t otherwise, kept inside the score's range. Differences are paired "
+           "on the rows both have a score for: McNemar's exact test for 0/1 scores, the paired "
+           "t-test otherwise; p (Holm) corrects across this score's comparisons with the "
+           "baseline. See docs/report.md.")
 
 
 def _title(column: ColumnReport) -> str:
-    return f"{column.column.alias} ({column.column.kind}: {column.column.detail})"
+    return (f"{column.column.alias} ({column.column.kind}: {column.column.detail}); ranked on "
+            f"{column.common_rows:,} common rows")
 
 
 def intro_lines(report: Report) -> list[str]:
     lines = [f"{report.address}: {len(report.members)} member"
              f"{'s' if len(report.members) != 1 else ''}, {report.rows:,} rows; baseline "
              f"{report.baseline}"]
+    for name in report.unfinished:
+        lines.append(f"{name} is {report.status[name]}, not finished: its figures are partial "
+                     "(rows not run yet count as pending)")
     for name in report.members:
         if report.missing[name]:
             lines.append(f"{name} has no item for {report.missing[name]:,} of the "
@@ -75,10 +97,9 @@ def render_text(report: Report) -> str:
         lines += ["", one_line(_title(column))]
         for row in cleaned:
             lines.append("  " + "  ".join(
-                cell.rjust(w) if 0 < i < 3 or i in (5, 6) else cell.ljust(w)
+                cell.rjust(w) if i in RIGHT else cell.ljust(w)
                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip())
-    lines += ["", "Means with Student-t 95% intervals; differences are paired on the rows both "
-              "members have, with a two-sided paired t-test, Holm-corrected across members."]
+    lines += ["", *textwrap.wrap(METHODS, 100)]
     return document(lines)
 
 
@@ -89,11 +110,11 @@ def render_markdown(report: Report) -> str:
     for column in report.columns:
         lines += ["", f"**{markdown_text(_title(column))}**", "",
                   "| " + " | ".join(HEADER) + " |",
-                  "|---|---:|---:|---|---|---:|---:|---|"]
+                  "|" + "|".join("---:" if i in RIGHT else "---"
+                                 for i in range(len(HEADER))) + "|"]
         lines += ["| " + " | ".join(markdown_text(c) for c in cells) + " |"
                   for cells in table_cells(report, column)]
-    lines += ["", "Means with Student-t 95% intervals; differences paired on shared rows "
-              "(two-sided paired t-test, Holm-corrected across members)."]
+    lines += ["", METHODS]
     return document(lines)
 
 

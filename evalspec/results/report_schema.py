@@ -16,20 +16,34 @@ _COUNT = {"type": "integer", "minimum": 0}
 def report_schema() -> dict[str, Any]:
     versus = {
         "type": "object", "additionalProperties": False,
-        "required": ["n", "mean_difference", "ci95", "p_value", "p_holm", "wins", "ties",
-                     "losses"],
-        "description": "This member minus the baseline, on the rows both have.",
+        "required": ["n", "mean_difference", "ci95", "test", "p_value", "p_holm", "wins",
+                     "ties", "losses"],
+        "description": "This member minus the baseline, on the rows both have a score for.",
         "properties": {"n": _COUNT, "mean_difference": _NUMBER, "ci95": _INTERVAL,
-                       "p_value": {**_NUMBER, "description": "Two-sided paired t-test."},
-                       "p_holm": {**_NUMBER, "description": "Holm-corrected across members."},
+                       "test": {"enum": ["paired t", "McNemar"], "description": (
+                           "McNemar's exact test for 0/1 scores, else the paired t-test.")},
+                       "p_value": {**_NUMBER, "description": "Two-sided, uncorrected; six "
+                                   "significant digits."},
+                       "p_holm": {**_NUMBER, "description": "Holm-corrected across this "
+                                  "score's comparisons with the baseline."},
                        "wins": _COUNT, "ties": _COUNT, "losses": _COUNT}}
+    gaps = {"type": "object", "additionalProperties": False,
+            "required": ["missing", "failed", "pending", "unscored"],
+            "description": "Rows of the group without a score for this member, by why.",
+            "properties": {k: _COUNT for k in ("missing", "failed", "pending", "unscored")}}
+    common = {"type": "object", "additionalProperties": False, "required": ["n", "mean", "ci95"],
+              "description": "On the rows every member has a score for: the ranking.",
+              "properties": {"n": _COUNT, "mean": _NUMBER, "ci95": _INTERVAL}}
     member = {
-        "type": "object", "additionalProperties": False, "required": ["name", "n", "mean", "ci95"],
+        "type": "object", "additionalProperties": False,
+        "required": ["name", "n", "mean", "ci95", "interval_method", "common",
+                     "rows_without_score"],
         "properties": {"name": {"type": "string"}, "n": _COUNT, "mean": _NUMBER,
-                       "ci95": _INTERVAL, "vs_baseline": versus}}
+                       "ci95": _INTERVAL, "interval_method": {"enum": ["t", "wilson"]},
+                       "common": common, "rows_without_score": gaps, "vs_baseline": versus}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "urn:evalspec:report:v1",
+        "$id": f"urn:evalspec:report:v{FORMAT_VERSION}",
         "title": "evalspec report",
         "description": "A group's members compared on every score column.",
         "type": "object", "additionalProperties": False,
@@ -41,16 +55,19 @@ def report_schema() -> dict[str, Any]:
             "rows": {**_COUNT, "description": "Rows any member has an item for."},
             "members": {"type": "array", "items": {
                 "type": "object", "additionalProperties": False,
-                "required": ["name", "missing_rows"],
-                "properties": {"name": {"type": "string"}, "missing_rows": _COUNT}}},
+                "required": ["name", "missing_rows", "status"],
+                "properties": {"name": {"type": "string"}, "missing_rows": _COUNT,
+                               "status": {"type": "string", "description": (
+                                   "The evaluation's status; figures of one not finished "
+                                   "are partial.")}}}},
             "scores": {"type": "array", "items": {
                 "type": "object", "additionalProperties": False,
-                "required": ["alias", "task_type", "detail", "members"],
+                "required": ["alias", "task_type", "detail", "common_rows", "members"],
                 "properties": {
                     "alias": {"type": "string"}, "task_type": {"type": "string"},
-                    "detail": {"type": "string"},
+                    "detail": {"type": "string"}, "common_rows": _COUNT,
                     "members": {"type": "array", "items": member,
-                                "description": "Best mean first."}}}},
+                                "description": "Best mean on the common rows first."}}}},
         },
     }
 

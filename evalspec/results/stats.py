@@ -1,13 +1,19 @@
 """The statistics of a comparison report, in plain Python (checked against scipy in tests).
 
-- A member's score: the mean, with a Student-t 95 % interval (mean ± t(0.975, n-1) · s/√n).
-  t rather than bootstrap: it is exact for normal scores, close for bounded ones at the sizes
-  evaluations have (tens to thousands of rows), deterministic, and cheap for 10,000 rows ×
-  10 members; for a proportion near 0 or 1 with few rows it can reach past [0, 1], which the
-  report shows as it is rather than hiding.
-- Against the baseline: the paired difference on the rows both have (candidate − baseline), its
-  mean with a t interval, and the two-sided paired t-test's p-value; wins, ties and losses.
-- Across members, p-values of one score are Holm-corrected (step-down, family-wise error 5 %).
+Methods (docs/report.md has their sources and a simulated coverage table):
+
+- A member's mean score, with a 95 % interval:
+  - scores that are all 0 or 1 (a yes/no judge, two choices): the Wilson score interval,
+    which stays inside [0, 1] and keeps its coverage near 0 and 1, where the t interval
+    fails (it gave [-0.126, 0.326] for 1 of 10);
+  - other scores: the Student-t interval, mean ± t(0.975, n-1) · s/√n, cut to the score's
+    range when the score has one (a metric in [0, 1], choices), so no interval leaves it.
+- Against the baseline, on the rows both have (candidate − baseline):
+  - 0/1 scores: McNemar's exact test (a two-sided binomial test on the discordant rows), and
+    the Bonett-Price adjusted Wald interval for the difference of paired proportions;
+  - other scores: the paired t-test and the t interval of the differences, cut to the range
+    of a difference of two scores.
+- p-values of a family of comparisons are Holm-corrected (step-down, family-wise error 5 %).
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+Z95 = 1.959963984540054  # the standard normal's 0.975 quantile
+Bounds = tuple[float, float] | None
+
 
 def _beta_fraction(a: float, b: float, x: float) -> float:
     """The continued fraction of the incomplete beta function (modified Lentz's method)."""
@@ -23,7 +32,7 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
     c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
     d = 1.0 / (d if abs(d) > tiny else tiny)
     result = d
-    for m in range(1, 400):
+    for m in range(1, 20_000):
         for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
                           -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
             d = 1.0 + numerator * d
@@ -36,28 +45,37 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
     return result
 
 
+def _beta_front(a: float, b: float, x: float) -> float:
+    return math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+                    + a * math.log(x) + b * math.log1p(-x))
+
+
 def incomplete_beta(a: float, b: float, x: float) -> float:
     """The regularized incomplete beta function I_x(a, b)."""
     if x <= 0:
         return 0.0
     if x >= 1:
         return 1.0
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                     + a * math.log(x) + b * math.log1p(-x))
     if x < (a + 1) / (a + b + 2):
-        return front * _beta_fraction(a, b, x) / a
-    return 1.0 - front * _beta_fraction(b, a, 1 - x) / b
+        return _beta_front(a, b, x) * _beta_fraction(a, b, x) / a
+    return 1.0 - _beta_front(b, a, 1 - x) * _beta_fraction(b, a, 1 - x) / b
 
 
 def t_tail(t: float, df: float) -> float:
-    """P(T > |t|) for Student's t with ``df`` degrees of freedom, accurate in both regimes:
-    near the centre from I over t²/(df+t²), far out from I over df/(df+t²)."""
+    """P(T > |t|) for Student's t with ``df`` degrees of freedom. Always from
+    I_x(df/2, 1/2) with x = df/(df+t²): the small tail is computed directly, never as
+    0.5 minus something close to 0.5 (which lost every digit below about 1e-16)."""
     if math.isinf(t):
         return 0.0
     square = t * t
-    if square < df:
-        return 0.5 - 0.5 * incomplete_beta(0.5, df / 2, square / (df + square))
-    return 0.5 * incomplete_beta(df / 2, 0.5, df / (df + square))
+    if square == 0:
+        return 0.5
+    x = df / (df + square)
+    if x < (df / 2 + 1) / (df / 2 + 2.5):  # the fraction converges here: the tail is small
+        return 0.5 * _beta_front(df / 2, 0.5, x) * _beta_fraction(df / 2, 0.5, x) / (df / 2)
+    # Near the centre: 1 - I over 1 - x = t²/(df+t²), computed without cancellation.
+    y = square / (df + square)
+    return 0.5 - 0.5 * incomplete_beta(0.5, df / 2, y)
 
 
 def t_cdf(t: float, df: float) -> float:
@@ -84,28 +102,81 @@ def t_quantile(p: float, df: float) -> float:
     return (low + high) / 2
 
 
+def normal_quantile(p: float) -> float:
+    """The z with P(Z <= z) = p (bisection on erfc, to 1e-12)."""
+    low, high = -40.0, 40.0
+    while high - low > 1e-12:
+        middle = (low + high) / 2
+        if 0.5 * math.erfc(-middle / math.sqrt(2)) < p:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def binomial_cdf(k: int, n: int, p: float = 0.5) -> float:
+    """P(X <= k) for X ~ Binomial(n, p), as I_{1-p}(n-k, k+1)."""
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    return incomplete_beta(n - k, k + 1, 1 - p)
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval for a proportion (Wilson 1927)."""
+    if n == 0:
+        return math.nan, math.nan
+    p = successes / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    # At 0 and n the bounds are exactly 0 and 1 (the formula's rounding leaves 1e-17).
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return low, high
+
+
 @dataclass(frozen=True)
 class Summary:
     n: int
     mean: float
     low: float
     high: float
+    method: str = "t"  # "t", or "wilson" for 0/1 scores
 
     @property
     def has_interval(self) -> bool:
         return self.n >= 2
 
 
-def summarize(values: Sequence[float]) -> Summary:
+def _binary(values: Sequence[float]) -> bool:
+    return bool(values) and all(v in (0.0, 1.0) for v in values)
+
+
+def _cut(low: float, high: float, bounds: Bounds) -> tuple[float, float]:
+    if bounds is None:
+        return low, high
+    return max(bounds[0], low), min(bounds[1], high)
+
+
+def summarize(values: Sequence[float], bounds: Bounds = None, level: float = 0.95) -> Summary:
+    """The mean and its interval (95 % unless ``level`` says otherwise); ``bounds``: the
+    score's range, when it has one."""
     n = len(values)
     if n == 0:
         return Summary(0, math.nan, math.nan, math.nan)
     mean = math.fsum(values) / n
     if n < 2:
         return Summary(n, mean, mean, mean)
-    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
-    half = t_quantile(0.975, n - 1) * sd / math.sqrt(n)
-    return Summary(n, mean, mean - half, mean + half)
+    if _binary(values):
+        low, high = wilson(round(mean * n), n, _z(level))
+        return Summary(n, mean, low, high, "wilson")
+    return Summary(n, mean, *_t_interval(values, bounds, level))
+
+
+def _z(level: float) -> float:
+    return Z95 if level == 0.95 else normal_quantile(1 - (1 - level) / 2)
 
 
 @dataclass(frozen=True)
@@ -116,24 +187,55 @@ class Paired:
     ties: int
     losses: int
     differences: tuple[float, ...] = ()  # per row, for the report's histogram
+    method: str = "paired t"  # or "McNemar" for 0/1 scores
 
 
-def paired(candidate: Sequence[float], baseline: Sequence[float]) -> Paired:
-    """The paired comparison of two members on the same rows (same order)."""
-    diffs = [c - b for c, b in zip(candidate, baseline, strict=True)]
-    summary = summarize(diffs)
+def _mcnemar(n: int, wins: int, losses: int, mean: float,
+             diffs: tuple[float, ...], level: float) -> Paired:
+    """McNemar's exact test and the Bonett-Price (2012) adjusted Wald interval."""
+    discordant = wins + losses
+    p_value = 1.0 if discordant == 0 else min(
+        1.0, 2 * binomial_cdf(min(wins, losses), discordant))
+    up, down = (wins + 1) / (n + 2), (losses + 1) / (n + 2)
+    centre = up - down
+    half = _z(level) * math.sqrt(max(0.0, up + down - centre * centre) / (n + 2))
+    low, high = max(-1.0, centre - half), min(1.0, centre + half)
+    return Paired(Summary(n, mean, low, high, "bonett-price"), p_value, wins, n - discordant,
+                  losses, diffs, "McNemar")
+
+
+def paired(candidate: Sequence[float], baseline: Sequence[float],
+           bounds: Bounds = None, level: float = 0.95) -> Paired:
+    """The paired comparison of two members on the same rows (same order), with an interval
+    of the mean difference at ``level``."""
+    diffs = tuple(c - b for c, b in zip(candidate, baseline, strict=True))
     wins = sum(1 for d in diffs if d > 0)
     losses = sum(1 for d in diffs if d < 0)
     ties = len(diffs) - wins - losses
-    if summary.n < 2:
-        return Paired(summary, math.nan, wins, ties, losses, tuple(diffs))
+    n = len(diffs)
+    if n >= 2 and _binary(candidate) and _binary(baseline):
+        return _mcnemar(n, wins, losses, math.fsum(diffs) / n, diffs, level)
+    spread = None if bounds is None else (bounds[0] - bounds[1], bounds[1] - bounds[0])
+    if n < 2:
+        return Paired(summarize(diffs), math.nan, wins, ties, losses, diffs)
+    # Differences are never proportions: the t interval, whatever values they take.
+    summary = Summary(n, math.fsum(diffs) / n, *_t_interval(diffs, spread, level))
     sd = math.sqrt(math.fsum((d - summary.mean) ** 2 for d in diffs) / (summary.n - 1))
     if sd == 0:
         p_value = 1.0 if summary.mean == 0 else 0.0
     else:
         t = summary.mean / (sd / math.sqrt(summary.n))
         p_value = min(1.0, 2 * t_tail(t, summary.n - 1))
-    return Paired(summary, p_value, wins, ties, losses, tuple(diffs))
+    return Paired(summary, p_value, wins, ties, losses, diffs)
+
+
+def _t_interval(values: Sequence[float], bounds: Bounds, level: float = 0.95
+                ) -> tuple[float, float]:
+    n = len(values)
+    mean = math.fsum(values) / n
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    half = t_quantile(1 - (1 - level) / 2, n - 1) * sd / math.sqrt(n)
+    return _cut(mean - half, mean + half, bounds)
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

@@ -104,7 +104,12 @@ class Gate(_Strict):
     alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
         0.05, description="Significance level for no_regression_vs.")
     max_missing_rows: Annotated[int, Field(ge=0)] | None = Field(
-        None, description="Most rows a member may lack.")
+        None, description=(
+            "Most rows a member may lack a score for in this score column: rows without an "
+            "item, and items failed, pending or unscored (each kind is shown)."))
+    unscored: Literal["missing", "zero"] = Field("missing", description=(
+        "An output the score cannot read (a judge's answer that is none of its choices): "
+        "'missing' counts the row as lacking a score; 'zero' scores it 0, a failure."))
 
 
 class EvaluationGroup(_Resource):
