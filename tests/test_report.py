@@ -264,3 +264,85 @@ def test_check_of_a_bad_spec_reports_it_as_validate_does(workdir, run) -> None:
     result = run("check", str(root), "--endpoint", "http://127.0.0.1:9", env=ENV)
     assert expected.code == 1 and expected.err
     assert (result.code, result.out, result.err) == (1, "", expected.err)
+
+
+def test_check_refuses_to_judge_a_run_in_progress(workdir, tmp_path, run) -> None:
+    from evalspec.platform.api import Settings
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "p.db", complete_after=30.0))
+    try:
+        root = workdir("judge-sweep")
+        assert apply(run, root, server.url).code == 0
+        early = run("check", str(root), "--endpoint", server.url, env=ENV)
+        partial = run("check", str(root), "--endpoint", server.url, "--allow-partial",
+                      env=ENV)
+        report = run("report", "faq-judged", str(root), "--endpoint", server.url, env=ENV)
+    finally:
+        server.stop()
+    assert (early.code, early.out) == (1, "")
+    assert early.err == (
+        "Error: cannot judge the gates yet: evaluations still running: "
+        "faq-openai-gpt-4o (running), faq-openai-gpt-4o-mini (running), "
+        "faq-anthropic-claude-3-5-sonnet (running). Wait for them with 'evalspec check "
+        "--wait' (or judge what is there with --allow-partial)\n")
+    # Judged anyway, nothing holds that the data cannot support.
+    assert partial.code == 1
+    assert "  FAILED  rouge at most 0 missing rows: faq-openai-gpt-4o lacks a score for" in (
+        partial.out)
+    assert "faq-openai-gpt-4o is running, not finished: its figures are partial" in report.out
+
+
+def test_a_failed_candidate_fails_its_gates(workdir, tmp_path, run) -> None:
+    from evalspec.platform.api import Settings
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "f.db", complete_after=0.1,
+                                       fail_models=("anthropic/*",)))
+    try:
+        root = workdir("judge-sweep")
+        assert apply(run, root, server.url).code == 0
+        result = run("check", str(root), "--endpoint", server.url, "--wait", "--interval",
+                     "0.05", "--var", "candidate=faq-anthropic-claude-3-5-sonnet", env=ENV)
+        report = json.loads(run("report", "faq-judged", str(root), "--endpoint", server.url,
+                                "--format", "json", env=ENV).out)
+    finally:
+        server.stop()
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[1] == (
+        "  FAILED  judge no regression vs faq-openai-gpt-4o-mini (alpha 0.05) for "
+        "faq-anthropic-claude-3-5-sonnet: faq-anthropic-claude-3-5-sonnet: only 0 rows with a "
+        "score for both it and faq-openai-gpt-4o-mini (at least 10 needed to judge)")
+    assert lines[2] == (
+        "  FAILED  rouge min 0.7 for faq-anthropic-claude-3-5-sonnet: "
+        "faq-anthropic-claude-3-5-sonnet: no mean over all 60 rows to judge: 60 rows without "
+        "a score (failed 60)")
+    assert lines[3] == (
+        "  FAILED  rouge at most 0 missing rows: faq-anthropic-claude-3-5-sonnet lacks a score "
+        "for 60 rows (failed 60)")
+    assert lines[-1] == "3 gates: 0 held, 3 failed."
+    claude = next(m for m in report["members"]
+                  if m["name"] == "faq-anthropic-claude-3-5-sonnet")
+    assert claude["status"] == "failed"
+
+
+def test_local_results_do_not_change_after_they_finish(workdir, run, monkeypatch) -> None:
+    root = workdir("judge-sweep")
+    monkeypatch.setenv("EVALSPEC_LOCAL_MODEL_QUALITY", QUALITIES)
+    assert run("apply", str(root), "--endpoint", "local", "--auto-approve").code == 0
+    assert run("status", str(root), "--endpoint", "local", "--watch", "--interval",
+               "0.2").code == 0
+
+    def report() -> dict:
+        result = run("report", "faq-judged", str(root), "--endpoint", "local", "--format",
+                     "json")
+        assert result.code == 0, result.err
+        return json.loads(result.out)
+
+    first = report()
+    monkeypatch.delenv("EVALSPEC_LOCAL_MODEL_QUALITY")  # a new shell
+    assert report() == first
+    monkeypatch.setenv("EVALSPEC_LOCAL_MODEL_QUALITY", "anthropic/*=1.0,*=0.0")
+    assert report() == first
+    assert [m["name"] for m in first["scores"][1]["members"]][0] == "faq-openai-gpt-4o"

@@ -79,6 +79,10 @@ def _p(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.3g}"
 
 
+def _rows(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"
+
+
 def _lacking(gaps: dict[str, int]) -> str:
     return ", ".join(f"{kind} {count}" for kind, count in gaps.items() if count)
 
@@ -106,7 +110,8 @@ def evaluate(gate: Gate, scores: Scores) -> Verdict:
             mean = summarize(list(values.values())).mean
             if lacking or math.isnan(mean):
                 failures.append(f"{member}: no mean over all {rows} rows to judge: "
-                                f"{lacking} have no score ({_lacking(gaps) or 'no rows'})")
+                                f"{_rows(lacking)} without a score "
+                                f"({_lacking(gaps) or 'no rows'})")
             elif gate.min is not None and not mean >= gate.min:
                 failures.append(f"{member} averages {_f(mean)} < {gate.min:g}")
             elif gate.max is not None and not mean <= gate.max:
@@ -115,7 +120,7 @@ def evaluate(gate: Gate, scores: Scores) -> Verdict:
                 notes.append(f"{member} averages {_f(mean)} over {rows} rows")
         if gate.max_missing_rows is not None:
             if lacking > gate.max_missing_rows:
-                failures.append(f"{member} lacks a score for {lacking} rows "
+                failures.append(f"{member} lacks a score for {_rows(lacking)} "
                                 f"({_lacking(gaps)})")
             elif gate.min is None and gate.max is None and baseline is None:
                 notes.append(f"{member} lacks {lacking}" + (f" ({_lacking(gaps)})"

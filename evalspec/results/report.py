@@ -211,13 +211,20 @@ class Scores:
     def every_row(self) -> set[str]:
         return set().union(*self.rows.values()) if self.rows else set()
 
+    def _unscored_rows(self, alias: str, member: str) -> dict[str, str]:
+        """The member's rows with an item but no score in this column, and why: a row that
+        was neither scored nor marked is unscored, never silently dropped."""
+        scored = self.values[alias][member]
+        marked = self.gaps.get(alias, {}).get(member, {})
+        return {k: marked.get(k, "unscored") for k in self.rows[member] if k not in scored}
+
     def member_values(self, alias: str, member: str, unscored_zero: bool = False
                       ) -> dict[str, float]:
         """A member's scores in one column; ``unscored_zero``: unscored outputs score 0."""
         scored = self.values[alias][member]
         if not unscored_zero:
             return scored
-        zeros = {k: 0.0 for k, kind in self.gaps.get(alias, {}).get(member, {}).items()
+        zeros = {k: 0.0 for k, kind in self._unscored_rows(alias, member).items()
                  if kind == "unscored"}
         return {**zeros, **scored}
 
@@ -226,7 +233,7 @@ class Scores:
         """Rows of the group the member has no score for in this column, by why."""
         counts = {kind: 0 for kind in GAPS}
         counts["missing"] = len(self.every_row - self.rows[member])
-        for kind in self.gaps.get(alias, {}).get(member, {}).values():
+        for kind in self._unscored_rows(alias, member).values():
             if not (unscored_zero and kind == "unscored"):
                 counts[kind] += 1
         return counts
