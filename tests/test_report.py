@@ -346,3 +346,52 @@ def test_local_results_do_not_change_after_they_finish(workdir, run, monkeypatch
     monkeypatch.setenv("EVALSPEC_LOCAL_MODEL_QUALITY", "anthropic/*=1.0,*=0.0")
     assert report() == first
     assert [m["name"] for m in first["scores"][1]["members"]][0] == "faq-openai-gpt-4o"
+
+
+def test_html_report_content_without_a_browser(scored, run, tmp_path) -> None:
+    """The page parsed: title, a section per score with its table rows, the leaderboards'
+    bars and the methods, as data (the screenshot test needs Chromium; this does not)."""
+    from html.parser import HTMLParser
+
+    root, url = scored
+    page = tmp_path / "report.html"
+    assert run("report", "faq-judged", str(root), "--endpoint", url, "--format", "html",
+               "-o", str(page), env=ENV).code == 0
+
+    class Page(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[str] = []
+            self.text: dict[str, list[str]] = {}
+            self.rows: list[list[str]] = []
+            self.rects = 0
+
+        def handle_starttag(self, tag, attrs) -> None:
+            self.stack.append(tag)
+            if tag == "tr":
+                self.rows.append([])
+            self.rects += tag == "rect"
+
+        def handle_endtag(self, tag) -> None:
+            while self.stack and self.stack.pop() != tag:
+                pass
+
+        def handle_data(self, data) -> None:
+            if self.stack and data.strip():
+                self.text.setdefault(self.stack[-1], []).append(data.strip())
+                if self.stack[-1] == "td":
+                    self.rows[-1].append(data.strip())
+
+    parsed = Page()
+    parsed.feed(page.read_text())
+    assert parsed.text["title"] == ["evalspec report: EvaluationGroup/faq-judged"]
+    assert parsed.text["h2"] == [
+        "rouge (metric: rougeL)",
+        "judge (auto_evaluation.guided_decoding: correct > partly correct > wrong)"]
+    members = [row[0] for row in parsed.rows if row]
+    assert members == ["faq-openai-gpt-4o", "faq-openai-gpt-4o-mini",
+                       "faq-anthropic-claude-3-5-sonnet"] * 2
+    best = next(row for row in parsed.rows if row and row[0] == "faq-openai-gpt-4o")
+    assert best[1:4] == ["60", "0.944", "[0.901, 0.987]"]
+    assert parsed.rects >= 6  # a bar per member per score
+    assert any("McNemar" in text for text in parsed.text["p"])

@@ -46,7 +46,10 @@ def test_means_intervals_and_win_rates_are_right(tmp_path, run) -> None:
              for (x, y), pick in zip(scores, picks, strict=True)]
     result = run("tasks", "summary", write(tmp_path, lines), "--format", "json")
     doc = json.loads(result.out)
-    half = 3.182 * math.sqrt(((3 - 3.5) ** 2 + 0.5 ** 2 + 1.5 ** 2 + 1.5 ** 2) / 3) / 2
+    from scipy.stats import t as student  # the reference: exact quantiles, not a table
+
+    half = student.ppf(0.975, 3) * math.sqrt(((3 - 3.5) ** 2 + 0.5 ** 2 + 1.5 ** 2
+                                              + 1.5 ** 2) / 3) / 2
     assert doc["numeric"][0] == {"source": "a", "model": "m/a", "annotations": {"overall": {
         "n": 4, "mean": 3.5, "sd": round(math.sqrt(5 / 3), 4),
         "ci95": [round(3.5 - half, 4), round(3.5 + half, 4)]}}}
@@ -228,3 +231,18 @@ def test_no_task_shape_makes_the_summary_crash() -> None:
             assert render(summary)
 
     check()
+
+
+def test_intervals_use_exact_t_quantiles_above_thirty_degrees_of_freedom() -> None:
+    from scipy.stats import t as student
+
+    from evalspec.results.tasks_summary import Running
+
+    for n in (2, 31, 32, 60, 500):
+        running = Running()
+        for i in range(n):
+            running.add(float(i % 7))
+        low, high = running.interval()
+        half = student.ppf(0.975, n - 1) * running.sd / math.sqrt(n)
+        assert (low, high) == (pytest.approx(running.mean - half, rel=1e-9),
+                               pytest.approx(running.mean + half, rel=1e-9))
