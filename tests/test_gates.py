@@ -158,6 +158,9 @@ def test_judge_answers_are_normalised_before_they_score() -> None:
                                         float("inf"))] == [1.0, 0.0, 4.5, 3.0, 1.0, None,
                                                            None, None]
     assert normalise('  "Partly correct!" ') == "partly correct"
+    yes_no = Column("ok", "auto_evaluation.guided_decoding", "yes > no", ("yes", "no"),
+                    (0.0, 1.0))
+    assert [yes_no.score(v) for v in ("Yes", "no", "No.", "nope")] == [1.0, 0.0, 0.0, None]
 
 
 MARGINAL = [0.55, 0.59, 0.63, 0.58, 0.62, 0.58, 0.62, 0.63, 0.58, 0.62, 0.61, 0.59, 0.63, 0.58,
