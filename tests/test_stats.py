@@ -135,3 +135,23 @@ def test_simulated_coverage_of_the_intervals_reaches_nominal() -> None:
             summary = summarize(values, (0.0, 1.0))
             covered += summary.low <= p <= summary.high
         assert covered / 2_000 >= 0.90, (n, p, covered)
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=15))
+def test_holm_matches_statsmodels(p_values) -> None:
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    _, reference, _, _ = multitest.multipletests(p_values, alpha=0.05, method="holm")
+    assert holm(p_values) == pytest.approx(list(reference), abs=1e-12)
+
+
+@given(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40))
+def test_mcnemar_matches_statsmodels(wins: int, losses: int, ties: int) -> None:
+    tables = pytest.importorskip("statsmodels.stats.contingency_tables")
+    n = wins + losses + ties
+    if n < 2:
+        return
+    candidate = [1.0] * wins + [0.0] * losses + [1.0] * ties
+    baseline = [0.0] * wins + [1.0] * losses + [1.0] * ties
+    reference = tables.mcnemar([[ties, wins], [losses, 0]], exact=True).pvalue
+    assert paired(candidate, baseline).p_value == pytest.approx(min(1.0, reference),
+                                                                rel=1e-9, abs=1e-300)
