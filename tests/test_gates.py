@@ -4,6 +4,7 @@ a gate must fail for lack of evidence."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -196,3 +197,74 @@ def test_an_interval_below_zero_fails_the_gate_even_when_the_test_does_not() -> 
     assert verdict.detail == (
         "cand -0.250 [-0.443, -0.012] (95% interval) vs base on 20 paired rows, McNemar p "
         "0.0625: significantly worse")
+
+
+def _margin(candidate: dict[int, float | str], baseline: dict[int, float | str], rule: str,
+            margin: float, **gate: object):
+    data = scores({"rouge": {"cand": candidate, "base": baseline}})
+    return evaluate(Gate(score="rouge", **{rule: {"member": "base", "margin": margin}}, **gate),
+                    data)
+
+
+def test_non_inferiority_holds_only_when_the_lower_bound_clears_minus_the_margin() -> None:
+    from scipy import stats as scipy_stats
+
+    cand, base = dict(enumerate(MARGINAL)), dict(enumerate(BASE))
+    diffs = [c - b for c, b in zip(MARGINAL, BASE, strict=True)]
+    mean = sum(diffs) / 20
+    lower = mean - scipy_stats.t.ppf(0.95, 19) * scipy_stats.sem(diffs)  # one-sided 95 %
+    assert lower == pytest.approx(-0.02162, abs=1e-5)
+    held = _margin(cand, base, "no_regression_vs", 0.025)
+    assert held.held and held.detail == (
+        "cand -0.013 vs base on 20 paired rows, lower bound -0.022 (95% one-sided, paired t) "
+        "above -0.025 (the margin)")
+    failed = _margin(cand, base, "no_regression_vs", 0.02)
+    assert not failed.held
+    assert failed.detail == (
+        "cand -0.013 vs base on 20 paired rows, lower bound -0.022 (95% one-sided, paired t) "
+        "is not above -0.020 (the margin); underpowered: about 62 rows would show it at 80% "
+        "power if the difference stays -0.013")
+    from evalspec.results.stats import rows_needed
+
+    sd = scipy_stats.tstd(diffs)
+    assert math.ceil(rows_needed(sd, mean + 0.02, 0.05)) == 62
+    # Just beside the bound, on either side.
+    assert _margin(cand, base, "no_regression_vs", -lower + 1e-4).held
+    assert not _margin(cand, base, "no_regression_vs", -lower - 1e-4).held
+
+
+def test_superiority_needs_the_lower_bound_above_the_margin() -> None:
+    base = dict(enumerate(BASE))
+    better = {i: v + 0.1 + 0.01 * (i % 3) for i, v in base.items()}
+    assert _margin(better, base, "better_than", 0.05).held
+    short = _margin(better, base, "better_than", 0.12)
+    assert not short.held and ("is not above +0.120 (the margin); more rows would not show "
+                               "it: the difference itself (+0.109) is not above +0.120"
+                               ) in short.detail
+    assert not _margin(base, base, "better_than", 0.0).held  # equal is not better
+
+
+def test_rows_needed_for_a_margin_matches_statsmodels() -> None:
+    power = pytest.importorskip("statsmodels.stats.power")
+    from evalspec.results.stats import rows_needed
+
+    for effect in (0.1, 0.3, 0.5):
+        reference = power.NormalIndPower().solve_power(effect_size=effect, alpha=0.05,
+                                                       power=0.8, ratio=0,
+                                                       alternative="larger")
+        assert rows_needed(1.0, effect, 0.05) == pytest.approx(reference, rel=1e-6)
+
+
+def test_the_minimum_detectable_difference_against_statsmodels() -> None:
+    """(t(0.975) + t(0.8)) · sd/√n is within 0.2 % of the exact noncentral-t answer from 10
+    rows on (docs/report.md works an example)."""
+    power = pytest.importorskip("statsmodels.stats.power")
+    from evalspec.results.stats import mde, paired
+
+    for n in (10, 20, 60, 200):
+        candidate = [float(i % 4) for i in range(n)]
+        baseline = [float((i + 1) % 3) for i in range(n)]
+        pair = paired(candidate, baseline)
+        exact = power.TTestPower().solve_power(nobs=n, alpha=0.05, power=0.8,
+                                               alternative="two-sided") * pair.sd
+        assert mde(pair) == pytest.approx(exact, rel=2e-3)

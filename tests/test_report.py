@@ -113,7 +113,7 @@ def test_the_best_model_is_on_top_and_its_interval_excludes_the_worst(scored, ru
     assert text[3].split()[:6] == ["member", "n", "mean", "95%", "CI", "all"]
     assert text[4].split() == ["faq-openai-gpt-4o", "60", "0.944", "[0.901,", "0.987]",
                                "0.944", "(n=60)", "-", "baseline"]
-    assert text[6].split()[-3:] == ["6.2e-09", "1.2e-08", "5/19/36"]
+    assert text[6].split()[-4:] == ["6.2e-09", "1.2e-08", "0.118", "5/19/36"]
 
 
 def test_another_baseline_and_markdown(scored, run) -> None:
@@ -193,9 +193,9 @@ def test_check_holds_the_candidate_to_the_example_gates(scored, run) -> None:
     assert passed.code == 0, passed.err
     assert passed.out.splitlines() == [
         "EvaluationGroup/faq-judged",
-        "  held    judge no regression vs faq-openai-gpt-4o-mini (alpha 0.05) for "
-        "faq-openai-gpt-4o: faq-openai-gpt-4o +0.167 [+0.042, +0.292] (95% interval) vs "
-        "faq-openai-gpt-4o-mini on 60 paired rows, paired t p 0.00988",
+        "  held    judge no worse than faq-openai-gpt-4o-mini by more than 0.1 (alpha 0.05) "
+        "for faq-openai-gpt-4o: faq-openai-gpt-4o +0.167 vs faq-openai-gpt-4o-mini on 60 "
+        "paired rows, lower bound +0.062 (95% one-sided, paired t) above -0.100 (the margin)",
         "  held    rouge min 0.7 for faq-openai-gpt-4o: faq-openai-gpt-4o averages 0.944 over "
         "60 rows",
         "  held    rouge at most 0 missing rows: faq-openai-gpt-4o lacks 0; "
@@ -207,11 +207,12 @@ def test_check_holds_the_candidate_to_the_example_gates(scored, run) -> None:
     document = json.loads(worse.out)
     assert (document["held"], document["failed"]) == (1, 2)
     failed = [v for v in document["verdicts"] if not v["held"]]
-    assert failed[0]["gate"] == ("judge no regression vs faq-openai-gpt-4o-mini (alpha 0.05) "
-                                 "for faq-anthropic-claude-3-5-sonnet")
+    assert failed[0]["gate"] == ("judge no worse than faq-openai-gpt-4o-mini by more than 0.1 "
+                                 "(alpha 0.05) for faq-anthropic-claude-3-5-sonnet")
     assert failed[0]["detail"] == (
-        "faq-anthropic-claude-3-5-sonnet -0.225 [-0.413, -0.037] (95% interval) vs "
-        "faq-openai-gpt-4o-mini on 60 paired rows, paired t p 0.0198: significantly worse")
+        "faq-anthropic-claude-3-5-sonnet -0.225 vs faq-openai-gpt-4o-mini on 60 paired rows, "
+        "lower bound -0.382 (95% one-sided, paired t) is not above -0.100 (the margin); more "
+        "rows would not show it: the difference itself (-0.225) is not above -0.100")
     assert failed[1]["detail"] == "faq-anthropic-claude-3-5-sonnet averages 0.663 < 0.7"
     comment = root / "check.md"
     assert run("check", str(root), "--endpoint", url, "--markdown", str(comment),
@@ -311,7 +312,7 @@ def test_a_failed_candidate_fails_its_gates(workdir, tmp_path, run) -> None:
     assert result.code == 1
     lines = result.out.splitlines()
     assert lines[1] == (
-        "  FAILED  judge no regression vs faq-openai-gpt-4o-mini (alpha 0.05) for "
+        "  FAILED  judge no worse than faq-openai-gpt-4o-mini by more than 0.1 (alpha 0.05) for "
         "faq-anthropic-claude-3-5-sonnet: faq-anthropic-claude-3-5-sonnet: only 0 rows with a "
         "score for both it and faq-openai-gpt-4o-mini (at least 10 needed to judge)")
     assert lines[2] == (

@@ -42,6 +42,8 @@ def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
       gates:
         - {score: rouge, min: 0.7}
         - {score: judge, no_regression_vs: faq-prod-model, alpha: 0.05}
+        - {score: judge, no_regression_vs: {member: faq-prod-model, margin: 0.05}}
+        - {score: rouge, better_than: {member: faq-prod-model, margin: 0.02}}
         - {score: rouge, max_missing_rows: 0}
 
     Each gate is printed as held or failed, with the figures it was judged on (docs/report.md).

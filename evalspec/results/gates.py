@@ -13,6 +13,10 @@ compared with). A gate holds only on evidence (docs/report.md):
   (default 0.05), or when the upper end of its 1 − alpha/k interval is below 0, so the
   interval printed never contradicts the verdict; with fewer than MIN_PAIRED_ROWS such rows,
   or no p-value, it fails too;
+- ``no_regression_vs: {member, margin}`` / ``better_than: {member, margin}``: each member
+  must be shown no worse than MEMBER by more than the margin / better by more than it: the
+  one-sided 1 − alpha/k lower bound of the difference must clear −margin / +margin; a
+  failure says how many rows the margin would need (``underpowered: …``);
 - ``max_missing_rows``: each member lacks a score for at most this many of the group's rows
   in this column, counting rows without an item and failed, pending and unscored items;
 - ``unscored: zero`` scores outputs the column cannot read as 0 instead of counting them as
@@ -29,7 +33,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from evalspec.results.report import MIN_PAIRED_ROWS, Scores, compare_pair
-from evalspec.results.stats import summarize
+from evalspec.results.stats import mde, rows_needed, summarize
 from evalspec.spec.models import Gate
 
 
@@ -51,8 +55,14 @@ def describe(gate: Gate) -> str:
         parts.append(f"min {gate.min:g}")
     if gate.max is not None:
         parts.append(f"max {gate.max:g}")
-    if gate.no_regression_vs is not None:
-        parts.append(f"no regression vs {gate.no_regression_vs} (alpha {gate.alpha:g})")
+    if gate.better_than is not None:
+        parts.append(f"better than {gate.compared_with} by more than {gate.margin:g} "
+                     f"(alpha {gate.alpha:g})")
+    elif gate.margin is not None:
+        parts.append(f"no worse than {gate.compared_with} by more than {gate.margin:g} "
+                     f"(alpha {gate.alpha:g})")
+    elif gate.no_regression_vs is not None:
+        parts.append(f"no regression vs {gate.compared_with} (alpha {gate.alpha:g})")
     if gate.max_missing_rows is not None:
         parts.append(f"at most {gate.max_missing_rows} missing rows")
     if gate.unscored == "zero":
@@ -93,7 +103,7 @@ def evaluate(gate: Gate, scores: Scores) -> Verdict:
     if column is None:
         known = ", ".join(c.alias for c in scores.columns) or "none"
         return Verdict(group, name, False, f"no score column '{gate.score}' (scores: {known})")
-    baseline = gate.no_regression_vs
+    baseline = gate.compared_with
     if baseline is not None and baseline not in scores.members:
         return Verdict(group, name, False, f"'{baseline}' is not a member")
     members = _chosen(gate, scores.members, baseline)
@@ -134,30 +144,78 @@ def evaluate(gate: Gate, scores: Scores) -> Verdict:
 
 def _regressions(gate: Gate, scores: Scores, members: list[str], baseline: str,
                  notes: list[str]) -> list[str]:
-    """``no_regression_vs``: Bonferroni over this gate's comparisons, each on its paired rows,
-    with the interval at the same simultaneous level (1 − alpha/k)."""
+    """``no_regression_vs`` and ``better_than``: Bonferroni over this gate's comparisons,
+    each on its paired rows, with the interval at the same simultaneous level."""
     zero = gate.unscored == "zero"
     column = next(c for c in scores.columns if c.alias == gate.score)
     reference = scores.member_values(gate.score, baseline, zero)
     family = len(members)
-    level = 1 - gate.alpha / family
     failures = []
     for member in members:
-        pair = compare_pair(scores.member_values(gate.score, member, zero), reference,
-                            column.bounds, level)
-        diff = pair.summary
-        adjusted = min(1.0, pair.p_value * family)
-        text = (f"{member} {_signed(diff.mean)} [{_signed(diff.low)}, {_signed(diff.high)}] "
-                f"({level * 100:g}% interval) vs {baseline} on {diff.n} paired rows, "
-                f"{pair.method} p {_p(adjusted)}"
-                + (f" (Bonferroni over {family})" if family > 1 else ""))
-        if diff.n < MIN_PAIRED_ROWS:
-            failures.append(f"{member}: only {diff.n} rows with a score for both it and "
-                            f"{baseline} (at least {MIN_PAIRED_ROWS} needed to judge)")
-        elif math.isnan(adjusted) or math.isnan(diff.mean):
-            failures.append(f"{text}: no p-value, nothing to judge on")
-        elif (diff.mean < 0 and adjusted < gate.alpha) or diff.high < 0:
-            failures.append(f"{text}: significantly worse")
+        candidate = scores.member_values(gate.score, member, zero)
+        if gate.margin is None:
+            failure, note = _no_regression(gate, member, baseline, candidate, reference,
+                                           column.bounds, family)
         else:
-            notes.append(text)
+            failure, note = _with_margin(gate, member, baseline, candidate, reference,
+                                         column.bounds, family)
+        if failure:
+            failures.append(failure)
+        else:
+            notes.append(note)
     return failures
+
+
+def _few(member: str, baseline: str, n: int) -> str:
+    return (f"{member}: only {n} rows with a score for both it and {baseline} (at least "
+            f"{MIN_PAIRED_ROWS} needed to judge)")
+
+
+def _no_regression(gate: Gate, member: str, baseline: str, candidate: dict[str, float],
+                   reference: dict[str, float], bounds: tuple[float, float] | None,
+                   family: int) -> tuple[str | None, str]:
+    """Not shown worse: a two-sided test, with the difference it could have detected."""
+    level = 1 - gate.alpha / family
+    pair = compare_pair(candidate, reference, bounds, level)
+    diff = pair.summary
+    adjusted = min(1.0, pair.p_value * family)
+    text = (f"{member} {_signed(diff.mean)} [{_signed(diff.low)}, {_signed(diff.high)}] "
+            f"({level * 100:g}% interval) vs {baseline} on {diff.n} paired rows, "
+            f"{pair.method} p {_p(adjusted)}"
+            + (f" (Bonferroni over {family})" if family > 1 else ""))
+    if diff.n < MIN_PAIRED_ROWS:
+        return _few(member, baseline, diff.n), ""
+    if math.isnan(adjusted) or math.isnan(diff.mean):
+        return f"{text}: no p-value, nothing to judge on", ""
+    if (diff.mean < 0 and adjusted < gate.alpha) or diff.high < 0:
+        return f"{text}: significantly worse", ""
+    return None, f"{text}; MDE (80%) {_f(mde(pair, gate.alpha / family))}"
+
+
+def _with_margin(gate: Gate, member: str, baseline: str, candidate: dict[str, float],
+                 reference: dict[str, float], bounds: tuple[float, float] | None,
+                 family: int) -> tuple[str | None, str]:
+    """Shown no worse than -margin (no_regression_vs) or better than +margin
+    (better_than): the one-sided lower bound at 1 - alpha/k must clear it."""
+    assert gate.margin is not None  # pragma: no mutate (the caller checked)
+    one_sided = gate.alpha / family
+    pair = compare_pair(candidate, reference, bounds, 1 - 2 * one_sided)
+    diff = pair.summary
+    bound = gate.margin if gate.better_than is not None else -gate.margin
+    text = (f"{member} {_signed(diff.mean)} vs {baseline} on {diff.n} paired rows, lower bound "
+            f"{_signed(diff.low)} ({(1 - one_sided) * 100:g}% one-sided, {pair.method}"
+            + (f", Bonferroni over {family}" if family > 1 else "") + ")")
+    if diff.n < MIN_PAIRED_ROWS:
+        return _few(member, baseline, diff.n), ""
+    if math.isnan(diff.low):
+        return f"{text}: no interval, nothing to judge on", ""
+    if diff.low > bound:
+        return None, f"{text} above {_signed(bound)} (the margin)"
+    needed = rows_needed(pair.sd, diff.mean - bound, one_sided)
+    power = (f"underpowered: about {math.ceil(needed):,} rows would show it at 80% power "
+             f"if the difference stays {_signed(diff.mean)}" if math.isfinite(needed)
+             and needed > diff.n else "more rows would not show it: the difference itself "
+             f"({_signed(diff.mean)}) is not above {_signed(bound)}" if not math.isfinite(needed)
+             else "")
+    return (f"{text} is not above {_signed(bound)} (the margin)"
+            + (f"; {power}" if power else "")), ""

@@ -28,7 +28,7 @@ from typing import Any
 from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
 from evalspec.plan.refresh import Remote, refresh
-from evalspec.results.stats import Paired, Summary, holm, paired, summarize
+from evalspec.results.stats import Paired, Summary, holm, mde, paired, summarize
 from evalspec.results.status import FINISHED, find_owned, member_items, member_names_of
 from evalspec.spec.aliases import task_alias
 
@@ -167,7 +167,7 @@ class Report:
                         "n": compared.summary.n, "mean_difference": number(compared.summary.mean),
                         "ci95": interval(compared.summary), "test": compared.method,
                         "p_value": probability(compared.p_value),
-                        "p_holm": probability(adjusted),
+                        "p_holm": probability(adjusted), "mde": number(mde(compared)),
                         "wins": compared.wins, "ties": compared.ties,
                         "losses": compared.losses}
                 members.append(entry)

@@ -6,7 +6,7 @@ import math
 import textwrap
 
 from evalspec.results.report import ColumnReport, Report
-from evalspec.results.stats import Summary
+from evalspec.results.stats import Summary, mde
 from evalspec.results.status import FINISHED
 from evalspec.sanitize import code_span, document, json_text, markdown_text, one_line
 
@@ -43,28 +43,29 @@ def table_cells(report: Report, column: ColumnReport) -> list[list[str]]:
         cells = [label, f"{common.n:,}", _n(common.mean), _ci(common),
                  f"{_n(alone.mean)} (n={alone.n:,})", _lacking(column.gaps.get(name, {}))]
         if name == report.baseline:
-            cells += ["baseline", "", "", ""]
+            cells += ["baseline", "", "", "", ""]
         else:
             compared, adjusted = column.versus[name]
             diff = compared.summary
             interval = (f"[{_signed(diff.low)}, {_signed(diff.high)}]" if diff.has_interval
                         else "-")
             cells += [f"{_signed(diff.mean)} {interval}", _p(compared.p_value), _p(adjusted),
-                      f"{compared.wins}/{compared.ties}/{compared.losses}"]
+                      _n(mde(compared)), f"{compared.wins}/{compared.ties}/{compared.losses}"]
         rows.append(cells)
     return rows
 
 
 HEADER = ["member", "n", "mean", "95% CI", "all its rows", "no score", "vs baseline (95% CI)",
-          "p", "p (Holm)", "win/tie/loss"]
-RIGHT = (1, 2, 4, 7, 8)  # columns aligned right
+          "p", "p (Holm)", "MDE (80%)", "win/tie/loss"]
+RIGHT = (1, 2, 4, 7, 8, 9)  # columns aligned right
 METHODS = ("Ranked by the mean on the rows every member has a score for (n); 'all its rows' "
            "is each member's mean over every row it has a score for; 'no score' counts the "
            "rows without one (missing, failed, pending, unscored). Intervals: Wilson for 0/1 "
            "scores, Student-t otherwise, kept inside the score's range. Differences are paired "
            "on the rows both have a score for: McNemar's exact test for 0/1 scores, the paired "
            "t-test otherwise; p (Holm) corrects across this score's comparisons with the "
-           "baseline. See docs/report.md.")
+           "baseline. MDE (80%): the smallest true difference this many rows would show at "
+           "p < 0.05 four times in five. See docs/report.md.")
 
 
 def _title(column: ColumnReport) -> str:

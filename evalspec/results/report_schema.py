@@ -16,8 +16,8 @@ _COUNT = {"type": "integer", "minimum": 0}
 def report_schema() -> dict[str, Any]:
     versus = {
         "type": "object", "additionalProperties": False,
-        "required": ["n", "mean_difference", "ci95", "test", "p_value", "p_holm", "wins",
-                     "ties", "losses"],
+        "required": ["n", "mean_difference", "ci95", "test", "p_value", "p_holm", "mde",
+                     "wins", "ties", "losses"],
         "description": "This member minus the baseline, on the rows both have a score for.",
         "properties": {"n": _COUNT, "mean_difference": _NUMBER, "ci95": _INTERVAL,
                        "test": {"enum": ["paired t", "McNemar"], "description": (
@@ -26,6 +26,9 @@ def report_schema() -> dict[str, Any]:
                                    "significant digits."},
                        "p_holm": {**_NUMBER, "description": "Holm-corrected across this "
                                   "score's comparisons with the baseline."},
+                       "mde": {**_NUMBER, "description": (
+                           "The minimum detectable difference at 80% power (two-sided "
+                           "alpha 0.05) with these rows.")},
                        "wins": _COUNT, "ties": _COUNT, "losses": _COUNT}}
     gaps = {"type": "object", "additionalProperties": False,
             "required": ["missing", "failed", "pending", "unscored"],

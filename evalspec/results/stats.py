@@ -189,6 +189,35 @@ class Paired:
     differences: tuple[float, ...] = ()  # per row, for the report's histogram
     method: str = "paired t"  # or "McNemar" for 0/1 scores
 
+    @property
+    def sd(self) -> float:
+        """The standard deviation of the differences (NaN below two rows)."""
+        n = len(self.differences)
+        if n < 2:
+            return math.nan
+        mean = math.fsum(self.differences) / n
+        return math.sqrt(math.fsum((d - mean) ** 2 for d in self.differences) / (n - 1))
+
+
+def mde(pair: Paired, alpha: float = 0.05, power: float = 0.8, sides: int = 2) -> float:
+    """The minimum detectable difference: the smallest true mean difference a test at
+    ``alpha`` (two-sided, or one-sided with ``sides=1``) finds with probability ``power``
+    on these rows: (t(1 - alpha/sides, n-1) + t(power, n-1)) · sd / √n."""
+    n = len(pair.differences)
+    if n < 2 or math.isnan(pair.sd):
+        return math.nan
+    return ((t_quantile(1 - alpha / sides, n - 1) + t_quantile(power, n - 1))
+            * pair.sd / math.sqrt(n))
+
+
+def rows_needed(sd: float, distance: float, alpha: float, power: float = 0.8) -> float:
+    """Rows a one-sided test at ``alpha`` needs to show a difference ``distance`` away from
+    its bound with probability ``power``: ((z(1-alpha) + z(power)) · sd / distance)²
+    (normal approximation; infinite when the distance is not positive)."""
+    if distance <= 0 or math.isnan(sd):
+        return math.inf
+    return ((normal_quantile(1 - alpha) + normal_quantile(power)) * sd / distance) ** 2
+
 
 def _mcnemar(n: int, wins: int, losses: int, mean: float,
              diffs: tuple[float, ...], level: float) -> Paired:

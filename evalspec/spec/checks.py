@@ -265,15 +265,17 @@ def gate_problems(gate: models.Gate, members: list[str], scores: list[str]) -> l
     """What is wrong with one gate for a group with these members and score columns."""
     found: list[tuple[tuple[str | int, ...], str]] = []
     if all(getattr(gate, rule) is None for rule in
-           ("min", "max", "no_regression_vs", "max_missing_rows")):
-        found.append(((), "a gate needs a rule: min, max, no_regression_vs or "
+           ("min", "max", "no_regression_vs", "better_than", "max_missing_rows")):
+        found.append(((), "a gate needs a rule: min, max, no_regression_vs, better_than or "
                           "max_missing_rows"))
     if scores and gate.score not in scores:
         found.append((("score",), f"no scoring task is aliased '{gate.score}'"
                       f"{suggest(gate.score, scores)}; scores: {', '.join(scores)}"))
-    if gate.no_regression_vs is not None and members and gate.no_regression_vs not in members:
-        found.append((("no_regression_vs",), f"'{gate.no_regression_vs}' is not a member"
-                      f"{suggest(gate.no_regression_vs, members)}"))
+    versus = gate.compared_with
+    if versus is not None and members and versus not in members:
+        rule = "better_than" if gate.better_than is not None else "no_regression_vs"
+        where = (rule,) if isinstance(getattr(gate, rule), str) else (rule, "member")
+        found.append((where, f"'{versus}' is not a member{suggest(versus, members)}"))
     for i, pattern in enumerate(gate.members or []):
         if members and not fnmatch.filter(members, pattern):
             found.append((("members", i), f"'{pattern}' matches no member"

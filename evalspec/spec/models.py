@@ -90,6 +90,15 @@ class Evaluation(_Resource):
         return self
 
 
+class Versus(_Strict):
+    """A comparison with a margin: which member, and by how much (in the score's units)."""
+
+    member: Text = Field(description="The member compared with (the baseline).")
+    margin: Annotated[float, Field(ge=0)] = Field(description=(
+        "no_regression_vs: how much worse may still count as no worse (non-inferiority); "
+        "better_than: by how much it must be better (superiority)."))
+
+
 class Gate(_Strict):
     """A rule 'evalspec check' holds a group's scores to (see docs/report.md)."""
 
@@ -99,10 +108,15 @@ class Gate(_Strict):
         "member but the baseline for no_regression_vs)."))
     min: float | None = Field(None, description="Each member's mean must be at least this.")
     max: float | None = Field(None, description="Each member's mean must be at most this.")
-    no_regression_vs: Text | None = Field(None, description=(
-        "A member: no member may score significantly worse than it (paired t-test, Holm)."))
+    no_regression_vs: Text | Versus | None = Field(None, description=(
+        "A member: no member may score significantly worse than it (paired test). "
+        "{member, margin}: each member must be shown no worse than it by more than the margin "
+        "(the one-sided lower bound of the difference above -margin)."))
+    better_than: Versus | None = Field(None, description=(
+        "{member, margin}: each member must be shown better than it by more than the margin "
+        "(the one-sided lower bound of the difference above +margin)."))
     alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
-        0.05, description="Significance level for no_regression_vs.")
+        0.05, description="Significance level for no_regression_vs and better_than.")
     max_missing_rows: Annotated[int, Field(ge=0)] | None = Field(
         None, description=(
             "Most rows a member may lack a score for in this score column: rows without an "
@@ -110,6 +124,25 @@ class Gate(_Strict):
     unscored: Literal["missing", "zero"] = Field("missing", description=(
         "An output the score cannot read (a judge's answer that is none of its choices): "
         "'missing' counts the row as lacking a score; 'zero' scores it 0, a failure."))
+
+    @model_validator(mode="after")
+    def _one_comparison(self) -> Gate:
+        if self.no_regression_vs is not None and self.better_than is not None:
+            raise ValueError("a gate compares with one member: no_regression_vs or "
+                             "better_than, not both")
+        return self
+
+    @property
+    def compared_with(self) -> str | None:
+        """The member no_regression_vs or better_than compares with."""
+        versus = self.better_than or self.no_regression_vs
+        return versus.member if isinstance(versus, Versus) else versus
+
+    @property
+    def margin(self) -> float | None:
+        """The margin of the comparison; None for the plain no_regression_vs."""
+        versus = self.better_than or self.no_regression_vs
+        return versus.margin if isinstance(versus, Versus) else None
 
 
 class EvaluationGroup(_Resource):
