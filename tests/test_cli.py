@@ -215,3 +215,19 @@ def test_a_profiler_or_coverage_still_gets_its_results_written_at_exit(tmp_path)
     import pstats
 
     assert pstats.Stats(str(profile)).total_calls > 0
+
+
+def test_no_help_shows_a_literal_backslash_b(run) -> None:
+    """click keeps a paragraph as written after a \\b line (the backspace character); written
+    as backslash and b it shows literally and the examples run together."""
+    from evalspec.cli import cli
+
+    def commands(group, prefix=()):
+        for name, command in group.commands.items():
+            yield (*prefix, name)
+            if hasattr(command, "commands"):
+                yield from commands(command, (*prefix, name))
+
+    for path in commands(cli):
+        shown = run(*path, "--help").out
+        assert "\\b" not in shown, path

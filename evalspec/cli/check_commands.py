@@ -38,7 +38,7 @@ def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
 
     Gates live in evalspec.yaml (every group) or on an EvaluationGroup (that group), e.g.
 
-    \\b
+    \b
       gates:
         - {score: rouge, min: 0.7}
         - {score: judge, no_regression_vs: faq-prod-model, alpha: 0.05}
@@ -51,10 +51,10 @@ def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     10 paired rows, and NaN never holds. While an evaluation a gate reads is still running,
     check refuses to judge (exit 1) unless --wait or --allow-partial is given.
 
-    \\b
+    \b
     Examples:
       evalspec check --wait
-      evalspec check examples/judge-sweep --var candidate=faq-openai-gpt-4o-mini
+      evalspec check examples/judge-sweep --var candidate=faq-anthropic-claude-3-5-sonnet
       evalspec check --format json | jq '.verdicts[] | select(.held | not)'
     """
     from evalspec.results.gates import Verdict, evaluate
