@@ -99,9 +99,9 @@ def test_the_best_model_is_on_top_and_its_interval_excludes_the_worst(scored, ru
     rouge = document["scores"][0]
     assert (rouge["alias"], rouge["task_type"], rouge["detail"]) == ("rouge", "metric", "rougeL")
     assert rouge["members"][0] == {  # fixed by the seed
-        "name": "faq-openai-gpt-4o", "n": 60, "mean": 0.9438, "ci95": [0.900823, 0.986776],
-        "interval_method": "t",
-        "common": {"n": 60, "mean": 0.9438, "ci95": [0.900823, 0.986776]},
+        "name": "faq-openai-gpt-4o", "n": 60, "mean": 0.9438, "ci95": [0.900032, 0.987567],
+        "interval_method": "cluster", "design_effect": 0.947947,  # 20 references x 3 rows
+        "common": {"n": 60, "mean": 0.9438, "ci95": [0.900032, 0.987567]},
         "rows_without_score": {"missing": 0, "failed": 0, "pending": 0, "unscored": 0}}
     assert rouge["common_rows"] == 60
     p_values = [m["vs_baseline"][k] for s in document["scores"] for m in s["members"]
@@ -109,11 +109,20 @@ def test_the_best_model_is_on_top_and_its_interval_excludes_the_worst(scored, ru
     assert p_values and all(p > 0 for p in p_values)  # significant digits, never 0.0
     text = run("report", "faq-judged", str(root), "--endpoint", url, env=ENV).out.splitlines()
     assert text[0] == "EvaluationGroup/faq-judged: 3 members, 60 rows; baseline faq-openai-gpt-4o"
-    assert text[2] == "rouge (metric: rougeL); ranked on 60 common rows"
-    assert text[3].split()[:6] == ["member", "n", "mean", "95%", "CI", "all"]
-    assert text[4].split() == ["faq-openai-gpt-4o", "60", "0.944", "[0.901,", "0.987]",
+    assert text[1] == ("rows clustered by reference: 20 clusters; intervals and tests are "
+                       "cluster-robust (t on clusters - 1 degrees of freedom)")
+    assert text[3] == "rouge (metric: rougeL); ranked on 60 common rows"
+    assert text[4] == ("  design effect (variance over independent rows): faq-openai-gpt-4o 0.95, "
+                       "faq-openai-gpt-4o-mini 0.79, faq-anthropic-claude-3-5-sonnet 1.24")
+    assert text[5].split()[:6] == ["member", "n", "mean", "95%", "CI", "all"]
+    assert text[6].split() == ["faq-openai-gpt-4o", "60", "0.944", "[0.900,", "0.988]",
                                "0.944", "(n=60)", "-", "baseline"]
-    assert text[6].split()[-4:] == ["6.2e-09", "1.2e-08", "0.118", "5/19/36"]
+    # Clustered by reference, claude's p-value is 1.8e-05, not the 6.2e-09 of independent rows.
+    assert text[8].split()[-4:] == ["1.8e-05", "3.5e-05", "0.146", "5/19/36"]
+    unclustered = run("report", "faq-judged", str(root), "--endpoint", url,
+                      "--cluster-by", "id", env=ENV).out.splitlines()
+    assert unclustered[1] == ("rows clustered by id: 60 clusters; intervals and tests are "
+                              "cluster-robust (t on clusters - 1 degrees of freedom)")
 
 
 def test_another_baseline_and_markdown(scored, run) -> None:
@@ -160,6 +169,11 @@ def test_rows_a_member_lacks_are_counted(project, platform, run) -> None:
     assert (a["n"], a["common"]["n"], score["common_rows"]) == (6, 4, 4)  # ranked on 4 rows
     text = run("report", "g", str(root), "--endpoint", platform.url, env=ENV).out
     assert "b has no item for 2 of the 6 rows (left out of its figures)" in text
+    nope = run("report", "g", str(root), "--endpoint", platform.url, "--cluster-by", "nope",
+               env=ENV)
+    assert (nope.code, nope.err) == (1, (
+        "Error: cluster_by nope: 10 items of EvaluationGroup/g have no 'nope' column, so their "
+        "rows cannot be clustered; choose a column every item has\n"))
 
 
 def test_committed_report_schema_is_current(run) -> None:
@@ -195,7 +209,8 @@ def test_check_holds_the_candidate_to_the_example_gates(scored, run) -> None:
         "EvaluationGroup/faq-judged",
         "  held    judge no worse than faq-openai-gpt-4o-mini by more than 0.1 (alpha 0.05) "
         "for faq-openai-gpt-4o: faq-openai-gpt-4o +0.167 vs faq-openai-gpt-4o-mini on 60 "
-        "paired rows, lower bound +0.062 (95% one-sided, paired t) above -0.100 (the margin)",
+        "paired rows, lower bound +0.052 (95% one-sided, clustered t) above -0.100 (the "
+        "margin)",
         "  held    rouge min 0.7 for faq-openai-gpt-4o: faq-openai-gpt-4o averages 0.944 over "
         "60 rows",
         "  held    rouge at most 0 missing rows: faq-openai-gpt-4o lacks 0; "
@@ -211,8 +226,8 @@ def test_check_holds_the_candidate_to_the_example_gates(scored, run) -> None:
                                  "(alpha 0.05) for faq-anthropic-claude-3-5-sonnet")
     assert failed[0]["detail"] == (
         "faq-anthropic-claude-3-5-sonnet -0.225 vs faq-openai-gpt-4o-mini on 60 paired rows, "
-        "lower bound -0.382 (95% one-sided, paired t) is not above -0.100 (the margin); more "
-        "rows would not show it: the difference itself (-0.225) is not above -0.100")
+        "lower bound -0.404 (95% one-sided, clustered t) is not above -0.100 (the margin); "
+        "more rows would not show it: the difference itself (-0.225) is not above -0.100")
     assert failed[1]["detail"] == "faq-anthropic-claude-3-5-sonnet averages 0.663 < 0.7"
     comment = root / "check.md"
     assert run("check", str(root), "--endpoint", url, "--markdown", str(comment),
@@ -393,6 +408,7 @@ def test_html_report_content_without_a_browser(scored, run, tmp_path) -> None:
     assert members == ["faq-openai-gpt-4o", "faq-openai-gpt-4o-mini",
                        "faq-anthropic-claude-3-5-sonnet"] * 2
     best = next(row for row in parsed.rows if row and row[0] == "faq-openai-gpt-4o")
-    assert best[1:4] == ["60", "0.944", "[0.901, 0.987]"]
+    assert best[1:4] == ["60", "0.944", "[0.900, 0.988]"]
     assert parsed.rects >= 6  # a bar per member per score
     assert any("McNemar" in text for text in parsed.text["p"])
+    assert any("rows clustered by reference: 20 clusters" in text for text in parsed.text["p"])

@@ -155,3 +155,36 @@ def test_mcnemar_matches_statsmodels(wins: int, losses: int, ties: int) -> None:
     reference = tables.mcnemar([[ties, wins], [losses, 0]], exact=True).pvalue
     assert paired(candidate, baseline).p_value == pytest.approx(min(1.0, reference),
                                                                 rel=1e-9, abs=1e-300)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 25), st.integers(1, 6), st.integers(0, 10_000))
+def test_clustered_intervals_and_tests_match_statsmodels(groups: int, size: int,
+                                                         seed: int) -> None:
+    """The cluster-robust standard error of OLS on a constant (statsmodels' cov_type
+    'cluster', its default small-sample correction, t on G - 1 degrees of freedom)."""
+    np = pytest.importorskip("numpy")
+    sm = pytest.importorskip("statsmodels.api")
+    from evalspec.results.stats import paired_clustered, summarize_clustered
+
+    rng = random.Random(seed)
+    clusters = [str(g) for g in range(groups) for _ in range(rng.randint(1, size))]
+    shift = {g: rng.gauss(0, 1) for g in set(clusters)}
+    values = [shift[c] + rng.gauss(0, 0.5) for c in clusters]
+    baseline = [rng.gauss(0, 1) for _ in clusters]
+    labels = np.array([int(c) for c in clusters])
+    fit = sm.OLS(np.array(values), np.ones(len(values))).fit(
+        cov_type="cluster", cov_kwds={"groups": labels}, use_t=True)
+    summary = summarize_clustered(values, clusters)
+    low, high = fit.conf_int()[0]
+    assert (summary.low, summary.high) == (pytest.approx(low, abs=1e-9),
+                                           pytest.approx(high, abs=1e-9))
+    differences = np.array(values) - np.array(baseline)
+    fit = sm.OLS(differences, np.ones(len(values))).fit(
+        cov_type="cluster", cov_kwds={"groups": labels}, use_t=True)
+    compared = paired_clustered(values, baseline, clusters)
+    assert compared.p_value == pytest.approx(fit.pvalues[0], rel=1e-7, abs=1e-12)
+    independent = np.var(values, ddof=1) / len(values)
+    se = sm.OLS(np.array(values), np.ones(len(values))).fit(
+        cov_type="cluster", cov_kwds={"groups": labels}).bse[0]
+    assert summary.design_effect == pytest.approx(se ** 2 / independent, rel=1e-9)

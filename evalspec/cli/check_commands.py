@@ -65,6 +65,7 @@ def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         state = load(path, cli_vars, var_files)
     except SpecError as exc:
         return _report_problems(exc, "text")
+    clustering = {g.name: g.spec.cluster_by for g in state.of_kind("EvaluationGroup")}
     groups = [(g.name, [*state.config.gates, *g.spec.gates])
               for g in state.of_kind("EvaluationGroup")]
     groups = [(name, gates) for name, gates in groups if gates]
@@ -90,7 +91,8 @@ def check(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
                     click.echo(logged, err=True)
                 await asyncio.sleep(interval)
             verdicts = []
-            gathered = [(name, gates, await read_scores(client, state.project, name))
+            gathered = [(name, gates, await read_scores(client, state.project, name,
+                                                        clustering.get(name)))
                         for name, gates in groups]
             unfinished = [f"{member} ({status})" for _, _, scores in gathered
                           for member, status in scores.status.items()

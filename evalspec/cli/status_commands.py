@@ -148,14 +148,20 @@ def results(name: str, path: Path, endpoint: str | None, out: Path | None) -> in
               "a self-contained HTML page with charts.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report here instead of standard output.")
+@click.option("--cluster-by", metavar="COLUMN",
+              help="Treat rows with the same value in this item column as one cluster "
+              "(cluster-robust intervals and tests). Default: the group's cluster_by in the "
+              "specs.")
 def report(name: str, path: Path, endpoint: str | None, baseline: str | None, fmt: str,
-           out: Path | None) -> int:
+           out: Path | None, cluster_by: str | None) -> int:
     """Compare a group's members on every score: which wins, by how much, how sure.
 
     For each score column (metric outputs, judge choices as numbers) and each member: rows
     scored, mean and 95% interval; against the baseline, the paired difference on the rows
     both have, its interval, a paired t-test's p-value (Holm-corrected across members) and
-    wins/ties/losses. Rows a member lacks are counted, not hidden.
+    wins/ties/losses. Rows a member lacks are counted, not hidden. Rows that share a source
+    (cluster_by on the group, or --cluster-by) get cluster-robust intervals and tests, with
+    the design effect.
 
     \b
     Examples:
@@ -163,16 +169,18 @@ def report(name: str, path: Path, endpoint: str | None, baseline: str | None, fm
       evalspec report faq-judged --baseline faq-openai-gpt-4o-mini --format markdown
       evalspec report faq-judged --format json | jq '.scores[0].members[0].name'
       evalspec report faq-judged --format html -o report.html
+      evalspec report faq-judged --cluster-by reference
     """
     from evalspec.results.report import build_report
     from evalspec.results.report_html import render_html
     from evalspec.results.report_render import render_json, render_markdown, render_text
 
     identity, client = _connect(path, endpoint)
+    clustering = cluster_by or _group_cluster_by(path, name)
 
     async def run() -> Any:
         try:
-            return await build_report(client, identity.project, name, baseline)
+            return await build_report(client, identity.project, name, baseline, clustering)
         finally:
             await client.aclose()
 
@@ -185,6 +193,23 @@ def report(name: str, path: Path, endpoint: str | None, baseline: str | None, fm
         out.write_text(text, encoding="utf-8")
         click.echo(f"Wrote the {fmt} report of {result.address} to {out}.", err=True)
     return EXIT_OK
+
+
+def _group_cluster_by(path: Path, name: str) -> str | None:
+    """The group's cluster_by in the specs; a warning, and no clustering, when they do not
+    load (status and report read the platform, so they work while a spec is being edited)."""
+    from evalspec.cli.spec_commands import load
+    from evalspec.errors import SpecError
+
+    try:
+        state = load(path, (), ())
+    except SpecError as exc:
+        click.echo(f"warning: the specs have {len(exc.problems)} problem(s), so a cluster_by "
+                   "in them is not applied; pass --cluster-by to cluster rows", err=True)
+        return None
+    short = name.split("/", 1)[1] if name.startswith("EvaluationGroup/") else name
+    group = next((g for g in state.of_kind("EvaluationGroup") if g.name == short), None)
+    return group.spec.cluster_by if group is not None else None
 
 
 @click.group()

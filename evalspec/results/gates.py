@@ -150,15 +150,13 @@ def _regressions(gate: Gate, scores: Scores, members: list[str], baseline: str,
     column = next(c for c in scores.columns if c.alias == gate.score)
     reference = scores.member_values(gate.score, baseline, zero)
     family = len(members)
+    clusters = scores.clusters if scores.cluster_by else None
     failures = []
     for member in members:
         candidate = scores.member_values(gate.score, member, zero)
-        if gate.margin is None:
-            failure, note = _no_regression(gate, member, baseline, candidate, reference,
-                                           column.bounds, family)
-        else:
-            failure, note = _with_margin(gate, member, baseline, candidate, reference,
-                                         column.bounds, family)
+        judge = _no_regression if gate.margin is None else _with_margin
+        failure, note = judge(gate, member, baseline, candidate, reference, column.bounds,
+                              family, clusters)
         if failure:
             failures.append(failure)
         else:
@@ -173,10 +171,10 @@ def _few(member: str, baseline: str, n: int) -> str:
 
 def _no_regression(gate: Gate, member: str, baseline: str, candidate: dict[str, float],
                    reference: dict[str, float], bounds: tuple[float, float] | None,
-                   family: int) -> tuple[str | None, str]:
+                   family: int, clusters: dict[str, str] | None) -> tuple[str | None, str]:
     """Not shown worse: a two-sided test, with the difference it could have detected."""
     level = 1 - gate.alpha / family
-    pair = compare_pair(candidate, reference, bounds, level)
+    pair = compare_pair(candidate, reference, bounds, level, clusters)
     diff = pair.summary
     adjusted = min(1.0, pair.p_value * family)
     text = (f"{member} {_signed(diff.mean)} [{_signed(diff.low)}, {_signed(diff.high)}] "
@@ -194,12 +192,12 @@ def _no_regression(gate: Gate, member: str, baseline: str, candidate: dict[str, 
 
 def _with_margin(gate: Gate, member: str, baseline: str, candidate: dict[str, float],
                  reference: dict[str, float], bounds: tuple[float, float] | None,
-                 family: int) -> tuple[str | None, str]:
+                 family: int, clusters: dict[str, str] | None) -> tuple[str | None, str]:
     """Shown no worse than -margin (no_regression_vs) or better than +margin
     (better_than): the one-sided lower bound at 1 - alpha/k must clear it."""
     assert gate.margin is not None  # pragma: no mutate (the caller checked)
     one_sided = gate.alpha / family
-    pair = compare_pair(candidate, reference, bounds, 1 - 2 * one_sided)
+    pair = compare_pair(candidate, reference, bounds, 1 - 2 * one_sided, clusters)
     diff = pair.summary
     bound = gate.margin if gate.better_than is not None else -gate.margin
     text = (f"{member} {_signed(diff.mean)} vs {baseline} on {diff.n} paired rows, lower bound "
@@ -211,7 +209,8 @@ def _with_margin(gate: Gate, member: str, baseline: str, candidate: dict[str, fl
         return f"{text}: no interval, nothing to judge on", ""
     if diff.low > bound:
         return None, f"{text} above {_signed(bound)} (the margin)"
-    needed = rows_needed(pair.sd, diff.mean - bound, one_sided)
+    se, _ = pair.standard_error  # clustered rows: the design effect is in it
+    needed = rows_needed(se * math.sqrt(diff.n), diff.mean - bound, one_sided)
     power = (f"underpowered: about {math.ceil(needed):,} rows would show it at 80% power "
              f"if the difference stays {_signed(diff.mean)}" if math.isfinite(needed)
              and needed > diff.n else "more rows would not show it: the difference itself "

@@ -28,7 +28,16 @@ from typing import Any
 from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
 from evalspec.plan.refresh import Remote, refresh
-from evalspec.results.stats import Paired, Summary, holm, mde, paired, summarize
+from evalspec.results.stats import (
+    Paired,
+    Summary,
+    holm,
+    mde,
+    paired,
+    paired_clustered,
+    summarize,
+    summarize_clustered,
+)
 from evalspec.results.status import FINISHED, find_owned, member_items, member_names_of
 from evalspec.spec.aliases import task_alias
 
@@ -123,6 +132,8 @@ class Report:
     missing: dict[str, int]  # member -> rows of the group it has no item for
     columns: list[ColumnReport]
     status: dict[str, str] = field(default_factory=dict)  # member -> its evaluation's status
+    cluster_by: str | None = None
+    clusters: int = 0  # how many clusters the rows fall in
 
     @property
     def unfinished(self) -> list[str]:
@@ -158,6 +169,7 @@ class Report:
                 entry: dict[str, Any] = {
                     "name": name, "n": summary.n, "mean": number(summary.mean),
                     "ci95": interval(summary), "interval_method": summary.method,
+                    "design_effect": number(summary.design_effect),
                     "common": {"n": common.n, "mean": number(common.mean),
                                "ci95": interval(common)},
                     "rows_without_score": dict(report.gaps.get(name, {}))}
@@ -176,6 +188,7 @@ class Report:
                             "members": members})
         return {"format_version": FORMAT_VERSION, "address": self.address,
                 "baseline": self.baseline, "rows": self.rows,
+                "cluster_by": self.cluster_by, "clusters": self.clusters,
                 "members": [{"name": m, "missing_rows": self.missing[m],
                              "status": self.status.get(m, "unknown")} for m in self.members],
                 "scores": columns}
@@ -206,6 +219,8 @@ class Scores:
     # and no score)
     gaps: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     status: dict[str, str] = field(default_factory=dict)  # member -> evaluation status
+    cluster_by: str | None = None  # the item column whose rows share a source
+    clusters: dict[str, str] = field(default_factory=dict)  # row key -> its cluster
 
     @property
     def every_row(self) -> set[str]:
@@ -250,13 +265,13 @@ class Scores:
             common = set.intersection(*(set(by_member[m]) for m in self.members))
             report.common_rows = len(common)
             for member in self.members:
-                report.scores[member] = summarize(list(by_member[member].values()),
-                                                  column.bounds)
-                report.common[member] = summarize([by_member[member][k] for k in common],
-                                                  column.bounds)
+                report.scores[member] = self.summary(by_member[member], column.bounds)
+                report.common[member] = self.summary(
+                    {k: by_member[member][k] for k in common}, column.bounds)
                 report.gaps[member] = self.gap_counts(column.alias, member)
             others = [m for m in self.members if m != chosen]
-            comparisons = [compare_pair(by_member[m], by_member[chosen], column.bounds)
+            comparisons = [compare_pair(by_member[m], by_member[chosen], column.bounds,
+                                        clusters=self.clusters if self.cluster_by else None)
                            for m in others]
             adjusted = holm([c.p_value for c in comparisons])
             report.versus = {m: (c, p) for m, c, p in zip(others, comparisons, adjusted,
@@ -265,15 +280,29 @@ class Scores:
         every = self.every_row
         missing = {m: len(every - self.rows[m]) for m in self.members}
         return Report(self.address, self.members, chosen, len(every), missing, reports,
-                      dict(self.status))
+                      dict(self.status), self.cluster_by,
+                      len(set(self.clusters.values())) if self.cluster_by else 0)
+
+    def summary(self, by_row: Mapping[str, float], bounds: tuple[float, float] | None
+                ) -> Summary:
+        """A mean and its interval: cluster-robust when rows are clustered."""
+        if self.cluster_by:
+            keys = sorted(by_row)
+            return summarize_clustered([by_row[k] for k in keys],
+                                       [self.clusters[k] for k in keys], bounds)
+        return summarize(list(by_row.values()), bounds)
 
 
 def compare_pair(candidate: Mapping[str, float], baseline: Mapping[str, float],
-                 bounds: tuple[float, float] | None, level: float = 0.95) -> Paired:
-    """The paired comparison on the rows both have a score for, matched by row key."""
+                 bounds: tuple[float, float] | None, level: float = 0.95,
+                 clusters: Mapping[str, str] | None = None) -> Paired:
+    """The paired comparison on the rows both have a score for, matched by row key;
+    cluster-robust when ``clusters`` (row key -> cluster) is given."""
     shared = sorted(set(candidate) & set(baseline))
-    return paired([candidate[k] for k in shared], [baseline[k] for k in shared], bounds,
-                  level)
+    first, second = [candidate[k] for k in shared], [baseline[k] for k in shared]
+    if clusters is not None:
+        return paired_clustered(first, second, [clusters[k] for k in shared], bounds, level)
+    return paired(first, second, bounds, level)
 
 
 def _gap(status: Any, value: Any, present: bool) -> str | None:
@@ -287,9 +316,11 @@ def _gap(status: Any, value: Any, present: bool) -> str | None:
     return None
 
 
-async def read_scores(client: SGPClient, project: str, name: str) -> Scores:
+async def read_scores(client: SGPClient, project: str, name: str,
+                      cluster_by: str | None = None) -> Scores:
     """Stream the members' items once, keeping one float per (column, member, row), and
-    why each row that has no score has none."""
+    why each row that has no score has none; ``cluster_by``: the item column whose rows
+    share a source (a row without it is an error, never an independent row)."""
     actual = await refresh(client, project)
     target = find_owned(actual, name, project)
     members = member_names_of(actual, target)
@@ -301,10 +332,17 @@ async def read_scores(client: SGPClient, project: str, name: str) -> Scores:
     gaps: dict[str, dict[str, dict[str, str]]] = {
         c.alias: {m: {} for m in members} for c in columns}
     rows: dict[str, set[str]] = {m: set() for m in members}
+    clusters: dict[str, str] = {}
+    unclustered = 0
     async for member, row, item in member_items(client, actual, target):
         key = json.dumps(row, sort_keys=True)
         rows[member].add(key)
         data = item.get("data") or {}
+        if cluster_by is not None:
+            if cluster_by in data and data[cluster_by] is not None:
+                clusters.setdefault(key, json.dumps(data[cluster_by], sort_keys=True))
+            else:
+                unclustered += 1
         statuses = item.get("task_result_statuses") or {}
         for column in columns:
             gap = _gap(statuses.get(column.alias), data.get(column.alias),
@@ -316,9 +354,14 @@ async def read_scores(client: SGPClient, project: str, name: str) -> Scores:
                 gaps[column.alias][member][key] = gap or "unscored"
     status = {m: str(evaluations[m].body.get("status") or "unknown") if m in evaluations
               else "missing" for m in members}
-    return Scores(target.address, members, columns, values, rows, gaps, status)
+    if unclustered or (cluster_by is not None and set().union(*rows.values()) - set(clusters)):
+        raise EvalspecError(f"cluster_by {cluster_by}: {unclustered:,} items of "
+                            f"{target.address} have no '{cluster_by}' column, so their rows "
+                            "cannot be clustered; choose a column every item has")
+    return Scores(target.address, members, columns, values, rows, gaps, status, cluster_by,
+                  clusters)
 
 
 async def build_report(client: SGPClient, project: str, name: str,
-                       baseline: str | None = None) -> Report:
-    return (await read_scores(client, project, name)).compare(baseline)
+                       baseline: str | None = None, cluster_by: str | None = None) -> Report:
+    return (await read_scores(client, project, name, cluster_by)).compare(baseline)

@@ -73,10 +73,23 @@ def _title(column: ColumnReport) -> str:
             f"{column.common_rows:,} common rows")
 
 
+def design_effects(report: Report, column: ColumnReport) -> str | None:
+    """Clustered rows: each member's design effect, in one line."""
+    if not report.cluster_by:
+        return None
+    effects = ", ".join(f"{name} {_n(column.scores[name].design_effect, 2)}"
+                        for name in report.ranked(column))
+    return f"design effect (variance over independent rows): {effects}"
+
+
 def intro_lines(report: Report) -> list[str]:
     lines = [f"{report.address}: {len(report.members)} member"
              f"{'s' if len(report.members) != 1 else ''}, {report.rows:,} rows; baseline "
              f"{report.baseline}"]
+    if report.cluster_by:
+        lines.append(f"rows clustered by {report.cluster_by}: {report.clusters:,} clusters; "
+                     "intervals and tests are cluster-robust (t on clusters - 1 degrees of "
+                     "freedom)")
     for name in report.unfinished:
         lines.append(f"{name} is {report.status[name]}, not finished: its figures are partial "
                      "(rows not run yet count as pending)")
@@ -96,6 +109,9 @@ def render_text(report: Report) -> str:
         cleaned = [[one_line(c) for c in row] for row in table]
         widths = [max(len(row[i]) for row in cleaned) for i in range(len(HEADER))]
         lines += ["", one_line(_title(column))]
+        effects = design_effects(report, column)
+        if effects:
+            lines.append(f"  {effects}")
         for row in cleaned:
             lines.append("  " + "  ".join(
                 cell.rjust(w) if i in RIGHT else cell.ljust(w)
@@ -109,7 +125,9 @@ def render_markdown(report: Report) -> str:
     lines += [markdown_text(line) for line in intro_lines(report)[1:]]
     lines.append(f"{report.rows:,} rows; baseline {code_span(report.baseline)}.")
     for column in report.columns:
+        effects = design_effects(report, column)
         lines += ["", f"**{markdown_text(_title(column))}**", "",
+                  *([markdown_text(effects), ""] if effects else []),
                   "| " + " | ".join(HEADER) + " |",
                   "|" + "|".join("---:" if i in RIGHT else "---"
                                  for i in range(len(HEADER))) + "|"]

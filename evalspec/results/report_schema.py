@@ -20,8 +20,9 @@ def report_schema() -> dict[str, Any]:
                      "wins", "ties", "losses"],
         "description": "This member minus the baseline, on the rows both have a score for.",
         "properties": {"n": _COUNT, "mean_difference": _NUMBER, "ci95": _INTERVAL,
-                       "test": {"enum": ["paired t", "McNemar"], "description": (
-                           "McNemar's exact test for 0/1 scores, else the paired t-test.")},
+                       "test": {"enum": ["paired t", "McNemar", "clustered t"], "description": (
+                           "McNemar's exact test for 0/1 scores, else the paired t-test; "
+                           "cluster-robust with clustered rows.")},
                        "p_value": {**_NUMBER, "description": "Two-sided, uncorrected; six "
                                    "significant digits."},
                        "p_holm": {**_NUMBER, "description": "Holm-corrected across this "
@@ -39,10 +40,14 @@ def report_schema() -> dict[str, Any]:
               "properties": {"n": _COUNT, "mean": _NUMBER, "ci95": _INTERVAL}}
     member = {
         "type": "object", "additionalProperties": False,
-        "required": ["name", "n", "mean", "ci95", "interval_method", "common",
+        "required": ["name", "n", "mean", "ci95", "interval_method", "design_effect", "common",
                      "rows_without_score"],
         "properties": {"name": {"type": "string"}, "n": _COUNT, "mean": _NUMBER,
-                       "ci95": _INTERVAL, "interval_method": {"enum": ["t", "wilson"]},
+                       "ci95": _INTERVAL,
+                       "interval_method": {"enum": ["t", "wilson", "cluster"]},
+                       "design_effect": {**_NUMBER, "description": (
+                           "Clustered rows: the mean's variance over that of as many "
+                           "independent rows; null otherwise.")},
                        "common": common, "rows_without_score": gaps, "vs_baseline": versus}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -50,12 +55,16 @@ def report_schema() -> dict[str, Any]:
         "title": "evalspec report",
         "description": "A group's members compared on every score column.",
         "type": "object", "additionalProperties": False,
-        "required": ["format_version", "address", "baseline", "rows", "members", "scores"],
+        "required": ["format_version", "address", "baseline", "rows", "cluster_by", "clusters",
+                     "members", "scores"],
         "properties": {
             "format_version": {"const": FORMAT_VERSION},
             "address": {"type": "string"},
             "baseline": {"type": "string"},
             "rows": {**_COUNT, "description": "Rows any member has an item for."},
+            "cluster_by": {"type": ["string", "null"], "description": (
+                "The item column rows are clustered by, or null.")},
+            "clusters": {**_COUNT, "description": "How many clusters (0: not clustered)."},
             "members": {"type": "array", "items": {
                 "type": "object", "additionalProperties": False,
                 "required": ["name", "missing_rows", "status"],

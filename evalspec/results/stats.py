@@ -14,6 +14,10 @@ Methods (docs/report.md has their sources and a simulated coverage table):
   - other scores: the paired t-test and the t interval of the differences, cut to the range
     of a difference of two scores.
 - p-values of a family of comparisons are Holm-corrected (step-down, family-wise error 5 %).
+- Rows that share a source (``cluster_by``): the cluster-robust standard error of a mean,
+  V = G/(G-1) · Σ_g (Σ_{i in g} (x_i - x̄))² / n², with Student's t on G - 1 degrees of
+  freedom, for means and paired differences alike (the 0/1 methods assume independent rows);
+  the design effect is V over s²/n.
 """
 
 from __future__ import annotations
@@ -143,11 +147,12 @@ class Summary:
     mean: float
     low: float
     high: float
-    method: str = "t"  # "t", or "wilson" for 0/1 scores
+    method: str = "t"  # "t", "wilson" for 0/1 scores, "cluster" for clustered rows
+    design_effect: float = math.nan  # clustered: variance over that of independent rows
 
     @property
     def has_interval(self) -> bool:
-        return self.n >= 2
+        return self.n >= 2 and not math.isnan(self.low)
 
 
 def _binary(values: Sequence[float]) -> bool:
@@ -189,6 +194,8 @@ class Paired:
     differences: tuple[float, ...] = ()  # per row, for the report's histogram
     method: str = "paired t"  # or "McNemar" for 0/1 scores
 
+    clusters: int = 0  # clustered rows: how many clusters (the test's df is one less)
+
     @property
     def sd(self) -> float:
         """The standard deviation of the differences (NaN below two rows)."""
@@ -198,16 +205,28 @@ class Paired:
         mean = math.fsum(self.differences) / n
         return math.sqrt(math.fsum((d - mean) ** 2 for d in self.differences) / (n - 1))
 
+    @property
+    def standard_error(self) -> tuple[float, float]:
+        """(standard error of the mean difference, its degrees of freedom): cluster-robust
+        with G - 1 when the rows are clustered."""
+        n = len(self.differences)
+        if self.clusters:
+            _, _, variance, groups = _clustered_parts(self.differences, self._cluster_keys)
+            return math.sqrt(variance), groups - 1
+        return (self.sd / math.sqrt(n) if n else math.nan), n - 1
+
+    _cluster_keys: tuple[str, ...] = ()
+
 
 def mde(pair: Paired, alpha: float = 0.05, power: float = 0.8, sides: int = 2) -> float:
     """The minimum detectable difference: the smallest true mean difference a test at
     ``alpha`` (two-sided, or one-sided with ``sides=1``) finds with probability ``power``
-    on these rows: (t(1 - alpha/sides, n-1) + t(power, n-1)) · sd / √n."""
-    n = len(pair.differences)
-    if n < 2 or math.isnan(pair.sd):
+    on these rows: (t(1 - alpha/sides, df) + t(power, df)) · SE, with SE = sd/√n and
+    df = n - 1 (cluster-robust SE and G - 1 for clustered rows)."""
+    se, df = pair.standard_error
+    if df < 1 or math.isnan(se):
         return math.nan
-    return ((t_quantile(1 - alpha / sides, n - 1) + t_quantile(power, n - 1))
-            * pair.sd / math.sqrt(n))
+    return (t_quantile(1 - alpha / sides, df) + t_quantile(power, df)) * se
 
 
 def rows_needed(sd: float, distance: float, alpha: float, power: float = 0.8) -> float:
@@ -277,3 +296,58 @@ def holm(p_values: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p))
         adjusted[index] = running
     return adjusted
+
+
+def _clustered_parts(values: Sequence[float], clusters: Sequence[str]
+                     ) -> tuple[int, float, float, int]:
+    """(n, mean, cluster-robust variance of the mean, clusters)."""
+    n = len(values)
+    mean = math.fsum(values) / n
+    residuals: dict[str, float] = {}
+    for value, cluster in zip(values, clusters, strict=True):
+        residuals[cluster] = residuals.get(cluster, 0.0) + (value - mean)
+    groups = len(residuals)
+    if groups < 2:
+        return n, mean, math.nan, groups
+    variance = groups / (groups - 1) * math.fsum(e * e for e in residuals.values()) / (n * n)
+    return n, mean, variance, groups
+
+
+def _design_effect(values: Sequence[float], variance: float) -> float:
+    n = len(values)
+    mean = math.fsum(values) / n
+    independent = math.fsum((v - mean) ** 2 for v in values) / (n - 1) / n if n > 1 else 0.0
+    return variance / independent if independent > 0 else math.nan
+
+
+def summarize_clustered(values: Sequence[float], clusters: Sequence[str], bounds: Bounds = None,
+                        level: float = 0.95) -> Summary:
+    """The mean with a cluster-robust interval (t on G - 1 degrees of freedom)."""
+    if not values:
+        return Summary(0, math.nan, math.nan, math.nan, "cluster")
+    n, mean, variance, groups = _clustered_parts(values, clusters)
+    if math.isnan(variance):
+        return Summary(n, mean, math.nan, math.nan, "cluster")
+    half = t_quantile(1 - (1 - level) / 2, groups - 1) * math.sqrt(variance)
+    low, high = _cut(mean - half, mean + half, bounds)
+    return Summary(n, mean, low, high, "cluster", _design_effect(values, variance))
+
+
+def paired_clustered(candidate: Sequence[float], baseline: Sequence[float],
+                     clusters: Sequence[str], bounds: Bounds = None,
+                     level: float = 0.95) -> Paired:
+    """The paired comparison with rows clustered: the differences' cluster-robust t test."""
+    diffs = tuple(c - b for c, b in zip(candidate, baseline, strict=True))
+    wins = sum(1 for d in diffs if d > 0)
+    losses = sum(1 for d in diffs if d < 0)
+    spread = None if bounds is None else (bounds[0] - bounds[1], bounds[1] - bounds[0])
+    summary = summarize_clustered(diffs, clusters, spread, level)
+    p_value = math.nan
+    if summary.has_interval:
+        _, mean, variance, groups = _clustered_parts(diffs, clusters)
+        if variance == 0:
+            p_value = 1.0 if mean == 0 else 0.0
+        else:
+            p_value = min(1.0, 2 * t_tail(mean / math.sqrt(variance), groups - 1))
+    return Paired(summary, p_value, wins, len(diffs) - wins - losses, losses, diffs,
+                  "clustered t", len(set(clusters)), tuple(clusters))

@@ -158,6 +158,10 @@ class EvaluationGroup(_Resource):
         default=None,
         description="Item column joining rows across members; or a mapping pattern -> column.",
     )
+    cluster_by: Text | None = Field(None, description=(
+        "An item column whose rows share a source (paraphrases of one question, say): report "
+        "and check treat rows with the same value as a cluster, with cluster-robust intervals "
+        "and tests (docs/report.md)."))
     gates: list[Gate] = Field(default_factory=list, description=(
         "Rules 'evalspec check' holds this group's scores to; never sent to the platform."))
 
