@@ -268,3 +268,24 @@ def test_the_minimum_detectable_difference_against_statsmodels() -> None:
         exact = power.TTestPower().solve_power(nobs=n, alpha=0.05, power=0.8,
                                                alternative="two-sided") * pair.sd
         assert mde(pair) == pytest.approx(exact, rel=2e-3)
+
+
+def test_the_verdict_says_what_the_rows_could_not_show() -> None:
+    from evalspec.results.report_render import verdict_lines
+
+    base = dict(enumerate(BASE))
+    close = {i: v + (0.01 if i % 2 else -0.01) for i, v in base.items()}
+    data = scores({"rouge": {"base": base, "cand": close, "worse": dict(enumerate(MARGINAL))}})
+    [line] = verdict_lines(data.compare("base"))
+    assert line == (  # Holm over two: worse's p 0.0286 becomes 0.057
+        "rouge: base ranks first (0.620 on 20 common rows); against base: cand is not shown "
+        "different (+0.000; these rows could only show a difference of 0.007 or more); worse "
+        "is not shown different (-0.013; these rows could only show a difference of 0.016 or "
+        "more)")
+    [alone] = verdict_lines(scores({"rouge": {"base": base, "worse": dict(
+        enumerate(MARGINAL))}}).compare("base"))
+    assert alone.endswith("worse is significantly worse (-0.013, p (Holm) 0.029)")
+    few = scores({"rouge": {"base": full(0.5, 1), "cand": full(0.5, 1)}}, rows=1)
+    assert verdict_lines(few.compare("base")) == [
+        "rouge: base ranks first (0.500 on 1 common rows); against base: cand: not compared "
+        "(too few rows with both scores)"]

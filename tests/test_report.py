@@ -111,14 +111,24 @@ def test_the_best_model_is_on_top_and_its_interval_excludes_the_worst(scored, ru
     assert text[0] == "EvaluationGroup/faq-judged: 3 members, 60 rows; baseline faq-openai-gpt-4o"
     assert text[1] == ("rows clustered by reference: 20 clusters; intervals and tests are "
                        "cluster-robust (t on clusters - 1 degrees of freedom)")
-    assert text[3] == "rouge (metric: rougeL); ranked on 60 common rows"
-    assert text[4] == ("  design effect (variance over independent rows): faq-openai-gpt-4o 0.95, "
-                       "faq-openai-gpt-4o-mini 0.79, faq-anthropic-claude-3-5-sonnet 1.24")
-    assert text[5].split()[:6] == ["member", "n", "mean", "95%", "CI", "all"]
-    assert text[6].split() == ["faq-openai-gpt-4o", "60", "0.944", "[0.900,", "0.988]",
-                               "0.944", "(n=60)", "-", "baseline"]
+    verdict = text.index("Verdict:")
+    assert " ".join(line.strip() for line in text[verdict + 1:text.index("", verdict)]) == (
+        "rouge: faq-openai-gpt-4o ranks first (0.944 on 60 common rows); against "
+        "faq-openai-gpt-4o: faq-openai-gpt-4o-mini is significantly worse (-0.096, p (Holm) "
+        "0.016); faq-anthropic-claude-3-5-sonnet is significantly worse (-0.281, p (Holm) "
+        "3.5e-05) judge: faq-openai-gpt-4o ranks first (0.867 on 60 common rows); against "
+        "faq-openai-gpt-4o: faq-openai-gpt-4o-mini is significantly worse (-0.167, p (Holm) "
+        "0.021); faq-anthropic-claude-3-5-sonnet is significantly worse (-0.392, p (Holm) "
+        "0.00062)")
+    rouge = text.index("rouge (metric: rougeL); ranked on 60 common rows")
+    assert text[rouge + 1] == (
+        "  design effect (variance over independent rows): faq-openai-gpt-4o 0.95, "
+        "faq-openai-gpt-4o-mini 0.79, faq-anthropic-claude-3-5-sonnet 1.24")
+    assert text[rouge + 2].split()[:6] == ["member", "n", "mean", "95%", "CI", "all"]
+    assert text[rouge + 3].split() == ["faq-openai-gpt-4o", "60", "0.944", "[0.900,", "0.988]",
+                                       "0.944", "(n=60)", "-", "baseline"]
     # Clustered by reference, claude's p-value is 1.8e-05, not the 6.2e-09 of independent rows.
-    assert text[8].split()[-4:] == ["1.8e-05", "3.5e-05", "0.146", "5/19/36"]
+    assert text[rouge + 5].split()[-4:] == ["1.8e-05", "3.5e-05", "0.146", "5/19/36"]
     unclustered = run("report", "faq-judged", str(root), "--endpoint", url,
                       "--cluster-by", "id", env=ENV).out.splitlines()
     assert unclustered[1] == ("rows clustered by id: 60 clusters; intervals and tests are "
@@ -402,7 +412,7 @@ def test_html_report_content_without_a_browser(scored, run, tmp_path) -> None:
     parsed.feed(page.read_text())
     assert parsed.text["title"] == ["evalspec report: EvaluationGroup/faq-judged"]
     assert parsed.text["h2"] == [
-        "rouge (metric: rougeL)",
+        "Verdict", "rouge (metric: rougeL)",
         "judge (auto_evaluation.guided_decoding: correct > partly correct > wrong)"]
     members = [row[0] for row in parsed.rows if row]
     assert members == ["faq-openai-gpt-4o", "faq-openai-gpt-4o-mini",

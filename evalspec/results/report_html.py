@@ -8,7 +8,7 @@ import math
 
 from evalspec.results.report import ColumnReport, Report
 from evalspec.results.report_render import HEADER as TABLE_HEADER
-from evalspec.results.report_render import METHODS, intro_lines, table_cells
+from evalspec.results.report_render import METHODS, intro_lines, table_cells, verdict_lines
 from evalspec.sanitize import html_text, keep_lines
 
 STYLE = """
@@ -98,6 +98,8 @@ def _histogram(name: str, differences: tuple[float, ...]) -> str:
 def render_html(report: Report) -> str:
     body = [f"<h1>Comparison: {html_text(report.address)}</h1>"]
     body += [f"<p class=muted>{html_text(line)}</p>" for line in intro_lines(report)]
+    body.append("<h2>Verdict</h2><ul>" + "".join(f"<li>{html_text(line)}</li>"
+                                                  for line in verdict_lines(report)) + "</ul>")
     for column in report.columns:
         title = f"{column.column.alias} ({column.column.kind}: {column.column.detail})"
         body.append(f"<h2>{html_text(title)}</h2>")

@@ -82,6 +82,41 @@ def design_effects(report: Report, column: ColumnReport) -> str | None:
     return f"design effect (variance over independent rows): {effects}"
 
 
+def verdict_lines(report: Report) -> list[str]:
+    """The answer first: per score, who ranks first on the common rows, and each member
+    against the baseline: significantly better or worse (Holm), or no difference shown, with
+    the smallest difference the rows could have shown (MDE)."""
+    lines = []
+    for column in report.columns:
+        ranked = [n for n in report.ranked(column) if column.common[n].n]
+        if not ranked:
+            lines.append(f"{column.column.alias}: no member has a score on the common rows; "
+                         "nothing to rank")
+            continue
+        first = ranked[0]
+        parts = []
+        for name in report.members:
+            if name == report.baseline or name not in column.versus:
+                continue
+            compared, adjusted = column.versus[name]
+            diff = compared.summary
+            if math.isnan(adjusted) or math.isnan(diff.mean):
+                parts.append(f"{name}: not compared (too few rows with both scores)")
+            elif adjusted < 0.05:
+                word = "better" if diff.mean > 0 else "worse"
+                parts.append(f"{name} is significantly {word} ({_signed(diff.mean)}, "
+                             f"p (Holm) {_p(adjusted)})")
+            else:
+                parts.append(f"{name} is not shown different ({_signed(diff.mean)}; these "
+                             f"rows could only show a difference of {_n(mde(compared))} or "
+                             "more)")
+        versus = f"; against {report.baseline}: " + "; ".join(parts) if parts else ""
+        lines.append(f"{column.column.alias}: {first} ranks first "
+                     f"({_n(column.common[first].mean)} on {column.common_rows:,} common rows)"
+                     + versus)
+    return lines
+
+
 def intro_lines(report: Report) -> list[str]:
     lines = [f"{report.address}: {len(report.members)} member"
              f"{'s' if len(report.members) != 1 else ''}, {report.rows:,} rows; baseline "
@@ -102,6 +137,10 @@ def intro_lines(report: Report) -> list[str]:
 
 def render_text(report: Report) -> str:
     lines = intro_lines(report)
+    lines += ["", "Verdict:"]
+    for line in verdict_lines(report):
+        lines += textwrap.wrap(one_line(line), 100, initial_indent="  ",
+                               subsequent_indent="    ", break_on_hyphens=False)
     if not report.columns:
         lines += ["", "No score columns: add metric or judge tasks to compare members."]
     for column in report.columns:
@@ -123,6 +162,8 @@ def render_text(report: Report) -> str:
 def render_markdown(report: Report) -> str:
     lines = [f"### evalspec report for {code_span(report.address)}", ""]
     lines += [markdown_text(line) for line in intro_lines(report)[1:]]
+    lines += ["", "**Verdict**", "", *(f"- {markdown_text(line)}" for line in
+                                      verdict_lines(report)), ""]
     lines.append(f"{report.rows:,} rows; baseline {code_span(report.baseline)}.")
     for column in report.columns:
         effects = design_effects(report, column)
