@@ -422,3 +422,37 @@ def test_html_report_content_without_a_browser(scored, run, tmp_path) -> None:
     assert parsed.rects >= 6  # a bar per member per score
     assert any("McNemar" in text for text in parsed.text["p"])
     assert any("rows clustered by reference: 20 clusters" in text for text in parsed.text["p"])
+
+
+def test_report_by_a_column_repeats_the_comparison_per_value(project, platform, run) -> None:
+    task = ("tasks:\n  - task_type: chat_completion\n    alias: answer\n    configuration:\n"
+            "      model: M\n      messages: [{role: user, content: item.q}]\n"
+            "  - task_type: metric\n    alias: rouge\n    configuration: {type: rouge1, "
+            "candidate: item.answer, reference: item.reference}\n")
+    rows = "[" + ", ".join(
+        f"{{id: r{i}, q: x, topic: {'billing' if i % 3 else 'account'}, "
+        f"reference: word {i} more words}}" for i in range(24)) + "]"
+    root = project({"specs/a.yaml": (
+        f"kind: Evaluation\nname: a\ndata: {rows}\n" + task.replace("M", "openai/gpt-4o")
+        + f"---\nkind: Evaluation\nname: b\ndata: {rows}\n" + task.replace("M", "x/y")
+        + "---\nkind: EvaluationGroup\nname: g\nmembers: [a, b]\nrow_identifier: id\n")})
+    assert apply(run, root, platform.url).code == 0
+    assert run("status", str(root), "--endpoint", platform.url, "--watch", "--interval",
+               "0.05", env=ENV).code == 0
+    result = run("report", "g", str(root), "--endpoint", platform.url, "--by", "topic",
+                 "--format", "json", env=ENV)
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    jsonschema.validate(document, report_schema())
+    by = document["by"]
+    assert (by["column"], [c["value"] for c in by["categories"]]) == ("topic",
+                                                                       ["account", "billing"])
+    assert [c["report"]["rows"] for c in by["categories"]] == [8, 16]
+    assert by["family"].startswith("p (Holm) corrects within each category")
+    text = run("report", "g", str(root), "--endpoint", platform.url, "--by", "topic",
+               env=ENV).out.splitlines()
+    assert "== topic = account: 8 rows ==" in text and "== topic = billing: 16 rows ==" in text
+    html = run("report", "g", str(root), "--endpoint", platform.url, "--by", "topic",
+               "--format", "html", env=ENV)
+    assert (html.code, html.err) == (1, "Error: --by is not in the HTML report yet: use "
+                                        "--format text, markdown or json\n")

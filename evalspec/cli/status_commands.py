@@ -11,7 +11,7 @@ import click
 
 from evalspec.cli.plan_commands import endpoint_option
 from evalspec.cli.run_async import run as run_async
-from evalspec.errors import EXIT_ERROR, EXIT_OK
+from evalspec.errors import EXIT_ERROR, EXIT_OK, UsageError
 from evalspec.sanitize import one_line
 
 
@@ -152,8 +152,11 @@ def results(name: str, path: Path, endpoint: str | None, out: Path | None) -> in
               help="Treat rows with the same value in this item column as one cluster "
               "(cluster-robust intervals and tests). Default: the group's cluster_by in the "
               "specs.")
+@click.option("--by", "by", metavar="COLUMN",
+              help="Repeat the comparison for each value of this item column (a channel, a "
+              "difficulty), after the overall one.")
 def report(name: str, path: Path, endpoint: str | None, baseline: str | None, fmt: str,
-           out: Path | None, cluster_by: str | None) -> int:
+           out: Path | None, cluster_by: str | None, by: str | None) -> int:
     """Compare a group's members on every score: which wins, by how much, how sure.
 
     For each score column (metric outputs, judge choices as numbers) and each member: rows
@@ -170,17 +173,21 @@ def report(name: str, path: Path, endpoint: str | None, baseline: str | None, fm
       evalspec report faq-judged --format json | jq '.scores[0].members[0].name'
       evalspec report faq-judged --format html -o report.html
       evalspec report faq-judged --cluster-by reference
+      evalspec report faq-judged --by difficulty
     """
     from evalspec.results.report import build_report
     from evalspec.results.report_html import render_html
     from evalspec.results.report_render import render_json, render_markdown, render_text
 
+    if by is not None and fmt == "html":
+        raise UsageError("--by is not in the HTML report yet: use --format text, markdown or "
+                         "json")
     identity, client = _connect(path, endpoint)
     clustering = cluster_by or _group_cluster_by(path, name)
 
     async def run() -> Any:
         try:
-            return await build_report(client, identity.project, name, baseline, clustering)
+            return await build_report(client, identity.project, name, baseline, clustering, by)
         finally:
             await client.aclose()
 

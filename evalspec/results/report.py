@@ -49,6 +49,8 @@ _METRIC_BOUNDS = {"rouge1": (0.0, 1.0), "rouge2": (0.0, 1.0), "rougeL": (0.0, 1.
                   "cosine_similarity": (-1.0, 1.0)}
 _PUNCTUATION = " \t\r\n.,;:!?\"'`()[]{}*_"
 MIN_PAIRED_ROWS = 10  # fewer rows both members have a score for: no verdict on a difference
+BY_FAMILY = ("p (Holm) corrects within each category and score; nothing corrects across "
+             "categories, so read a category's significance as exploratory")
 
 
 def normalise(text: str) -> str:
@@ -134,6 +136,8 @@ class Report:
     status: dict[str, str] = field(default_factory=dict)  # member -> its evaluation's status
     cluster_by: str | None = None
     clusters: int = 0  # how many clusters the rows fall in
+    # report --by COLUMN: the column, and the comparison repeated per value of it
+    breakdown: tuple[str, list[tuple[str, Report]]] | None = None
 
     @property
     def unfinished(self) -> list[str]:
@@ -186,8 +190,14 @@ class Report:
             columns.append({"alias": report.column.alias, "task_type": report.column.kind,
                             "detail": report.column.detail, "common_rows": report.common_rows,
                             "members": members})
+        by: dict[str, Any] = {}
+        if self.breakdown is not None:
+            column, parts = self.breakdown
+            by = {"by": {"column": column, "family": BY_FAMILY,
+                         "categories": [{"value": value, "report": part.to_json()}
+                                        for value, part in parts]}}
         return {"format_version": FORMAT_VERSION, "address": self.address,
-                "baseline": self.baseline, "rows": self.rows,
+                "baseline": self.baseline, "rows": self.rows, **by,
                 "cluster_by": self.cluster_by, "clusters": self.clusters,
                 "members": [{"name": m, "missing_rows": self.missing[m],
                              "status": self.status.get(m, "unknown")} for m in self.members],
@@ -221,6 +231,30 @@ class Scores:
     status: dict[str, str] = field(default_factory=dict)  # member -> evaluation status
     cluster_by: str | None = None  # the item column whose rows share a source
     clusters: dict[str, str] = field(default_factory=dict)  # row key -> its cluster
+
+    categories: dict[str, str] = field(default_factory=dict)  # row key -> its --by value
+
+    def subset(self, keys: set[str]) -> Scores:
+        """The same scores on these rows only."""
+        def keep(by_member: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+            return {m: {k: v for k, v in rows.items() if k in keys}
+                    for m, rows in by_member.items()}
+
+        return Scores(self.address, self.members, self.columns,
+                      {a: keep(v) for a, v in self.values.items()},
+                      {m: rows & keys for m, rows in self.rows.items()},
+                      {a: keep(g) for a, g in self.gaps.items()}, self.status,
+                      self.cluster_by, {k: c for k, c in self.clusters.items() if k in keys})
+
+    def by_category(self, baseline: str | None, column: str) -> Report:
+        """The report, then the same comparison for each value of ``column``."""
+        report = self.compare(baseline)
+        values: dict[str, set[str]] = {}
+        for key in self.every_row:
+            values.setdefault(self.categories.get(key, "(none)"), set()).add(key)
+        report.breakdown = (column, [(value, self.subset(keys).compare(baseline))
+                                     for value, keys in sorted(values.items())])
+        return report
 
     @property
     def every_row(self) -> set[str]:
@@ -317,7 +351,7 @@ def _gap(status: Any, value: Any, present: bool) -> str | None:
 
 
 async def read_scores(client: SGPClient, project: str, name: str,
-                      cluster_by: str | None = None) -> Scores:
+                      cluster_by: str | None = None, by: str | None = None) -> Scores:
     """Stream the members' items once, keeping one float per (column, member, row), and
     why each row that has no score has none; ``cluster_by``: the item column whose rows
     share a source (a row without it is an error, never an independent row)."""
@@ -333,11 +367,15 @@ async def read_scores(client: SGPClient, project: str, name: str,
         c.alias: {m: {} for m in members} for c in columns}
     rows: dict[str, set[str]] = {m: set() for m in members}
     clusters: dict[str, str] = {}
+    categories: dict[str, str] = {}
     unclustered = 0
     async for member, row, item in member_items(client, actual, target):
         key = json.dumps(row, sort_keys=True)
         rows[member].add(key)
         data = item.get("data") or {}
+        if by is not None and data.get(by) is not None:
+            value = data[by]
+            categories.setdefault(key, value if isinstance(value, str) else json.dumps(value))
         if cluster_by is not None:
             if cluster_by in data and data[cluster_by] is not None:
                 clusters.setdefault(key, json.dumps(data[cluster_by], sort_keys=True))
@@ -359,9 +397,11 @@ async def read_scores(client: SGPClient, project: str, name: str,
                             f"{target.address} have no '{cluster_by}' column, so their rows "
                             "cannot be clustered; choose a column every item has")
     return Scores(target.address, members, columns, values, rows, gaps, status, cluster_by,
-                  clusters)
+                  clusters, categories)
 
 
 async def build_report(client: SGPClient, project: str, name: str,
-                       baseline: str | None = None, cluster_by: str | None = None) -> Report:
-    return (await read_scores(client, project, name, cluster_by)).compare(baseline)
+                       baseline: str | None = None, cluster_by: str | None = None,
+                       by: str | None = None) -> Report:
+    scores = await read_scores(client, project, name, cluster_by, by)
+    return scores.by_category(baseline, by) if by else scores.compare(baseline)

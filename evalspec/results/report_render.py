@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import textwrap
 
-from evalspec.results.report import ColumnReport, Report
+from evalspec.results.report import BY_FAMILY, ColumnReport, Report
 from evalspec.results.stats import Summary, mde
 from evalspec.results.status import FINISHED
 from evalspec.sanitize import code_span, document, json_text, markdown_text, one_line
@@ -135,9 +135,9 @@ def intro_lines(report: Report) -> list[str]:
     return lines
 
 
-def render_text(report: Report) -> str:
-    lines = intro_lines(report)
-    lines += ["", "Verdict:"]
+def _text_body(report: Report) -> list[str]:
+    """The verdict and a table per score."""
+    lines = ["", "Verdict:"]
     for line in verdict_lines(report):
         lines += textwrap.wrap(one_line(line), 100, initial_indent="  ",
                                subsequent_indent="    ", break_on_hyphens=False)
@@ -155,16 +155,23 @@ def render_text(report: Report) -> str:
             lines.append("  " + "  ".join(
                 cell.rjust(w) if i in RIGHT else cell.ljust(w)
                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+    return lines
+
+
+def render_text(report: Report) -> str:
+    lines = intro_lines(report) + _text_body(report)
+    if report.breakdown is not None:
+        column, parts = report.breakdown
+        lines += ["", *textwrap.wrap(f"By {column}: {BY_FAMILY}.", 100)]
+        for value, part in parts:
+            lines += ["", f"== {column} = {value}: {part.rows:,} rows ==", *_text_body(part)]
     lines += ["", *textwrap.wrap(METHODS, 100)]
     return document(lines)
 
 
-def render_markdown(report: Report) -> str:
-    lines = [f"### evalspec report for {code_span(report.address)}", ""]
-    lines += [markdown_text(line) for line in intro_lines(report)[1:]]
-    lines += ["", "**Verdict**", "", *(f"- {markdown_text(line)}" for line in
+def _markdown_body(report: Report, level: str) -> list[str]:
+    lines = [f"{level} Verdict", "", *(f"- {markdown_text(line)}" for line in
                                       verdict_lines(report)), ""]
-    lines.append(f"{report.rows:,} rows; baseline {code_span(report.baseline)}.")
     for column in report.columns:
         effects = design_effects(report, column)
         lines += ["", f"**{markdown_text(_title(column))}**", "",
@@ -174,6 +181,20 @@ def render_markdown(report: Report) -> str:
                                  for i in range(len(HEADER))) + "|"]
         lines += ["| " + " | ".join(markdown_text(c) for c in cells) + " |"
                   for cells in table_cells(report, column)]
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    lines = [f"### evalspec report for {code_span(report.address)}", ""]
+    lines += [markdown_text(line) for line in intro_lines(report)[1:]]
+    lines.append(f"{report.rows:,} rows; baseline {code_span(report.baseline)}.")
+    lines += ["", *_markdown_body(report, "####")]
+    if report.breakdown is not None:
+        column, parts = report.breakdown
+        lines += ["", f"By {code_span(column)}: {markdown_text(BY_FAMILY)}."]
+        for value, part in parts:
+            lines += ["", f"#### {code_span(column)} = {code_span(value)}: {part.rows:,} rows",
+                      "", *_markdown_body(part, "#####")]
     lines += ["", METHODS]
     return document(lines)
 

@@ -64,6 +64,17 @@ def report_schema() -> dict[str, Any]:
             "rows": {**_COUNT, "description": "Rows any member has an item for."},
             "cluster_by": {"type": ["string", "null"], "description": (
                 "The item column rows are clustered by, or null.")},
+            "by": {"type": "object", "additionalProperties": False,
+                   "required": ["column", "family", "categories"],
+                   "description": "report --by COLUMN: the comparison per value of it.",
+                   "properties": {
+                       "column": {"type": "string"},
+                       "family": {"type": "string", "description": "What p (Holm) corrects."},
+                       "categories": {"type": "array", "items": {
+                           "type": "object", "additionalProperties": False,
+                           "required": ["value", "report"],
+                           "properties": {"value": {"type": "string"},
+                                          "report": {"$ref": "#"}}}}}},
             "clusters": {**_COUNT, "description": "How many clusters (0: not clustered)."},
             "members": {"type": "array", "items": {
                 "type": "object", "additionalProperties": False,
