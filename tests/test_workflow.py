@@ -31,7 +31,7 @@ def test_init_writes_a_project_that_validates_and_plans(tmp_path, run) -> None:
     assert planned.code == 0, planned.err
     assert planned.out.splitlines()[-1] == (
         "Plan: 4 to create, 0 to update, 0 to replace, 0 to restore, 0 to archive. "
-        "Starts 10 task executions.")
+        "Starts 80 task executions.")
     assert ".evalspec/" in (target / ".gitignore").read_text().splitlines()
     assert (target / ".github/workflows/evalspec.yml").read_text() == (
         ROOT / "examples/ci/github-actions.yml").read_text()
@@ -100,7 +100,7 @@ def test_the_composite_action_plans_applies_and_checks_drift(tmp_path, run) -> N
     assert ("::error::the platform differs from the specs (drift): see the plan above"
             in log)
     code, outputs, log = _action("check", project, tmp_path, "--endpoint", "local")
-    assert (code, outputs["exitcode"]) == (0, "0")  # init's project has no gates
+    assert (code, outputs["exitcode"]) == (0, "0")  # init's gates hold
     assert Path(outputs["markdown"]).read_text().startswith("<!-- evalspec-check -->\n")
     code, outputs, log = _action("validate", project, tmp_path)
     assert (code, outputs["exitcode"]) == (0, "0")
