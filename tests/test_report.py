@@ -422,6 +422,10 @@ def test_html_report_content_without_a_browser(scored, run, tmp_path) -> None:
     assert parsed.rects >= 6  # a bar per member per score
     assert any("McNemar" in text for text in parsed.text["p"])
     assert any("rows clustered by reference: 20 clusters" in text for text in parsed.text["p"])
+    assert parsed.text["span"][:3] == ["ranks first", "other members", "the baseline"]  # legend
+    histograms = page.read_text().split('aria-label="differences ')[1:]
+    ranges = {re.findall(r">([-+][\d.]+)</text>", h)[-1] for h in histograms[:2]}
+    assert len(ranges) == 1  # one x-range across a score's histograms
 
 
 def test_report_by_a_column_repeats_the_comparison_per_value(project, platform, run) -> None:

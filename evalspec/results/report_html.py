@@ -19,6 +19,9 @@ table { border-collapse: collapse; margin: .5em 0; font-size: 13px; }
 th, td { padding: .25em .6em; border-bottom: 1px solid #e3e3e3; text-align: left; }
 .muted { color: #6b6b6b; } svg text { font: 12px system-ui, sans-serif; fill: #1d1d1f; }
 .histograms { display: flex; flex-wrap: wrap; gap: 1.5em; }
+.legend { font-size: 12px; color: #4a4a4a; }
+.legend span { display: inline-block; margin-right: 1.2em; }
+.swatch { display: inline-block; width: .8em; height: .8em; margin-right: .3em; }
 """
 BEST, OTHER, BASE = "#2f6fdf", "#8fb3ef", "#d08a2e"
 
@@ -69,30 +72,54 @@ def _leaderboard(report: Report, column: ColumnReport) -> str:
     return "".join(parts)
 
 
-def _histogram(name: str, differences: tuple[float, ...]) -> str:
-    bins = 21  # odd: the middle bin holds the ties, centred on 0
+def _histogram(name: str, differences: tuple[float, ...], spread: float, tallest: int) -> str:
+    """Per-row differences from the baseline. Every histogram of a score shares ``spread``
+    (the x-range) and ``tallest`` (the count axis), so their shapes compare at a glance."""
     if not differences:
         return ""
-    spread = max(abs(d) for d in differences) or 1.0
-    counts = [0] * bins
-    for d in differences:
-        counts[min(bins - 1, int((d + spread) / (2 * spread) * bins))] += 1
-    width, height, bar = 300, 140, 300 / bins
-    tallest = max(counts)
-    parts = [f'<figure><svg role="img" aria-label="differences {html_text(name)}" width="{width}" '
-             f'height="{height + 20}">']
+    counts = _bins(differences, spread)
+    left, width, height = 34, 300, 140
+    bar = width / len(counts)
+    parts = [f'<figure><svg role="img" aria-label="differences {html_text(name)}" '
+             f'width="{left + width + 4}" height="{height + 20}">']
+    for tick in (0, tallest // 2, tallest) if tallest > 1 else (0, tallest):
+        y = height - (height - 10) * tick / tallest
+        parts.append(f'<line x1="{left - 4}" y1="{y:.1f}" x2="{left + width}" y2="{y:.1f}" '
+                     f'stroke="#ececec"/><text x="{left - 6}" y="{y + 4:.1f}" '
+                     f'text-anchor="end">{tick}</text>')
     for i, count in enumerate(counts):
         h = (height - 10) * count / tallest
-        colour = "#3a9a5b" if i > bins // 2 else "#c2473d" if i < bins // 2 else "#999"
-        parts.append(f'<rect x="{i * bar + 1:.1f}" y="{height - h:.1f}" width="{bar - 2:.1f}" '
-                     f'height="{h:.1f}" fill="{colour}"/>')
-    parts.append(f'<line x1="{width / 2}" y1="0" x2="{width / 2}" y2="{height}" '
+        middle = len(counts) // 2
+        colour = "#3a9a5b" if i > middle else "#c2473d" if i < middle else "#999"
+        parts.append(f'<rect x="{left + i * bar + 1:.1f}" y="{height - h:.1f}" '
+                     f'width="{bar - 2:.1f}" height="{h:.1f}" fill="{colour}"/>')
+    parts.append(f'<line x1="{left + width / 2}" y1="0" x2="{left + width / 2}" y2="{height}" '
                  'stroke="#1d1d1f" stroke-dasharray="3 3"/>')
-    parts.append(f'<text x="0" y="{height + 15}">-{spread:.2g}</text>'
-                 f'<text x="{width / 2}" y="{height + 15}" text-anchor="middle">0</text>'
-                 f'<text x="{width}" y="{height + 15}" text-anchor="end">+{spread:.2g}</text>')
-    parts.append(f"</svg><figcaption>{html_text(name)} − baseline, per row</figcaption></figure>")
+    parts.append(f'<text x="{left}" y="{height + 15}">-{spread:.2g}</text>'
+                 f'<text x="{left + width / 2}" y="{height + 15}" text-anchor="middle">0</text>'
+                 f'<text x="{left + width}" y="{height + 15}" text-anchor="end">+{spread:.2g}'
+                 "</text>")
+    parts.append(f"</svg><figcaption>{html_text(name)} − baseline, per row (rows per bar on "
+                 "the left)</figcaption></figure>")
     return "".join(parts)
+
+
+BINS = 21  # odd: the middle bin holds the ties, centred on 0
+
+
+def _bins(differences: tuple[float, ...], spread: float) -> list[int]:
+    counts = [0] * BINS
+    for d in differences:
+        counts[min(BINS - 1, max(0, int((d + spread) / (2 * spread) * BINS)))] += 1
+    return counts
+
+
+LEGEND = (f'<p class=legend><span><i class=swatch style="background:{BEST}"></i>ranks first'
+          f'</span> <span><i class=swatch style="background:{OTHER}"></i>other members</span> '
+          f'<span><i class=swatch style="background:{BASE}"></i>the baseline</span> '
+          "<span>— the 95% interval</span> <span><i class=swatch "
+          'style="background:#3a9a5b"></i>rows the member scored higher than the baseline'
+          '</span> <span><i class=swatch style="background:#c2473d"></i>lower</span></p>')
 
 
 def render_html(report: Report) -> str:
@@ -103,13 +130,17 @@ def render_html(report: Report) -> str:
     for column in report.columns:
         title = f"{column.column.alias} ({column.column.kind}: {column.column.detail})"
         body.append(f"<h2>{html_text(title)}</h2>")
-        body.append(_leaderboard(report, column))
+        body.append(LEGEND + _leaderboard(report, column))
         body.append("<table><tr>" + "".join(f"<th>{html_text(h)}</th>" for h in TABLE_HEADER)
                     + "</tr>")
         body += ["<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in cells) + "</tr>"
                  for cells in table_cells(report, column)]
         body.append("</table><div class=histograms>")
-        body += [_histogram(name, compared.differences)
+        every = [d for compared, _ in column.versus.values() for d in compared.differences]
+        spread = max((abs(d) for d in every), default=0.0) or 1.0
+        tallest = max((max(_bins(c.differences, spread)) for c, _ in column.versus.values()
+                       if c.differences), default=1)
+        body += [_histogram(name, compared.differences, spread, tallest)
                  for name, (compared, _) in column.versus.items()]
         body.append("</div>")
     body.append(f"<p class=muted>{html_text(METHODS)} Whiskers: the intervals. Green: rows "
