@@ -57,6 +57,8 @@ def test_means_intervals_and_win_rates_are_right(tmp_path, run) -> None:
     assert doc["preferences"] == [{
         "first": "a", "second": "b", "comparisons": 4, "first_wins": 1, "second_wins": 3,
         "first_win_rate": 0.25, "first_win_rate_ci95": [round(low, 4), round(high, 4)],
+        "position_bias": {"shown_first_win_rate": 0.25,
+                          "ci95": [round(low, 4), round(high, 4)]},
         "likert": {"2": 1, "6": 3}}]
     assert (round(low, 4), round(high, 4)) == (0.0456, 0.6994)  # published Wilson values
     assert (doc["tasks"], doc["tasks_used"], doc["skipped"]) == (4, 4, {})
@@ -121,8 +123,10 @@ Numeric annotations: mean with a 95% confidence interval
 Pairwise preference (selected_model_id): the first's win rate, 95% Wilson interval
   first  second  comparisons  first wins  win rate  95% CI
   a      b                 1           1    100.0%  [20.6%, 100.0%]
+  a vs b: the response shown first is chosen 100.0% [20.6%, 100.0%] of the time (50% is no \
+position bias); both display orders are merged above
 
-Likert (likert_value), a vs b: 1 rating
+Likert (likert_value), a vs b, a shown first: 1 rating
     2       1  ########################################
 
 Not numeric, so not averaged: note (1)
@@ -246,3 +250,28 @@ def test_intervals_use_exact_t_quantiles_above_thirty_degrees_of_freedom() -> No
         half = student.ppf(0.975, n - 1) * running.sd / math.sqrt(n)
         assert (low, high) == (pytest.approx(running.mean - half, rel=1e-9),
                                pytest.approx(running.mean + half, rel=1e-9))
+
+
+def test_both_display_orders_are_one_pair_and_position_bias_is_shown(tmp_path, run) -> None:
+    """40 tasks show a then b, 40 show b then a; the one shown first is picked 3 times in 4:
+    a and b are even, and the bias is the display order's (it reported 'a beats b 75 %' and
+    'b beats a 75 %')."""
+    lines = []
+    for i in range(80):
+        shown = ["a", "b"] if i < 40 else ["b", "a"]
+        pick = shown[0] if i % 4 else shown[1]
+        lines.append(task([response(s, f"m/{s}", overall=3) for s in shown],
+                          [{"key": "selected_model_id", "value": pick},
+                           {"key": "likert_value", "value": 2 if pick == shown[0] else 6}]))
+    doc = json.loads(run("tasks", "summary", write(tmp_path, lines), "--format", "json").out)
+    [pair] = doc["preferences"]
+    assert (pair["first"], pair["second"], pair["comparisons"]) == ("a", "b", 80)
+    assert (pair["first_wins"], pair["second_wins"], pair["first_win_rate"]) == (40, 40, 0.5)
+    assert pair["position_bias"]["shown_first_win_rate"] == 0.75
+    low, high = wilson(60, 80)
+    assert pair["position_bias"]["ci95"] == [round(low, 4), round(high, 4)]
+    assert pair["likert"] == {"2": 30, "6": 10}
+    assert pair["likert_shown_second_first"] == {"2": 30, "6": 10}
+    text = run("tasks", "summary", write(tmp_path, lines)).out
+    assert "a vs b: the response shown first is chosen 75.0%" in text
+    assert "Likert (likert_value), a vs b, b shown first: 40 ratings" in text

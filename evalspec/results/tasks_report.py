@@ -72,19 +72,32 @@ def render_text(summary: Summary) -> str:
               _pct(p["first_win_rate"]) if p["comparisons"] else "-",
               f"[{_pct(p['first_win_rate_ci95'][0])}, {_pct(p['first_win_rate_ci95'][1])}]"
               if p["comparisons"] else "-"] for p in data["preferences"]], {2, 3, 4})]
+        lines += [f"  {p['first']} vs {p['second']}: {_position(p)}"
+                  for p in data["preferences"] if p["comparisons"]]
         for pair in summary.pairs.values():
-            if pair.likert:
-                total = sum(pair.likert.values())
-                lines += ["", f"Likert (likert_value), {pair.first} vs {pair.second}: "
-                              f"{total:,} rating{'s' if total != 1 else ''}"]
-                for value in range(min(pair.likert), max(pair.likert) + 1):
-                    count = pair.likert.get(value, 0)
-                    bar = "#" * round(40 * count / max(pair.likert.values()))
+            for counts, shown in ((pair.likert, f"{pair.first} shown first"),
+                                  (pair.likert_swapped, f"{pair.second} shown first")):
+                if not counts:
+                    continue
+                total = sum(counts.values())
+                lines += ["", f"Likert (likert_value), {pair.first} vs {pair.second}, "
+                              f"{shown}: {total:,} rating{'s' if total != 1 else ''}"]
+                for value in range(min(counts), max(counts) + 1):
+                    count = counts.get(value, 0)
+                    bar = "#" * round(40 * count / max(counts.values()))
                     lines.append(f"  {value:>3}  {count:>6,}  {bar}".rstrip())
     if summary.text_keys:
         lines += ["", "Not numeric, so not averaged: " + ", ".join(
             f"{k} ({v:,})" for k, v in sorted(summary.text_keys.items()))]
     return document(lines)
+
+
+def _position(pair: dict[str, Any]) -> str:
+    """Position bias: how often the response shown first was chosen, whichever it was."""
+    bias = pair["position_bias"]
+    return (f"the response shown first is chosen {_pct(bias['shown_first_win_rate'])} "
+            f"[{_pct(bias['ci95'][0])}, {_pct(bias['ci95'][1])}] of the time (50% is no "
+            "position bias); both display orders are merged above")
 
 
 def render_markdown(summary: Summary) -> str:
@@ -111,6 +124,8 @@ def render_markdown(summary: Summary) -> str:
                   if p["comparisons"] else "-")
             lines.append(f"| {text(p['first'])} | {text(p['second'])} | {p['comparisons']:,} | "
                          f"{p['first_wins']:,} | {rate} | {ci} |")
+        lines += [""] + [f"- {text(p['first'])} vs {text(p['second'])}: {text(_position(p))}"
+                         for p in data["preferences"] if p["comparisons"]]
     return document(lines)
 
 
@@ -246,7 +261,8 @@ def render_html(summary: Summary) -> str:
             body.append(f"<p class=muted>{pair['comparisons']:,} comparisons "
                         f"(selected_model_id); {html_text(pair['first'])} wins "
                         f"{_pct(pair['first_win_rate'])}, 95% Wilson interval "
-                        f"{_pct(low)}–{_pct(high)} (white line).</p>")
+                        f"{_pct(low)}–{_pct(high)} (white line); "
+                        f"{html_text(_position(pair))}.</p>")
             body.append(_preference_chart(pair["first"], pair["second"],
                                           pair["first_win_rate"], low, high))
         if pair["likert"]:

@@ -65,11 +65,16 @@ def wilson(wins: int, n: int) -> tuple[float, float]:
 
 @dataclass
 class Pair:
+    """Two responses compared, whichever was shown first: ``first`` and ``second`` are in
+    name order, so A-then-B and B-then-A tasks count together."""
+
     first: str
     second: str
     first_wins: int = 0
     second_wins: int = 0
-    likert: Counter[int] = field(default_factory=Counter)
+    shown_first_wins: int = 0  # choices of whichever response was displayed first
+    likert: Counter[int] = field(default_factory=Counter)  # shown in name order
+    likert_swapped: Counter[int] = field(default_factory=Counter)  # shown second-first
 
     @property
     def n(self) -> int:
@@ -164,16 +169,19 @@ class Summary:
         if len(distinct) != 2:
             self.skip(f"preference on a turn with {len(distinct)} responses (needs 2)")
             return
-        key = (distinct[0], distinct[1])
+        key = (min(distinct), max(distinct))
         pair = self.pairs.setdefault(key, Pair(*key))
+        swapped = distinct[0] != pair.first
         selected = found.get(PREFERENCE_KEY)
         if selected is not None:
-            if selected == pair.first:
-                pair.first_wins += 1
-            elif selected == pair.second:
-                pair.second_wins += 1
-            else:
+            if selected not in distinct:
                 self.skip(f"{PREFERENCE_KEY} names no response of the turn")
+            else:
+                if selected == pair.first:
+                    pair.first_wins += 1
+                else:
+                    pair.second_wins += 1
+                pair.shown_first_wins += selected == distinct[0]
         likert = found.get(LIKERT_KEY)
         if likert is not None:
             if not isinstance(likert, int) or isinstance(likert, bool):
@@ -181,7 +189,7 @@ class Summary:
             elif not -LIKERT_LIMIT <= likert <= LIKERT_LIMIT:
                 self.skip(f"{LIKERT_KEY} outside -{LIKERT_LIMIT}..{LIKERT_LIMIT}")
             else:
-                pair.likert[likert] += 1
+                (pair.likert_swapped if swapped else pair.likert)[likert] += 1
 
     # -- results --------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -203,7 +211,14 @@ class Summary:
                 low, high = wilson(pair.first_wins, pair.n)
                 entry["first_win_rate"] = round(pair.first_wins / pair.n, 4)
                 entry["first_win_rate_ci95"] = [round(low, 4), round(high, 4)]
+                low, high = wilson(pair.shown_first_wins, pair.n)
+                entry["position_bias"] = {
+                    "shown_first_win_rate": round(pair.shown_first_wins / pair.n, 4),
+                    "ci95": [round(low, 4), round(high, 4)]}
             entry["likert"] = {str(k): v for k, v in sorted(pair.likert.items())}
+            if pair.likert_swapped:
+                entry["likert_shown_second_first"] = {
+                    str(k): v for k, v in sorted(pair.likert_swapped.items())}
             preferences.append(entry)
         return {
             "file": self.source, "lines": self.lines, "tasks": self.tasks,
