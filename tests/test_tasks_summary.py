@@ -59,7 +59,11 @@ def test_means_intervals_and_win_rates_are_right(tmp_path, run) -> None:
         "first_win_rate": 0.25, "first_win_rate_ci95": [round(low, 4), round(high, 4)],
         "position_bias": {"shown_first_win_rate": 0.25,
                           "ci95": [round(low, 4), round(high, 4)]},
-        "likert": {"2": 1, "6": 3}}]
+        "likert": {"2": 1, "6": 3},
+        # a's and b's overall ratings of one prompt, paired: (3,4) (4,5) (5,5) (2,4)
+        "paired_ratings": {"overall": {"n": 4, "mean_difference": -1.0,
+                                       "ci95": [-2.2992, 0.2992], "p_value": 0.0917211,
+                                       "test": "paired t"}}}]
     assert (round(low, 4), round(high, 4)) == (0.0456, 0.6994)  # published Wilson values
     assert (doc["tasks"], doc["tasks_used"], doc["skipped"]) == (4, 4, {})
 
@@ -125,6 +129,10 @@ Pairwise preference (selected_model_id): the first's win rate, 95% Wilson interv
   a      b                 1           1    100.0%  [20.6%, 100.0%]
   a vs b: the response shown first is chosen 100.0% [20.6%, 100.0%] of the time (50% is no \
 position bias); both display orders are merged above
+
+Paired ratings (both responses to one prompt): first - second, 95% interval, paired test
+  first  second  annotation  n  difference  95% CI  p
+  a      b       overall     1       +2.00  -       -
 
 Likert (likert_value), a vs b, a shown first: 1 rating
     2       1  ########################################
@@ -275,3 +283,19 @@ def test_both_display_orders_are_one_pair_and_position_bias_is_shown(tmp_path, r
     text = run("tasks", "summary", write(tmp_path, lines)).out
     assert "a vs b: the response shown first is chosen 75.0%" in text
     assert "Likert (likert_value), a vs b, b shown first: 40 ratings" in text
+
+
+def test_ratings_of_two_responses_to_one_prompt_are_paired(tmp_path, run) -> None:
+    from scipy.stats import ttest_rel
+
+    first = [3, 4, 5, 2, 4, 3]
+    second = [2, 4, 3, 1, 2, 3]
+    lines = [task([response("a", "m/a", overall=x), response("b", "m/b", overall=y)])
+             for x, y in zip(first, second, strict=True)]
+    doc = json.loads(run("tasks", "summary", write(tmp_path, lines), "--format", "json").out)
+    [pair] = doc["preferences"]
+    rated = pair["paired_ratings"]["overall"]
+    assert (rated["n"], rated["mean_difference"], rated["test"]) == (6, 1.0, "paired t")
+    assert rated["p_value"] == pytest.approx(ttest_rel(first, second).pvalue, rel=1e-5)
+    text = run("tasks", "summary", write(tmp_path, lines)).out
+    assert "Paired ratings (both responses to one prompt): first - second" in text

@@ -74,6 +74,18 @@ def render_text(summary: Summary) -> str:
               if p["comparisons"] else "-"] for p in data["preferences"]], {2, 3, 4})]
         lines += [f"  {p['first']} vs {p['second']}: {_position(p)}"
                   for p in data["preferences"] if p["comparisons"]]
+    rated = [(p, key, r) for p in data["preferences"]
+             for key, r in (p.get("paired_ratings") or {}).items()]
+    if rated:
+        lines += ["", "Paired ratings (both responses to one prompt): first - second, "
+                      "95% interval, paired test"]
+        lines += ["  " + line for line in _table(
+            ["first", "second", "annotation", "n", "difference", "95% CI", "p"],
+            [[p["first"], p["second"], key, f"{r['n']:,}",
+              "-" if r["mean_difference"] is None else f"{r['mean_difference']:+.2f}",
+              "-" if r["ci95"] is None else f"[{r['ci95'][0]:+.2f}, {r['ci95'][1]:+.2f}]",
+              "-" if r["p_value"] is None else f"{r['p_value']:.3g}"]
+             for p, key, r in rated], {3, 4, 6})]
         for pair in summary.pairs.values():
             for counts, shown in ((pair.likert, f"{pair.first} shown first"),
                                   (pair.likert_swapped, f"{pair.second} shown first")):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from evalspec.errors import EvalspecError
-from evalspec.results.stats import t_quantile
+from evalspec.results.stats import paired, t_quantile
 from evalspec.results.stats import wilson as wilson_interval
 
 ROLES = ("system", "user", "assistant", "function")
@@ -75,6 +75,8 @@ class Pair:
     shown_first_wins: int = 0  # choices of whichever response was displayed first
     likert: Counter[int] = field(default_factory=Counter)  # shown in name order
     likert_swapped: Counter[int] = field(default_factory=Counter)  # shown second-first
+    # Ratings of both responses to one prompt: per annotation key, (first's, second's).
+    ratings: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -126,6 +128,7 @@ class Summary:
 
     def _turn(self, turn: Any) -> None:
         responses: list[str] = []
+        rated: dict[str, dict[str, float]] = {}  # response source -> its numeric ratings
         for message in _list(turn, "messages"):
             if not isinstance(message, dict):
                 self.skip("message is not an object")
@@ -143,13 +146,27 @@ class Summary:
             if role == "assistant":
                 self.models[source].add(model)
             for annotation in _list(message, "annotations"):
-                self._numeric(source, model, annotation)
+                value = self._numeric(source, model, annotation)
+                if value is not None and role == "assistant":
+                    rated.setdefault(source, {})[annotation["key"]] = value
         self._preference(responses, _list(turn, "annotations"))
+        self._paired_ratings(rated)
 
-    def _numeric(self, source: str, model: str, annotation: Any) -> None:
+    def _paired_ratings(self, rated: dict[str, dict[str, float]]) -> None:
+        """Two responses to one prompt rated on the same key: a paired difference, not two
+        unpaired means."""
+        if len(rated) != 2:
+            return
+        first, second = sorted(rated)
+        pair = self.pairs.setdefault((first, second), Pair(first, second))
+        for key in sorted(set(rated[first]) & set(rated[second])):
+            pair.ratings.setdefault(key, []).append((rated[first][key], rated[second][key]))
+
+    def _numeric(self, source: str, model: str, annotation: Any) -> float | None:
+        """Counts a numeric annotation; returns its value (None when it is not one)."""
         if not isinstance(annotation, dict) or not isinstance(annotation.get("key"), str):
             self.skip("annotation without a key")
-            return
+            return None
         key, value = annotation["key"], annotation.get("value")
         if value is None:
             self.skip("annotation without a value")
@@ -159,6 +176,8 @@ class Summary:
             self.skip("annotation value not finite")
         else:
             self.numeric[(source, model)].setdefault(key, Running()).add(float(value))
+            return float(value)
+        return None
 
     def _preference(self, responses: list[str], annotations: list[Any]) -> None:
         found = {a["key"]: a.get("value") for a in annotations
@@ -216,6 +235,9 @@ class Summary:
                     "shown_first_win_rate": round(pair.shown_first_wins / pair.n, 4),
                     "ci95": [round(low, 4), round(high, 4)]}
             entry["likert"] = {str(k): v for k, v in sorted(pair.likert.items())}
+            if pair.ratings:
+                entry["paired_ratings"] = {key: _paired_json(values)
+                                           for key, values in sorted(pair.ratings.items())}
             if pair.likert_swapped:
                 entry["likert_shown_second_first"] = {
                     str(k): v for k, v in sorted(pair.likert_swapped.items())}
@@ -256,3 +278,13 @@ def summarise(path: Path, lines: Iterable[tuple[int, bytes]] | None = None) -> S
             continue
         summary.add_task(task)
     return summary
+
+
+def _paired_json(values: list[tuple[float, float]]) -> dict[str, Any]:
+    """first − second on the prompts where both were rated: the paired t-test."""
+    compared = paired([a for a, _ in values], [b for _, b in values])
+    diff = compared.summary
+    return {"n": diff.n, "mean_difference": None if math.isnan(diff.mean) else round(diff.mean, 4),
+            "ci95": [round(diff.low, 4), round(diff.high, 4)] if diff.has_interval else None,
+            "p_value": None if math.isnan(compared.p_value) else float(f"{compared.p_value:.6g}"),
+            "test": compared.method}
