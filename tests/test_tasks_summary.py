@@ -130,6 +130,9 @@ Pairwise preference (selected_model_id): the first's win rate, 95% Wilson interv
   a vs b: the response shown first is chosen 100.0% [20.6%, 100.0%] of the time (50% is no \
 position bias); both display orders are merged above
 
+Bradley-Terry strengths: none (b never wins; a never loses: strengths need every source to \
+win and to lose (or tie) at least once)
+
 Paired ratings (both responses to one prompt): first - second, 95% interval, paired test
   first  second  annotation  n  difference  95% CI  p
   a      b       overall     1       +2.00  -       -
@@ -299,3 +302,58 @@ def test_ratings_of_two_responses_to_one_prompt_are_paired(tmp_path, run) -> Non
     assert rated["p_value"] == pytest.approx(ttest_rel(first, second).pvalue, rel=1e-5)
     text = run("tasks", "summary", write(tmp_path, lines)).out
     assert "Paired ratings (both responses to one prompt): first - second" in text
+
+
+def _preferences(outcomes: list[tuple[str, str, str]]) -> list:
+    return [task([response(first, f"m/{first}"), response(second, f"m/{second}")],
+                 [{"key": "selected_model_id",
+                   "value": {"first": first, "second": second, "tie": "tie"}[result]}])
+            for first, second, result in outcomes]
+
+
+def test_bradley_terry_with_ties_is_the_maximum_likelihood_fit(tmp_path, run) -> None:
+    """Davidson's model fitted by its fixed point, against a direct numerical maximum of the
+    same likelihood (scipy), on data drawn from known strengths."""
+    import random
+
+    from scipy.optimize import minimize
+
+    rng = random.Random(1)
+    true, nu = {"a": 3.0, "b": 1.0, "c": 0.5, "d": 2.0}, 0.6
+    outcomes = []
+    for _ in range(400):
+        i, j = sorted(rng.sample(sorted(true), 2))
+        root = math.sqrt(true[i] * true[j])
+        d = true[i] + true[j] + nu * root
+        u = rng.random()
+        outcomes.append((i, j, "first" if u < true[i] / d
+                         else "tie" if u < (true[i] + nu * root) / d else "second"))
+    doc = json.loads(run("tasks", "summary", write(tmp_path, _preferences(outcomes)),
+                         "--format", "json").out)
+    strengths = doc["bradley_terry"]
+    names = sorted(true)
+
+    def negative_log_likelihood(x) -> float:
+        theta = dict(zip(names, [0.0, *x[:3]], strict=True))
+        tie = math.exp(x[3])
+        total = 0.0
+        for i, j, result in outcomes:
+            pi, pj = math.exp(theta[i]), math.exp(theta[j])
+            root = math.sqrt(pi * pj)
+            numerator = pi if result == "first" else pj if result == "second" else tie * root
+            total -= math.log(numerator / (pi + pj + tie * root))
+        return total
+
+    best = minimize(negative_log_likelihood, [0.0] * 4, method="BFGS",
+                    options={"gtol": 1e-10}).x
+    weights = {k: math.exp(v) for k, v in zip(names, [0.0, *best[:3]], strict=True)}
+    expected = {k: v / sum(weights.values()) for k, v in weights.items()}
+    assert {s["source"]: s["share"] for s in strengths["sources"]} == {
+        k: pytest.approx(v, abs=1e-4) for k, v in expected.items()}
+    assert strengths["tie_parameter"] == pytest.approx(math.exp(best[3]), abs=1e-4)
+    assert [s["source"] for s in strengths["sources"]] == ["a", "d", "b", "c"]
+    assert all(s["ci95"][0] <= s["share"] <= s["ci95"][1] for s in strengths["sources"])
+    assert strengths["ties"] == sum(1 for o in outcomes if o[2] == "tie")
+    again = json.loads(run("tasks", "summary", write(tmp_path, _preferences(outcomes)),
+                           "--format", "json").out)
+    assert again["bradley_terry"] == strengths  # the bootstrap is seeded

@@ -74,6 +74,17 @@ def render_text(summary: Summary) -> str:
               if p["comparisons"] else "-"] for p in data["preferences"]], {2, 3, 4})]
         lines += [f"  {p['first']} vs {p['second']}: {_position(p)}"
                   for p in data["preferences"] if p["comparisons"]]
+    strengths = data["bradley_terry"]
+    if strengths and "no_fit" in strengths:
+        lines += ["", f"Bradley-Terry strengths: none ({strengths['no_fit']})"]
+    elif strengths:
+        lines += ["", f"Bradley-Terry strengths from {strengths['comparisons']:,} preferences "
+                      f"({strengths['ties']:,} ties): each source's share, 95% bootstrap "
+                      "interval"]
+        lines += ["  " + line for line in _table(
+            ["source", "share", "95% CI"],
+            [[b["source"], _pct(b["share"]), f"[{_pct(b['ci95'][0])}, {_pct(b['ci95'][1])}]"]
+             for b in strengths["sources"]], {1})]
     rated = [(p, key, r) for p in data["preferences"]
              for key, r in (p.get("paired_ratings") or {}).items()]
     if rated:
@@ -138,6 +149,13 @@ def render_markdown(summary: Summary) -> str:
                          f"{p['first_wins']:,} | {rate} | {ci} |")
         lines += [""] + [f"- {text(p['first'])} vs {text(p['second'])}: {text(_position(p))}"
                          for p in data["preferences"] if p["comparisons"]]
+    if data["bradley_terry"] and "no_fit" in data["bradley_terry"]:
+        lines += ["", f"Bradley-Terry strengths: none ({text(data['bradley_terry']['no_fit'])})"]
+    elif data["bradley_terry"]:
+        lines += ["", "| source | Bradley-Terry share | 95% CI |", "|---|---:|---|"]
+        lines += [f"| {text(b['source'])} | {_pct(b['share'])} | [{_pct(b['ci95'][0])}, "
+                  f"{_pct(b['ci95'][1])}] |" for b in data["bradley_terry"]["sources"]]
+        lines += ["", text(data["bradley_terry"]["method"])]
     return document(lines)
 
 

@@ -77,6 +77,7 @@ class Pair:
     likert_swapped: Counter[int] = field(default_factory=Counter)  # shown second-first
     # Ratings of both responses to one prompt: per annotation key, (first's, second's).
     ratings: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    ties: int = 0  # selected_model_id "tie"
 
     @property
     def n(self) -> int:
@@ -94,6 +95,7 @@ class Summary:
         default_factory=lambda: defaultdict(dict))
     text_keys: Counter[str] = field(default_factory=Counter)
     pairs: dict[tuple[str, str], Pair] = field(default_factory=dict)
+    outcomes: list[tuple[str, str, str]] = field(default_factory=list)  # for Bradley-Terry
     models: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def skip(self, reason: str, count: int = 1) -> None:
@@ -192,7 +194,10 @@ class Summary:
         pair = self.pairs.setdefault(key, Pair(*key))
         swapped = distinct[0] != pair.first
         selected = found.get(PREFERENCE_KEY)
-        if selected is not None:
+        if isinstance(selected, str) and selected.strip().casefold() == "tie":
+            pair.ties += 1
+            self.outcomes.append((pair.first, pair.second, "tie"))
+        elif selected is not None:
             if selected not in distinct:
                 self.skip(f"{PREFERENCE_KEY} names no response of the turn")
             else:
@@ -200,6 +205,8 @@ class Summary:
                     pair.first_wins += 1
                 else:
                     pair.second_wins += 1
+                self.outcomes.append((pair.first, pair.second,
+                                      "first" if selected == pair.first else "second"))
                 pair.shown_first_wins += selected == distinct[0]
         likert = found.get(LIKERT_KEY)
         if likert is not None:
@@ -249,7 +256,32 @@ class Summary:
             "text_annotations": dict(sorted(self.text_keys.items())),
             "numeric": groups,
             "preferences": preferences,
+            "bradley_terry": self._bradley_terry(),
         }
+
+    def _bradley_terry(self) -> dict[str, Any] | None:
+        """Strengths of every response source from all pairwise preferences (ties by
+        Davidson's model), with seeded bootstrap intervals; None without preferences."""
+        from evalspec.results import bradley_terry
+
+        if not self.outcomes:
+            return None
+        base = {"comparisons": len(self.outcomes),
+                "ties": sum(1 for o in self.outcomes if o[2] == "tie")}
+        gaps = bradley_terry.no_fit(self.outcomes)
+        if gaps:
+            return {**base, "no_fit": "; ".join(gaps) + ": strengths need every source to "
+                                                        "win and to lose (or tie) at least once"}
+        fitted = bradley_terry.fit(self.outcomes)
+        intervals = bradley_terry.bootstrap(self.outcomes)
+        ranked = sorted(fitted.shares.items(), key=lambda kv: -kv[1])
+        return {"method": "Bradley-Terry with Davidson ties, ML; 95% percentile bootstrap "
+                          f"({bradley_terry.BOOTSTRAP} resamples, seed {bradley_terry.SEED})",
+                **base, "tie_parameter": round(fitted.tie_parameter, 4),
+                "sources": [{"source": source, "share": round(share, 4),
+                             "ci95": [round(intervals[source][0], 4),
+                                      round(intervals[source][1], 4)]}
+                            for source, share in ranked]}
 
 
 def _list(container: Any, key: str) -> list[Any]:
