@@ -8,8 +8,9 @@ import math
 
 import pytest
 
+from evalspec.results.columns import Column, normalise
 from evalspec.results.gates import evaluate
-from evalspec.results.report import Column, Scores, normalise
+from evalspec.results.report import Scores
 from evalspec.spec.models import Gate
 
 JUDGE = Column("judge", "auto_evaluation.guided_decoding", "correct > wrong",
@@ -289,3 +290,11 @@ def test_the_verdict_says_what_the_rows_could_not_show() -> None:
     assert verdict_lines(few.compare("base")) == [
         "rouge: base ranks first (0.500 on 1 common rows); against base: cand: not compared "
         "(too few rows with both scores)"]
+
+
+def test_variance_within_and_between_repeated_rows() -> None:
+    from evalspec.results.report import Repeats
+
+    assert Repeats.of([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]]) == Repeats(3, 0.5, 2.0)
+    single = Repeats.of([[1.0], [3.0]])
+    assert (single.copies, single.between) == (1, 2.0) and math.isnan(single.within)

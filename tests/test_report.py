@@ -7,6 +7,7 @@ import math
 import random
 import re
 
+import httpx
 import jsonschema
 import pytest
 
@@ -14,7 +15,7 @@ from evalspec.results.report_schema import report_schema
 from evalspec.results.report_schema import schema_text as report_schema_text
 from evalspec.results.stats import holm, paired, summarize, t_cdf, t_quantile
 from tests.conftest import ROOT, screenshot
-from tests.test_plan_apply import ENV, apply
+from tests.test_plan_apply import ENV, apply, plan
 
 stats = pytest.importorskip("scipy.stats")  # a test-only dependency: the reference
 
@@ -460,3 +461,56 @@ def test_report_by_a_column_repeats_the_comparison_per_value(project, platform, 
                "--format", "html", env=ENV)
     assert (html.code, html.err) == (1, "Error: --by is not in the HTML report yet: use "
                                         "--format text, markdown or json\n")
+
+
+def test_repeated_rows_are_one_row_each_with_their_variance(project, platform, run) -> None:
+    task = ("tasks:\n  - task_type: chat_completion\n    alias: answer\n    configuration:\n"
+            "      model: M\n      messages: [{role: user, content: item.q}]\n"
+            "  - task_type: metric\n    alias: rouge\n    configuration: {type: rouge1, "
+            "candidate: item.answer, reference: item.reference}\n")
+    rows = "[" + ", ".join(f"{{id: r{i}, q: x, reference: word {i} more words}}"
+                           for i in range(12)) + "]"
+    root = project({"specs/a.yaml": (
+        f"kind: Evaluation\nname: a\nrepeats: 3\ndata: {rows}\n"
+        + task.replace("M", "openai/gpt-4o-mini")
+        + f"---\nkind: Evaluation\nname: b\ndata: {rows}\n" + task.replace("M", "x/y")
+        + "---\nkind: EvaluationGroup\nname: g\nmembers: [a, b]\nrow_identifier: id\n")})
+    planned = plan(run, root, platform.url)
+    assert "# Evaluation/a will be created: starts 72 task executions over 1 model" in (
+        planned.out)
+    assert apply(run, root, platform.url).code == 0
+    assert run("status", str(root), "--endpoint", platform.url, "--watch", "--interval",
+               "0.05", env=ENV).code == 0
+    [evaluation] = [e for e in httpx.get(f"{platform.url}/v5/evaluations",
+                                         headers={"x-api-key": "k"}).json()["items"]
+                    if e["name"] == "a"]
+    items = httpx.get(f"{platform.url}/v5/evaluation-items", headers={"x-api-key": "k"},
+                      params={"evaluation_id": evaluation["id"], "limit": 100}).json()["items"]
+    assert len(items) == 36
+    assert [(i["data"]["evalspec_repeat"], i["data"]["evalspec_row"]) for i in items[:4]] == [
+        (0, '["r0", 0]'), (1, '["r0", 1]'), (2, '["r0", 2]'), (0, '["r1", 0]')]
+    group = httpx.get(f"{platform.url}/v5/evaluation-groups", headers={"x-api-key": "k"},
+                      params={"views": "row_identifiers"}).json()["items"][0]
+    assert sorted(r["column_name"] for r in group["row_identifiers"]) == ["evalspec_row", "id"]
+    document = json.loads(run("report", "g", str(root), "--endpoint", platform.url, "--format",
+                              "json", env=ENV).out)
+    jsonschema.validate(document, report_schema())
+    assert document["rows"] == 12
+    [score] = document["scores"]
+    a = next(m for m in score["members"] if m["name"] == "a")
+    assert (a["n"], a["repeats"]["copies"], a["vs_baseline"]["n"] if "vs_baseline" in a
+            else score["common_rows"]) == (12, 3, 12)
+    assert a["repeats"]["variance_within_rows"] >= 0
+    assert "a: 3 copies per row; variance within rows" in run(
+        "report", "g", str(root), "--endpoint", platform.url, env=ENV).out
+    assert plan(run, root, platform.url).out.startswith("No changes.")
+
+
+def test_repeats_need_rows_in_data(project, run) -> None:
+    root = project({"specs/a.yaml": (
+        "kind: Dataset\nname: d\nitems: [{q: 1}]\n---\nkind: Evaluation\nname: e\nrepeats: 2\n"
+        "dataset: d\ntasks:\n  - task_type: chat_completion\n    configuration:\n"
+        "      model: openai/gpt-4o\n      messages: [{role: user, content: item.q}]\n")})
+    result = run("validate", str(root), cwd=root)
+    assert (result.code, result.err.splitlines()[0]) == (1, (
+        "specs/a.yaml:5:1: repeats needs rows in 'data': a dataset's items are sent once"))

@@ -160,7 +160,7 @@ def _workload(ctx: _Context, obj: DesiredObject, payload: Payload) -> Workload:
     tasks = [t for t in payload.body["tasks"] if t["task_type"] not in NOT_EXECUTED]
     data = obj.spec.data
     if isinstance(data, list):
-        items = len(data)
+        items = len(data) * obj.spec.repeats
     else:
         dataset = ctx.datasets.get(obj.spec.dataset)
         items = len(dataset.spec.items) if dataset and isinstance(dataset.spec.items, list) else 0

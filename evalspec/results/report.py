@@ -1,18 +1,10 @@
 """``evalspec report``: which member of a group scores best, by how much, with what certainty.
 
-Every score column of the members' tasks is read from their items, streamed member by member;
-only one float per (column, member, row) is kept for the join. Score columns:
-
-- ``metric`` tasks: the number the metric gave;
-- ``auto_evaluation.guided_decoding`` tasks with ``choices``: the first choice counts 1, the last
-  0, those between evenly spaced (``[correct, partly correct, wrong]`` -> 1, 0.5, 0);
-- ``auto_evaluation.question`` and other tasks: numbers (or text that is a number) as they
-  are, ``yes``/``no`` as 1/0, ``true``/``false`` as 1/0; anything else is unscored.
-
-Judges' answers are matched after :func:`normalise` (case, surrounding white space and
-punctuation). Every row of the group that a member has no score for is counted, by why:
-``missing`` (no item), ``failed`` (the task errored), ``pending`` (not run yet) or
-``unscored`` (an output the score cannot read).
+Every score column (:mod:`evalspec.results.columns`) of the members' tasks is read from their
+items, streamed member by member; one float per (column, member, row) is kept for the join
+(repeated rows: their copies, until they are averaged). Every row of the group that a member
+has no score for is counted, by why: ``missing`` (no item), ``failed`` (the task errored),
+``pending`` (not run yet) or ``unscored`` (an output the score cannot read).
 
 The statistics are in :mod:`evalspec.results.stats`.
 """
@@ -27,7 +19,8 @@ from typing import Any
 
 from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
-from evalspec.plan.refresh import Remote, refresh
+from evalspec.plan.refresh import refresh
+from evalspec.results.columns import Column, score_columns
 from evalspec.results.stats import (
     Paired,
     Summary,
@@ -39,76 +32,36 @@ from evalspec.results.stats import (
     summarize_clustered,
 )
 from evalspec.results.status import FINISHED, find_owned, member_items, member_names_of
-from evalspec.spec.aliases import task_alias
+from evalspec.spec.payloads import REPEAT, REPEAT_ROW
 
 FORMAT_VERSION = 2  # 2: common-row ranking, rows without a score, tests named
-_WORDS = {"yes": 1.0, "no": 0.0, "true": 1.0, "false": 0.0}
-# Metrics whose values lie in [0, 1] (cosine similarity in [-1, 1]); intervals stay inside.
-_METRIC_BOUNDS = {"rouge1": (0.0, 1.0), "rouge2": (0.0, 1.0), "rougeL": (0.0, 1.0),
-                  "bleu": (0.0, 1.0), "meteor": (0.0, 1.0), "f1": (0.0, 1.0),
-                  "cosine_similarity": (-1.0, 1.0)}
-_PUNCTUATION = " \t\r\n.,;:!?\"'`()[]{}*_"
 MIN_PAIRED_ROWS = 10  # fewer rows both members have a score for: no verdict on a difference
 BY_FAMILY = ("p (Holm) corrects within each category and score; nothing corrects across "
              "categories, so read a category's significance as exploratory")
 
 
-def normalise(text: str) -> str:
-    """How a judge's answer is matched to its choices and to yes/no: case folded, surrounding
-    white space and punctuation dropped ('Correct.', ' CORRECT' and 'correct' are one)."""
-    return text.strip(_PUNCTUATION).casefold()
-
-
 @dataclass(frozen=True)
-class Column:
-    """A score column: a task alias and how its outputs become numbers."""
+class Repeats:
+    """A member's repeated rows in one score: copies per row, and the variance of a copy's
+    score within a row (the sampling noise repeats average away) and of the row means
+    between rows (what the rows themselves differ by)."""
 
-    alias: str
-    kind: str  # the task type
-    detail: str  # the metric type, or the choices
-    choices: tuple[str, ...] = ()
-    bounds: tuple[float, float] | None = None  # the score's range, when it has one
+    copies: int
+    within: float
+    between: float
 
-    def score(self, value: Any) -> float | None:
-        if self.choices:
-            if not isinstance(value, str):
-                return None
-            chosen = normalise(value)
-            names = [normalise(c) for c in self.choices]
-            if chosen not in names:
-                return None
-            position = names.index(chosen)
-            return 1.0 - position / (len(self.choices) - 1) if len(self.choices) > 1 else 1.0
-        if isinstance(value, bool):
-            return 1.0 if value else 0.0
-        if isinstance(value, (int, float)):
-            return float(value) if math.isfinite(value) else None
-        if isinstance(value, str):
-            word = normalise(value)
-            if word in _WORDS:
-                return _WORDS[word]
-            try:
-                number = float(word)
-            except ValueError:
-                return None
-            return number if math.isfinite(number) else None
-        return None
+    @classmethod
+    def of(cls, per_row: list[list[float]]) -> Repeats:
+        def variance(xs: list[float]) -> float:
+            if len(xs) < 2:
+                return math.nan
+            mean = math.fsum(xs) / len(xs)
+            return math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1)
 
-
-def _column(task: Mapping[str, Any]) -> Column | None:
-    kind = str(task.get("task_type"))
-    config = task.get("configuration") or {}
-    alias = task_alias(task)
-    if kind == "metric":
-        return Column(alias, kind, str(config.get("type")),
-                      bounds=_METRIC_BOUNDS.get(str(config.get("type"))))
-    if kind == "auto_evaluation.guided_decoding" and isinstance(config.get("choices"), list):
-        choices = tuple(str(c) for c in config["choices"])
-        return Column(alias, kind, " > ".join(choices), choices, (0.0, 1.0))
-    if kind in ("auto_evaluation.question", "contributor_evaluation.question",
-                "custom_function"):
-        return Column(alias, kind, kind)
-    return None  # answers (chat_completion, inference, ...) are text, not scores
+        within = [variance(r) for r in per_row if len(r) > 1]
+        return cls(max(len(r) for r in per_row),
+                   math.fsum(within) / len(within) if within else math.nan,
+                   variance([math.fsum(r) / len(r) for r in per_row]))
 
 
 # What a row of a member can be for one score column, besides scored.
@@ -134,6 +87,7 @@ class Report:
     missing: dict[str, int]  # member -> rows of the group it has no item for
     columns: list[ColumnReport]
     status: dict[str, str] = field(default_factory=dict)  # member -> its evaluation's status
+    repeats: dict[str, dict[str, Repeats]] = field(default_factory=dict)  # alias, member
     cluster_by: str | None = None
     clusters: int = 0  # how many clusters the rows fall in
     # report --by COLUMN: the column, and the comparison repeated per value of it
@@ -174,6 +128,7 @@ class Report:
                     "name": name, "n": summary.n, "mean": number(summary.mean),
                     "ci95": interval(summary), "interval_method": summary.method,
                     "design_effect": number(summary.design_effect),
+                    **_repeat_json(self.repeats.get(report.column.alias, {}).get(name)),
                     "common": {"n": common.n, "mean": number(common.mean),
                                "ci95": interval(common)},
                     "rows_without_score": dict(report.gaps.get(name, {}))}
@@ -204,16 +159,13 @@ class Report:
                 "scores": columns}
 
 
-def _columns(target: Remote, evaluations: Mapping[str, Remote], members: list[str]
-             ) -> list[Column]:
-    seen: dict[str, Column] = {}
-    for name in members:
-        remote = evaluations.get(name)
-        for task in (remote.body.get("tasks") if remote else None) or []:
-            column = _column(task)
-            if column is not None and column.alias not in seen:
-                seen[column.alias] = column
-    return list(seen.values())
+def _repeat_json(repeats: Repeats | None) -> dict[str, Any]:
+    if repeats is None:
+        return {}
+    def number(value: float) -> float | None:
+        return None if math.isnan(value) else round(value, 6)
+    return {"repeats": {"copies": repeats.copies, "variance_within_rows": number(repeats.within),
+                        "variance_between_rows": number(repeats.between)}}
 
 
 @dataclass
@@ -233,6 +185,7 @@ class Scores:
     clusters: dict[str, str] = field(default_factory=dict)  # row key -> its cluster
 
     categories: dict[str, str] = field(default_factory=dict)  # row key -> its --by value
+    repeats: dict[str, dict[str, Repeats]] = field(default_factory=dict)  # alias, member
 
     def subset(self, keys: set[str]) -> Scores:
         """The same scores on these rows only."""
@@ -314,7 +267,7 @@ class Scores:
         every = self.every_row
         missing = {m: len(every - self.rows[m]) for m in self.members}
         return Report(self.address, self.members, chosen, len(every), missing, reports,
-                      dict(self.status), self.cluster_by,
+                      dict(self.status), self.repeats, self.cluster_by,
                       len(set(self.clusters.values())) if self.cluster_by else 0)
 
     def summary(self, by_row: Mapping[str, float], bounds: tuple[float, float] | None
@@ -360,7 +313,7 @@ async def read_scores(client: SGPClient, project: str, name: str,
     members = member_names_of(actual, target)
     evaluations = {o.name: o for o in actual.objects
                    if o.kind == "Evaluation" and not o.archived}
-    columns = _columns(target, evaluations, members)
+    columns = score_columns(target, evaluations, members)
     values: dict[str, dict[str, dict[str, float]]] = {
         c.alias: {m: {} for m in members} for c in columns}
     gaps: dict[str, dict[str, dict[str, str]]] = {
@@ -369,10 +322,14 @@ async def read_scores(client: SGPClient, project: str, name: str,
     clusters: dict[str, str] = {}
     categories: dict[str, str] = {}
     unclustered = 0
+    copies: dict[tuple[str, str, str], list[float | str]] = {}  # repeats: every copy's
     async for member, row, item in member_items(client, actual, target):
+        data = item.get("data") or {}
+        repeated = REPEAT in data and isinstance(data.get(REPEAT_ROW), str)
+        if repeated:  # the copies of one row are one row, whichever copy this is
+            row = _original_row(data[REPEAT_ROW], row)
         key = json.dumps(row, sort_keys=True)
         rows[member].add(key)
-        data = item.get("data") or {}
         if by is not None and data.get(by) is not None:
             value = data[by]
             categories.setdefault(key, value if isinstance(value, str) else json.dumps(value))
@@ -386,10 +343,14 @@ async def read_scores(client: SGPClient, project: str, name: str,
             gap = _gap(statuses.get(column.alias), data.get(column.alias),
                        column.alias in data)
             score = None if gap else column.score(data.get(column.alias))
-            if score is not None:
+            if repeated:
+                copies.setdefault((column.alias, member, key), []).append(
+                    score if score is not None else gap or "unscored")
+            elif score is not None:
                 values[column.alias][member][key] = score
             else:
                 gaps[column.alias][member][key] = gap or "unscored"
+    repeat_stats = _reduce_copies(copies, values, gaps)
     status = {m: str(evaluations[m].body.get("status") or "unknown") if m in evaluations
               else "missing" for m in members}
     if unclustered or (cluster_by is not None and set().union(*rows.values()) - set(clusters)):
@@ -397,7 +358,36 @@ async def read_scores(client: SGPClient, project: str, name: str,
                             f"{target.address} have no '{cluster_by}' column, so their rows "
                             "cannot be clustered; choose a column every item has")
     return Scores(target.address, members, columns, values, rows, gaps, status, cluster_by,
-                  clusters, categories)
+                  clusters, categories, repeat_stats)
+
+
+def _original_row(marked: str, fallback: Any) -> Any:
+    """The row identifier a copy was made from (evalspec_row is JSON [row, copy])."""
+    try:
+        decoded = json.loads(marked)
+    except ValueError:
+        return fallback
+    return decoded[0] if isinstance(decoded, list) and len(decoded) == 2 else fallback
+
+
+def _reduce_copies(copies: Mapping[tuple[str, str, str], list[float | str]],
+                   values: dict[str, dict[str, dict[str, float]]],
+                   gaps: dict[str, dict[str, dict[str, str]]]) -> dict[str, dict[str, Repeats]]:
+    """A repeated row's score is the mean of its copies' (all of them must have one: else
+    the row lacks a score, by the first copy's reason); returns the variance components."""
+    by_column: dict[tuple[str, str], list[list[float]]] = {}
+    for (alias, member, key), found in copies.items():
+        scored = [x for x in found if isinstance(x, float)]
+        missing = [x for x in found if isinstance(x, str)]
+        if missing:
+            gaps[alias][member][key] = missing[0]
+            continue
+        values[alias][member][key] = math.fsum(scored) / len(scored)
+        by_column.setdefault((alias, member), []).append(scored)
+    stats: dict[str, dict[str, Repeats]] = {}
+    for (alias, member), per_row in by_column.items():
+        stats.setdefault(alias, {})[member] = Repeats.of(per_row)
+    return stats
 
 
 async def build_report(client: SGPClient, project: str, name: str,

@@ -73,6 +73,14 @@ def _title(column: ColumnReport) -> str:
             f"{column.common_rows:,} common rows")
 
 
+def repeat_lines(report: Report, column: ColumnReport) -> list[str]:
+    """Repeated rows: copies per row and the variance within and between rows, per member."""
+    found = report.repeats.get(column.column.alias, {})
+    return [f"{name}: {r.copies} copies per row; variance within rows {_n(r.within, 4)}, "
+            f"between rows {_n(r.between, 4)} (each row's score is the mean of its copies)"
+            for name, r in found.items()]
+
+
 def design_effects(report: Report, column: ColumnReport) -> str | None:
     """Clustered rows: each member's design effect, in one line."""
     if not report.cluster_by:
@@ -151,6 +159,7 @@ def _text_body(report: Report) -> list[str]:
         effects = design_effects(report, column)
         if effects:
             lines.append(f"  {effects}")
+        lines += [f"  {line}" for line in repeat_lines(report, column)]
         for row in cleaned:
             lines.append("  " + "  ".join(
                 cell.rjust(w) if i in RIGHT else cell.ljust(w)

@@ -48,6 +48,14 @@ def report_schema() -> dict[str, Any]:
                        "design_effect": {**_NUMBER, "description": (
                            "Clustered rows: the mean's variance over that of as many "
                            "independent rows; null otherwise.")},
+                       "repeats": {
+                           "type": "object", "additionalProperties": False,
+                           "required": ["copies", "variance_within_rows",
+                                        "variance_between_rows"],
+                           "description": "A member run with repeats: each row's score is the "
+                                          "mean of its copies.",
+                           "properties": {"copies": _COUNT, "variance_within_rows": _NUMBER,
+                                          "variance_between_rows": _NUMBER}},
                        "common": common, "rows_without_score": gaps, "vs_baseline": versus}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

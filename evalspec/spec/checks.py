@@ -330,10 +330,12 @@ def _policy(state: DesiredState, problems: ProblemSet, config_source: Source) ->
                                  f"{obj.address} has no tag matching '{pattern}' "
                                  "(policy.required_tags)", _severity(policy, "required_tags"))
         if policy.max_items_per_evaluation and isinstance(spec.data, list):
-            count = len(spec.data)
+            count = len(spec.data) * spec.repeats
             if count > policy.max_items_per_evaluation:
+                repeated = f" ({len(spec.data):,} rows x {spec.repeats} repeats)" if (
+                    spec.repeats > 1) else ""
                 problems.add(loc(("data",)), ("data",),
-                             f"{count:,} items, over policy.max_items_per_evaluation "
+                             f"{count:,} items{repeated}, over policy.max_items_per_evaluation "
                              f"({policy.max_items_per_evaluation:,})",
                              _severity(policy, "max_items_per_evaluation"))
         for i, task in enumerate(spec.tasks):

@@ -82,11 +82,17 @@ class Evaluation(_Resource):
     )
     tasks: list[Task] = Field(default_factory=list, description=(
         "What runs per row, by task_type; each result column is named by its alias."))
+    repeats: Annotated[int, Field(ge=1, le=100)] = Field(1, description=(
+        "Run every row this many times (sampled outputs vary): each copy carries "
+        "evalspec_repeat (0, 1, ...) and evalspec_row, and report treats a row's copies as one "
+        "row, with the variance within and between rows. Needs rows in 'data'."))
 
     @model_validator(mode="after")
     def _one_source(self) -> Evaluation:
         if (self.data is None) == (self.dataset is None):
             raise ValueError("exactly one of 'data' or 'dataset' is required")
+        if self.repeats > 1 and self.dataset is not None:
+            raise ValueError("repeats needs rows in 'data': a dataset's items are sent once")
         return self
 
 

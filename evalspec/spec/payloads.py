@@ -114,6 +114,31 @@ def _common(obj: DesiredObject) -> dict[str, Any]:
     return body
 
 
+REPEAT = "evalspec_repeat"  # which copy of a row (repeats)
+REPEAT_ROW = "evalspec_row"  # JSON [the row's identifier (or index), the copy]: unique
+
+
+def repeated_rows(rows: list[dict[str, Any]], repeats: int, identifier: str | None
+                  ) -> list[dict[str, Any]]:
+    """Every row ``repeats`` times, each copy marked with its repeat and a row identifier that
+    stays unique: the group's column value (or the row's index) and the copy."""
+    if repeats == 1:
+        return rows
+    return [{**row, REPEAT: copy,
+             REPEAT_ROW: json.dumps([row.get(identifier) if identifier else index, copy],
+                                    sort_keys=True)}
+            for index, row in enumerate(rows) for copy in range(repeats)]
+
+
+def repeat_identifiers(state: DesiredState) -> dict[str, str]:
+    """Evaluation address -> the row identifier column its groups join it on."""
+    found: dict[str, str] = {}
+    for group in state.of_kind("EvaluationGroup"):
+        for address, column in group_members(state, group, as_written=True)[1].items():
+            found.setdefault(address, column)
+    return found
+
+
 def build_payloads(state: DesiredState) -> list[Payload]:
     """Bodies and fingerprints for every desired object, in apply order."""
     project = state.project
@@ -121,6 +146,8 @@ def build_payloads(state: DesiredState) -> list[Payload]:
     digests = _Digests()
     dataset_fingerprints: dict[str, str] = {}
     out: list[Payload] = []
+    identifiers = repeat_identifiers(state) if any(
+        o.spec.repeats > 1 for o in state.of_kind("Evaluation")) else {}
 
     def stamp_metadata(obj: DesiredObject, fingerprint: str) -> dict[str, Any]:
         return {**obj.spec.metadata, "evalspec.project": project,
@@ -139,8 +166,10 @@ def build_payloads(state: DesiredState) -> list[Payload]:
         elif obj.kind == "Evaluation":
             tasks = [t.model_dump(mode="json", exclude_none=True) for t in spec.tasks]
             content: dict[str, Any] = {"tasks": tasks}
-            if isinstance(spec.data, list):
-                content["data"] = digests.rows(spec.data)
+            rows = (repeated_rows(spec.data, spec.repeats, identifiers.get(obj.address))
+                    if isinstance(spec.data, list) else None)
+            if rows is not None:
+                content["data"] = digests.rows(rows) if rows is spec.data else digest(rows)
             elif isinstance(spec.dataset, str):
                 content["dataset"] = dataset_fingerprints[spec.dataset]
                 depends = (f"Dataset/{spec.dataset}",)
@@ -150,8 +179,8 @@ def build_payloads(state: DesiredState) -> list[Payload]:
             body["tags"] = [*spec.tags, owner]
             body["metadata"] = stamp_metadata(obj, fingerprint)
             body["tasks"] = tasks
-            if isinstance(spec.data, list):
-                body["data"] = spec.data
+            if rows is not None:
+                body["data"] = rows
             elif isinstance(spec.dataset, str):
                 body["dataset_id"] = known_after_apply(depends[0])
             else:
@@ -172,8 +201,10 @@ def build_payloads(state: DesiredState) -> list[Payload]:
     return out
 
 
-def group_members(state: DesiredState, group: DesiredObject) -> tuple[list[str], dict[str, str]]:
-    """A group's member addresses (in desired order) and each member's row identifier."""
+def group_members(state: DesiredState, group: DesiredObject, *, as_written: bool = False
+                  ) -> tuple[list[str], dict[str, str]]:
+    """A group's member addresses (in desired order) and each member's row identifier: for a
+    member with repeats, evalspec_row (unique per copy) unless ``as_written``."""
     names = [o.name for o in state.of_kind("Evaluation")]
     chosen: set[str] = set()
     for pattern in group.spec.members:
@@ -190,4 +221,7 @@ def group_members(state: DesiredState, group: DesiredObject) -> tuple[list[str],
                 if fnmatch.fnmatchcase(name, pattern):
                     identifiers[address] = column
                     break
+    if not as_written:
+        repeated = {o.address for o in state.of_kind("Evaluation") if o.spec.repeats > 1}
+        identifiers = {a: REPEAT_ROW if a in repeated else c for a, c in identifiers.items()}
     return members, identifiers
