@@ -310,7 +310,7 @@ def test_single_items_and_the_tasks_sub_resource(http) -> None:
     assert eval_item["dataset_item_id"] == item["id"]
     assert http.get(f"/v5/evaluation-items/{eval_item['id']}").json() == eval_item
     question = {"task_type": "contributor_evaluation.question", "alias": "review",
-                "configuration": {"question_id": "q1", "layout": {"type": "container"}}}
+                "configuration": {"question_id": "q1", "layout": {"children": []}}}
     added = http.post(f"/v5/evaluations/{evaluation_id}/tasks", json={"task": question})
     assert [t["alias"] for t in added.json()["tasks"]] == ["review"]
     again = http.post(f"/v5/evaluations/{evaluation_id}/tasks", json={"task": question})
@@ -319,8 +319,14 @@ def test_single_items_and_the_tasks_sub_resource(http) -> None:
     refused = http.post(f"/v5/evaluations/{evaluation_id}/tasks", json={"task": llm})
     assert refused.json() == {"detail": "only contributor_evaluation.question tasks can be added"}
     changed = http.patch(f"/v5/evaluations/{evaluation_id}/tasks/review",
+                         json={"configuration": {"question_id": "q2",
+                                                 "layout": {"children": []}}})
+    assert changed.json()["tasks"][0]["configuration"] == {"question_id": "q2",
+                                                          "layout": {"children": []}}
+    # A layout the SDK's types refuse (a container needs its children) is refused.
+    refused = http.patch(f"/v5/evaluations/{evaluation_id}/tasks/review",
                          json={"configuration": {"question_id": "q2", "layout": {}}})
-    assert changed.json()["tasks"][0]["configuration"] == {"question_id": "q2", "layout": {}}
+    assert refused.status_code == 422
     unknown = http.patch(f"/v5/evaluations/{evaluation_id}/tasks/nope",
                          json={"configuration": {}})
     assert unknown.status_code == 400
@@ -497,3 +503,65 @@ def test_v2_tasks_are_scoped_to_the_keys_account(keyed) -> None:
                              headers={"Authorization": "Bearer key-a"})
         assert (response.status_code, response.json()) == (
             400, {"status_code": 400, "error": "next_token is not valid"})
+
+
+def test_the_committed_task_schema_is_the_sdks() -> None:
+    from evalspec.platform import task_schema
+
+    assert task_schema.SCHEMA_PATH.read_text(encoding="utf-8") == task_schema.text(), (
+        "evalspec/platform/task_schema.json is out of date: run 'python -m "
+        "evalspec.platform.task_schema > evalspec/platform/task_schema.json'")
+
+
+REFUSED_TASKS = {
+    "a metric the SDK does not know": (
+        {"task_type": "metric", "configuration": {"type": "bleurt", "candidate": "item.a",
+                                                  "reference": "item.b"}},
+        ["body", "tasks", 0, "configuration"]),
+    "a metric without its reference": (
+        {"task_type": "metric", "configuration": {"type": "bleu", "candidate": "item.a"}},
+        ["body", "tasks", 0, "configuration"]),
+    "a question judge without question_id": (
+        {"task_type": "auto_evaluation.question",
+         "configuration": {"model": "openai/gpt-4o", "prompt": "p"}},
+        ["body", "tasks", 0, "configuration", "question_id"]),
+    "a contributor task without layout": (
+        {"task_type": "contributor_evaluation.question", "configuration": {"question_id": "q"}},
+        ["body", "tasks", 0, "configuration", "layout"]),
+    "custom_function without function_source": (
+        {"task_type": "custom_function", "configuration": {}},
+        ["body", "tasks", 0, "configuration", "function_source"]),
+    "guided_decoding of {}": (
+        {"task_type": "auto_evaluation.guided_decoding", "configuration": {}},
+        ["body", "tasks", 0, "configuration"]),
+    "a temperature that is neither a number nor a locator": (
+        {"task_type": "chat_completion", "configuration": {
+            "model": "openai/gpt-4o", "messages": [{"role": "user", "content": "x"}],
+            "temperature": "hot"}},
+        ["body", "tasks", 0, "configuration", "temperature"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_TASKS))
+def test_a_task_the_sdks_types_refuse_is_refused(http, case) -> None:
+    task, where = REFUSED_TASKS[case]
+    response = http.post("/v5/evaluations", json={"name": "e", "data": [{"a": 1}],
+                                                  "tasks": [task]})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"] == where
+    assert http.get("/v5/evaluations").json()["total"] == 0
+
+
+def test_a_task_update_is_held_to_its_types_schema(http) -> None:
+    made = http.post("/v5/evaluations", json={"name": "e", "data": [{"a": "x"}], "tasks": [{
+        "task_type": "chat_completion", "alias": "answer", "configuration": {
+            "model": "openai/gpt-4o", "messages": [{"role": "user", "content": "item.a"}],
+            "temperature": "item.t"}}]}).json()
+    bad = http.patch(f"/v5/evaluations/{made['id']}/tasks/answer",
+                     json={"configuration": {"messages": []}})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["msg"] == (
+        "'model' is a required property")
+    good = http.patch(f"/v5/evaluations/{made['id']}/tasks/answer", json={"configuration": {
+        "model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}})
+    assert good.status_code == 200

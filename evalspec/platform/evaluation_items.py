@@ -26,6 +26,7 @@ from evalspec.platform.evaluations import (
     runs,
 )
 from evalspec.platform.store import Store
+from evalspec.platform.task_schema import problem as task_problem
 from evalspec.spec.aliases import task_alias
 
 router = APIRouter(route_class=JSONRoute)
@@ -117,6 +118,11 @@ async def update_task(evaluation_id: str, alias: str, body: TaskConfiguration, r
             raise HTTPException(400, "evaluation is archived")
         for task in evaluation["tasks"]:
             if task_alias(task) == alias:
+                refused = task_problem({**task, "configuration": body.configuration})
+                if refused is not None:  # as the SDK's types: for this task's type
+                    path, message = refused
+                    raise HTTPException(422, [{"loc": ["body", *path[1:]], "msg": message,
+                                               "type": "value_error"}])
                 task["configuration"] = body.configuration
                 break
         else:

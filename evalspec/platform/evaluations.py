@@ -32,6 +32,7 @@ from evalspec.platform.api import (
 from evalspec.platform.datasets import create_dataset
 from evalspec.platform.scoring import Scorer
 from evalspec.platform.store import Store, Stored, dumps, new_id, now
+from evalspec.platform.task_schema import problem as task_problem
 from evalspec.spec.aliases import task_alias
 
 router = APIRouter(route_class=JSONRoute)
@@ -105,12 +106,12 @@ def _check_tasks(tasks: list[TaskIn]) -> list[dict[str, Any]]:
         if alias in seen:
             raise _unprocessable(["body", "tasks", i, "alias"], f"duplicate task alias {alias!r}")
         seen.add(alias)
-        if task.task_type == "chat_completion":
-            for key in ("model", "messages"):
-                if key not in task.configuration:
-                    raise _unprocessable(["body", "tasks", i, "configuration", key],
-                                         "Field required")
-        out.append(task.model_dump(exclude_none=True))
+        dumped = task.model_dump(exclude_none=True)
+        refused = task_problem(dumped)
+        if refused is not None:  # what scale-gp-beta's types refuse, the platform refuses
+            path, message = refused
+            raise _unprocessable(["body", "tasks", i, *path], message)
+        out.append(dumped)
     return out
 
 
