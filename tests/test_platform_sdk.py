@@ -109,3 +109,37 @@ def test_groups_create_patch_replace_archive(sdk) -> None:
     assert [m.evaluation_id for m in after.members] == [one.id]
     sdk.evaluation_groups.archive(group.id)
     assert list(sdk.evaluation_groups.list()) == []
+
+
+def test_items_filter_on_completion_status_and_limit_follows_the_newest_sdk(tmp_path) -> None:
+    from scale_gp_beta import SGPClient
+
+    from evalspec.platform.api import Settings
+    from evalspec.platform.server import start_background
+
+    server = start_background(Settings(db=tmp_path / "c.db", complete_after=0.0,
+                                       fail_models=("bad/*",)))
+    client = SGPClient(base_url=server.url, api_key="k", account_id="default", max_retries=0)
+    try:
+        made = {}
+        for model in ("bad/model", "good/model"):
+            made[model] = client.evaluations.create(evaluation={
+                "name": model.split("/")[0], "data": [{"q": str(i)} for i in range(3)],
+                "tasks": [{"task_type": "chat_completion", "alias": "answer", "configuration": {
+                    "model": model, "messages": [{"role": "user", "content": "item.q"}]}}]}).id
+
+        def count(model: str, status: str) -> int:
+            return len(list(client.evaluation_items.list(
+                evaluation_id=made[model], completion_status=status)))
+
+        assert [count("bad/model", s) for s in ("failed", "passed", "all")] == [3, 0, 3]
+        assert [count("good/model", s) for s in ("failed", "passed", "all")] == [0, 3, 3]
+        page = client.evaluations.list(limit=10_000)
+        assert len(page.items) == 2
+        import httpx
+
+        assert httpx.get(f"{server.url}/v5/evaluations", params={"limit": 10_001},
+                         headers={"x-api-key": "k"}).status_code == 422
+    finally:
+        client.close()
+        server.stop()

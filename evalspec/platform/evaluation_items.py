@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict
@@ -63,17 +63,26 @@ def _window(ids: list[str], paging: ListParams) -> tuple[list[int], bool]:
 
 @router.get("/v5/evaluation-items")
 async def list_items(request: Request, evaluation_id: str | None = None,
-               include_archived: bool = False, account: str = Account,
-               store: Store = StoreDep, paging: ListParams = Paging) -> dict[str, Any]:
+               include_archived: bool = False,
+               completion_status: Literal["failed", "passed", "all"] = "all",
+               account: str = Account, store: Store = StoreDep,
+               paging: ListParams = Paging) -> dict[str, Any]:
     if evaluation_id is None:
-        raise HTTPException(400, "evaluation_id is required")
+        raise HTTPException(400, "evaluation_id is required (this platform lists one "
+                                 "evaluation's items at a time)")
     settings: Settings = request.app.state.settings
     evaluation = get_evaluation(store, account, evaluation_id, include_archived)
     count = len(store.children(evaluation["id"], "evaluation.rows")[0]["rows"])
     ids = [item_id(evaluation["id"], i) for i in range(count)]
+    if completion_status != "all":  # failed: items with a task error; passed: without
+        failing = {item["id"] for item in items_of(store, evaluation, settings)
+                   if item.get("task_errors")}
+        ids = [i for i in ids if (i in failing) == (completion_status == "failed")]
     chosen, has_more = _window(ids, paging)
-    items = items_of(store, evaluation, settings, chosen)
-    return {"object": "list", "items": items, "total": count, "has_more": has_more,
+    items = items_of(store, evaluation, settings,
+                     [int(ids[i].rsplit("item", 1)[1]) for i in chosen]
+                     if completion_status != "all" else chosen)
+    return {"object": "list", "items": items, "total": len(ids), "has_more": has_more,
             "limit": paging.limit}
 
 
