@@ -77,7 +77,10 @@ def test_expand_and_ids(tasks_platform) -> None:
                          params=[("project_id", "project_other"), ("expand", "project"),
                                  ("expand", "batch"), ("limit", "1")],
                          headers={"Authorization": "Bearer k"}).json()["tasks"][0]
-    assert expanded["project"] == {"id": "project_other", "name": "Other"}
+    assert {k: expanded["project"][k] for k in ("id", "name")} == {"id": "project_other",
+                                                                 "name": "Other"}
+    assert set(expanded["project"]) == {"id", "name", "created_at", "types"}  # a Project
+    assert expanded["batch"]["name"] == "batch-a" and "status" in expanded["batch"]
     message = expanded["threads"][0]["turns"][0]["messages"][1]
     assert message["annotations"][0] == {"key": "overall", "value": 5,
                                          "id": "thread_0.turn_0.m1.annotation0",
@@ -131,3 +134,25 @@ def test_single_task(tasks_platform) -> None:
     missing = httpx.get(f"{tasks_platform.url}/v2/task", params={"task_id": "nope"},
                         headers=headers)
     assert missing.json() == {"status_code": 404, "error": "task 'nope' not found"}
+
+
+def test_scaleapi_v2_reads_projects_batches_and_expanded_tasks(tasks_platform) -> None:
+    """Through scaleapi's generated v2 client: each response parses as its own types."""
+    from scaleapi.api_client.v2 import ApiClient, Configuration, V2Api
+
+    api = V2Api(ApiClient(Configuration(host=tasks_platform.url, access_token="live_test")))
+    projects = api.get_projects().projects
+    assert sorted(p.name for p in projects) == ["My Test Project", "Other"]
+    assert api.get_project(project_name="Other").id == "project_other"
+    batches = api.get_batches(project_name="My Test Project").batches
+    assert [(b.name, b.status.value) for b in batches] == [("batch-a", "in_progress")]
+    batch = api.get_batch(batch_name="batch-a", expand=["project"])
+    assert batch.project.actual_instance.name == "My Test Project"
+    expanded = api.get_tasks(project_name="Other", limit=1, expand=["project", "batch"])
+    [task] = expanded.tasks
+    assert task.project.actual_instance.name == "Other"
+    assert api.get_task(task_id=task.task_id, expand=["project"]).task_id == task.task_id
+    missing = httpx.get(f"{tasks_platform.url}/v2/project", params={"project_name": "nope"},
+                        headers={"Authorization": "Bearer k"})
+    assert (missing.status_code, missing.json()) == (
+        404, {"status_code": 404, "error": "project 'nope' not found"})

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -162,12 +163,53 @@ def _account(task: dict[str, Any]) -> str:
     return str(task.get("account") or "default")
 
 
-def _render(task: dict[str, Any], expand: list[str]) -> dict[str, Any]:
+def _project(tasks: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """A project as the v2 API's Project: from the tasks that name it."""
+    mine = [t for t in tasks if name in _ref(t.get("project"))]
+    first = mine[0] if mine else {}
+    ident, named = _ref(first.get("project"))
+    return {"id": ident or name, "name": named or name,
+            "created_at": min((str(t.get("created_at", "")) for t in mine), default=""),
+            "types": sorted({str(t["type"]) for t in mine if t.get("type")})}
+
+
+def _batch(tasks: list[dict[str, Any]], name: str, expand: Sequence[str] = ()) -> dict[str, Any]:
+    """A batch as the v2 API's Batch: completed once all its tasks are."""
+    mine = [t for t in tasks if name in _ref(t.get("batch"))]
+    first = mine[0] if mine else {}
+    ident, named = _ref(first.get("batch"))
+    done = bool(mine) and all(t.get("status") == "completed" for t in mine)
+    project = _named(first.get("project"))
+    out: dict[str, Any] = {
+        "id": ident or name, "name": named or name,
+        "project": (_project(tasks, project) if "project" in expand and project
+                    else _ref(first.get("project"))[0] or project or ""),
+        "created_at": min((str(t.get("created_at", "")) for t in mine), default=""),
+        "status": "completed" if done else "in_progress", "metadata": {}}
+    if done:
+        out["completed_at"] = max(str(t.get("completed_at") or t.get("created_at", ""))
+                                  for t in mine)
+    return out
+
+
+def _named(value: Any) -> str | None:
+    ident, name = _ref(value)
+    return name or ident
+
+
+def _render(task: dict[str, Any], expand: list[str],
+            tasks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     out = dict(task)
     out.pop("account", None)  # the emulator's own field
     for field in ("project", "batch"):
-        if field in out and field not in expand:
+        if field not in out:
+            continue
+        if field not in expand:
             out[field] = _ref(out[field])[0]
+        elif tasks is not None and _named(out[field]):
+            # Expanded: the whole object, as GET /v2/project or /v2/batch give it.
+            whole = _project if field == "project" else _batch
+            out[field] = whole(tasks, str(_named(out[field])))
     if out.get("status") != "completed":
         out["threads"] = []
     return out
@@ -191,6 +233,7 @@ async def get_tasks(
     request: Request,
     project_id: str | None = None, project_name: str | None = None,
     batch_id: str | None = None, batch_name: str | None = None,
+    project: str | None = None, batch: str | None = None,  # scaleapi's ScaleClient: names
     status: str | None = None,
     completed_after: str | None = None, completed_before: str | None = None,
     limit: str | None = None,
@@ -199,6 +242,7 @@ async def get_tasks(
 ) -> JSONResponse:
     account = _authorise(request)
     del opts  # every task already carries its annotations and parameters
+    project_name, batch_name = project_name or project, batch_name or batch
     size = _limit(limit)
     if not any((project_id, project_name, batch_id, batch_name)):
         raise _v2_error(400, "give one of project_id, project_name, batch_id or batch_name")
@@ -226,12 +270,13 @@ async def get_tasks(
         return True
 
     tasks: list[dict[str, Any]] = request.app.state.tasks
+    visible = [t for t in tasks if _account(t) == account]
     start = _decode(next_token) if next_token else 0
     page: list[dict[str, Any]] = []
     index = start
     while index < len(tasks) and len(page) < size:
         if matches(tasks[index]):
-            page.append(_render(tasks[index], wanted))
+            page.append(_render(tasks[index], wanted, visible))
         index += 1
     more = any(matches(t) for t in tasks[index:])  # stops at the first match
     body: dict[str, Any] = {"tasks": page}
@@ -243,10 +288,82 @@ async def get_tasks(
 @router.get("/v2/task")
 async def get_task(request: Request, task_id: str, expand: list[str] | None = Query(None),
              opts: list[str] | None = Query(None)) -> JSONResponse:
+    return _one_task(request, task_id, expand)
+
+
+@router.get("/v2/task/{task_id}")
+async def get_task_by_path(request: Request, task_id: str,
+                           expand: list[str] | None = Query(None),
+                           opts: list[str] | None = Query(None)) -> JSONResponse:
+    """scaleapi's ``get_task`` asks for the task in the path."""
+    return _one_task(request, task_id, expand)
+
+
+def _one_task(request: Request, task_id: str, expand: list[str] | None) -> JSONResponse:
     account = _authorise(request)
-    del opts
     wanted = [v for e in expand or () for v in e.split(",") if v]
-    for task in request.app.state.tasks:
-        if task["task_id"] == task_id and _account(task) == account:
-            return JSONResponse(_render(task, wanted))
+    visible = [t for t in request.app.state.tasks if _account(t) == account]
+    for task in visible:
+        if task["task_id"] == task_id:
+            return JSONResponse(_render(task, wanted, visible))
     raise _v2_error(404, f"task {task_id!r} not found")
+
+
+def _names(tasks: list[dict[str, Any]], field: str) -> list[str]:
+    return list(dict.fromkeys(n for n in (_named(t.get(field)) for t in tasks) if n))
+
+
+def _visible(request: Request) -> list[dict[str, Any]]:
+    account = _authorise(request)
+    return [t for t in request.app.state.tasks if _account(t) == account]
+
+
+def _pick(tasks: list[dict[str, Any]], field: str, ident: str | None, name: str | None) -> str:
+    """The project or batch a query names by id or by name; 404 when none does."""
+    for task in tasks:
+        found_id, found_name = _ref(task.get(field))
+        if (ident and found_id == ident) or (name and found_name == name):
+            return str(found_name or found_id)
+    if not (ident or name):
+        raise _v2_error(400, f"give {field}_id or {field}_name")
+    raise _v2_error(404, f"{field} {ident or name!r} not found")
+
+
+@router.get("/v2/projects")
+async def list_projects(request: Request) -> JSONResponse:
+    visible = _visible(request)
+    return JSONResponse({"projects": [_project(visible, n) for n in _names(visible, "project")]})
+
+
+@router.get("/v2/project")
+async def get_project(request: Request, project_id: str | None = None,
+                      project_name: str | None = None) -> JSONResponse:
+    visible = _visible(request)
+    return JSONResponse(_project(visible, _pick(visible, "project", project_id, project_name)))
+
+
+@router.get("/v2/batches")
+async def list_batches(request: Request, project_id: str | None = None,
+                       project_name: str | None = None, status: str | None = None,
+                       limit: str | None = None, next_token: str | None = None) -> JSONResponse:
+    visible = _visible(request)
+    size = _limit(limit)
+    batches = [_batch(visible, n) for n in _names(visible, "batch")]
+    if project_id or project_name:
+        project = _project(visible, _pick(visible, "project", project_id, project_name))
+        batches = [b for b in batches if b["project"] in (project["id"], project["name"])]
+    batches = [b for b in batches if status is None or b["status"] == status]
+    start = _decode(next_token) if next_token else 0
+    body: dict[str, Any] = {"batches": batches[start:start + size]}
+    if start + size < len(batches):
+        body["next_token"] = _encode(start + size)
+    return JSONResponse(body)
+
+
+@router.get("/v2/batch")
+async def get_batch(request: Request, batch_id: str | None = None,
+                    batch_name: str | None = None,
+                    expand: list[str] | None = Query(None)) -> JSONResponse:
+    visible = _visible(request)
+    wanted = [v for e in expand or () for v in e.split(",") if v]
+    return JSONResponse(_batch(visible, _pick(visible, "batch", batch_id, batch_name), wanted))
