@@ -565,3 +565,15 @@ def test_a_task_update_is_held_to_its_types_schema(http) -> None:
     good = http.patch(f"/v5/evaluations/{made['id']}/tasks/answer", json={"configuration": {
         "model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}})
     assert good.status_code == 200
+
+
+@pytest.mark.parametrize("mixed", [{"files": [{"f": "a"}]},
+                                   {"dataset": {"name": "d2"}, "data": [{"q": 1}]}])
+def test_a_create_body_mixing_two_sdk_shapes_is_refused(http, mixed) -> None:
+    dataset = http.post("/v5/datasets", json={"name": "d", "data": [{"q": 1}]}).json()
+    response = http.post("/v5/evaluations", json={"name": "e", "dataset_id": dataset["id"],
+                                                  **mixed})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "files" if "files" in mixed else "dataset"]
+    assert http.get("/v5/evaluations").json()["total"] == 0

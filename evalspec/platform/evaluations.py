@@ -245,6 +245,12 @@ def _rows_for(store: Store, db: Any, account: str, body: EvaluationCreate
     """Rows, their dataset item ids, the linked dataset ids and the dataset's version, for the
     three create shapes."""
     if body.dataset_id is not None:
+        # The SDK's shapes: {data}, {dataset_id, data of item ids?}, {data, dataset}; files
+        # go with rows sent in the body, never with an existing dataset.
+        for mixed in ("dataset", "files"):
+            if getattr(body, mixed) is not None:
+                raise _unprocessable(["body", mixed], f"'{mixed}' cannot be sent with "
+                                     "'dataset_id' (an evaluation on an existing dataset)")
         dataset = store.get(account, "dataset", body.dataset_id)
         if dataset is None or dataset["archived_at"]:
             raise HTTPException(400, f"dataset {body.dataset_id!r} does not exist")
