@@ -19,8 +19,9 @@ C, R = "the cat sat", "the cat sat on the mat"
     ("rougeL", 2 * 1 * 0.5 / 1.5),             # LCS 3
     ("f1", 2 * 1 * 0.5 / 1.5),                 # articles dropped: cat sat / cat sat on mat
     ("cosine_similarity", 4 / (math.sqrt(3) * math.sqrt(8))),  # the 1x2 + cat + sat
+    # no 4-gram in 3 words: counted as one, unmatched (add-one: 1/2, as NLTK's method2)
     ("bleu", math.exp(1 - 6 / 3) * math.exp((math.log(1) + math.log(3 / 3) + math.log(2 / 2)
-                                             + math.log(1 / 1)) / 4)),
+                                             + math.log(1 / 2)) / 4)),
     ("meteor", (10 * 1 * 0.5 / (0.5 + 9 * 1)) * (1 - 0.5 * (1 / 3) ** 3)),
 ])
 def test_metric_values(metric: str, expected: float) -> None:
@@ -96,3 +97,45 @@ def test_the_platform_scores_the_judge_sweep(workdir, tmp_path, run) -> None:
         assert item["data"]["judge"] in ("correct", "partly correct", "wrong")
     finally:
         server.stop()
+
+
+def _pairs(count: int, seed: int) -> list[tuple[str, str]]:
+    """Random candidate and reference sentences over a small vocabulary (so n-grams repeat
+    and overlap), from one word up: short candidates are where BLEU's smoothing matters."""
+    import random
+
+    words = "the cat sat on a mat with blue red green dog ran fast slow over under".split()
+    rng = random.Random(seed)
+    return [(" ".join(rng.choice(words) for _ in range(rng.randint(1, 12))),
+             " ".join(rng.choice(words) for _ in range(rng.randint(1, 12))))
+            for _ in range(count)]
+
+
+def test_rouge_matches_googles_rouge_score_on_many_pairs() -> None:
+    rouge_score = pytest.importorskip("rouge_score.rouge_scorer")
+    from evalspec.platform.scoring import METRICS
+
+    scorer = rouge_score.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
+    for candidate, reference in _pairs(500, 1):
+        expected = scorer.score(reference, candidate)
+        for name in ("rouge1", "rouge2", "rougeL"):
+            assert METRICS[name](candidate, reference) == pytest.approx(
+                expected[name].fmeasure, abs=1e-12), (name, candidate, reference)
+
+
+def test_bleu_matches_nltk_with_add_one_smoothing_on_many_pairs() -> None:
+    """NLTK's sentence_bleu with SmoothingFunction().method2 (Lin & Och 2004): clipped
+    counts, add-one for n > 1, one n-gram counted for a candidate too short to have any."""
+    import warnings
+
+    nltk_bleu = pytest.importorskip("nltk.translate.bleu_score")
+    from evalspec.platform.scoring import bleu
+
+    smoothing = nltk_bleu.SmoothingFunction().method2
+    for candidate, reference in _pairs(1000, 2) + [("the", "the cat"), ("cat cat cat", "cat")]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # NLTK warns about zero counts it then smooths
+            expected = nltk_bleu.sentence_bleu([reference.split()], candidate.split(),
+                                               smoothing_function=smoothing)
+        assert bleu(candidate, reference) == pytest.approx(expected, abs=1e-12), (
+            candidate, reference)

@@ -19,8 +19,9 @@ The metrics, on lowercase word tokens (``\\w+``):
 
 - ``rouge1``/``rouge2``: F1 of the n-gram overlap; ``rougeL``: F1 of the longest common
   subsequence (Lin 2004).
-- ``bleu``: sentence BLEU-4, geometric mean of n-gram precisions with add-one smoothing for
-  n > 1 (Lin & Och 2004), times the brevity penalty (Papineni et al. 2002).
+- ``bleu``: sentence BLEU-4, geometric mean of clipped n-gram precisions with add-one
+  smoothing for n > 1 (Lin & Och 2004; NLTK's ``SmoothingFunction().method2``), times the
+  brevity penalty (Papineni et al. 2002).
 - ``f1``: token F1 after removing punctuation and the articles a/an/the (as SQuAD does).
 - ``meteor``: METEOR with exact matches only (no stemming or synonyms): harmonic mean
   10PR/(R+9P) times 1 - 0.5 (chunks/matches)^3 (Lavie & Agarwal 2007).
@@ -89,7 +90,9 @@ def bleu(candidate: str, reference: str) -> float:
     logs = []
     for n in range(1, 5):
         cand, ref = _ngrams(c, n), _ngrams(r, n)
-        matches, total = sum((cand & ref).values()), max(sum(cand.values()), 0)
+        # A candidate too short to have n-grams counts one (as NLTK does): add-one smoothing
+        # over zero n-grams would otherwise score a perfect 1 and reward short answers.
+        matches, total = sum((cand & ref).values()), max(sum(cand.values()), 1)
         if n == 1:
             if matches == 0:
                 return 0.0
