@@ -153,20 +153,31 @@ def test_another_baseline_and_markdown(scored, run) -> None:
         "faq-openai-gpt-4o, faq-openai-gpt-4o-mini, faq-anthropic-claude-3-5-sonnet\n"))
 
 
-def test_rows_a_member_lacks_are_counted(project, platform, run) -> None:
-    task = ("tasks:\n  - task_type: chat_completion\n    alias: answer\n    configuration:\n"
-            "      model: M\n      messages: [{role: user, content: item.q}]\n"
-            "  - task_type: metric\n    alias: rouge\n    configuration: {type: rouge1, "
-            "candidate: item.answer, reference: item.reference}\n")
-    rows_a = "[" + ", ".join(f"{{id: r{i}, q: x, reference: word {i}}}" for i in range(6)) + "]"
-    rows_b = "[" + ", ".join(f"{{id: r{i}, q: x, reference: word {i}}}" for i in range(2, 6)) + "]"
+SCORED_TASKS = ("tasks:\n  - task_type: chat_completion\n    alias: answer\n    configuration:\n"
+                "      model: M\n      messages: [{role: user, content: item.q}]\n"
+                "  - task_type: metric\n    alias: rouge\n    configuration: {type: rouge1, "
+                "candidate: item.answer, reference: item.reference}\n")
+
+
+def scored_group(project, platform, run, rows_a: str, rows_b: str, a_extra: str = ""):
+    """Members a (openai/gpt-4o-mini) and b (x/y), each answering and scored by ROUGE-1,
+    joined on id in group g; applied and finished. ``a_extra``: more fields for a."""
     root = project({"specs/a.yaml": (
-        f"kind: Evaluation\nname: a\ndata: {rows_a}\n" + task.replace("M", "openai/gpt-4o")
-        + f"---\nkind: Evaluation\nname: b\ndata: {rows_b}\n" + task.replace("M", "x/y")
+        f"kind: Evaluation\nname: a\n{a_extra}data: {rows_a}\n"
+        + SCORED_TASKS.replace("M", "openai/gpt-4o-mini")
+        + f"---\nkind: Evaluation\nname: b\ndata: {rows_b}\n"
+        + SCORED_TASKS.replace("M", "x/y")
         + "---\nkind: EvaluationGroup\nname: g\nmembers: [a, b]\nrow_identifier: id\n")})
     assert apply(run, root, platform.url).code == 0
     assert run("status", str(root), "--endpoint", platform.url, "--watch", "--interval",
                "0.05", env=ENV).code == 0
+    return root
+
+
+def test_rows_a_member_lacks_are_counted(project, platform, run) -> None:
+    rows_a = "[" + ", ".join(f"{{id: r{i}, q: x, reference: word {i}}}" for i in range(6)) + "]"
+    rows_b = "[" + ", ".join(f"{{id: r{i}, q: x, reference: word {i}}}" for i in range(2, 6)) + "]"
+    root = scored_group(project, platform, run, rows_a, rows_b)
     document = json.loads(run("report", "g", str(root), "--endpoint", platform.url,
                               "--format", "json", env=ENV).out)
     assert document["rows"] == 6
@@ -430,20 +441,10 @@ def test_html_report_content_without_a_browser(scored, run, tmp_path) -> None:
 
 
 def test_report_by_a_column_repeats_the_comparison_per_value(project, platform, run) -> None:
-    task = ("tasks:\n  - task_type: chat_completion\n    alias: answer\n    configuration:\n"
-            "      model: M\n      messages: [{role: user, content: item.q}]\n"
-            "  - task_type: metric\n    alias: rouge\n    configuration: {type: rouge1, "
-            "candidate: item.answer, reference: item.reference}\n")
     rows = "[" + ", ".join(
         f"{{id: r{i}, q: x, topic: {'billing' if i % 3 else 'account'}, "
         f"reference: word {i} more words}}" for i in range(24)) + "]"
-    root = project({"specs/a.yaml": (
-        f"kind: Evaluation\nname: a\ndata: {rows}\n" + task.replace("M", "openai/gpt-4o")
-        + f"---\nkind: Evaluation\nname: b\ndata: {rows}\n" + task.replace("M", "x/y")
-        + "---\nkind: EvaluationGroup\nname: g\nmembers: [a, b]\nrow_identifier: id\n")})
-    assert apply(run, root, platform.url).code == 0
-    assert run("status", str(root), "--endpoint", platform.url, "--watch", "--interval",
-               "0.05", env=ENV).code == 0
+    root = scored_group(project, platform, run, rows, rows)
     result = run("report", "g", str(root), "--endpoint", platform.url, "--by", "topic",
                  "--format", "json", env=ENV)
     assert result.code == 0, result.err
@@ -464,23 +465,10 @@ def test_report_by_a_column_repeats_the_comparison_per_value(project, platform, 
 
 
 def test_repeated_rows_are_one_row_each_with_their_variance(project, platform, run) -> None:
-    task = ("tasks:\n  - task_type: chat_completion\n    alias: answer\n    configuration:\n"
-            "      model: M\n      messages: [{role: user, content: item.q}]\n"
-            "  - task_type: metric\n    alias: rouge\n    configuration: {type: rouge1, "
-            "candidate: item.answer, reference: item.reference}\n")
     rows = "[" + ", ".join(f"{{id: r{i}, q: x, reference: word {i} more words}}"
                            for i in range(12)) + "]"
-    root = project({"specs/a.yaml": (
-        f"kind: Evaluation\nname: a\nrepeats: 3\ndata: {rows}\n"
-        + task.replace("M", "openai/gpt-4o-mini")
-        + f"---\nkind: Evaluation\nname: b\ndata: {rows}\n" + task.replace("M", "x/y")
-        + "---\nkind: EvaluationGroup\nname: g\nmembers: [a, b]\nrow_identifier: id\n")})
-    planned = plan(run, root, platform.url)
-    assert "# Evaluation/a will be created: starts 72 task executions over 1 model" in (
-        planned.out)
-    assert apply(run, root, platform.url).code == 0
-    assert run("status", str(root), "--endpoint", platform.url, "--watch", "--interval",
-               "0.05", env=ENV).code == 0
+    root = scored_group(project, platform, run, rows, rows, a_extra="repeats: 3\n")
+    assert "# Evaluation/a will be created" not in plan(run, root, platform.url).out
     [evaluation] = [e for e in httpx.get(f"{platform.url}/v5/evaluations",
                                          headers={"x-api-key": "k"}).json()["items"]
                     if e["name"] == "a"]
@@ -504,6 +492,15 @@ def test_repeated_rows_are_one_row_each_with_their_variance(project, platform, r
     assert "a: 3 copies per row; variance within rows" in run(
         "report", "g", str(root), "--endpoint", platform.url, env=ENV).out
     assert plan(run, root, platform.url).out.startswith("No changes.")
+
+
+def test_a_repeated_evaluation_states_every_copy_in_its_workload(project, run) -> None:
+    rows = "[" + ", ".join(f"{{id: r{i}, q: x, reference: w}}" for i in range(12)) + "]"
+    root = project({"specs/a.yaml": f"kind: Evaluation\nname: a\nrepeats: 3\ndata: {rows}\n"
+                    + SCORED_TASKS.replace("M", "openai/gpt-4o")})
+    planned = run("plan", str(root), "--endpoint", "local")
+    assert "# Evaluation/a will be created: starts 72 task executions over 1 model" in (
+        planned.out)  # 12 rows x 3 copies x 2 tasks
 
 
 def test_repeats_need_rows_in_data(project, run) -> None:
