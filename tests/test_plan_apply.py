@@ -1684,3 +1684,67 @@ def test_an_unkeyed_dataset_changed_through_the_api_is_replaced(project, platfor
         "# Dataset/d must be replaced (items changed on the platform)"]
     assert apply(run, root, platform.url).code == 0
     assert plan(run, root, platform.url).out.startswith("No changes.")
+
+
+REVIEW = """  - task_type: contributor_evaluation.question
+    alias: review
+    configuration:
+      question_id: question_correct
+      layout: {children: []}
+"""
+
+
+def test_contributor_question_changes_are_made_in_place(workdir, platform, run,
+                                                        tmp_path) -> None:
+    """Adding a contributor question, or changing one's configuration, keeps the evaluation
+    (and the human work on it); any other task change still replaces it."""
+    root = workdir("quickstart")
+    assert apply(run, root, platform.url).code == 0
+    [before] = owned(platform, "quickstart")
+    spec = root / "specs" / "capitals.yaml"
+    spec.write_text(spec.read_text() + REVIEW)
+    planned = plan(run, root, platform.url)
+    assert headlines(planned.out) == [
+        "# Evaluation/capitals will be updated in place (contributor question task review "
+        "added: contributors answer on the existing items; the evaluation, its items and their "
+        "answers are kept)"]
+    assert planned.out.splitlines()[-1] == ("Plan: 0 to create, 1 to update, 0 to replace, 0 to "
+                                            "restore, 0 to archive.")
+    assert apply(run, root, platform.url).code == 0
+    [after] = owned(platform, "quickstart")
+    assert after["id"] == before["id"]
+    assert [t["alias"] for t in after["tasks"]] == ["answer", "review"]
+    assert plan(run, root, platform.url).out.startswith("No changes.")
+    # The contributor task's configuration, changed: PATCH in place.
+    edit(spec, "layout: {children: []}", "layout: {children: [], direction: row}")
+    assert headlines(plan(run, root, platform.url).out) == [
+        "# Evaluation/capitals will be updated in place (contributor task review changed in "
+        "place (refused once its work is claimed); the evaluation, its items and their answers "
+        "are kept)"]
+    saved = tmp_path / "plan.json"
+    plan(run, root, platform.url, "-o", str(saved))
+    document = json.loads(saved.read_text())
+    assert document["actions"][0]["tasks"] == {"add": [], "update": [
+        ["review", {"question_id": "question_correct",
+                    "layout": {"children": [], "direction": "row"}}]]}
+    # When the platform refuses (here: a plan naming a task it does not have), apply says how
+    # to start over.
+    document["actions"][0]["tasks"]["update"][0][0] = "gone"
+    saved.write_text(json.dumps(document))
+    refused = apply_saved(run, saved, root, platform.url)
+    assert refused.code == 1
+    assert ("--replace Evaluation/capitals' to start the evaluation over (its answers are "
+            "archived with it)") in refused.out
+    assert apply(run, root, platform.url).code == 0
+    [changed] = owned(platform, "quickstart")
+    assert changed["id"] == before["id"]
+    assert changed["tasks"][1]["configuration"]["layout"]["direction"] == "row"
+    # Anything else still replaces: the answering model, here, beside a new question.
+    edit(spec, "model: openai/gpt-4o-mini", "model: openai/gpt-4o")
+    spec.write_text(spec.read_text() + REVIEW.replace("alias: review", "alias: second"))
+    assert headlines(plan(run, root, platform.url).out)[0].startswith(
+        "# Evaluation/capitals must be replaced (tasks changed)")
+    # And --replace replaces even what could change in place.
+    edit(spec, "model: openai/gpt-4o\n", "model: openai/gpt-4o-mini\n")
+    assert headlines(plan(run, root, platform.url, "--replace", "Evaluation/capitals").out
+                     )[0].startswith("# Evaluation/capitals must be replaced")

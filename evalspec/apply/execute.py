@@ -181,6 +181,8 @@ class _Run:
                     k: body[k] for k in ("name", "description", "tags", "metadata")
                     if k in body})
             return remote_id
+        if action.tasks is not None:
+            await self.sync_tasks(action)
         changes: dict[str, Any] = {"name": body["name"], "tags": body["tags"]}
         if "description" in body:
             changes["description"] = body["description"]
@@ -189,6 +191,30 @@ class _Run:
                                **body["metadata"]}
         await self.client.update_evaluation(remote_id, changes)
         return remote_id
+
+    async def sync_tasks(self, action: Action) -> None:
+        """Contributor question tasks added and contributor task configurations replaced in
+        place; the evaluation's new fingerprint is stamped after (by the update)."""
+        assert action.tasks is not None and action.remote_id is not None  # pragma: no mutate
+        for task in action.tasks.add:
+            try:
+                await self.client.add_task(action.remote_id, task)
+            except BadRequestError:
+                if not await self._has_task(action.remote_id, task):
+                    raise
+                # added by an earlier, interrupted apply: nothing left to do
+        for alias, configuration in action.tasks.update:
+            try:
+                await self.client.update_task(action.remote_id, alias, configuration)
+            except APIError as refused:
+                raise APIError(f"{refused}; the platform keeps a task's configuration once "
+                               "contributor work on it is claimed: run 'evalspec apply "
+                               f"--replace {action.address}' to start the evaluation over "
+                               "(its answers are archived with it)") from None
+
+    async def _has_task(self, evaluation_id: str, task: dict[str, Any]) -> bool:
+        body = await self.client.get_evaluation(evaluation_id, views=["tasks"])
+        return any(existing == task for existing in body.get("tasks") or [])
 
     async def sync_items(self, action: Action) -> None:
         sync = action.items

@@ -55,6 +55,16 @@ class SGPClient:
     async def update_evaluation(self, evaluation_id: str, changes: JSON) -> None:
         await self.core.request("PATCH", f"/v5/evaluations/{evaluation_id}", json=changes)
 
+    async def add_task(self, evaluation_id: str, task: JSON) -> None:
+        """Add a contributor question task to an evaluation (its items are kept)."""
+        await self.core.request("POST", f"/v5/evaluations/{evaluation_id}/tasks",
+                                json={"task": task})
+
+    async def update_task(self, evaluation_id: str, alias: str, configuration: JSON) -> None:
+        """Replace a task's configuration (refused once contributor work is claimed)."""
+        await self.core.request("PATCH", f"/v5/evaluations/{evaluation_id}/tasks/{alias}",
+                                json={"configuration": configuration})
+
     async def restore_evaluation(self, evaluation_id: str) -> None:
         await self.update_evaluation(evaluation_id, {"restore": True})
 

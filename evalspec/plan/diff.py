@@ -27,9 +27,11 @@ from evalspec.plan.model import (
     Change,
     ItemSync,
     Plan,
+    TaskSync,
     Workload,
 )
 from evalspec.plan.refresh import ActualState, Remote, group_metadata
+from evalspec.spec.aliases import task_alias
 from evalspec.spec.objects import DesiredObject, DesiredState
 from evalspec.spec.payloads import (
     FINGERPRINT_TAG_PREFIX,
@@ -171,12 +173,13 @@ def _workload(ctx: _Context, obj: DesiredObject, payload: Payload) -> Workload:
 
 def _on(remote: Remote, payload: Payload, action: str, reasons: Iterable[str],
         changes: Iterable[Change], desired: dict[str, Any], depends_on: tuple[str, ...] = (),
-        workload: Workload | None = None, items: ItemSync | None = None) -> Action:
+        workload: Workload | None = None, items: ItemSync | None = None,
+        tasks: TaskSync | None = None) -> Action:
     """An action on an existing object: it carries the object's id and a digest of it as
     the plan saw it, which applying a saved plan checks (a stale plan is refused)."""
     return Action(action, payload.address, payload.kind, tuple(reasons), tuple(changes),
                   remote.id, desired, payload.fingerprint, depends_on, workload, items,
-                  remote_state(remote))
+                  remote_state(remote), tasks)
 
 
 def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
@@ -190,6 +193,12 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
     if unchanged and obj.address in ctx.replace and not restoring:
         return _replace_or_refuse(ctx, obj, payload, remote, REPLACE_REASON, changes,
                                   _workload(ctx, obj, payload))
+    if not stamped and not restoring and obj.address not in ctx.replace:
+        in_place = _in_place_tasks(remote, payload)
+        if in_place is not None:
+            sync, reasons, task_changes = in_place
+            return _on(remote, payload, "update", reasons, task_changes + changes,
+                       _in_place(ctx, obj, payload, remote), tasks=sync)
     if not unchanged:
         before_tasks = remote.body.get("tasks") or []
         task_changes = deep_changes(before_tasks, payload.body["tasks"], "tasks", True)
@@ -202,6 +211,46 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
     if restoring:
         return _on(remote, payload, "restore", ["archived"], changes, sent, payload.depends_on)
     return _on(remote, payload, "update", [], changes, sent)
+
+
+CONTRIBUTOR = "contributor_evaluation.question"
+
+
+def _in_place_tasks(remote: Remote, payload: Payload
+                    ) -> tuple[TaskSync, list[str], list[Change]] | None:
+    """The task changes the platform makes in place, when they are all the plan needs: the
+    rows unchanged (the stamp, recomputed with the platform's tasks, still holds), no task
+    removed or reordered, and each difference a contributor question task added at the end
+    or a contributor task's configuration changed. None: the evaluation is replaced."""
+    before = remote.body.get("tasks")
+    after = payload.body["tasks"]
+    if (not isinstance(before, list) or payload.basis is None or len(after) < len(before)
+            or digest({"tasks": before, **payload.basis}) != remote.fingerprint):
+        return None
+    added = after[len(before):]
+    updated: list[tuple[str, dict[str, Any]]] = []
+    for old, new in zip(before, after, strict=False):
+        if old == new:
+            continue
+        if not (old.get("task_type") == new.get("task_type") == CONTRIBUTOR
+                and task_alias(old) == task_alias(new)
+                and {k: v for k, v in old.items() if k != "configuration"}
+                == {k: v for k, v in new.items() if k != "configuration"}):
+            return None
+        updated.append((task_alias(new), new["configuration"]))
+    if any(t.get("task_type") != CONTRIBUTOR for t in added) or not (added or updated):
+        return None
+    reasons = ([f"contributor question task{'s' if len(added) > 1 else ''} "
+                f"{', '.join(task_alias(t) for t in added)} added: contributors answer on "
+                "the existing items"] if added else [])
+    reasons += [f"contributor task {alias} changed in place (refused once its work is "
+                "claimed)" for alias, _ in updated]
+    reasons.append("the evaluation, its items and their answers are kept")
+    changes = [Change(f"tasks[{len(before) + i}]", None, task) for i, task in enumerate(added)]
+    changes += [Change(f"tasks[{next(i for i, t in enumerate(before) if task_alias(t) == a)}]"
+                       ".configuration", next(t for t in before if task_alias(t) == a)
+                       .get("configuration"), config) for a, config in updated]
+    return TaskSync(tuple(added), tuple(updated)), reasons, changes
 
 
 def _in_place(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote

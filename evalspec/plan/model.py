@@ -53,6 +53,23 @@ class ItemSync:
 
 
 @dataclass(frozen=True)
+class TaskSync:
+    """Task changes the platform makes in place: contributor question tasks added (their
+    contributors answer on the existing items) and contributor task configurations replaced
+    (while no contributor work is claimed). Everything else replaces the evaluation."""
+
+    add: tuple[dict[str, Any], ...] = ()
+    update: tuple[tuple[str, dict[str, Any]], ...] = ()  # (alias, new configuration)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"add": list(self.add), "update": [list(u) for u in self.update]}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> TaskSync:
+        return cls(tuple(doc["add"]), tuple((a, c) for a, c in doc["update"]))
+
+
+@dataclass(frozen=True)
 class Workload:
     """What creating an evaluation starts: items × executed tasks."""
 
@@ -79,6 +96,7 @@ class Action:
     workload: Workload | None = None
     items: ItemSync | None = None
     remote_state: str | None = None  # fingerprint of the remote object the plan saw
+    tasks: TaskSync | None = None  # an evaluation's tasks changed in place
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"action": self.action, "address": self.address,
@@ -98,6 +116,8 @@ class Action:
             out["items"] = self.items.to_json()
         if self.remote_state:
             out["remote_state"] = self.remote_state
+        if self.tasks:
+            out["tasks"] = self.tasks.to_json()
         if self.desired is not None:
             out["desired"] = self.desired
         return out
@@ -114,6 +134,7 @@ class Action:
             Workload(work["items"], work["tasks"], tuple(work["models"])) if work else None,
             ItemSync.from_json(doc["items"]) if doc.get("items") else None,
             doc.get("remote_state"),
+            TaskSync.from_json(doc["tasks"]) if doc.get("tasks") else None,
         )
 
 

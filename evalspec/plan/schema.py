@@ -72,6 +72,7 @@ def plan_schema() -> dict[str, Any]:
                     "items": {"$ref": "#/$defs/items"},
                     "remote_state": {**_DIGEST, "description": "Digest of the remote object "
                                      "the plan saw; apply refuses if it changed."},
+                    "tasks": {"$ref": "#/$defs/tasks"},
                     "desired": {"$ref": "#/$defs/desired"},
                 },
             },
@@ -103,6 +104,19 @@ def plan_schema() -> dict[str, Any]:
                                                          {"type": "object"}],
                         "minItems": 2, "maxItems": 2}},
                     "remove": _STRINGS,
+                },
+            },
+            "tasks": {
+                "type": "object", "additionalProperties": False,
+                "required": ["add", "update"],
+                "description": "An evaluation's tasks changed in place: contributor question "
+                               "tasks added, contributor task configurations replaced.",
+                "properties": {
+                    "add": {"type": "array", "items": {"type": "object"}},
+                    "update": {"type": "array", "items": {
+                        "type": "array", "prefixItems": [{"type": "string"},
+                                                         {"type": "object"}],
+                        "minItems": 2, "maxItems": 2}},
                 },
             },
             "desired": {

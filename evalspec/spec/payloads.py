@@ -77,6 +77,9 @@ class Payload:
     depends_on: tuple[str, ...]
     source: Location
     matrix: dict[str, Any] | None
+    # An evaluation's fingerprinted content but its tasks (rows or dataset): with the tasks
+    # a platform object has, it says whether only tasks changed.
+    basis: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -196,8 +199,10 @@ def build_payloads(state: DesiredState) -> list[Payload]:
                 body["row_identifiers"] = {
                     known_after_apply(a): column for a, column in identifiers.items()
                 }
+        basis = ({k: v for k, v in content.items() if k != "tasks"}
+                 if obj.kind == "Evaluation" else None)
         out.append(Payload(obj.address, obj.kind, obj.name, fingerprint, body, depends,
-                           location, obj.matrix))
+                           location, obj.matrix, basis))
     return out
 
 
