@@ -74,3 +74,18 @@ def test_a_spec_file_path_checks_its_whole_project(run) -> None:
     result = run("validate", str(EXAMPLES / "sweep" / "specs" / "support.yaml"))
     assert (result.code, result.out) == (0, "Valid: 1 dataset, 6 evaluations from 1 spec, "
                                             "1 group.\n")
+
+
+def test_a_locator_in_a_typed_field_renders_as_itself_without_a_warning(project, run) -> None:
+    """temperature: item.t is a locator, not a float: it is sent as written, and pydantic's
+    serializer warns about nothing (warnings are errors in this suite)."""
+    root = project({"specs/a.yaml": (
+        "kind: Evaluation\nname: ev\ndata: [{q: a, t: 0.5, n: 64}]\ntasks:\n"
+        "  - task_type: chat_completion\n    configuration:\n      model: openai/gpt-4o\n"
+        "      temperature: item.t\n      max_tokens: item.n\n"
+        "      messages: [{role: user, content: item.q}]\n")})
+    result = run("render", str(root), "--format", "json")
+    assert (result.code, result.err) == (0, "")
+    [evaluation] = json.loads(result.out)["objects"]
+    configuration = evaluation["body"]["tasks"][0]["configuration"]
+    assert (configuration["temperature"], configuration["max_tokens"]) == ("item.t", "item.n")

@@ -11,7 +11,9 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    SerializerFunctionWrapHandler,
     ValidatorFunctionWrapHandler,
+    WrapSerializer,
     WrapValidator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -85,9 +87,15 @@ def _pass_locator(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     return handler(value)
 
 
+def _keep_locator(value: Any, handler: SerializerFunctionWrapHandler) -> Any:
+    """A locator serializes as the text it is (the type's serializer would warn on it)."""
+    return value if isinstance(value, str) else handler(value)
+
+
 def lit(tp: Any, **constraints: Any) -> Any:
     """``tp`` (with constraints) or an item locator."""
-    return Annotated[tp, Field(**constraints), WrapValidator(_pass_locator), _OrLocator()]
+    return Annotated[tp, Field(**constraints), WrapValidator(_pass_locator),
+                     WrapSerializer(_keep_locator), _OrLocator()]
 
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="Resource name.")]
