@@ -31,7 +31,7 @@ from evalspec.plan.model import (
     Workload,
 )
 from evalspec.plan.refresh import ActualState, Remote, group_metadata
-from evalspec.spec.aliases import task_alias
+from evalspec.plan.task_changes import in_place_tasks, tasks_match
 from evalspec.spec.objects import DesiredObject, DesiredState
 from evalspec.spec.payloads import (
     FINGERPRINT_TAG_PREFIX,
@@ -75,29 +75,6 @@ def remote_state(remote: Remote) -> str:
     return digest([remote.id, body.get("name"), body.get("tags"), body.get("description"),
                    remote.archived, group_metadata(body), sorted(member_ids(body)),
                    body.get("current_version_num")])
-
-
-def _covers(remote: Any, sent: Any) -> bool:
-    """Whether ``remote`` holds everything ``sent`` had: the same lists, and in mappings the
-    same values under every key sent (keys the platform adds, such as defaults, are not
-    drift)."""
-    if isinstance(sent, dict):
-        return isinstance(remote, dict) and all(
-            key in remote and _covers(remote[key], value) for key, value in sent.items())
-    if isinstance(sent, list):
-        return (isinstance(remote, list) and len(remote) == len(sent)
-                and all(_covers(r, s) for r, s in zip(remote, sent, strict=True)))
-    return type(remote) is type(sent) and remote == sent or (
-        isinstance(sent, float) and isinstance(remote, int) and remote == sent)
-
-
-def tasks_match(remote: Remote, sent: list[dict[str, Any]]) -> bool:
-    """Whether an evaluation's tasks on the platform are still the ones apply sent: its
-    fingerprint is a stamp anyone can leave in place while changing a task with
-    ``PATCH /v5/evaluations/{id}/tasks/{alias}``. Without the tasks view there is nothing to
-    compare, and the stamp is all there is."""
-    tasks = remote.body.get("tasks")
-    return tasks is None or tasks == sent or _covers(tasks, sent)
 
 
 def deep_changes(before: Any, after: Any, path: str, forces: bool) -> list[Change]:
@@ -194,7 +171,7 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
         return _replace_or_refuse(ctx, obj, payload, remote, REPLACE_REASON, changes,
                                   _workload(ctx, obj, payload))
     if not stamped and not restoring and obj.address not in ctx.replace:
-        in_place = _in_place_tasks(remote, payload)
+        in_place = in_place_tasks(remote, payload)
         if in_place is not None:
             sync, reasons, task_changes = in_place
             return _on(remote, payload, "update", reasons, task_changes + changes,
@@ -211,46 +188,6 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
     if restoring:
         return _on(remote, payload, "restore", ["archived"], changes, sent, payload.depends_on)
     return _on(remote, payload, "update", [], changes, sent)
-
-
-CONTRIBUTOR = "contributor_evaluation.question"
-
-
-def _in_place_tasks(remote: Remote, payload: Payload
-                    ) -> tuple[TaskSync, list[str], list[Change]] | None:
-    """The task changes the platform makes in place, when they are all the plan needs: the
-    rows unchanged (the stamp, recomputed with the platform's tasks, still holds), no task
-    removed or reordered, and each difference a contributor question task added at the end
-    or a contributor task's configuration changed. None: the evaluation is replaced."""
-    before = remote.body.get("tasks")
-    after = payload.body["tasks"]
-    if (not isinstance(before, list) or payload.basis is None or len(after) < len(before)
-            or digest({"tasks": before, **payload.basis}) != remote.fingerprint):
-        return None
-    added = after[len(before):]
-    updated: list[tuple[str, dict[str, Any]]] = []
-    for old, new in zip(before, after, strict=False):
-        if old == new:
-            continue
-        if not (old.get("task_type") == new.get("task_type") == CONTRIBUTOR
-                and task_alias(old) == task_alias(new)
-                and {k: v for k, v in old.items() if k != "configuration"}
-                == {k: v for k, v in new.items() if k != "configuration"}):
-            return None
-        updated.append((task_alias(new), new["configuration"]))
-    if any(t.get("task_type") != CONTRIBUTOR for t in added) or not (added or updated):
-        return None
-    reasons = ([f"contributor question task{'s' if len(added) > 1 else ''} "
-                f"{', '.join(task_alias(t) for t in added)} added: contributors answer on "
-                "the existing items"] if added else [])
-    reasons += [f"contributor task {alias} changed in place (refused once its work is "
-                "claimed)" for alias, _ in updated]
-    reasons.append("the evaluation, its items and their answers are kept")
-    changes = [Change(f"tasks[{len(before) + i}]", None, task) for i, task in enumerate(added)]
-    changes += [Change(f"tasks[{next(i for i, t in enumerate(before) if task_alias(t) == a)}]"
-                       ".configuration", next(t for t in before if task_alias(t) == a)
-                       .get("configuration"), config) for a, config in updated]
-    return TaskSync(tuple(added), tuple(updated)), reasons, changes
 
 
 def _in_place(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
