@@ -143,3 +143,14 @@ def test_items_filter_on_completion_status_and_limit_follows_the_newest_sdk(tmp_
     finally:
         client.close()
         server.stop()
+
+
+def test_items_of_every_evaluation_without_an_evaluation_id(sdk) -> None:
+    """evaluation_id is optional in the SDK: without it, every evaluation's items, in
+    creation order, paged like any list."""
+    made = [sdk.evaluations.create(evaluation={
+        "name": f"e{n}", "data": [{"q": f"{n}.{i}"} for i in range(3)]}).id for n in range(2)]
+    items = list(sdk.evaluation_items.list(limit=2))
+    assert [(i.evaluation_id, i.data["q"]) for i in items] == [
+        (made[0], "0.0"), (made[0], "0.1"), (made[0], "0.2"),
+        (made[1], "1.0"), (made[1], "1.1"), (made[1], "1.2")]

@@ -67,21 +67,36 @@ async def list_items(request: Request, evaluation_id: str | None = None,
                completion_status: Literal["failed", "passed", "all"] = "all",
                account: str = Account, store: Store = StoreDep,
                paging: ListParams = Paging) -> dict[str, Any]:
-    if evaluation_id is None:
-        raise HTTPException(400, "evaluation_id is required (this platform lists one "
-                                 "evaluation's items at a time)")
+    """One evaluation's items, or, without ``evaluation_id`` (optional in the SDK), the items
+    of every evaluation of the account in creation order."""
     settings: Settings = request.app.state.settings
-    evaluation = get_evaluation(store, account, evaluation_id, include_archived)
-    count = len(store.children(evaluation["id"], "evaluation.rows")[0]["rows"])
-    ids = [item_id(evaluation["id"], i) for i in range(count)]
-    if completion_status != "all":  # failed: items with a task error; passed: without
+    if evaluation_id is not None:
+        evaluations = [get_evaluation(store, account, evaluation_id, include_archived)]
+    else:
+        listed = store.list(account, "evaluation", limit=2**31,
+                            include_archived=include_archived)
+        evaluations = listed.items if listed is not None else []
+    places: list[tuple[dict[str, Any], int]] = []  # (evaluation, row index) per item
+    for evaluation in evaluations:
+        count = len(store.children(evaluation["id"], "evaluation.rows")[0]["rows"])
+        if completion_status == "all":
+            places += [(evaluation, i) for i in range(count)]
+            continue
         failing = {item["id"] for item in items_of(store, evaluation, settings)
-                   if item.get("task_errors")}
-        ids = [i for i in ids if (i in failing) == (completion_status == "failed")]
+                   if item.get("task_errors")}  # failed: items with a task error
+        places += [(evaluation, i) for i in range(count)
+                   if (item_id(evaluation["id"], i) in failing) == (completion_status == "failed")]
+    ids = [item_id(evaluation["id"], i) for evaluation, i in places]
     chosen, has_more = _window(ids, paging)
-    items = items_of(store, evaluation, settings,
-                     [int(ids[i].rsplit("item", 1)[1]) for i in chosen]
-                     if completion_status != "all" else chosen)
+    items: list[dict[str, Any]] = []
+    run: list[int] = []  # consecutive rows of one evaluation: scored in one call
+    for k, position in enumerate(chosen):
+        evaluation, index = places[position]
+        run.append(index)
+        following = places[chosen[k + 1]][0] if k + 1 < len(chosen) else None
+        if following is not evaluation:
+            items += items_of(store, evaluation, settings, run)
+            run = []
     return {"object": "list", "items": items, "total": len(ids), "has_more": has_more,
             "limit": paging.limit}
 
