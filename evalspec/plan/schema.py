@@ -18,6 +18,11 @@ _STRINGS = {"type": "array", "items": {"type": "string"}}
 _COUNT = {"type": "integer", "minimum": 0}
 _DIGEST = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 _ADDRESS = {"type": "string", "pattern": "^(Dataset|Evaluation|EvaluationGroup)/.+$"}
+_OBJECTS = {"type": "array", "items": {"type": "object"}}
+# [id or alias, object] pairs: an item's new row, a task's new configuration.
+_PAIRS = {"type": "array", "items": {"type": "array", "prefixItems": [{"type": "string"},
+                                                                      {"type": "object"}],
+                                     "minItems": 2, "maxItems": 2}}
 
 
 def plan_schema() -> dict[str, Any]:
@@ -97,27 +102,14 @@ def plan_schema() -> dict[str, Any]:
                 "type": "object", "additionalProperties": False,
                 "required": ["add", "update", "remove"],
                 "description": "Item-level changes to a dataset with a key.",
-                "properties": {
-                    "add": {"type": "array", "items": {"type": "object"}},
-                    "update": {"type": "array", "items": {
-                        "type": "array", "prefixItems": [{"type": "string"},
-                                                         {"type": "object"}],
-                        "minItems": 2, "maxItems": 2}},
-                    "remove": _STRINGS,
-                },
+                "properties": {"add": _OBJECTS, "update": _PAIRS, "remove": _STRINGS},
             },
             "tasks": {
                 "type": "object", "additionalProperties": False,
                 "required": ["add", "update"],
                 "description": "An evaluation's tasks changed in place: contributor question "
                                "tasks added, contributor task configurations replaced.",
-                "properties": {
-                    "add": {"type": "array", "items": {"type": "object"}},
-                    "update": {"type": "array", "items": {
-                        "type": "array", "prefixItems": [{"type": "string"},
-                                                         {"type": "object"}],
-                        "minItems": 2, "maxItems": 2}},
-                },
+                "properties": {"add": _OBJECTS, "update": _PAIRS},
             },
             "desired": {
                 "type": "object", "additionalProperties": False,
