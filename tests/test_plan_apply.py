@@ -1748,3 +1748,17 @@ def test_contributor_question_changes_are_made_in_place(workdir, platform, run,
     edit(spec, "model: openai/gpt-4o\n", "model: openai/gpt-4o-mini\n")
     assert headlines(plan(run, root, platform.url, "--replace", "Evaluation/capitals").out
                      )[0].startswith("# Evaluation/capitals must be replaced")
+
+
+def test_a_target_that_matches_nothing_is_an_error_not_no_changes(workdir, platform,
+                                                                  run) -> None:
+    root = workdir("sweep")
+    result = plan(run, root, platform.url, "--target", "Evaluation/faq-openai-gpt4o*")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        "Error: --target Evaluation/faq-openai-gpt4o*: no address in the specs or on the "
+        "platform matches it (did you mean 'Evaluation/faq-openai-gpt-4o-t0.7'?)\n")
+    matched = plan(run, root, platform.url, "--target", "Evaluation/faq-openai-gpt-4o-*")
+    assert matched.code == 0 and "Plan: 5 to create" in matched.out  # 4 and their dataset
+    applied = apply(run, root, platform.url, "--target", "Nothing/here")
+    assert applied.code == 1 and "--target Nothing/here: no address" in applied.err

@@ -364,7 +364,10 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
         actions.append(Action("archive", remote.address, remote.kind,
                               (archive_reason,), remote_id=remote.id,
                               remote_state=remote_state(remote)))
-    chosen = _targeted(actions, list(targets))
+    targets = list(targets)
+    ctx.errors += _unmatched(targets, [p.address for p in payloads]
+                             + [r.address for r in actual.objects])
+    chosen = _targeted(actions, targets)
     chosen.sort(key=lambda a: (KIND_ORDER[a.kind], a.action == "archive"))  # stable
     warnings = [str(w) for w in state.warnings]
     warnings += [u.warning(state.project) for u in actual.unowned]
@@ -382,6 +385,16 @@ def _compare(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
     if obj.kind == "Dataset":
         return _dataset(ctx, obj, payload, remote)
     return _group(ctx, obj, payload, remote)
+
+
+def _unmatched(targets: list[str], addresses: list[str]) -> list[str]:
+    """A --target that names no address is a mistake, not an empty plan ("No changes")."""
+    from evalspec.spec.template import suggest
+
+    known = sorted(set(addresses))
+    return [f"--target {t}: no address in the specs or on the platform matches it"
+            f"{suggest(t.rstrip('*'), known)}" for t in targets
+            if not any(fnmatch.fnmatchcase(a, t) for a in known)]
 
 
 def _targeted(actions: list[Action], targets: list[str]) -> list[Action]:
