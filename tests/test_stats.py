@@ -137,6 +137,7 @@ def test_simulated_coverage_of_the_intervals_reaches_nominal() -> None:
         assert covered / 2_000 >= 0.90, (n, p, covered)
 
 
+@settings(deadline=None)  # the first example imports statsmodels
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=15))
 def test_holm_matches_statsmodels(p_values) -> None:
     multitest = pytest.importorskip("statsmodels.stats.multitest")
@@ -144,6 +145,7 @@ def test_holm_matches_statsmodels(p_values) -> None:
     assert holm(p_values) == pytest.approx(list(reference), abs=1e-12)
 
 
+@settings(deadline=None)  # the first example imports statsmodels
 @given(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40))
 def test_mcnemar_matches_statsmodels(wins: int, losses: int, ties: int) -> None:
     tables = pytest.importorskip("statsmodels.stats.contingency_tables")

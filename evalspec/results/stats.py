@@ -155,6 +155,15 @@ class Summary:
         return self.n >= 2 and not math.isnan(self.low)
 
 
+def _variance(values: Sequence[float]) -> float:
+    """The sample variance (n - 1); NaN below two values."""
+    n = len(values)
+    if n < 2:
+        return math.nan
+    mean = math.fsum(values) / n
+    return math.fsum((v - mean) ** 2 for v in values) / (n - 1)
+
+
 def _binary(values: Sequence[float]) -> bool:
     return bool(values) and all(v in (0.0, 1.0) for v in values)
 
@@ -193,29 +202,22 @@ class Paired:
     losses: int
     differences: tuple[float, ...] = ()  # per row, for the report's histogram
     method: str = "paired t"  # or "McNemar" for 0/1 scores
-
-    clusters: int = 0  # clustered rows: how many clusters (the test's df is one less)
+    cluster_keys: tuple[str, ...] = ()  # clustered rows: each difference's cluster
 
     @property
     def sd(self) -> float:
         """The standard deviation of the differences (NaN below two rows)."""
-        n = len(self.differences)
-        if n < 2:
-            return math.nan
-        mean = math.fsum(self.differences) / n
-        return math.sqrt(math.fsum((d - mean) ** 2 for d in self.differences) / (n - 1))
+        return math.sqrt(_variance(self.differences))
 
     @property
     def standard_error(self) -> tuple[float, float]:
         """(standard error of the mean difference, its degrees of freedom): cluster-robust
         with G - 1 when the rows are clustered."""
         n = len(self.differences)
-        if self.clusters:
-            _, _, variance, groups = _clustered_parts(self.differences, self._cluster_keys)
+        if self.cluster_keys:
+            _, variance, groups = _clustered_parts(self.differences, self.cluster_keys)
             return math.sqrt(variance), groups - 1
         return (self.sd / math.sqrt(n) if n else math.nan), n - 1
-
-    _cluster_keys: tuple[str, ...] = ()
 
 
 def mde(pair: Paired, alpha: float = 0.05, power: float = 0.8, sides: int = 2) -> float:
@@ -238,6 +240,27 @@ def rows_needed(sd: float, distance: float, alpha: float, power: float = 0.8) ->
     return ((normal_quantile(1 - alpha) + normal_quantile(power)) * sd / distance) ** 2
 
 
+def _differences(candidate: Sequence[float], baseline: Sequence[float]
+                 ) -> tuple[tuple[float, ...], int, int, int]:
+    """(candidate - baseline per row, wins, ties, losses)."""
+    diffs = tuple(c - b for c, b in zip(candidate, baseline, strict=True))
+    wins = sum(1 for d in diffs if d > 0)
+    losses = sum(1 for d in diffs if d < 0)
+    return diffs, wins, len(diffs) - wins - losses, losses
+
+
+def _spread(bounds: Bounds) -> Bounds:
+    """The range of a difference of two scores in ``bounds``."""
+    return None if bounds is None else (bounds[0] - bounds[1], bounds[1] - bounds[0])
+
+
+def _two_sided(mean: float, variance: float, df: float) -> float:
+    """The two-sided t-test of a mean against 0, given the variance of the mean."""
+    if variance == 0:
+        return 1.0 if mean == 0 else 0.0
+    return min(1.0, 2 * t_tail(mean / math.sqrt(variance), df))
+
+
 def _mcnemar(n: int, wins: int, losses: int, mean: float,
              diffs: tuple[float, ...], level: float) -> Paired:
     """McNemar's exact test and the Bonett-Price (2012) adjusted Wald interval."""
@@ -256,24 +279,15 @@ def paired(candidate: Sequence[float], baseline: Sequence[float],
            bounds: Bounds = None, level: float = 0.95) -> Paired:
     """The paired comparison of two members on the same rows (same order), with an interval
     of the mean difference at ``level``."""
-    diffs = tuple(c - b for c, b in zip(candidate, baseline, strict=True))
-    wins = sum(1 for d in diffs if d > 0)
-    losses = sum(1 for d in diffs if d < 0)
-    ties = len(diffs) - wins - losses
+    diffs, wins, ties, losses = _differences(candidate, baseline)
     n = len(diffs)
     if n >= 2 and _binary(candidate) and _binary(baseline):
         return _mcnemar(n, wins, losses, math.fsum(diffs) / n, diffs, level)
-    spread = None if bounds is None else (bounds[0] - bounds[1], bounds[1] - bounds[0])
     if n < 2:
         return Paired(summarize(diffs), math.nan, wins, ties, losses, diffs)
     # Differences are never proportions: the t interval, whatever values they take.
-    summary = Summary(n, math.fsum(diffs) / n, *_t_interval(diffs, spread, level))
-    sd = math.sqrt(math.fsum((d - summary.mean) ** 2 for d in diffs) / (summary.n - 1))
-    if sd == 0:
-        p_value = 1.0 if summary.mean == 0 else 0.0
-    else:
-        t = summary.mean / (sd / math.sqrt(summary.n))
-        p_value = min(1.0, 2 * t_tail(t, summary.n - 1))
+    summary = Summary(n, math.fsum(diffs) / n, *_t_interval(diffs, _spread(bounds), level))
+    p_value = _two_sided(summary.mean, _variance(diffs) / n, n - 1)
     return Paired(summary, p_value, wins, ties, losses, diffs)
 
 
@@ -281,8 +295,7 @@ def _t_interval(values: Sequence[float], bounds: Bounds, level: float = 0.95
                 ) -> tuple[float, float]:
     n = len(values)
     mean = math.fsum(values) / n
-    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
-    half = t_quantile(1 - (1 - level) / 2, n - 1) * sd / math.sqrt(n)
+    half = t_quantile(1 - (1 - level) / 2, n - 1) * math.sqrt(_variance(values) / n)
     return _cut(mean - half, mean + half, bounds)
 
 
@@ -299,8 +312,8 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
 
 def _clustered_parts(values: Sequence[float], clusters: Sequence[str]
-                     ) -> tuple[int, float, float, int]:
-    """(n, mean, cluster-robust variance of the mean, clusters)."""
+                     ) -> tuple[float, float, int]:
+    """(mean, cluster-robust variance of the mean, clusters)."""
     n = len(values)
     mean = math.fsum(values) / n
     residuals: dict[str, float] = {}
@@ -308,16 +321,21 @@ def _clustered_parts(values: Sequence[float], clusters: Sequence[str]
         residuals[cluster] = residuals.get(cluster, 0.0) + (value - mean)
     groups = len(residuals)
     if groups < 2:
-        return n, mean, math.nan, groups
+        return mean, math.nan, groups
     variance = groups / (groups - 1) * math.fsum(e * e for e in residuals.values()) / (n * n)
-    return n, mean, variance, groups
+    return mean, variance, groups
 
 
-def _design_effect(values: Sequence[float], variance: float) -> float:
-    n = len(values)
-    mean = math.fsum(values) / n
-    independent = math.fsum((v - mean) ** 2 for v in values) / (n - 1) / n if n > 1 else 0.0
-    return variance / independent if independent > 0 else math.nan
+def _clustered_summary(values: Sequence[float], parts: tuple[float, float, int],
+                       bounds: Bounds, level: float) -> Summary:
+    mean, variance, groups = parts
+    if math.isnan(variance):
+        return Summary(len(values), mean, math.nan, math.nan, "cluster")
+    half = t_quantile(1 - (1 - level) / 2, groups - 1) * math.sqrt(variance)
+    low, high = _cut(mean - half, mean + half, bounds)
+    independent = _variance(values) / len(values)  # the design effect's denominator
+    return Summary(len(values), mean, low, high, "cluster",
+                   variance / independent if independent > 0 else math.nan)
 
 
 def summarize_clustered(values: Sequence[float], clusters: Sequence[str], bounds: Bounds = None,
@@ -325,29 +343,19 @@ def summarize_clustered(values: Sequence[float], clusters: Sequence[str], bounds
     """The mean with a cluster-robust interval (t on G - 1 degrees of freedom)."""
     if not values:
         return Summary(0, math.nan, math.nan, math.nan, "cluster")
-    n, mean, variance, groups = _clustered_parts(values, clusters)
-    if math.isnan(variance):
-        return Summary(n, mean, math.nan, math.nan, "cluster")
-    half = t_quantile(1 - (1 - level) / 2, groups - 1) * math.sqrt(variance)
-    low, high = _cut(mean - half, mean + half, bounds)
-    return Summary(n, mean, low, high, "cluster", _design_effect(values, variance))
+    return _clustered_summary(values, _clustered_parts(values, clusters), bounds, level)
 
 
 def paired_clustered(candidate: Sequence[float], baseline: Sequence[float],
                      clusters: Sequence[str], bounds: Bounds = None,
                      level: float = 0.95) -> Paired:
     """The paired comparison with rows clustered: the differences' cluster-robust t test."""
-    diffs = tuple(c - b for c, b in zip(candidate, baseline, strict=True))
-    wins = sum(1 for d in diffs if d > 0)
-    losses = sum(1 for d in diffs if d < 0)
-    spread = None if bounds is None else (bounds[0] - bounds[1], bounds[1] - bounds[0])
-    summary = summarize_clustered(diffs, clusters, spread, level)
-    p_value = math.nan
-    if summary.has_interval:
-        _, mean, variance, groups = _clustered_parts(diffs, clusters)
-        if variance == 0:
-            p_value = 1.0 if mean == 0 else 0.0
-        else:
-            p_value = min(1.0, 2 * t_tail(mean / math.sqrt(variance), groups - 1))
-    return Paired(summary, p_value, wins, len(diffs) - wins - losses, losses, diffs,
-                  "clustered t", len(set(clusters)), tuple(clusters))
+    diffs, wins, ties, losses = _differences(candidate, baseline)
+    if not diffs:
+        return Paired(summarize_clustered(diffs, clusters), math.nan, wins, ties, losses, diffs,
+                      "clustered t", tuple(clusters))
+    parts = _clustered_parts(diffs, clusters)
+    summary = _clustered_summary(diffs, parts, _spread(bounds), level)
+    mean, variance, groups = parts
+    p_value = math.nan if not summary.has_interval else _two_sided(mean, variance, groups - 1)
+    return Paired(summary, p_value, wins, ties, losses, diffs, "clustered t", tuple(clusters))
