@@ -30,6 +30,7 @@ from evalspec.results.stats import (
     paired_clustered,
     summarize,
     summarize_clustered,
+    variance,
 )
 from evalspec.results.status import FINISHED, find_owned, member_items, member_names_of
 from evalspec.spec.payloads import REPEAT, REPEAT_ROW
@@ -52,12 +53,6 @@ class Repeats:
 
     @classmethod
     def of(cls, per_row: list[list[float]]) -> Repeats:
-        def variance(xs: list[float]) -> float:
-            if len(xs) < 2:
-                return math.nan
-            mean = math.fsum(xs) / len(xs)
-            return math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1)
-
         within = [variance(r) for r in per_row if len(r) > 1]
         return cls(max(len(r) for r in per_row),
                    math.fsum(within) / len(within) if within else math.nan,
@@ -108,14 +103,11 @@ class Report:
         return sorted(self.members, key=key)
 
     def to_json(self) -> dict[str, Any]:
-        def number(value: float) -> float | None:
-            return None if math.isnan(value) else round(value, 6)
-
         def probability(value: float) -> float | None:  # significant digits: never 0.0
             return None if math.isnan(value) else float(f"{value:.6g}")
 
         def interval(summary: Summary) -> list[float | None] | None:
-            return ([number(summary.low), number(summary.high)] if summary.has_interval
+            return ([_number(summary.low), _number(summary.high)] if summary.has_interval
                     else None)
 
         columns = []
@@ -125,20 +117,20 @@ class Report:
                 summary = report.scores.get(name, summarize([]))
                 common = report.common.get(name, summarize([]))
                 entry: dict[str, Any] = {
-                    "name": name, "n": summary.n, "mean": number(summary.mean),
+                    "name": name, "n": summary.n, "mean": _number(summary.mean),
                     "ci95": interval(summary), "interval_method": summary.method,
-                    "design_effect": number(summary.design_effect),
+                    "design_effect": _number(summary.design_effect),
                     **_repeat_json(self.repeats.get(report.column.alias, {}).get(name)),
-                    "common": {"n": common.n, "mean": number(common.mean),
+                    "common": {"n": common.n, "mean": _number(common.mean),
                                "ci95": interval(common)},
                     "rows_without_score": dict(report.gaps.get(name, {}))}
                 if name in report.versus:
                     compared, adjusted = report.versus[name]
                     entry["vs_baseline"] = {
-                        "n": compared.summary.n, "mean_difference": number(compared.summary.mean),
+                        "n": compared.summary.n, "mean_difference": _number(compared.summary.mean),
                         "ci95": interval(compared.summary), "test": compared.method,
                         "p_value": probability(compared.p_value),
-                        "p_holm": probability(adjusted), "mde": number(mde(compared)),
+                        "p_holm": probability(adjusted), "mde": _number(mde(compared)),
                         "wins": compared.wins, "ties": compared.ties,
                         "losses": compared.losses}
                 members.append(entry)
@@ -159,13 +151,16 @@ class Report:
                 "scores": columns}
 
 
+def _number(value: float) -> float | None:
+    """A figure for the JSON report: six decimals, null for none."""
+    return None if math.isnan(value) else round(value, 6)
+
+
 def _repeat_json(repeats: Repeats | None) -> dict[str, Any]:
     if repeats is None:
         return {}
-    def number(value: float) -> float | None:
-        return None if math.isnan(value) else round(value, 6)
-    return {"repeats": {"copies": repeats.copies, "variance_within_rows": number(repeats.within),
-                        "variance_between_rows": number(repeats.between)}}
+    return {"repeats": {"copies": repeats.copies, "variance_within_rows": _number(repeats.within),
+                        "variance_between_rows": _number(repeats.between)}}
 
 
 @dataclass

@@ -155,7 +155,7 @@ class Summary:
         return self.n >= 2 and not math.isnan(self.low)
 
 
-def _variance(values: Sequence[float]) -> float:
+def variance(values: Sequence[float]) -> float:
     """The sample variance (n - 1); NaN below two values."""
     n = len(values)
     if n < 2:
@@ -207,7 +207,7 @@ class Paired:
     @property
     def sd(self) -> float:
         """The standard deviation of the differences (NaN below two rows)."""
-        return math.sqrt(_variance(self.differences))
+        return math.sqrt(variance(self.differences))
 
     @property
     def standard_error(self) -> tuple[float, float]:
@@ -215,8 +215,8 @@ class Paired:
         with G - 1 when the rows are clustered."""
         n = len(self.differences)
         if self.cluster_keys:
-            _, variance, groups = _clustered_parts(self.differences, self.cluster_keys)
-            return math.sqrt(variance), groups - 1
+            _, var_mean, groups = _clustered_parts(self.differences, self.cluster_keys)
+            return math.sqrt(var_mean), groups - 1
         return (self.sd / math.sqrt(n) if n else math.nan), n - 1
 
 
@@ -254,11 +254,11 @@ def _spread(bounds: Bounds) -> Bounds:
     return None if bounds is None else (bounds[0] - bounds[1], bounds[1] - bounds[0])
 
 
-def _two_sided(mean: float, variance: float, df: float) -> float:
+def _two_sided(mean: float, var_mean: float, df: float) -> float:
     """The two-sided t-test of a mean against 0, given the variance of the mean."""
-    if variance == 0:
+    if var_mean == 0:
         return 1.0 if mean == 0 else 0.0
-    return min(1.0, 2 * t_tail(mean / math.sqrt(variance), df))
+    return min(1.0, 2 * t_tail(mean / math.sqrt(var_mean), df))
 
 
 def _mcnemar(n: int, wins: int, losses: int, mean: float,
@@ -287,7 +287,7 @@ def paired(candidate: Sequence[float], baseline: Sequence[float],
         return Paired(summarize(diffs), math.nan, wins, ties, losses, diffs)
     # Differences are never proportions: the t interval, whatever values they take.
     summary = Summary(n, math.fsum(diffs) / n, *_t_interval(diffs, _spread(bounds), level))
-    p_value = _two_sided(summary.mean, _variance(diffs) / n, n - 1)
+    p_value = _two_sided(summary.mean, variance(diffs) / n, n - 1)
     return Paired(summary, p_value, wins, ties, losses, diffs)
 
 
@@ -295,7 +295,7 @@ def _t_interval(values: Sequence[float], bounds: Bounds, level: float = 0.95
                 ) -> tuple[float, float]:
     n = len(values)
     mean = math.fsum(values) / n
-    half = t_quantile(1 - (1 - level) / 2, n - 1) * math.sqrt(_variance(values) / n)
+    half = t_quantile(1 - (1 - level) / 2, n - 1) * math.sqrt(variance(values) / n)
     return _cut(mean - half, mean + half, bounds)
 
 
@@ -322,20 +322,20 @@ def _clustered_parts(values: Sequence[float], clusters: Sequence[str]
     groups = len(residuals)
     if groups < 2:
         return mean, math.nan, groups
-    variance = groups / (groups - 1) * math.fsum(e * e for e in residuals.values()) / (n * n)
-    return mean, variance, groups
+    var_mean = groups / (groups - 1) * math.fsum(e * e for e in residuals.values()) / (n * n)
+    return mean, var_mean, groups
 
 
 def _clustered_summary(values: Sequence[float], parts: tuple[float, float, int],
                        bounds: Bounds, level: float) -> Summary:
-    mean, variance, groups = parts
-    if math.isnan(variance):
+    mean, var_mean, groups = parts
+    if math.isnan(var_mean):
         return Summary(len(values), mean, math.nan, math.nan, "cluster")
-    half = t_quantile(1 - (1 - level) / 2, groups - 1) * math.sqrt(variance)
+    half = t_quantile(1 - (1 - level) / 2, groups - 1) * math.sqrt(var_mean)
     low, high = _cut(mean - half, mean + half, bounds)
-    independent = _variance(values) / len(values)  # the design effect's denominator
+    independent = variance(values) / len(values)  # the design effect's denominator
     return Summary(len(values), mean, low, high, "cluster",
-                   variance / independent if independent > 0 else math.nan)
+                   var_mean / independent if independent > 0 else math.nan)
 
 
 def summarize_clustered(values: Sequence[float], clusters: Sequence[str], bounds: Bounds = None,
@@ -356,6 +356,6 @@ def paired_clustered(candidate: Sequence[float], baseline: Sequence[float],
                       "clustered t", tuple(clusters))
     parts = _clustered_parts(diffs, clusters)
     summary = _clustered_summary(diffs, parts, _spread(bounds), level)
-    mean, variance, groups = parts
-    p_value = math.nan if not summary.has_interval else _two_sided(mean, variance, groups - 1)
+    mean, var_mean, groups = parts
+    p_value = math.nan if not summary.has_interval else _two_sided(mean, var_mean, groups - 1)
     return Paired(summary, p_value, wins, ties, losses, diffs, "clustered t", tuple(clusters))
