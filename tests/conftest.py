@@ -4,6 +4,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,14 +112,29 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def platform(tmp_path: Path):
-    """The local platform on a loopback port, on a fresh database; yields its base URL."""
+def serve(tmp_path: Path):
+    """Starts the local platform on a loopback port and a fresh database, with the given
+    Settings fields; every server it started stops when the test ends."""
     from evalspec.platform.api import Settings
     from evalspec.platform.server import start_background
 
-    server = start_background(Settings(db=tmp_path / "platform.db", complete_after=0.3))
-    yield server
-    server.stop()
+    servers = []
+
+    def _serve(**settings: Any):
+        server = start_background(Settings(db=tmp_path / f"platform-{len(servers)}.db",
+                                           **settings))
+        servers.append(server)
+        return server
+
+    yield _serve
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def platform(serve):
+    """The local platform as most tests want it: evaluations finish after 0.3 s."""
+    return serve(complete_after=0.3)
 
 
 @pytest.fixture

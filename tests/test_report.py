@@ -65,20 +65,16 @@ QUALITIES = "openai/gpt-4o=0.9,*mini=0.6,anthropic/*=0.3"
 
 
 @pytest.fixture
-def scored(workdir, tmp_path, run):
+def scored(workdir, serve, run):
     """examples/judge-sweep applied to a platform told gpt-4o is best and claude worst."""
-    from evalspec.platform.api import Settings
     from evalspec.platform.scoring import parse_qualities
-    from evalspec.platform.server import start_background
 
-    server = start_background(Settings(db=tmp_path / "r.db", complete_after=0.1,
-                                       model_quality=parse_qualities(QUALITIES.split(","))))
+    server = serve(complete_after=0.1, model_quality=parse_qualities(QUALITIES.split(",")))
     root = workdir("judge-sweep")
     assert apply(run, root, server.url).code == 0
     assert run("status", str(root), "--endpoint", server.url, "--watch", "--interval", "0.05",
                env=ENV).code == 0
-    yield root, server.url
-    server.stop()
+    return root, server.url
 
 
 def test_the_best_model_is_on_top_and_its_interval_excludes_the_worst(scored, run) -> None:
@@ -259,21 +255,15 @@ def test_check_holds_the_candidate_to_the_example_gates(scored, run) -> None:
     assert "### evalspec report for `EvaluationGroup/faq-judged`" in text
 
 
-def test_check_waits_for_running_evaluations_and_logs_their_progress(workdir, tmp_path,
+def test_check_waits_for_running_evaluations_and_logs_their_progress(workdir, serve,
                                                                       run) -> None:
-    from evalspec.platform.api import Settings
     from evalspec.platform.scoring import parse_qualities
-    from evalspec.platform.server import start_background
 
-    server = start_background(Settings(db=tmp_path / "w.db", complete_after=3.0,
-                                       model_quality=parse_qualities(QUALITIES.split(","))))
-    try:
-        root = workdir("judge-sweep")
-        assert apply(run, root, server.url).code == 0
-        result = run("check", str(root), "--endpoint", server.url, "--wait", "--interval",
-                     "0.2", env=ENV)
-    finally:
-        server.stop()
+    server = serve(complete_after=3.0, model_quality=parse_qualities(QUALITIES.split(",")))
+    root = workdir("judge-sweep")
+    assert apply(run, root, server.url).code == 0
+    result = run("check", str(root), "--endpoint", server.url, "--wait", "--interval",
+                 "0.2", env=ENV)
     assert result.code == 0, result.err
     assert result.out.splitlines()[-1] == "3 gates: 3 held, 0 failed."
     log = result.err.splitlines()
@@ -304,20 +294,14 @@ def test_check_of_a_bad_spec_reports_it_as_validate_does(workdir, run) -> None:
     assert (result.code, result.out, result.err) == (1, "", expected.err)
 
 
-def test_check_refuses_to_judge_a_run_in_progress(workdir, tmp_path, run) -> None:
-    from evalspec.platform.api import Settings
-    from evalspec.platform.server import start_background
-
-    server = start_background(Settings(db=tmp_path / "p.db", complete_after=30.0))
-    try:
-        root = workdir("judge-sweep")
-        assert apply(run, root, server.url).code == 0
-        early = run("check", str(root), "--endpoint", server.url, env=ENV)
-        partial = run("check", str(root), "--endpoint", server.url, "--allow-partial",
-                      env=ENV)
-        report = run("report", "faq-judged", str(root), "--endpoint", server.url, env=ENV)
-    finally:
-        server.stop()
+def test_check_refuses_to_judge_a_run_in_progress(workdir, serve, run) -> None:
+    server = serve(complete_after=30.0)
+    root = workdir("judge-sweep")
+    assert apply(run, root, server.url).code == 0
+    early = run("check", str(root), "--endpoint", server.url, env=ENV)
+    partial = run("check", str(root), "--endpoint", server.url, "--allow-partial",
+                  env=ENV)
+    report = run("report", "faq-judged", str(root), "--endpoint", server.url, env=ENV)
     assert (early.code, early.out) == (1, "")
     assert early.err == (
         "Error: cannot judge the gates yet: evaluations still running: "
@@ -331,21 +315,14 @@ def test_check_refuses_to_judge_a_run_in_progress(workdir, tmp_path, run) -> Non
     assert "faq-openai-gpt-4o is running, not finished: its figures are partial" in report.out
 
 
-def test_a_failed_candidate_fails_its_gates(workdir, tmp_path, run) -> None:
-    from evalspec.platform.api import Settings
-    from evalspec.platform.server import start_background
-
-    server = start_background(Settings(db=tmp_path / "f.db", complete_after=0.1,
-                                       fail_models=("anthropic/*",)))
-    try:
-        root = workdir("judge-sweep")
-        assert apply(run, root, server.url).code == 0
-        result = run("check", str(root), "--endpoint", server.url, "--wait", "--interval",
-                     "0.05", "--var", "candidate=faq-anthropic-claude-3-5-sonnet", env=ENV)
-        report = json.loads(run("report", "faq-judged", str(root), "--endpoint", server.url,
-                                "--format", "json", env=ENV).out)
-    finally:
-        server.stop()
+def test_a_failed_candidate_fails_its_gates(workdir, serve, run) -> None:
+    server = serve(complete_after=0.1, fail_models=("anthropic/*",))
+    root = workdir("judge-sweep")
+    assert apply(run, root, server.url).code == 0
+    result = run("check", str(root), "--endpoint", server.url, "--wait", "--interval",
+                 "0.05", "--var", "candidate=faq-anthropic-claude-3-5-sonnet", env=ENV)
+    report = json.loads(run("report", "faq-judged", str(root), "--endpoint", server.url,
+                            "--format", "json", env=ENV).out)
     assert result.code == 1
     lines = result.out.splitlines()
     assert lines[1] == (

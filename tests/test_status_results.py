@@ -42,27 +42,20 @@ def test_status_watches_until_every_evaluation_finished(workdir, platform, run) 
     assert document["evaluations"][0]["groups"] == ["faq-sweep"]
 
 
-def test_a_failed_evaluation_fails_status_and_says_why(workdir, tmp_path, run) -> None:
-    from evalspec.platform.api import Settings
-    from evalspec.platform.server import start_background
-
-    server = start_background(Settings(db=tmp_path / "f.db", complete_after=0.2,
-                                       fail_models=("anthropic/*",)))
-    try:
-        root = workdir("sweep")
-        assert apply(run, root, server.url).code == 0
-        result = status(run, root, server.url, "--watch", "--interval", "0.1")
-        assert result.code == 1
-        lines = result.out.splitlines()
-        first = lines[lines.index("EvaluationGroup/faq-sweep") + 2]
-        assert first == (f"  {SWEEP[0]:<36}  failed              0       8        0      8"
-                         "       1")
-        assert lines[-4:] == [
-            f"{SWEEP[0]}: every item failed (the emulator fails this model)",
-            f"{SWEEP[1]}: every item failed (the emulator fails this model)",
-            "", "6 evaluations: 4 completed, 2 failed."]
-    finally:
-        server.stop()
+def test_a_failed_evaluation_fails_status_and_says_why(workdir, serve, run) -> None:
+    server = serve(complete_after=0.2, fail_models=("anthropic/*",))
+    root = workdir("sweep")
+    assert apply(run, root, server.url).code == 0
+    result = status(run, root, server.url, "--watch", "--interval", "0.1")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    first = lines[lines.index("EvaluationGroup/faq-sweep") + 2]
+    assert first == (f"  {SWEEP[0]:<36}  failed              0       8        0      8"
+                     "       1")
+    assert lines[-4:] == [
+        f"{SWEEP[0]}: every item failed (the emulator fails this model)",
+        f"{SWEEP[1]}: every item failed (the emulator fails this model)",
+        "", "6 evaluations: 4 completed, 2 failed."]
 
 
 def test_status_needs_only_the_project_config(workdir, platform, run) -> None:
@@ -108,24 +101,17 @@ def test_results_of_a_group_are_joined_on_its_row_identifier(project, platform, 
         validator.validate(line)
 
 
-def test_results_carry_the_platforms_error_for_failed_tasks(workdir, tmp_path, run) -> None:
-    from evalspec.platform.api import Settings
-    from evalspec.platform.server import start_background
-
-    server = start_background(Settings(db=tmp_path / "f.db", complete_after=0.1,
-                                       fail_models=("openai/*",)))
-    try:
-        root = workdir("quickstart")
-        assert apply(run, root, server.url).code == 0
-        status(run, root, server.url, "--watch", "--interval", "0.1")
-        result = run("results", "capitals", str(root), "--endpoint", server.url, env=ENV)
-        item = json.loads(result.out.splitlines()[0])["evaluations"]["capitals"]
-        assert item["task_result_statuses"] == {"answer": "errored"}
-        assert item["task_errors"] == {"answer": {
-            "message": "the model returned an error (the emulator fails this model)",
-            "type": "model_error"}}
-    finally:
-        server.stop()
+def test_results_carry_the_platforms_error_for_failed_tasks(workdir, serve, run) -> None:
+    server = serve(complete_after=0.1, fail_models=("openai/*",))
+    root = workdir("quickstart")
+    assert apply(run, root, server.url).code == 0
+    status(run, root, server.url, "--watch", "--interval", "0.1")
+    result = run("results", "capitals", str(root), "--endpoint", server.url, env=ENV)
+    item = json.loads(result.out.splitlines()[0])["evaluations"]["capitals"]
+    assert item["task_result_statuses"] == {"answer": "errored"}
+    assert item["task_errors"] == {"answer": {
+        "message": "the model returned an error (the emulator fails this model)",
+        "type": "model_error"}}
 
 
 def test_committed_results_schema_is_current(run) -> None:
@@ -158,29 +144,23 @@ def test_results_names_what_it_cannot_find(project, platform, run, tmp_path, nam
     assert not out.exists() and not (tmp_path / "out.jsonl.partial").exists()
 
 
-def test_watching_without_a_terminal_logs_progress_when_it_moves(workdir, tmp_path,
+def test_watching_without_a_terminal_logs_progress_when_it_moves(workdir, serve,
                                                                  run) -> None:
     import re
 
-    from evalspec.platform.api import Settings
-    from evalspec.platform.server import start_background
-
-    server = start_background(Settings(db=tmp_path / "w.db", complete_after=1.5))
-    try:
-        root = workdir("quickstart")
-        assert apply(run, root, server.url).code == 0
-        result = status(run, root, server.url, "--watch", "--interval", "0.05")
-        assert result.code == 0, result.err
-        lines = result.err.splitlines()
-        assert re.fullmatch(r"\d\d:\d\d:\d\d 1 evaluation: 1 running\.", lines[0])
-        progress = [line for line in lines if line.startswith("  capitals: ")]
-        assert progress[0].startswith("  capitals: running, ")
-        assert all(re.fullmatch(r"  capitals: running, [0-3]/3 items done \(0 failed\)", line)
-                   for line in progress)
-        assert len(progress) == len(set(progress)) <= 4  # only when it moved
-        assert len(lines) == 2 * len(progress)  # each change with its summary, nothing else
-    finally:
-        server.stop()
+    server = serve(complete_after=1.5)
+    root = workdir("quickstart")
+    assert apply(run, root, server.url).code == 0
+    result = status(run, root, server.url, "--watch", "--interval", "0.05")
+    assert result.code == 0, result.err
+    lines = result.err.splitlines()
+    assert re.fullmatch(r"\d\d:\d\d:\d\d 1 evaluation: 1 running\.", lines[0])
+    progress = [line for line in lines if line.startswith("  capitals: ")]
+    assert progress[0].startswith("  capitals: running, ")
+    assert all(re.fullmatch(r"  capitals: running, [0-3]/3 items done \(0 failed\)", line)
+               for line in progress)
+    assert len(progress) == len(set(progress)) <= 4  # only when it moved
+    assert len(lines) == 2 * len(progress)  # each change with its summary, nothing else
 
 
 def test_replace_runs_an_unchanged_evaluation_again_and_state_lists_both(workdir, platform,
