@@ -2,10 +2,12 @@
 
 ``task_schema.json`` beside this file is the JSON Schema of the SDK's ``EvaluationTaskParam``
 (every task type's TypedDict, as pydantic renders it), with one thing made explicit: where a
-value is typed "X or an item locator" (a number, a boolean, a list... or a string), the string
+value is typed "X or an item locator" (a number, an object, a list... or a string), the string
 must be a locator, ``item.<column>``, so ``temperature: "hot"`` is refused as the platform
-refuses it. The file is generated from the installed SDK and committed, so the platform needs
-no SDK at run time; a test regenerates it and fails on any difference::
+refuses it. Only fields the SDK's source annotates with ``ItemLocator`` are read so (a plain
+``Union[str, float, bool]``, such as a judge's ``output_values`` or a constant run condition's
+``value``, keeps any string). The file is generated from the installed SDK and committed, so
+the platform needs no SDK at run time; a test regenerates it and fails on any difference::
 
     python -m evalspec.platform.task_schema > evalspec/platform/task_schema.json
 """
@@ -19,31 +21,48 @@ from typing import Any
 
 SCHEMA_PATH = Path(__file__).with_name("task_schema.json")
 LOCATOR = {"type": "string", "pattern": r"^item\.[^\s]+$"}
-_LITERAL_TYPES = {"number", "integer", "boolean", "array"}
 
 
-def _locators(node: Any) -> Any:
-    """The schema with every "X or string" union's string branch made a locator."""
-    if isinstance(node, list):
-        return [_locators(n) for n in node]
-    if not isinstance(node, dict):
+def _locator_fields(source: str) -> set[tuple[str, str]]:
+    """(class, field) of every annotation in ``source`` that names ``ItemLocator``."""
+    import ast
+
+    found: set[tuple[str, str]] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef):
+            for statement in node.body:
+                if (isinstance(statement, ast.AnnAssign)
+                        and isinstance(statement.target, ast.Name)
+                        and "ItemLocator" in ast.unparse(statement.annotation)):
+                    found.add((node.name, statement.target.id))
+    return found
+
+
+def _locator_branch(node: dict[str, Any]) -> dict[str, Any]:
+    """A "X or ItemLocator" union with its plain string branch made a locator."""
+    branches = node.get("anyOf")
+    if not isinstance(branches, list):
         return node
-    out = {k: _locators(v) for k, v in node.items()}
-    branches = out.get("anyOf")
-    if isinstance(branches, list):
-        types = [b.get("type") for b in branches if isinstance(b, dict)]
-        if "string" in types and _LITERAL_TYPES & set(types):
-            out["anyOf"] = [LOCATOR if isinstance(b, dict) and b.get("type") == "string"
-                            and set(b) <= {"type", "title"} else b for b in branches]
-    return out
+    return {**node, "anyOf": [LOCATOR if isinstance(b, dict) and b.get("type") == "string"
+                              and set(b) <= {"type", "title"} else b for b in branches]}
 
 
 def generate() -> dict[str, Any]:
     """The schema from the installed SDK (a development dependency)."""
-    from pydantic import TypeAdapter
-    from scale_gp_beta.types import EvaluationTaskParam
+    import inspect
 
-    return _locators(TypeAdapter(EvaluationTaskParam).json_schema())  # type: ignore[no-any-return]
+    from pydantic import TypeAdapter
+    from scale_gp_beta.types import evaluation_task_param
+    from scale_gp_beta.types.evaluation_task_param import EvaluationTaskParam
+
+    schema: dict[str, Any] = TypeAdapter(EvaluationTaskParam).json_schema()
+    fields = _locator_fields(inspect.getsource(evaluation_task_param))
+    for name, definition in schema["$defs"].items():
+        properties = definition.get("properties") or {}
+        for field, node in properties.items():
+            if (name, field) in fields:
+                properties[field] = _locator_branch(node)
+    return schema
 
 
 def text() -> str:

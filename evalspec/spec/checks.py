@@ -50,6 +50,7 @@ def check(state: DesiredState, problems: ProblemSet, config_source: Source,
           complete: bool = True) -> None:
     for obj in state.objects:
         _reserved(obj, problems)
+        _files(obj, problems)
         if obj.kind == "Evaluation":
             _aliases(obj, problems)
         elif obj.kind == "Dataset":
@@ -87,6 +88,17 @@ def _reserved(obj: DesiredObject, problems: ProblemSet) -> None:
             path = ("tags", i)
             problems.add(loc(path), path, f"tag '{tag}' is reserved: tags starting with "
                          "'evalspec:' or 'evalspec.' are set by evalspec")
+
+
+def _files(obj: DesiredObject, problems: ProblemSet) -> None:
+    """``files`` pairs with the rows one to one, as the platform requires."""
+    files = getattr(obj.spec, "files", None)
+    rows = obj.spec.items if obj.kind == "Dataset" else getattr(obj.spec, "data", None)
+    if files is not None and isinstance(rows, list) and len(files) != len(rows):
+        what = "items" if obj.kind == "Dataset" else "data"
+        problems.add(obj.source.locate(("files",)), ("files",),
+                     f"files has {len(files):,} entries but {what} has {len(rows):,} rows: "
+                     "one mapping per row, in order")
 
 
 def _task_fields(task: Any) -> dict[str, Any]:

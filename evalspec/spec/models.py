@@ -64,6 +64,17 @@ class Dataset(_Resource):
     key: Annotated[str, Field(min_length=1)] | None = Field(
         default=None, description="Item field that identifies an item (enables item-level sync)."
     )
+    files: list[dict[str, str]] | None = Field(None, description=(
+        "Files attached to the items: one mapping per row, in the order of the rows. "
+        "Sent when the dataset is created; not with 'key' (item-level sync does not carry "
+        "files)."))
+
+    @model_validator(mode="after")
+    def _files_without_key(self) -> Dataset:
+        if self.files is not None and self.key is not None:
+            raise ValueError("files cannot be used with 'key': item-level sync does not carry "
+                             "files; drop 'key' to replace the dataset when its files change")
+        return self
 
 
 class Evaluation(_Resource):
@@ -86,6 +97,12 @@ class Evaluation(_Resource):
         "Run every row this many times (sampled outputs vary): each copy carries "
         "evalspec_repeat (0, 1, ...) and evalspec_row, and report treats a row's copies as one "
         "row, with the variance within and between rows. Needs rows in 'data'."))
+    files: list[dict[str, str]] | None = Field(None, description=(
+        "Files attached to the rows: one mapping per row of 'data', in order."))
+    skip_prefilled_rows: bool | None = Field(None, description=(
+        "Do not queue a contributor task for rows whose answer is prefilled."))
+    taxonomy_params: JsonObject | None = Field(None, description=(
+        "Taxonomy parameters, stored as the evaluation's taxonomy."))
 
     @model_validator(mode="after")
     def _one_source(self) -> Evaluation:
@@ -93,6 +110,9 @@ class Evaluation(_Resource):
             raise ValueError("exactly one of 'data' or 'dataset' is required")
         if self.repeats > 1 and self.dataset is not None:
             raise ValueError("repeats needs rows in 'data': a dataset's items are sent once")
+        if self.files is not None and self.dataset is not None:
+            raise ValueError("files needs rows in 'data': the platform attaches a dataset's "
+                             "files to its items")
         return self
 
 

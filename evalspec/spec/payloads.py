@@ -7,10 +7,12 @@ datasets (no metadata on the platform) carry the tag ``evalspec.fingerprint:<hex
 A fingerprint is the sha256 of canonical JSON (sorted keys, compact, UTF-8) of an object's
 immutable content:
 
-- Dataset: ``{"items": [...], "key": key}``;
+- Dataset: ``{"items": [...], "key": key}`` (with ``"files"`` when it has files);
 - Evaluation: ``{"tasks": [...], "data": sha256 of the rows}`` or
   ``{"tasks": [...], "dataset": <the Dataset's fingerprint>}`` or
-  ``{"tasks": [...], "dataset_id": "<id>"}`` for an unmanaged dataset;
+  ``{"tasks": [...], "dataset_id": "<id>"}`` for an unmanaged dataset, with ``files``,
+  ``skip_prefilled_rows`` and ``taxonomy_params`` when set (the platform takes them only at
+  creation, so a change replaces the evaluation);
 - EvaluationGroup: ``{"members": [addresses], "row_identifiers": {address: column}}``.
 
 Ids of objects that do not exist yet are shown as ``(known after apply: <address>)``.
@@ -142,6 +144,18 @@ def repeat_identifiers(state: DesiredState) -> dict[str, str]:
     return found
 
 
+def _evaluation_options(spec: Any) -> dict[str, Any]:
+    """The create-only options an evaluation sets (files repeated with their rows): part of
+    its fingerprint only when set, so evaluations without them keep their fingerprints."""
+    options: dict[str, Any] = {}
+    if spec.files is not None:
+        options["files"] = [f for f in spec.files for _ in range(spec.repeats)]
+    for key in ("skip_prefilled_rows", "taxonomy_params"):
+        if getattr(spec, key) is not None:
+            options[key] = getattr(spec, key)
+    return options
+
+
 def build_payloads(state: DesiredState) -> list[Payload]:
     """Bodies and fingerprints for every desired object, in apply order."""
     project = state.project
@@ -162,10 +176,13 @@ def build_payloads(state: DesiredState) -> list[Payload]:
         depends: tuple[str, ...] = ()
         body = _common(obj)
         if obj.kind == "Dataset":
-            fingerprint = digest({"items": spec.items, "key": spec.key})
+            fingerprint = digest({"items": spec.items, "key": spec.key} if spec.files is None
+                                 else {"items": spec.items, "key": spec.key, "files": spec.files})
             dataset_fingerprints[obj.name] = fingerprint
             body["tags"] = [*spec.tags, owner, FINGERPRINT_TAG_PREFIX + fingerprint]
             body["data"] = spec.items
+            if spec.files is not None:
+                body["files"] = spec.files
         elif obj.kind == "Evaluation":
             tasks = [t.model_dump(mode="json", exclude_none=True) for t in spec.tasks]
             content: dict[str, Any] = {"tasks": tasks}
@@ -178,10 +195,13 @@ def build_payloads(state: DesiredState) -> list[Payload]:
                 depends = (f"Dataset/{spec.dataset}",)
             else:
                 content["dataset_id"] = spec.dataset.id
+            options = _evaluation_options(spec)
+            content.update(options)
             fingerprint = digest(content)
             body["tags"] = [*spec.tags, owner]
             body["metadata"] = stamp_metadata(obj, fingerprint)
             body["tasks"] = tasks
+            body.update(options)
             if rows is not None:
                 body["data"] = rows
             elif isinstance(spec.dataset, str):
