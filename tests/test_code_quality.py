@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -86,3 +88,30 @@ def test_a_plans_early_reads_need_neither_the_spec_models_nor_the_planner() -> N
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_every_data_file_in_the_package_ships_in_the_wheel() -> None:
+    """Files beside the code (the platform's schemas, the scaffold) are package data: each must
+    match a pattern of [tool.setuptools.package-data] for its package, or a wheel lacks it."""
+    import fnmatch
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]
+    missing = []
+    for path in sorted((ROOT / "evalspec").rglob("*")):
+        if path.is_dir() or path.suffix in (".py", ".pyc") or "__pycache__" in path.parts:
+            continue
+        relative = path.relative_to(ROOT)
+        shipped = False
+        for package, globs in patterns.items():
+            base = Path(*package.split("."))
+            if base in relative.parents:
+                inside = relative.relative_to(base).as_posix()
+                shipped |= any(fnmatch.fnmatch(inside, g) and inside.count("/") == g.count("/")
+                               for g in globs)
+        if not shipped:
+            missing.append(relative.as_posix())
+    assert missing == [], f"not in any package-data pattern: {missing}"

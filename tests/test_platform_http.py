@@ -511,6 +511,10 @@ def test_the_committed_task_schema_is_the_sdks() -> None:
     assert task_schema.SCHEMA_PATH.read_text(encoding="utf-8") == task_schema.text(), (
         "evalspec/platform/task_schema.json is out of date: run 'python -m "
         "evalspec.platform.task_schema > evalspec/platform/task_schema.json'")
+    assert task_schema.QUESTION_SCHEMA_PATH.read_text(encoding="utf-8") == task_schema.text(
+        "questions"), (
+        "evalspec/platform/question_schema.json is out of date: run 'python -m "
+        "evalspec.platform.task_schema questions > evalspec/platform/question_schema.json'")
 
 
 REFUSED_TASKS = {

@@ -23,7 +23,14 @@ from evalspec.platform.store import NotJSON, Store, dumps
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from evalspec.platform import datasets, evaluation_items, evaluations, groups, tasks_v2
+    from evalspec.platform import (
+        datasets,
+        evaluation_items,
+        evaluations,
+        groups,
+        questions,
+        tasks_v2,
+    )
 
     settings = settings or Settings()
     app = FastAPI(title="evalspec local platform", docs_url=None, redoc_url=None)
@@ -33,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(evaluations.router)
     app.include_router(evaluation_items.router)
     app.include_router(groups.router)
+    app.include_router(questions.router)
     app.include_router(tasks_v2.router)
     app.add_exception_handler(tasks_v2.V2Error, tasks_v2.v2_error_response)
     app.add_exception_handler(NotJSON, not_json)

@@ -63,6 +63,9 @@ PREFIXES = {
     "evaluation.item": "evaluation_item",
     "evaluation_group": "evaluation_group",
     "evaluation_group.member": "member",
+    "question": "question",
+    "rubric": "rubric",
+    "rubric_criteria": "criteria",
 }
 
 TAIL_KEYS = {"evaluation": "tasks"}  # shown only in some views: kept last, at ``cut``

@@ -10,6 +10,9 @@ refuses it. Only fields the SDK's source annotates with ``ItemLocator`` are read
 the platform needs no SDK at run time; a test regenerates it and fails on any difference::
 
     python -m evalspec.platform.task_schema > evalspec/platform/task_schema.json
+    python -m evalspec.platform.task_schema questions > evalspec/platform/question_schema.json
+
+``question_schema.json`` holds the question, rubric and criterion bodies the same way.
 """
 
 from __future__ import annotations
@@ -65,8 +68,67 @@ def generate() -> dict[str, Any]:
     return schema
 
 
-def text() -> str:
-    return json.dumps(generate(), indent=1, sort_keys=True) + "\n"
+QUESTION_SCHEMA_PATH = Path(__file__).with_name("question_schema.json")
+
+
+def generate_questions() -> dict[str, Any]:
+    """The bodies of questions and rubrics (``$defs``: Question, RubricCreate, RubricUpdate,
+    CriterionCreate, CriterionUpdate), from the installed SDK's param types."""
+    from pydantic import TypeAdapter
+    from scale_gp_beta.types import (
+        question_create_params,
+        question_update_params,
+        rubric_create_params,
+        rubric_update_params,
+    )
+    from scale_gp_beta.types.rubrics import criterion_create_params, criterion_update_params
+
+    roots: dict[str, Any] = {
+        "Question": question_create_params.Question,
+        "QuestionUpdate": question_update_params.QuestionUpdateParams,
+        "RubricCreate": rubric_create_params.RubricCreateParams,
+        "RubricUpdate": rubric_update_params.Rubric,
+        "CriterionCreate": criterion_create_params.CriterionCreateParams,
+        "CriterionUpdate": criterion_update_params.CriterionUpdateParams,
+    }
+    out: dict[str, Any] = {"$defs": {}}
+    for name, tp in roots.items():
+        schema = TypeAdapter(tp).json_schema(ref_template="#/$defs/{model}")
+        out["$defs"].update(schema.pop("$defs", {}))
+        out["$defs"][name] = schema
+    return out
+
+
+def text(which: str = "tasks") -> str:
+    schema = generate_questions() if which == "questions" else generate()
+    return json.dumps(schema, indent=1, sort_keys=True) + "\n"
+
+
+@functools.lru_cache(maxsize=8)
+def _body_validator(name: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(QUESTION_SCHEMA_PATH.read_text(encoding="utf-8"))
+    return Draft202012Validator({"$ref": f"#/$defs/{name}", "$defs": schema["$defs"]})
+
+
+def body_problem(name: str, body: Any) -> tuple[list[str | int], str] | None:
+    """The first reason the SDK's types refuse ``body`` as ``name`` (a ``$defs`` entry of
+    question_schema.json): (path in the body, message)."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_body_validator(name).iter_errors(body))
+    if error is None:
+        return None
+    return _located(error)
+
+
+def _located(error: Any) -> tuple[list[str | int], str]:
+    message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
+    path: list[str | int] = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        path += [k for k in error.validator_value if k not in error.instance][:1]
+    return path, message
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,12 +157,10 @@ def problem(task: dict[str, Any]) -> tuple[list[str | int], str] | None:
     error = best_match(validator.iter_errors(task))
     if error is None:
         return None
-    message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
-    path: list[str | int] = list(error.absolute_path)
-    if error.validator == "required" and isinstance(error.instance, dict):
-        path += [k for k in error.validator_value if k not in error.instance][:1]
-    return path, message
+    return _located(error)
 
 
 if __name__ == "__main__":
-    print(text(), end="")
+    import sys
+
+    print(text(sys.argv[1] if len(sys.argv) > 1 else "tasks"), end="")
