@@ -50,7 +50,8 @@ def test_json_summary_on_success(run) -> None:
     doc = json.loads(result.out)
     assert result.code == 0 and doc["valid"] is True and doc["errors"] == []
     assert doc["summary"] == {"project": "support-sweep", "datasets": 1, "evaluations": 6,
-                              "evaluation_specs": 1, "groups": 1}
+                              "evaluation_specs": 1, "groups": 1, "questions": 0,
+                              "rubrics": 0}
 
 
 def test_warnings_do_not_fail(project, run) -> None:

@@ -11,6 +11,7 @@ import asyncio
 
 import httpx
 import pytest
+from typing_extensions import TypedDict
 
 from evalspec.apply.execute import execute
 from evalspec.client.config import Credentials, Endpoint, sgp_client
@@ -275,6 +276,16 @@ def _conforms(params: object, body: object) -> bool:
     return False
 
 
+class _NoParams(TypedDict):
+    """A request the SDK sends without a query or a body."""
+
+
+class _CriterionUpdateBody(TypedDict, total=False):
+    title: str
+    annotations: dict[str, object]
+    weight: float
+
+
 def _params_types() -> dict[tuple[str, str], object]:
     from scale_gp_beta.types import (
         dataset_create_params,
@@ -294,7 +305,15 @@ def _params_types() -> dict[tuple[str, str], object]:
         evaluation_list_params,
         evaluation_retrieve_params,
         evaluation_update_params,
+        question_create_params,
+        question_list_params,
+        question_update_params,
+        rubric_create_params,
+        rubric_list_params,
+        rubric_update_params,
     )
+    from scale_gp_beta.types.evaluations import task_add_params, task_update_params
+    from scale_gp_beta.types.rubrics import criterion_create_params
 
     return {
         ("POST", "/v5/evaluations"): evaluation_create_params.Evaluation,
@@ -319,29 +338,108 @@ def _params_types() -> dict[tuple[str, str], object]:
             dataset_item_batch_create_params.DatasetItemBatchCreateParams,
         ("PATCH", "/v5/dataset-items/*"): dataset_item_update_params.DatasetItemUpdateParams,
         ("GET", "/v5/dataset-items"): dataset_item_list_params.DatasetItemListParams,
+        # questions.create(question=...) and rubrics.update(rubric=...) send the union itself
+        ("POST", "/v5/questions"): question_create_params.Question,
+        ("GET", "/v5/questions"): question_list_params.QuestionListParams,
+        ("GET", "/v5/questions/*"): _NoParams,
+        ("PATCH", "/v5/questions/*"): question_update_params.QuestionUpdateParams,
+        ("POST", "/v5/questions/*/restore"): _NoParams,
+        ("POST", "/v5/rubrics"): rubric_create_params.RubricCreateParams,
+        ("GET", "/v5/rubrics"): rubric_list_params.RubricListParams,
+        ("GET", "/v5/rubrics/*"): _NoParams,
+        ("PATCH", "/v5/rubrics/*"): rubric_update_params.Rubric,
+        ("POST", "/v5/rubrics/*/criteria"): criterion_create_params.CriterionCreateParams,
+        # the SDK's update params add rubric_id, which it sends in the path
+        ("PATCH", "/v5/rubrics/*/criteria/*"): _CriterionUpdateBody,
+        ("POST", "/v5/evaluations/*/tasks"): task_add_params.TaskAddParams,
+        ("PATCH", "/v5/evaluations/*/tasks/*"): task_update_params.TaskUpdateParams,
     }
 
 
 def _route(request: httpx.Request) -> tuple[str, str]:
+    """The route with its ids as ``*``: /v5/rubrics/*/criteria/*."""
     parts = request.url.path.split("/")
-    if len(parts) > 3 and parts[3] != "batch":
-        parts = [*parts[:3], "*"]
+    parts = ["*" if i in (3, 5) and part != "batch" else part for i, part in enumerate(parts)]
     return request.method, "/".join(parts)
 
 
 def test_what_evalspec_sends_matches_the_sdk_params(workdir, platform, run) -> None:
-    import json
-
-    from evalspec import __version__
-    from evalspec.plan.planner import make_plan
-    from evalspec.spec.desired import build
     from tests.conftest import edit
 
     root = workdir("sweep")
     transport = Recording()
+    plan_and_apply = _scenario(root, platform, transport)
+    asyncio.run(plan_and_apply())  # creates of every kind
+    edit(root / "specs" / "support.yaml", "row_identifier: id", "row_identifier: question")
+    edit(root / "specs" / "support.yaml", "Customer support questions",
+         "Support questions")
+    rows = root / "data" / "support-faq.jsonl"
+    lines = rows.read_text().splitlines()
+    rows.write_text("\n".join([lines[0].replace("reset", "change"), *lines[2:],
+                               '{"id": "faq-new", "question": "q?", "reference": "r"}']) + "\n")
+    asyncio.run(plan_and_apply())  # updates, item sync, group PUT, replacements, archives
+    asyncio.run(plan_and_apply(destroying=True))  # archives of every kind
+    routes = _check_sent(transport)
+    assert {("POST", "/v5/evaluations"), ("POST", "/v5/datasets"),
+            ("POST", "/v5/evaluation-groups"), ("PUT", "/v5/evaluation-groups/*"),
+            ("PATCH", "/v5/datasets/*"), ("POST", "/v5/dataset-items/batch"),
+            ("PATCH", "/v5/dataset-items/*"), ("DELETE", "/v5/dataset-items/*"),
+            ("DELETE", "/v5/evaluations/*"), ("DELETE", "/v5/datasets/*"),
+            ("DELETE", "/v5/evaluation-groups/*"), ("GET", "/v5/evaluations")} <= routes
 
+
+# A contributor question task added at the end of the evaluation (the last document of
+# examples/human-review), and the question it uses.
+SECOND_QUESTION = """\
+  - task_type: contributor_evaluation.question
+    alias: tone
+    configuration:
+      question_id: tone
+      layout: {children: [{data: item.answer}]}
+---
+kind: Question
+name: tone
+question_type: rating
+prompt: How friendly is the answer?
+configuration: {min_label: cold, max_label: warm, steps: 5}
+"""
+
+
+def test_questions_and_rubrics_sent_match_the_sdk_params(workdir, platform) -> None:
+    """examples/human-review created, changed (a question replaced, a rubric's criteria
+    changed and added, a contributor task added in place, a question renamed with moved_from)
+    and destroyed: every request as the SDK's types describe it."""
+    from tests.conftest import edit
+
+    root = workdir("human-review")
+    transport = Recording()
+    plan_and_apply = _scenario(root, platform, transport)
+    asyncio.run(plan_and_apply())
+    spec = root / "specs" / "review.yaml"
+    edit(spec, "choices: [accurate, partly accurate, inaccurate]",
+         "choices: [accurate, inaccurate]")
+    edit(spec, "  - title: Tells the customer what to do next",
+         "  - title: Tells the customer what to do next\n    weight: 1\n  - title: Is polite")
+    spec.write_text(spec.read_text() + SECOND_QUESTION)
+    asyncio.run(plan_and_apply())
+    edit(spec, "name: tone\n", "name: friendliness\nlifecycle: {moved_from: [tone]}\n")
+    edit(spec, "question_id: tone", "question_id: friendliness")
+    asyncio.run(plan_and_apply())
+    asyncio.run(plan_and_apply(destroying=True))
+    routes = _check_sent(transport)
+    assert {("POST", "/v5/questions"), ("GET", "/v5/questions"), ("PATCH", "/v5/questions/*"),
+            ("DELETE", "/v5/questions/*"), ("POST", "/v5/rubrics"), ("GET", "/v5/rubrics"),
+            ("GET", "/v5/rubrics/*"), ("PATCH", "/v5/rubrics/*"),
+            ("POST", "/v5/rubrics/*/criteria"), ("PATCH", "/v5/rubrics/*/criteria/*"),
+            ("DELETE", "/v5/rubrics/*")} <= routes
+
+
+def _scenario(root, platform, transport):
     async def plan_and_apply(destroying: bool = False) -> None:
         import dataclasses
+
+        from evalspec.plan.planner import make_plan
+        from evalspec.spec.desired import build
 
         client = sgp_client(Endpoint(platform.url, "test"), CREDS, root, transport=transport)
         try:
@@ -354,16 +452,14 @@ def test_what_evalspec_sends_matches_the_sdk_params(workdir, platform, run) -> N
         finally:
             await client.aclose()
 
-    asyncio.run(plan_and_apply())  # creates of every kind
-    edit(root / "specs" / "support.yaml", "row_identifier: id", "row_identifier: question")
-    edit(root / "specs" / "support.yaml", "Customer support questions",
-         "Support questions")
-    rows = root / "data" / "support-faq.jsonl"
-    lines = rows.read_text().splitlines()
-    rows.write_text("\n".join([lines[0].replace("reset", "change"), *lines[2:],
-                               '{"id": "faq-new", "question": "q?", "reference": "r"}']) + "\n")
-    asyncio.run(plan_and_apply())  # updates, item sync, group PUT, replacements, archives
-    asyncio.run(plan_and_apply(destroying=True))  # archives of every kind
+    return plan_and_apply
+
+
+def _check_sent(transport) -> set[tuple[str, str]]:
+    import json
+
+    from evalspec import __version__
+
     types = _params_types()
     routes = set()
     for request in transport.sent:
@@ -378,15 +474,10 @@ def test_what_evalspec_sends_matches_the_sdk_params(workdir, platform, run) -> N
             query = set(request.url.params.keys())
             declared = types[route].__required_keys__ | types[route].__optional_keys__
             assert query <= declared, (route, query - declared)
-        else:
+        elif request.content:
             body = json.loads(request.content)
             assert _conforms(types[route], body), (route, body)
-    assert {("POST", "/v5/evaluations"), ("POST", "/v5/datasets"),
-            ("POST", "/v5/evaluation-groups"), ("PUT", "/v5/evaluation-groups/*"),
-            ("PATCH", "/v5/datasets/*"), ("POST", "/v5/dataset-items/batch"),
-            ("PATCH", "/v5/dataset-items/*"), ("DELETE", "/v5/dataset-items/*"),
-            ("DELETE", "/v5/evaluations/*"), ("DELETE", "/v5/datasets/*"),
-            ("DELETE", "/v5/evaluation-groups/*"), ("GET", "/v5/evaluations")} <= routes
+    return routes
 
 
 def test_a_group_changed_in_place_is_patched_and_replaced_only_when_it_must_be(

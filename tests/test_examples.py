@@ -14,6 +14,8 @@ SUMMARIES = {
     "sweep": "Valid: 1 dataset, 6 evaluations from 1 spec, 1 group.",
     "support-csv": "Valid: 1 dataset, 1 evaluation from 1 spec, 0 groups.",
     "judge-sweep": "Valid: 1 dataset, 3 evaluations from 1 spec, 1 group.",
+    "human-review": "Valid: 0 datasets, 1 evaluation from 1 spec, 0 groups, 1 question, "
+                    "1 rubric.",
 }
 
 

@@ -1164,7 +1164,7 @@ def test_a_plan_keeps_what_it_compares_and_one_copy_of_a_repeated_prompt(workdir
             await client.aclose()
 
     whole, kept = asyncio.run(read())
-    assert (whole.round_trips, kept.round_trips) == (3, 3)  # one page of each kind's list
+    assert (whole.round_trips, kept.round_trips) == (5, 5)  # one page of each kind's list
     evaluations = [o.body for o in kept.objects if o.kind == "Evaluation"]
     assert len(evaluations) == 6
     assert {"created_by", "status", "datasets"} <= set(whole.objects[0].body)
@@ -1593,14 +1593,15 @@ def test_a_plan_reads_each_list_once_and_items_only_of_a_changed_keyed_dataset(
     seen.clear()
     assert plan(run, root, platform.url).out == "No changes. The platform matches the specs.\n"
     assert sorted(seen) == ["GET /v5/datasets", "GET /v5/evaluation-groups",
-                            "GET /v5/evaluations"]
+                            "GET /v5/evaluations", "GET /v5/questions", "GET /v5/rubrics"]
     data = root / "data" / "support-faq.jsonl"
     data.write_text(data.read_text().replace("?", "??", 1))
     seen.clear()
     changed = plan(run, root, platform.url)
     assert "      items: +0 added, ~1 updated, -0 removed" in changed.out.splitlines()
     assert sorted(seen) == ["GET /v5/dataset-items", "GET /v5/datasets",
-                            "GET /v5/evaluation-groups", "GET /v5/evaluations"]
+                            "GET /v5/evaluation-groups", "GET /v5/evaluations",
+                            "GET /v5/questions", "GET /v5/rubrics"]
     assert gc.isenabled()  # paused while planning, and on again after
 
 
@@ -1645,7 +1646,7 @@ def test_a_dataset_item_changed_through_the_api_is_drift(workdir, platform, http
     assert apply(run, root, platform.url).code == 0
     # Unchanged: three list calls, no item is read.
     unchanged, requests = _plan_requests(root, platform.url, "support-sweep")
-    assert (unchanged.actions, requests) == ((), 3)
+    assert (unchanged.actions, requests) == ((), 5)
     [dataset] = http.get("/v5/datasets", params={"tags": "evalspec:support-sweep"}
                          ).json()["items"]
     assert dataset["tags"][-1] == f"evalspec.version:{dataset['current_version_num']}"
@@ -1658,7 +1659,7 @@ def test_a_dataset_item_changed_through_the_api_is_drift(workdir, platform, http
     assert "items: +1 added, ~0 updated, -0 removed" in result.out
     assert apply(run, root, platform.url).code == 0
     again, requests = _plan_requests(root, platform.url, "support-sweep")
-    assert (again.actions, requests) == ((), 3)
+    assert (again.actions, requests) == ((), 5)
     # Deleted and added back as it was: nothing to put back, the new version is recorded.
     items = http.get("/v5/dataset-items", params={"dataset_id": dataset["id"]}).json()["items"]
     assert http.delete(f"/v5/dataset-items/{items[0]['id']}").status_code == 200

@@ -1,8 +1,9 @@
 """Apply executes a plan; it never re-diffs.
 
-Order: datasets -> evaluations (create, restore, update, the new half of replace) -> groups ->
-archives (objects no longer wanted, duplicates, and the old half of replace, after groups have
-been repointed). Actions within a stage run concurrently, up to ``parallelism`` at a time.
+Order: questions -> rubrics -> datasets -> evaluations (create, restore, update, the new half of
+replace) -> groups -> archives (objects no longer wanted, duplicates, and the old half of
+replace, after groups have been repointed; questions and rubrics last, once the evaluations
+that used them are gone). Actions within a stage run concurrently, up to ``parallelism`` at a time.
 
 Every create goes through :func:`create_once`: when its answer is lost, the owned object at
 that address with that fingerprint is looked up and adopted instead of creating a second one.
@@ -25,7 +26,9 @@ from evalspec.plan.refresh import group_metadata
 from evalspec.spec.payloads import (
     FINGERPRINT_TAG_PREFIX,
     VERSION_TAG_PREFIX,
+    digest,
     owner_tag,
+    question_content,
     version_tag,
 )
 
@@ -106,6 +109,10 @@ class _Run:
             body = {**body, "tags": _with_version(body["tags"], 1)}
 
         async def make() -> dict[str, Any]:
+            if kind == "Question":
+                return await self.client.create_question(body)
+            if kind == "Rubric":
+                return await self.client.create_rubric(body)
             if kind == "Dataset":
                 return await self.client.create_dataset(body)
             if kind == "Evaluation":
@@ -127,6 +134,8 @@ class _Run:
         replacement has the fingerprint of the evaluation it replaces (--replace), so the
         old one is passed over; a dataset is only ever replaced when its rows change."""
         tags = [self.owner]
+        if action.kind in ("Question", "Rubric"):
+            return await self.find_review(action)
         if action.kind == "Dataset":
             assert action.desired is not None  # pragma: no mutate (a create has its body)
             source = self.client.list_datasets(tags=tags, name=action.desired["body"]["name"])
@@ -146,11 +155,51 @@ class _Run:
                 return item
         return None
 
+    async def find_review(self, action: Action) -> dict[str, Any] | None:
+        """A live question with the project's name for the address and this content, or a
+        rubric with the owner tag, the title and this fingerprint."""
+        assert action.desired is not None  # pragma: no mutate (a create has its body)
+        body = action.desired["body"]
+        if action.kind == "Question":
+            async for item in self.client.list_questions():
+                if (item.get("name") == body["name"] and item["id"] != action.remote_id
+                        and digest(question_content(item)) == action.fingerprint):
+                    return item
+            return None
+        mark = FINGERPRINT_TAG_PREFIX + str(action.fingerprint)
+        async for item in self.client.list_rubrics(tags=[self.owner]):
+            if (item.get("title") == body["title"] and item["id"] != action.remote_id
+                    and mark in (item.get("tags") or [])):
+                return item
+        return None
+
+    async def update_review(self, action: Action, body: dict[str, Any]) -> None:
+        """A question renamed or restored; a rubric's title, tags and criteria."""
+        assert action.remote_id is not None  # pragma: no mutate
+        remote_id = action.remote_id
+        if action.kind == "Question":
+            if action.action == "restore":
+                await self.client.restore_question(remote_id)
+            if any(c.path == "name" for c in action.changes):
+                await self.client.rename_question(remote_id, body["name"])
+            return
+        current = (await self.client.get_rubric(remote_id)).get("criteria") or []
+        for index, criterion in enumerate(body["criteria"]):  # matched by position
+            if index >= len(current):
+                await self.client.add_criterion(remote_id, criterion)
+            elif any(current[index].get(k) != v for k, v in criterion.items()):
+                await self.client.update_criterion(remote_id, current[index]["id"], criterion)
+        await self.client.update_rubric(remote_id, {"title": body["title"],
+                                                    "tags": body["tags"]})
+
     async def update(self, action: Action) -> str:
         # For the type checker: the diff gives every update and restore both.
         assert action.remote_id is not None and action.desired is not None  # pragma: no mutate
         body = self.resolve(action.desired["body"])
         remote_id = action.remote_id
+        if action.kind in ("Question", "Rubric"):
+            await self.update_review(action, body)
+            return remote_id
         if action.action == "restore":
             if action.kind == "Dataset":
                 await self.client.restore_dataset(remote_id)
@@ -196,14 +245,14 @@ class _Run:
         """Contributor question tasks added and contributor task configurations replaced in
         place; the evaluation's new fingerprint is stamped after (by the update)."""
         assert action.tasks is not None and action.remote_id is not None  # pragma: no mutate
-        for task in action.tasks.add:
+        for task in self.resolve(list(action.tasks.add)):
             try:
                 await self.client.add_task(action.remote_id, task)
             except BadRequestError:
                 if not await self._has_task(action.remote_id, task):
                     raise
                 # added by an earlier, interrupted apply: nothing left to do
-        for alias, configuration in action.tasks.update:
+        for alias, configuration in self.resolve([list(u) for u in action.tasks.update]):
             try:
                 await self.client.update_task(action.remote_id, alias, configuration)
             except APIError as refused:
@@ -235,7 +284,11 @@ class _Run:
         went through, say) or never answers, the object's own state decides, never the
         wording of the error."""
         try:
-            if action.kind == "Dataset":
+            if action.kind == "Question":
+                await self.client.archive_question(remote_id)
+            elif action.kind == "Rubric":
+                await self.client.archive_rubric(remote_id)
+            elif action.kind == "Dataset":
                 await self.client.archive_dataset(remote_id)
             elif action.kind == "Evaluation":
                 await self.client.archive_evaluation(remote_id)
@@ -252,7 +305,11 @@ class _Run:
     async def archived(self, kind: str, remote_id: str) -> bool:
         """Whether the object is archived (or gone) on the platform now."""
         try:
-            if kind == "Dataset":
+            if kind == "Question":
+                body = await self.client.get_question(remote_id)
+            elif kind == "Rubric":
+                body = await self.client.get_rubric(remote_id)
+            elif kind == "Dataset":
                 body = await self.client.get_dataset(remote_id, include_archived=True)
             elif kind == "Evaluation":
                 body = await self.client.get_evaluation(remote_id, include_archived=True)
@@ -278,7 +335,7 @@ async def execute(plan: Plan, client: SGPClient, *, parallelism: int,
             return await run.create(action)
         return await run.update(action)
 
-    for kind in ("Dataset", "Evaluation", "EvaluationGroup"):
+    for kind in ("Question", "Rubric", "Dataset", "Evaluation", "EvaluationGroup"):
         stage = [a for a in plan.actions if a.kind == kind and a.action != "archive"]
         await run.run_stage(stage, build)
 
@@ -297,6 +354,6 @@ async def execute(plan: Plan, client: SGPClient, *, parallelism: int,
     def label(action: Action) -> str:
         return "archive" if action.action == "archive" else "archive old"
 
-    for kind in ("EvaluationGroup", "Evaluation", "Dataset"):
+    for kind in ("EvaluationGroup", "Evaluation", "Dataset", "Rubric", "Question"):
         await archive_run.run_stage([a for a in retiring if a.kind == kind], retire, label)
     return run.outcomes + archive_run.outcomes

@@ -22,7 +22,8 @@ def _csv(values: Sequence[str] | None) -> str | None:
 
 
 class SGPClient:
-    """The v5 API: evaluations, evaluation items, groups, datasets and dataset items."""
+    """The v5 API: evaluations, evaluation items, groups, datasets and dataset items,
+    questions and rubrics."""
 
     def __init__(self, core: HttpCore) -> None:
         self.core = core
@@ -138,6 +139,57 @@ class SGPClient:
 
     async def delete_dataset_item(self, item_id: str) -> None:
         await self.core.request("DELETE", f"/v5/dataset-items/{item_id}")
+
+    # -- questions ------------------------------------------------------------------------------
+    async def create_question(self, body: JSON) -> JSON:
+        result: JSON = await self.core.request("POST", "/v5/questions", json=body)
+        return result
+
+    def list_questions(self, *, include_archived: bool = False) -> AsyncIterator[JSON]:
+        """Every question of the account (questions have no tags to filter on)."""
+        return self.core.iterate("/v5/questions", {
+            "include_archived": "true" if include_archived else None})
+
+    async def get_question(self, question_id: str) -> JSON:
+        """The question, archived or not."""
+        result: JSON = await self.core.request("GET", f"/v5/questions/{question_id}")
+        return result
+
+    async def rename_question(self, question_id: str, name: str) -> None:
+        await self.core.request("PATCH", f"/v5/questions/{question_id}", json={"name": name})
+
+    async def restore_question(self, question_id: str) -> None:
+        await self.core.request("POST", f"/v5/questions/{question_id}/restore")
+
+    async def archive_question(self, question_id: str) -> None:
+        await self.core.request("DELETE", f"/v5/questions/{question_id}")
+
+    # -- rubrics --------------------------------------------------------------------------------
+    async def create_rubric(self, body: JSON) -> JSON:
+        result: JSON = await self.core.request("POST", "/v5/rubrics", json=body)
+        return result
+
+    def list_rubrics(self, *, tags: Sequence[str] | None = None) -> AsyncIterator[JSON]:
+        """Live rubrics (the platform lists no archived ones), criteria as summaries."""
+        return self.core.iterate("/v5/rubrics", {"tags": _csv(tags)})
+
+    async def get_rubric(self, rubric_id: str) -> JSON:
+        """The rubric with its current criteria in full, archived or not."""
+        result: JSON = await self.core.request("GET", f"/v5/rubrics/{rubric_id}")
+        return result
+
+    async def update_rubric(self, rubric_id: str, changes: JSON) -> None:
+        await self.core.request("PATCH", f"/v5/rubrics/{rubric_id}", json=changes)
+
+    async def archive_rubric(self, rubric_id: str) -> None:
+        await self.core.request("DELETE", f"/v5/rubrics/{rubric_id}")
+
+    async def add_criterion(self, rubric_id: str, criterion: JSON) -> None:
+        await self.core.request("POST", f"/v5/rubrics/{rubric_id}/criteria", json=criterion)
+
+    async def update_criterion(self, rubric_id: str, criterion_id: str, changes: JSON) -> None:
+        await self.core.request("PATCH", f"/v5/rubrics/{rubric_id}/criteria/{criterion_id}",
+                                json=changes)
 
 
 class TasksClient:

@@ -15,11 +15,12 @@ Rules (DESIGN.md §6):
 
 from __future__ import annotations
 
-import fnmatch
+import dataclasses
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from evalspec.plan import review_diff
 from evalspec.plan.model import (
     KIND_ORDER,
     REPLACED_MEMBER,
@@ -31,6 +32,7 @@ from evalspec.plan.model import (
     Workload,
 )
 from evalspec.plan.refresh import ActualState, Remote, group_metadata
+from evalspec.plan.targets import targeted, unmatched
 from evalspec.plan.task_changes import in_place_tasks, tasks_match
 from evalspec.spec.objects import DesiredObject, DesiredState
 from evalspec.spec.payloads import (
@@ -39,6 +41,7 @@ from evalspec.spec.payloads import (
     Payload,
     digest,
     group_members,
+    known_after_apply,
     owner_tag,
 )
 
@@ -102,8 +105,9 @@ class _Context:
     replace: Collection[str] = ()  # addresses to replace although nothing changed
     datasets: dict[str, DesiredObject] = field(default_factory=dict)  # by name
     addresses: Mapping[str, str] = field(default_factory=dict)  # evaluation id -> address
-    # Evaluations created or replaced by this plan (a group's member there is a new one).
+    # Evaluations, questions and rubrics created or replaced by this plan (a new id there).
     moving: set[str] = field(default_factory=set)
+    known: dict[str, str] = field(default_factory=dict)  # address -> id of the object kept
 
     @property
     def project(self) -> str:
@@ -163,7 +167,8 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
                 ) -> Action | None:
     restoring = remote.archived
     changes = _attribute_changes(obj, payload, remote, ctx.project)
-    stamped = remote.fingerprint == payload.fingerprint
+    moved = [d for d in payload.depends_on if d in ctx.moving and not d.startswith("Dataset/")]
+    stamped = remote.fingerprint == payload.fingerprint and not moved
     unchanged = stamped and tasks_match(remote, payload.body["tasks"])
     if unchanged and not changes and not restoring and obj.address not in ctx.replace:
         return None  # the common case of a large plan: nothing to record about it
@@ -171,7 +176,7 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
         return _replace_or_refuse(ctx, obj, payload, remote, REPLACE_REASON, changes,
                                   _workload(ctx, obj, payload))
     if not stamped and not restoring and obj.address not in ctx.replace:
-        in_place = in_place_tasks(remote, payload)
+        in_place = in_place_tasks(remote, payload, ctx.addresses)
         if in_place is not None:
             sync, reasons, task_changes = in_place
             return _on(remote, payload, "update", reasons, task_changes + changes,
@@ -179,9 +184,10 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
     if not unchanged:
         before_tasks = remote.body.get("tasks") or []
         task_changes = deep_changes(before_tasks, payload.body["tasks"], "tasks", True)
-        reason = (DRIFT_REASON if stamped else "tasks changed" if task_changes
-                  else f"{payload.depends_on[0]} changed" if payload.depends_on
-                  else "data changed")
+        dataset = [d for d in payload.depends_on if d.startswith("Dataset/")]
+        reason = (DRIFT_REASON if stamped else f"{' and '.join(moved)} replaced" if moved
+                  else "tasks changed" if task_changes
+                  else f"{dataset[0]} changed" if dataset else "data changed")
         return _replace_or_refuse(ctx, obj, payload, remote, reason, task_changes + changes,
                                   _workload(ctx, obj, payload))
     sent = _in_place(ctx, obj, payload, remote)
@@ -307,16 +313,19 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
     replace although their specs did not change (a re-run, like Terraform's -replace)."""
     ctx = _Context(state, dataset_items or {}, [], checked or {}, replace,
                    {o.name: o for o in state.of_kind("Dataset")},
-                   {r.id: r.address for r in actual.objects if r.kind == "Evaluation"})
+                   {r.id: r.address for r in actual.objects
+                    if r.kind in ("Evaluation", "Question", "Rubric")})
     by_address = actual.by_address()
     objects = {o.address: o for o in state.objects}
     actions: list[Action] = []
     claimed: set[str] = set()  # remote ids a desired object takes over
     absent: list[str] = []
-    known: dict[str, str] = {}  # address -> id of the object kept there
+    known = ctx.known  # address -> id of the object kept there
 
     for payload in payloads:
         obj = objects[payload.address]
+        if obj.kind == "Evaluation" and payload.depends_on:
+            payload = _with_known_references(ctx, payload)
         remotes = [r for r in by_address.get(payload.address, []) if r.kind == obj.kind]
         live = [r for r in remotes if not r.archived]
         if not live:
@@ -350,7 +359,7 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
                                 payload.to_json(), payload.fingerprint, payload.depends_on,
                                 workload)
         if action is not None:
-            if action.action in ("create", "replace") and obj.kind == "Evaluation":
+            if action.action in ("create", "replace") and obj.kind != "EvaluationGroup":
                 ctx.moving.add(payload.address)
             actions.append(action)
 
@@ -365,9 +374,9 @@ def diff(state: DesiredState, payloads: list[Payload], actual: ActualState, endp
                               (archive_reason,), remote_id=remote.id,
                               remote_state=remote_state(remote)))
     targets = list(targets)
-    ctx.errors += _unmatched(targets, [p.address for p in payloads]
+    ctx.errors += unmatched(targets, [p.address for p in payloads]
                              + [r.address for r in actual.objects])
-    chosen = _targeted(actions, targets)
+    chosen = targeted(actions, targets)
     chosen.sort(key=lambda a: (KIND_ORDER[a.kind], a.action == "archive"))  # stable
     warnings = [str(w) for w in state.warnings]
     warnings += [u.warning(state.project) for u in actual.unowned]
@@ -384,31 +393,37 @@ def _compare(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
         return _evaluation(ctx, obj, payload, remote)
     if obj.kind == "Dataset":
         return _dataset(ctx, obj, payload, remote)
+    if obj.kind in ("Question", "Rubric"):
+        return _review(ctx, obj, payload, remote)
     return _group(ctx, obj, payload, remote)
 
 
-def _unmatched(targets: list[str], addresses: list[str]) -> list[str]:
-    """A --target that names no address is a mistake, not an empty plan ("No changes")."""
-    from evalspec.spec.template import suggest
+def _review(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Remote
+            ) -> Action | None:
+    if obj.kind == "Question":
+        found = review_diff.question(payload, remote)
+    else:
+        before = user_tags(remote.body.get("tags"), ctx.project)
+        after = user_tags(payload.body["tags"], ctx.project)
+        tags = ([Change("tags", before, after)] if sorted(before) != sorted(after)
+                and "tags" not in obj.spec.lifecycle.ignore_fields else [])
+        found = review_diff.rubric(payload, remote, tags)
+    if found is None:
+        return None
+    action, reasons, changes = found
+    if action == "replace":
+        return _replace_or_refuse(ctx, obj, payload, remote, reasons[0], changes, None)
+    return _on(remote, payload, action, reasons, changes, payload.to_json())
 
-    known = sorted(set(addresses))
-    return [f"--target {t}: no address in the specs or on the platform matches it"
-            f"{suggest(t.rstrip('*'), known)}" for t in targets
-            if not any(fnmatch.fnmatchcase(a, t) for a in known)]
 
-
-def _targeted(actions: list[Action], targets: list[str]) -> list[Action]:
-    """Only actions whose address matches a target, plus what they depend on."""
-    if not targets:
-        return actions
-    by_address = {a.address: a for a in actions}
-    chosen: set[int] = set()  # ids of the actions taken
-    pending = [a for a in actions if any(fnmatch.fnmatchcase(a.address, t) for t in targets)]
-    while pending:
-        action = pending.pop()
-        # Not taken twice; taken again would only visit what it needs once more.
-        if id(action) in chosen:  # pragma: no mutate
-            continue
-        chosen.add(id(action))
-        pending.extend(by_address[d] for d in action.depends_on if d in by_address)
-    return [a for a in actions if id(a) in chosen]
+def _with_known_references(ctx: _Context, payload: Payload) -> Payload:
+    """An evaluation's body with the ids of the questions and rubrics it uses, where the
+    plan keeps them (new or replaced ones stay known after apply)."""
+    found = {known_after_apply(a): ctx.known[a] for a in payload.depends_on
+             if not a.startswith("Dataset/") and a in ctx.known and a not in ctx.moving}
+    if not found:
+        return payload
+    tasks = [{**t, "configuration": {k: found.get(v, v) if isinstance(v, str) else v
+                                     for k, v in t["configuration"].items()}}
+             for t in payload.body["tasks"]]
+    return dataclasses.replace(payload, body={**payload.body, "tasks": tasks})

@@ -12,7 +12,7 @@ from typing import Any
 
 FORMAT_VERSION = 1
 ACTIONS = ("create", "update", "replace", "restore", "archive")
-KIND_ORDER = {"Dataset": 0, "Evaluation": 1, "EvaluationGroup": 2}
+KIND_ORDER = {"Question": 0, "Rubric": 1, "Dataset": 2, "Evaluation": 3, "EvaluationGroup": 4}
 
 # A group member whose evaluation is replaced keeps its address and gets a new id.
 REPLACED_MEMBER = "(replaced: new id known after apply)"

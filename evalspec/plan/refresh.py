@@ -1,29 +1,40 @@
-"""The actual state: every object the project owns, read with three paged list calls.
+"""The actual state: every object the project owns, read with five paged list calls.
 
 Owned objects carry the tag ``evalspec:<project>`` (DESIGN.md §4); the list endpoints filter
 on it, so refreshing N evaluations costs about N/1000 round trips and never one GET per object.
 Evaluations are read with their tasks and including archived ones (an archived evaluation with
 the same fingerprint is restored rather than recreated); groups with their members; datasets
-including archived ones. The three reads run concurrently.
+including archived ones; rubrics (live ones: the platform lists no others). Questions have no
+tags: every question of the account is listed, archived ones too, and those named
+``evalspec:<project>/<name>`` are the project's. The reads run concurrently.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from evalspec.client.sgp import SGPClient
-from evalspec.spec.payloads import FINGERPRINT_TAG_PREFIX, owner_tag
+from evalspec.spec.payloads import (
+    FINGERPRINT_TAG_PREFIX,
+    digest,
+    owner_tag,
+    question_content,
+    question_name,
+)
 
-KIND_BY_LIST = {"evaluations": "Evaluation", "groups": "EvaluationGroup", "datasets": "Dataset"}
+KIND_BY_LIST = {"evaluations": "Evaluation", "groups": "EvaluationGroup", "datasets": "Dataset",
+                "questions": "Question", "rubrics": "Rubric"}
 # What a plan reads of a remote body (the diff, stale-plan fingerprints, ownership); a plan
 # keeps only these, which saves a tenth of a 10,000-evaluation plan's memory.
 PLAN_FIELDS = frozenset({
     "id", "name", "description", "tags", "metadata", "evaluation_group_metadata", "tasks",
     "members", "row_identifiers", "current_version_num", "archived_at", "deleted_at",
-    "created_at",
+    "created_at", "title", "criteria", "prompt", "question_type", "configuration",
+    "conditions",
 })
 
 
@@ -41,7 +52,7 @@ class Remote:
 
     @property
     def name(self) -> str:
-        return str(self.body.get("name", ""))
+        return str(self.body.get("name" if self.kind != "Rubric" else "title", ""))
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,7 @@ def _ownership_gap(kind: str, body: dict[str, Any], project: str) -> str | None:
     of their kind in their metadata; datasets, which have no metadata, the fingerprint tag.
     A tag alone is easy to add by hand in the UI; these marks are only written by evalspec.
     """
-    if kind == "Dataset":
+    if kind in ("Dataset", "Rubric"):
         tags = body.get("tags") or []
         if not any(isinstance(t, str) and t.startswith(FINGERPRINT_TAG_PREFIX) for t in tags):
             return f"no {FINGERPRINT_TAG_PREFIX}<hex> tag"
@@ -105,12 +116,27 @@ def _ownership_gap(kind: str, body: dict[str, Any], project: str) -> str | None:
     return None
 
 
-def _remote(kind: str, body: dict[str, Any]) -> Remote:
-    if kind == "Dataset":
+def _owned_question(body: dict[str, Any], project: str) -> bool:
+    """A question is the project's when its name is ``evalspec:<project>/<name>`` (questions
+    carry no tags or metadata: docs/platform-assumptions.md)."""
+    from evalspec.spec.fields import NAME_PATTERN
+
+    name = body.get("name")
+    prefix = question_name(project, "")
+    return (isinstance(name, str) and name.startswith(prefix)
+            and re.match(NAME_PATTERN, name[len(prefix):]) is not None)
+
+
+def _remote(kind: str, body: dict[str, Any], project: str = "") -> Remote:
+    if kind in ("Dataset", "Rubric"):
         prints = [t[len(FINGERPRINT_TAG_PREFIX):] for t in body.get("tags") or []
                   if t.startswith(FINGERPRINT_TAG_PREFIX)]
-        address = f"Dataset/{body['name']}"
+        address = f"{kind}/{body['name' if kind == 'Dataset' else 'title']}"
         fingerprint = prints[0]  # checked by _ownership_gap
+        archived = bool(body.get("archived_at"))
+    elif kind == "Question":  # its content is its fingerprint (the diff compares it too)
+        address = f"Question/{str(body['name'])[len(question_name(project, '')):]}"
+        fingerprint = digest(question_content(body))
         archived = bool(body.get("archived_at"))
     else:
         metadata = group_metadata(body)
@@ -145,6 +171,10 @@ async def refresh(client: SGPClient, project: str,
             source = client.list_evaluations(tags=tag, include_archived=True, views=["tasks"])
         elif list_name == "groups":
             source = client.list_groups(tags=tag, views=["members", "row_identifiers"])
+        elif list_name == "questions":  # untagged: every question of the account is read
+            source = client.list_questions(include_archived=True)
+        elif list_name == "rubrics":
+            source = client.list_rubrics(tags=tag)
         else:
             source = client.list_datasets(tags=tag, include_archived=True)
         kind = KIND_BY_LIST[list_name]
@@ -156,14 +186,24 @@ async def refresh(client: SGPClient, project: str,
                 body = {k: v for k, v in body.items() if k in fields}
                 if "tasks" in body:
                     _share_prompts(body["tasks"], strings)
+            if kind == "Question":
+                if _owned_question(body, project):
+                    owned.append(_remote(kind, body, project))
+                continue
             gap = _ownership_gap(kind, body, project)
             if gap is None:
                 owned.append(_remote(kind, body))
             elif not (body.get("archived_at") or body.get("deleted_at")):
-                unowned.append(Unowned(kind, str(body["id"]), str(body.get("name", "")), gap))
+                unowned.append(Unowned(kind, str(body["id"]),
+                                       str(body.get("name") or body.get("title") or ""), gap))
         return owned, unowned
 
-    results = await asyncio.gather(*(read(name) for name in KIND_BY_LIST))
+    answers = await asyncio.gather(*(read(name) for name in KIND_BY_LIST),
+                                   return_exceptions=True)
+    for answer in answers:  # the first failure in a fixed order, whichever came first
+        if isinstance(answer, BaseException):
+            raise answer
+    results = [a for a in answers if not isinstance(a, BaseException)]
     objects = [remote for owned, _ in results for remote in owned]
     unowned = [found for _, missing in results for found in missing]
     return ActualState(tuple(objects), client.core.requests_sent - before, tuple(unowned))

@@ -85,6 +85,9 @@ def _task_line(task: dict[str, Any]) -> str:
                     if key in config]
         if settings:
             text += f" ({', '.join(settings)})"
+    for key in ("question_id", "rubric_id"):
+        if isinstance(config, dict) and isinstance(config.get(key), str):
+            text += f", {key} {config[key]}"
     return text
 
 
@@ -102,6 +105,13 @@ def _created(kind: str, body: dict[str, Any]) -> list[str]:
         lines.append(f"      + items: {len(body['data']):,}")
     if kind == "EvaluationGroup":
         lines.append(f"      + members: {len(body.get('evaluation_ids', [])):,}")
+    if kind == "Question":
+        lines.append(f"      + {body['question_type']}: {_value(body['prompt'])}")
+        choices = (body.get("configuration") or {}).get("choices")
+        if isinstance(choices, list):
+            lines.append(f"      + choices: {_value(choices)}")
+    if kind == "Rubric":
+        lines.append(f"      + criteria: {len(body.get('criteria', [])):,}")
     lines += [_task_line(task) for task in body.get("tasks", []) if isinstance(task, dict)]
     return lines
 

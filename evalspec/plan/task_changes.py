@@ -8,24 +8,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from evalspec.plan.model import Change, TaskSync
 from evalspec.plan.refresh import Remote
 from evalspec.spec.aliases import task_alias
-from evalspec.spec.payloads import Payload, digest
+from evalspec.spec.payloads import REFERENCE_KEYS, Payload, digest
 
 
-def _covers(remote: Any, sent: Any) -> bool:
+def covers(remote: Any, sent: Any) -> bool:
     """Whether ``remote`` holds everything ``sent`` had: the same lists, and in mappings the
     same values under every key sent (keys the platform adds, such as defaults, are not
     drift)."""
     if isinstance(sent, dict):
         return isinstance(remote, dict) and all(
-            key in remote and _covers(remote[key], value) for key, value in sent.items())
+            key in remote and covers(remote[key], value) for key, value in sent.items())
     if isinstance(sent, list):
         return (isinstance(remote, list) and len(remote) == len(sent)
-                and all(_covers(r, s) for r, s in zip(remote, sent, strict=True)))
+                and all(covers(r, s) for r, s in zip(remote, sent, strict=True)))
     return type(remote) is type(sent) and remote == sent or (
         isinstance(sent, float) and isinstance(remote, int) and remote == sent)
 
@@ -36,14 +37,30 @@ def tasks_match(remote: Remote, sent: list[dict[str, Any]]) -> bool:
     ``PATCH /v5/evaluations/{id}/tasks/{alias}``. Without the tasks view there is nothing to
     compare, and the stamp is all there is."""
     tasks = remote.body.get("tasks")
-    return tasks is None or tasks == sent or _covers(tasks, sent)
+    return tasks is None or tasks == sent or covers(tasks, sent)
 
 
 
 CONTRIBUTOR = "contributor_evaluation.question"
 
 
-def in_place_tasks(remote: Remote, payload: Payload
+def by_address(tasks: list[Any], addresses: Mapping[str, str]) -> list[Any]:
+    """``tasks`` with the ids of the project's questions and rubrics written as their
+    addresses, as an evaluation's fingerprint has them."""
+    out = []
+    for task in tasks:
+        config = task.get("configuration") if isinstance(task, dict) else None
+        if isinstance(config, dict) and any(
+                isinstance(config.get(k), str) and config[k] in addresses
+                for k in REFERENCE_KEYS):
+            task = {**task, "configuration": {
+                k: addresses.get(v, v) if k in REFERENCE_KEYS and isinstance(v, str) else v
+                for k, v in config.items()}}
+        out.append(task)
+    return out
+
+
+def in_place_tasks(remote: Remote, payload: Payload, addresses: Mapping[str, str]
                     ) -> tuple[TaskSync, list[str], list[Change]] | None:
     """The task changes the platform makes in place, when they are all the plan needs: the
     rows unchanged (the stamp, recomputed with the platform's tasks, still holds), no task
@@ -52,7 +69,8 @@ def in_place_tasks(remote: Remote, payload: Payload
     before = remote.body.get("tasks")
     after = payload.body["tasks"]
     if (not isinstance(before, list) or payload.basis is None or len(after) < len(before)
-            or digest({"tasks": before, **payload.basis}) != remote.fingerprint):
+            or digest({"tasks": by_address(before, addresses), **payload.basis})
+            != remote.fingerprint):
         return None
     added = after[len(before):]
     updated: list[tuple[str, dict[str, Any]]] = []

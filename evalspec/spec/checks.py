@@ -20,7 +20,7 @@ from evalspec.spec.template import suggest
 if TYPE_CHECKING:
     from evalspec.spec.objects import DesiredObject, DesiredState, Source
 
-KIND_ORDER = {"Dataset": 0, "Evaluation": 1, "EvaluationGroup": 2}
+KIND_ORDER = {"Question": 0, "Rubric": 1, "Dataset": 2, "Evaluation": 3, "EvaluationGroup": 4}
 RESERVED_PREFIXES = ("evalspec.", "evalspec:")
 
 
@@ -83,7 +83,7 @@ def _reserved(obj: DesiredObject, problems: ProblemSet) -> None:
             problems.add(loc(path, True), path,
                          f"metadata key '{key}' is reserved: keys starting with 'evalspec.' are "
                          "set by evalspec")
-    for i, tag in enumerate(obj.spec.tags):
+    for i, tag in enumerate(getattr(obj.spec, "tags", ())):
         if tag.startswith(RESERVED_PREFIXES):
             path = ("tags", i)
             problems.add(loc(path), path, f"tag '{tag}' is reserved: tags starting with "

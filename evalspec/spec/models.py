@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     Field,
+    ValidationError,
     model_validator,
 )
 
@@ -43,16 +44,19 @@ class DatasetRef(_Strict):
     id: Annotated[str, Field(min_length=1)]
 
 
-class _Resource(_Strict):
+class _Document(_Strict):
     apiVersion: Literal["evalspec/v1"] = Field(
         "evalspec/v1", description="Version of the document format; optional.")
     name: Name
+    lifecycle: Lifecycle = Field(default_factory=lambda: Lifecycle(), description=(
+        "How plan treats this object: protect, ignore_fields, moved_from."))
+
+
+class _Resource(_Document):
     description: Annotated[str, Field(max_length=280)] | None = Field(
         None, description="Shown on the platform; at most 280 characters.")
     tags: list[Tag] = Field(default_factory=list, description=(
         "Tags on the platform object; evalspec adds its own ownership tag."))
-    lifecycle: Lifecycle = Field(default_factory=lambda: Lifecycle(), description=(
-        "How plan treats this object: protect, ignore_fields, moved_from."))
 
 
 class Dataset(_Resource):
@@ -192,9 +196,99 @@ class EvaluationGroup(_Resource):
         "Rules 'evalspec check' holds this group's scores to; never sent to the platform."))
 
 
-Resource = Dataset | Evaluation | EvaluationGroup
-KINDS: dict[str, type[_Resource]] = {
-    "Dataset": Dataset, "Evaluation": Evaluation, "EvaluationGroup": EvaluationGroup
+# --- questions and rubrics (API.md §9) ------------------------------------------------------
+
+class CategoricalConfig(_Strict):
+    choices: Annotated[list[Text], Field(min_length=1)] = Field(description="The answers.")
+    dropdown: bool | None = None
+    multi: bool | None = Field(None, description="Several answers may be chosen.")
+
+
+class RatingConfig(_Strict):
+    min_label: str
+    max_label: str
+    steps: Annotated[int, Field(ge=2)] = Field(description="Points on the scale.")
+
+
+class NumberConfig(_Strict):
+    min: float | None = None
+    max: float | None = None
+
+
+class FreeTextConfig(_Strict):
+    min_length: Annotated[int, Field(ge=0)] | None = None
+    max_length: Annotated[int, Field(ge=1)] | None = None
+
+
+class FormConfig(_Strict):
+    form_schema: JsonObject = Field(description="A JSON Schema of the form.")
+
+
+class TimestampConfig(_Strict):
+    multi: bool | None = None
+
+
+QUESTION_CONFIGS: dict[str, tuple[type[_Strict], bool]] = {  # (configuration, required)
+    "categorical": (CategoricalConfig, True), "rating": (RatingConfig, True),
+    "number": (NumberConfig, False), "free_text": (FreeTextConfig, False),
+    "form": (FormConfig, True), "timestamp": (TimestampConfig, False),
+}
+
+
+class Question(_Document):
+    """A question for human raters or an LLM judge. Its type, prompt, configuration and
+    conditions are fixed on the platform: changing one replaces the question, and the tasks
+    that use it change with it. Tasks name it in question_id."""
+
+    kind: Literal["Question"]
+    question_type: Literal["categorical", "rating", "number", "free_text", "form",
+                           "timestamp"] = Field(description="What kind of answer it takes.")
+    prompt: Text = Field(description="What the rater is asked.")
+    configuration: JsonObject | None = Field(None, description=(
+        "By question_type: categorical {choices, multi, dropdown}; rating {min_label, "
+        "max_label, steps}; number {min, max}; free_text {min_length, max_length}; form "
+        "{form_schema}; timestamp {multi}."))
+    conditions: list[JsonObject] | None = Field(None, description=(
+        "When the question is shown, as the platform reads them."))
+
+    @model_validator(mode="after")
+    def _configuration(self) -> Question:
+        model, required = QUESTION_CONFIGS[self.question_type]
+        if self.configuration is None:
+            if required:
+                raise ValueError(f"a {self.question_type} question needs a configuration")
+        else:
+            try:
+                model.model_validate(self.configuration)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in ("configuration", *first["loc"]))
+                raise ValueError(f"{where}: {first['msg']} (a {self.question_type} "
+                                 "question)") from None
+        return self
+
+
+class Criterion(_Strict):
+    title: Text = Field(description="What the criterion asks.")
+    weight: float | None = Field(None, description="Its weight in the score.")
+    annotations: JsonObject | None = Field(None, description="Free-form notes.")
+
+
+class Rubric(_Document):
+    """A rubric: criteria with weights. Tasks name it in rubric_id. Its name is its title on
+    the platform; criteria changed or added update it in place (a new version of each)."""
+
+    kind: Literal["Rubric"]
+    tags: list[Tag] = Field(default_factory=list, description=(
+        "Tags on the rubric; evalspec adds its own ownership tags."))
+    criteria: Annotated[list[Criterion], Field(min_length=1)] = Field(
+        description="The criteria, in order.")
+
+
+Resource = Dataset | Evaluation | EvaluationGroup | Question | Rubric
+KINDS: dict[str, type[_Document]] = {
+    "Dataset": Dataset, "Evaluation": Evaluation, "EvaluationGroup": EvaluationGroup,
+    "Question": Question, "Rubric": Rubric,
 }
 
 

@@ -29,9 +29,12 @@ def summary(state: DesiredState) -> str:
     evaluations = len(state.of_kind("Evaluation"))
     groups = len(state.of_kind("EvaluationGroup"))
     specs = state.spec_documents["Evaluation"]
+    review = "".join(f", {_plural(n, word)}" for n, word in (
+        (len(state.of_kind("Question")), "question"), (len(state.of_kind("Rubric")), "rubric"))
+        if n)  # said when a project has them
     return (
         f"Valid: {_plural(datasets, 'dataset')}, {_plural(evaluations, 'evaluation')} "
-        f"from {_plural(specs, 'spec')}, {_plural(groups, 'group')}."
+        f"from {_plural(specs, 'spec')}, {_plural(groups, 'group')}{review}."
     )
 
 
@@ -63,6 +66,8 @@ def validate_json(state: DesiredState | None, errors: list[Problem],
             "evaluations": len(state.of_kind("Evaluation")),
             "evaluation_specs": state.spec_documents["Evaluation"],
             "groups": len(state.of_kind("EvaluationGroup")),
+            "questions": len(state.of_kind("Question")),
+            "rubrics": len(state.of_kind("Rubric")),
         }
     return json_text(doc, indent=2)
 

@@ -13,7 +13,16 @@ immutable content:
   ``{"tasks": [...], "dataset_id": "<id>"}`` for an unmanaged dataset, with ``files``,
   ``skip_prefilled_rows`` and ``taxonomy_params`` when set (the platform takes them only at
   creation, so a change replaces the evaluation);
-- EvaluationGroup: ``{"members": [addresses], "row_identifiers": {address: column}}``.
+- EvaluationGroup: ``{"members": [addresses], "row_identifiers": {address: column}}``;
+- Question: ``{"question_type", "prompt", "configuration", "conditions"}`` (what cannot change);
+- Rubric: ``{"criteria": [...]}``.
+
+Questions have neither tags nor metadata: the platform name ``evalspec:<project>/<name>`` marks
+the ones evalspec made (docs/platform-assumptions.md). Rubrics carry the owner tag and
+``evalspec.fingerprint:<hex>`` like datasets. A task's ``question_id`` or ``rubric_id`` that
+names a Question or Rubric of the specs is a reference: the body has the placeholder below (or
+the id, once the plan knows it) and the evaluation's fingerprint has the address, so the
+fingerprint does not move when a referenced object gets a new id.
 
 Ids of objects that do not exist yet are shown as ``(known after apply: <address>)``.
 """
@@ -65,6 +74,32 @@ def known_after_apply(address: str) -> str:
 
 def owner_tag(project: str) -> str:
     return OWNER_TAG_PREFIX + project
+
+
+def question_name(project: str, name: str) -> str:
+    """The platform name of a question evalspec manages: its ownership mark."""
+    return f"{OWNER_TAG_PREFIX}{project}/{name}"
+
+
+REFERENCE_KEYS = {"question_id": "Question", "rubric_id": "Rubric"}
+
+
+def task_references(tasks: list[dict[str, Any]], names: dict[str, set[str]],
+                    replace: Any) -> list[dict[str, Any]]:
+    """``tasks`` with each ``question_id``/``rubric_id`` that names a Question or Rubric of
+    the specs (``names``: kind -> names) replaced by ``replace(address)``."""
+    out = []
+    for task in tasks:
+        config = task.get("configuration")
+        if isinstance(config, dict) and any(
+                isinstance(config.get(k), str) and config[k] in names.get(kind, ())
+                for k, kind in REFERENCE_KEYS.items()):
+            config = {k: (replace(f"{REFERENCE_KEYS[k]}/{v}") if k in REFERENCE_KEYS
+                          and isinstance(v, str) and v in names.get(REFERENCE_KEYS[k], ())
+                          else v) for k, v in config.items()}
+            task = {**task, "configuration": config}
+        out.append(task)
+    return out
 
 
 @dataclass(frozen=True)
@@ -165,6 +200,7 @@ def build_payloads(state: DesiredState) -> list[Payload]:
     out: list[Payload] = []
     identifiers = repeat_identifiers(state) if any(
         o.spec.repeats > 1 for o in state.of_kind("Evaluation")) else {}
+    names = {kind: {o.name for o in state.of_kind(kind)} for kind in REFERENCE_KEYS.values()}
 
     def stamp_metadata(obj: DesiredObject, fingerprint: str) -> dict[str, Any]:
         return {**obj.spec.metadata, "evalspec.project": project,
@@ -174,6 +210,9 @@ def build_payloads(state: DesiredState) -> list[Payload]:
         spec = obj.spec
         location = obj.source.locate(())
         depends: tuple[str, ...] = ()
+        if obj.kind in ("Question", "Rubric"):
+            out.append(_review_payload(obj, project, location))
+            continue
         body = _common(obj)
         if obj.kind == "Dataset":
             fingerprint = digest({"items": spec.items, "key": spec.key} if spec.files is None
@@ -185,7 +224,15 @@ def build_payloads(state: DesiredState) -> list[Payload]:
                 body["files"] = spec.files
         elif obj.kind == "Evaluation":
             tasks = [t.model_dump(mode="json", exclude_none=True) for t in spec.tasks]
-            content: dict[str, Any] = {"tasks": tasks}
+            referenced: list[str] = []
+            content_tasks = tasks
+            if names["Question"] or names["Rubric"]:
+                content_tasks = task_references(tasks, names, str)  # an address stays one
+                referenced = [v for t, c in zip(tasks, content_tasks, strict=True)
+                              for k, v in c["configuration"].items()
+                              if k in REFERENCE_KEYS and v != t["configuration"][k]]
+                tasks = task_references(tasks, names, known_after_apply)
+            content: dict[str, Any] = {"tasks": content_tasks}
             rows = (repeated_rows(spec.data, spec.repeats, identifiers.get(obj.address))
                     if isinstance(spec.data, list) else None)
             if rows is not None:
@@ -195,6 +242,7 @@ def build_payloads(state: DesiredState) -> list[Payload]:
                 depends = (f"Dataset/{spec.dataset}",)
             else:
                 content["dataset_id"] = spec.dataset.id
+            depends += tuple(dict.fromkeys(a for a in referenced if a not in depends))
             options = _evaluation_options(spec)
             content.update(options)
             fingerprint = digest(content)
@@ -224,6 +272,29 @@ def build_payloads(state: DesiredState) -> list[Payload]:
         out.append(Payload(obj.address, obj.kind, obj.name, fingerprint, body, depends,
                            location, obj.matrix, basis))
     return out
+
+
+QUESTION_CONTENT = ("question_type", "prompt", "configuration", "conditions")
+
+
+def question_content(body: Any) -> dict[str, Any]:
+    """What a question cannot change on the platform (keys left out when not set)."""
+    return {k: body[k] for k in QUESTION_CONTENT if body.get(k) is not None}
+
+
+def _review_payload(obj: DesiredObject, project: str, location: Location) -> Payload:
+    """A Question's or a Rubric's body and fingerprint."""
+    spec = obj.spec
+    if obj.kind == "Question":
+        content = question_content(spec.__dict__)
+        fingerprint = digest(content)
+        body = {"name": question_name(project, obj.name), **content}
+    else:
+        criteria = [c.model_dump(mode="json", exclude_none=True) for c in spec.criteria]
+        fingerprint = digest({"criteria": criteria})
+        body = {"title": obj.name, "criteria": criteria,
+                "tags": [*spec.tags, owner_tag(project), FINGERPRINT_TAG_PREFIX + fingerprint]}
+    return Payload(obj.address, obj.kind, obj.name, fingerprint, body, (), location, obj.matrix)
 
 
 def group_members(state: DesiredState, group: DesiredObject, *, as_written: bool = False

@@ -27,12 +27,14 @@ _DATA_OR_DATASET = {
 }
 
 
-def _strip_titles(node: Any, top: bool = True) -> Any:
+def _strip_titles(node: Any, top: bool = True, names: bool = False) -> Any:
+    """The schema without pydantic's generated titles (``names``: the keys of ``node`` are
+    property names, where a property called "title" is kept)."""
     if isinstance(node, dict):
         return {
-            k: _strip_titles(v, False)
+            k: _strip_titles(v, False, k == "properties" and not names)
             for k, v in node.items()
-            if not (k == "title" and not top)
+            if names or not (k == "title" and not top)
         }
     if isinstance(node, list):
         return [_strip_titles(v, False) for v in node]
@@ -81,16 +83,33 @@ def _wrap(node: dict[str, Any], name: str | None) -> dict[str, Any]:
     return {"anyOf": [inner, TEMPLATE_REF], **annotations}
 
 
+def _question_configurations(defs: dict[str, Any]) -> list[dict[str, Any]]:
+    """A question's configuration, checked by its question_type (and required where the
+    platform requires it)."""
+    rules = []
+    for question_type, (model, required) in models.QUESTION_CONFIGS.items():
+        schema = model.model_json_schema(ref_template="#/$defs/{model}")
+        defs[model.__name__] = _strip_titles(schema)
+        then: dict[str, Any] = {"properties": {"configuration": {
+            "$ref": f"#/$defs/{model.__name__}"}}}
+        if required:
+            then["required"] = ["configuration"]
+        rules.append({"if": {"properties": {"question_type": {"const": question_type}},
+                             "required": ["question_type"]}, "then": then})
+    return rules
+
+
 @functools.lru_cache(maxsize=1)
 def document_schema() -> dict[str, Any]:
     """The full schema: evalspec.yaml when a document has no ``kind``, else a resource."""
     _, generated = models_json_schema(
         [(m, "validation") for m in (models.ProjectConfig, models.Dataset, models.Evaluation,
-                                     models.EvaluationGroup)],
+                                     models.EvaluationGroup, models.Question, models.Rubric)],
         ref_template="#/$defs/{model}",
     )
     defs = _strip_titles(generated["$defs"])
     defs["Evaluation"] = {**defs["Evaluation"], **_DATA_OR_DATASET}
+    defs["Question"] = {**defs["Question"], "allOf": _question_configurations(defs)}
     defs = _allow_templates({"$defs": defs})["$defs"]
     defs["Template"] = {
         "type": "string",
@@ -118,7 +137,7 @@ def document_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         "title": "evalspec",
         "description": "evalspec.yaml (no 'kind') or a resource document "
-        "(kind: Dataset, Evaluation or EvaluationGroup).",
+        "(kind: Dataset, Evaluation, EvaluationGroup, Question or Rubric).",
         "if": {"required": ["kind"]},
         "then": {"$ref": "#/$defs/Resource"},
         "else": {"$ref": "#/$defs/ProjectConfig"},
