@@ -33,7 +33,12 @@ from evalspec.plan.model import (
 )
 from evalspec.plan.refresh import ActualState, Remote, group_metadata
 from evalspec.plan.targets import targeted, unmatched
-from evalspec.plan.task_changes import in_place_tasks, tasks_match
+from evalspec.plan.task_changes import (
+    RENAMED_REFERENCE,
+    in_place_tasks,
+    renamed_references,
+    tasks_match,
+)
 from evalspec.spec.objects import DesiredObject, DesiredState
 from evalspec.spec.payloads import (
     FINGERPRINT_TAG_PREFIX,
@@ -176,6 +181,9 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
         return _replace_or_refuse(ctx, obj, payload, remote, REPLACE_REASON, changes,
                                   _workload(ctx, obj, payload))
     if not stamped and not restoring and obj.address not in ctx.replace:
+        if renamed_references(remote, payload, ctx.known):
+            return _on(remote, payload, "update", [RENAMED_REFERENCE], changes,
+                       _in_place(ctx, obj, payload, remote))
         in_place = in_place_tasks(remote, payload, ctx.addresses)
         if in_place is not None:
             sync, reasons, task_changes = in_place

@@ -29,7 +29,7 @@ from evalspec.plan.diff import remote_state
 from evalspec.plan.model import FORMAT_VERSION, KIND_ORDER, Action, Plan
 from evalspec.plan.refresh import ActualState, Remote
 from evalspec.sanitize import one_line
-from evalspec.spec.payloads import known_after_apply, owner_tag
+from evalspec.spec.payloads import known_after_apply, owner_tag, question_name
 
 # Deeper than any plan evalspec writes (spec documents stop at 64 levels; a plan adds a few):
 # checked before anything walks the document recursively.
@@ -121,12 +121,18 @@ def _stamp_problems(plan: Plan, action: Action) -> list[str]:
         return [f"its body is for {desired['address']}"]
     body = desired["body"]
     problems = []
+    name = action.address.split("/", 1)[1]
+    if action.kind == "Question":  # no tags or metadata: its name is its mark
+        if body.get("name") != question_name(plan.project, name):
+            problems.append(f"its body names {body.get('name')!r}, not "
+                            f"{question_name(plan.project, name)!r}")
+        return problems
     if owner_tag(plan.project) not in (body.get("tags") or []):
         problems.append(f"its body lacks the tag {owner_tag(plan.project)}")
-    name = action.address.split("/", 1)[1]
-    if body.get("name") != name:
-        problems.append(f"its body names {body.get('name')!r}, not {name!r}")
-    if action.kind != "Dataset":
+    named = body.get("title" if action.kind == "Rubric" else "name")
+    if named != name:
+        problems.append(f"its body names {named!r}, not {name!r}")
+    if action.kind not in ("Dataset", "Rubric"):
         metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
         if (metadata.get("evalspec.project"), metadata.get("evalspec.address")) != (
                 plan.project, action.address):
@@ -194,8 +200,11 @@ def _renamed_from(action: Action) -> str | None:
     """The address an update renames from (``lifecycle.moved_from``): its name change."""
     if action.action not in ("update", "restore"):
         return None
-    names = [c.before for c in action.changes if c.path == "name"]
-    return f"{action.kind}/{names[0]}" if names and isinstance(names[0], str) else None
+    names = [c.before for c in action.changes if c.path in ("name", "title")]
+    if not names or not isinstance(names[0], str):
+        return None
+    name = names[0].split("/", 1)[-1] if action.kind == "Question" else names[0]
+    return f"{action.kind}/{name}"  # a question's platform name is evalspec:<project>/<name>
 
 
 def _mismatch(remote: Remote | None, kind: str, address: str, renamed: str | None) -> str | None:

@@ -17,7 +17,7 @@ SCHEMA_ID = "urn:evalspec:plan:v1"
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _COUNT = {"type": "integer", "minimum": 0}
 _DIGEST = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
-_ADDRESS = {"type": "string", "pattern": "^(Dataset|Evaluation|EvaluationGroup)/.+$"}
+_ADDRESS = {"type": "string", "pattern": f"^({'|'.join(KIND_ORDER)})/.+$"}
 _OBJECTS = {"type": "array", "items": {"type": "object"}}
 # [id or alias, object] pairs: an item's new row, a task's new configuration.
 _PAIRS = {"type": "array", "items": {"type": "array", "prefixItems": [{"type": "string"},
