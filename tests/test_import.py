@@ -121,8 +121,8 @@ def test_unknown_names_and_nothing_asked(project, platform, run) -> None:
                   "--auto-approve", env=ENV)
     assert missing.err == "Error: no evaluation group named 'nope'\n"
     nothing = run("import", str(root), "--endpoint", platform.url, env=ENV)
-    assert nothing.err == ("Error: say what to import: --group NAME, --evaluation ID or "
-                           "--dataset ID\n")
+    assert nothing.err == ("Error: say what to import: --group NAME, --evaluation ID, "
+                           "--dataset ID, --question ID or --rubric ID\n")
 
 
 def test_a_group_that_is_not_a_sweep_imports_one_document_per_evaluation(project, platform,
@@ -549,3 +549,52 @@ def test_another_projects_objects_are_taken_only_when_asked(workdir, project, pl
     [mine] = owned(platform, "demo")
     assert mine["metadata"]["evalspec.project"] == "demo"
     assert "evalspec:quickstart" not in mine["tags"]
+
+
+def test_an_evaluation_brings_the_question_and_rubric_its_tasks_use(project, platform, sdk,
+                                                                      run) -> None:
+    """Made by hand with the SDK: a question, a rubric and an evaluation whose rater task uses
+    both. Import writes a Question and a Rubric, tasks that name them, renames the question
+    with the project's mark, tags the rubric, and the next plan finds nothing to change."""
+    question = sdk.questions.create(question={
+        "question_type": "rating", "name": "helpfulness", "prompt": "How helpful?",
+        "configuration": {"min_label": "not", "max_label": "very", "steps": 5}})
+    rubric = sdk.rubrics.create(title="helpful-rubric", tags=["team"], criteria=[
+        {"title": "On topic", "weight": 2.0}, {"title": "Kind"}])
+    evaluation = sdk.evaluations.create(evaluation={
+        "name": "rated", "data": [{"q": "a"}, {"q": "b"}], "tasks": [{
+            "task_type": "contributor_evaluation.question", "alias": "rater",
+            "configuration": {"question_id": question.id, "rubric_id": rubric.id,
+                              "layout": {"children": [{"data": "item.q"}]}}}]})
+    root = project({}, config="project: demo\n")
+    result = run("import", str(root), "--evaluation", evaluation.id, "--endpoint",
+                 platform.url, "--auto-approve", env=ENV)
+    assert result.code == 0, result.err
+    assert "Stamped ownership on 3 objects." in result.out
+    written = list(yaml.safe_load_all(
+        (root / "specs" / "imported" / "questions-and-rubrics.yaml").read_text()))
+    assert written == [
+        {"kind": "Question", "name": "helpfulness", "question_type": "rating",
+         "prompt": "How helpful?",
+         "configuration": {"min_label": "not", "max_label": "very", "steps": 5}},
+        {"kind": "Rubric", "name": "helpful-rubric", "tags": ["team"], "criteria": [
+            {"title": "On topic", "weight": 2.0}, {"title": "Kind"}]}]
+    [doc] = yaml.safe_load_all((root / "specs" / "imported" / "evaluation-rated.yaml")
+                               .read_text())
+    config = doc["tasks"][0]["configuration"]
+    assert (config["question_id"], config["rubric_id"]) == ("helpfulness", "helpful-rubric")
+    assert sdk.questions.retrieve(question.id).name == "evalspec:demo/helpfulness"
+    assert "evalspec:demo" in sdk.rubrics.retrieve(rubric.id).tags
+    assert plan(run, root, platform.url).out == "No changes. The platform matches the specs.\n"
+
+
+def test_another_projects_question_is_refused_unless_taken_over(project, platform, sdk,
+                                                                 run) -> None:
+    question = sdk.questions.create(question={
+        "question_type": "free_text", "name": "evalspec:other/notes", "prompt": "Notes"})
+    root = project({}, config="project: demo\n")
+    refused = run("import", str(root), "--question", question.id, "--endpoint", platform.url,
+                  "--auto-approve", env=ENV)
+    assert refused.code == 1
+    assert f"  Question/notes ({question.id}): from project 'other' to 'demo'" in refused.err
+    assert sdk.questions.retrieve(question.id).name == "evalspec:other/notes"

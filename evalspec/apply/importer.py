@@ -10,7 +10,6 @@ exactly (the same check a plan makes).
 
 from __future__ import annotations
 
-import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,17 +17,21 @@ from typing import Any
 
 import yaml
 
+from evalspec.apply.import_matrix import matrix_doc
 from evalspec.client.sgp import SGPClient
 from evalspec.errors import EvalspecError
 from evalspec.spec.aliases import task_alias
 from evalspec.spec.payloads import (
     FINGERPRINT_TAG_PREFIX,
     OWNER_TAG_PREFIX,
+    QUESTION_CONTENT,
+    REFERENCE_KEYS,
     VERSION_TAG_PREFIX,
+    known_after_apply,
     owner_tag,
+    question_name,
     version_tag,
 )
-from evalspec.spec.template import slug, stringify
 
 NAME_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
@@ -38,9 +41,15 @@ class Fetched:
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> dataset
     evaluations: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> evaluation
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> group
+    # id -> question or rubric; each with "name" set to its evalspec name (a rubric's title,
+    # a question's platform name less this project's mark) and the platform's in "_platform"
+    questions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rubrics: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def objects(self) -> list[tuple[str, dict[str, Any]]]:
-        return ([("Dataset", d) for d in self.datasets.values()]
+        return ([("Question", q) for q in self.questions.values()]
+                + [("Rubric", r) for r in self.rubrics.values()]
+                + [("Dataset", d) for d in self.datasets.values()]
                 + [("Evaluation", e) for e in self.evaluations.values()]
                 + [("EvaluationGroup", g) for g in self.groups.values()])
 
@@ -62,6 +71,9 @@ def other_owners(found: Fetched, project: str) -> list[tuple[str, dict[str, Any]
     for kind, obj in found.objects():
         names = {t[len(OWNER_TAG_PREFIX):] for t in obj.get("tags") or []
                  if isinstance(t, str) and t.startswith(OWNER_TAG_PREFIX)}
+        marked = str(obj.get("_platform") or "")  # a question's mark is its name
+        if kind == "Question" and marked.startswith(OWNER_TAG_PREFIX) and "/" in marked:
+            names.add(marked[len(OWNER_TAG_PREFIX):].split("/", 1)[0])
         metadata = obj.get("metadata") or obj.get("evaluation_group_metadata") or {}
         stamp = metadata.get("evalspec.project") if isinstance(metadata, dict) else None
         if isinstance(stamp, str) and stamp:
@@ -80,8 +92,33 @@ def _check_name(kind: str, obj: dict[str, Any]) -> None:
 
 
 # -- reading -----------------------------------------------------------------------------------
+async def _fetch_review(client: SGPClient, found: Fetched, project: str,
+                        questions: tuple[str, ...], rubrics: tuple[str, ...]) -> None:
+    """The questions and rubrics asked for and those the fetched evaluations' tasks use."""
+    for evaluation in found.evaluations.values():
+        for task in evaluation.get("tasks") or []:
+            config = task.get("configuration") or {}
+            if isinstance(config.get("question_id"), str):
+                questions = (*questions, config["question_id"])
+            if isinstance(config.get("rubric_id"), str):
+                rubrics = (*rubrics, config["rubric_id"])
+    for question_id in dict.fromkeys(questions):
+        question = await client.get_question(question_id)
+        name = str(question.get("name") or "")
+        question["_platform"] = name
+        if name.startswith(OWNER_TAG_PREFIX) and "/" in name:  # a project's mark, any project
+            name = name.split("/", 1)[1]
+        question["name"] = name
+        found.questions[question_id] = question
+    for rubric_id in dict.fromkeys(rubrics):
+        rubric = await client.get_rubric(rubric_id)
+        rubric["name"] = rubric.get("title")
+        found.rubrics[rubric_id] = rubric
+
+
 async def fetch(client: SGPClient, groups: tuple[str, ...], evaluations: tuple[str, ...],
-                datasets: tuple[str, ...]) -> Fetched:
+                datasets: tuple[str, ...], questions: tuple[str, ...] = (),
+                rubrics: tuple[str, ...] = (), project: str = "") -> Fetched:
     found = Fetched()
     for name in groups:
         matches = [g async for g in client.list_groups(name=name,
@@ -109,6 +146,7 @@ async def fetch(client: SGPClient, groups: tuple[str, ...], evaluations: tuple[s
                 {k: v for k, v in (item.get("data") or {}).items() if k not in aliases}
                 async for item in client.list_evaluation_items(evaluation_id)]
         found.evaluations[evaluation_id] = evaluation
+    await _fetch_review(client, found, project, questions, rubrics)
     for dataset_id in dict.fromkeys(datasets):
         dataset = await client.get_dataset(dataset_id)
         dataset["_rows"] = [item.get("data") or {}
@@ -148,88 +186,27 @@ def _evaluation_doc(evaluation: dict[str, Any], found: Fetched, data_file: str |
         doc["dataset"] = found.datasets[evaluation["_dataset_id"]]["name"]
     else:
         doc["data"] = f"file://{data_file}"
-    doc["tasks"] = _tasks(evaluation)
+    names = {i: o["name"] for i, o in (*found.questions.items(), *found.rubrics.items())}
+    doc["tasks"] = [{**t, "configuration": {
+        k: names.get(v, v) if k in REFERENCE_KEYS and isinstance(v, str) else v
+        for k, v in t["configuration"].items()}} if isinstance(t.get("configuration"), dict)
+        else t for t in _tasks(evaluation)]
     return doc
 
 
-def _leaves(value: Any, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], Any]:
-    if isinstance(value, dict) and value:
-        return {p: v for k, item in value.items() for p, v in _leaves(item, (*path, k)).items()}
-    if isinstance(value, list) and value:
-        return {p: v for i, item in enumerate(value)
-                for p, v in _leaves(item, (*path, i)).items()}
-    return {path: value}
-
-
-def _set(tree: Any, path: tuple[Any, ...], value: Any) -> None:
-    for step in path[:-1]:
-        tree = tree[step]
-    tree[path[-1]] = value
-
-
-def _template(texts: list[str], values: list[dict[str, Any]]) -> str | None:
-    """One template that renders to each text from its member's axis values, if there is."""
-    found = None
-    for text, axes in zip(texts, values, strict=True):
-        candidate = text
-        for axis, value in sorted(axes.items(), key=lambda kv: -len(stringify(kv[1]))):
-            if stringify(value) in candidate:
-                candidate = candidate.replace(stringify(value), f"${{{{ matrix.{axis} }}}}")
-            elif slug(value) and slug(value) in candidate:
-                candidate = candidate.replace(slug(value), f"${{{{ matrix.{axis} | slug }}}}")
-        if found is not None and candidate != found:
-            return None
-        found = candidate
-    return found
-
-
-def _matrix_doc(members: list[dict[str, Any]], found: Fetched,
-                data_files: dict[str, str]) -> dict[str, Any] | None:
-    """One Evaluation document with a matrix for ``members``, or None when they are not a
-    sweep (they differ in more than task configuration values, or names do not follow)."""
-    if len(members) < 2:
-        return None
-    docs = [_evaluation_doc(m, found, data_files.get(m["id"])) for m in members]
-    leaves = [_leaves({k: v for k, v in d.items() if k != "name"}) for d in docs]
-    if any(set(leaf) != set(leaves[0]) for leaf in leaves):
-        return None
-    differing = [p for p in leaves[0] if len({json.dumps(leaf[p]) for leaf in leaves}) > 1]
-    axes = [p for p in differing if len(p) == 4 and p[0] == "tasks" and p[2] == "configuration"]
-    names = [str(p[3]) for p in axes]
-    if not axes or len(set(names)) != len(names):
-        return None
-    values = [{name: leaf[p] for name, p in zip(names, axes, strict=True)} for leaf in leaves]
-    template = docs[0]
-    for path in [p for p in differing if p not in axes] + [("name",)]:
-        texts = ([d["name"] for d in docs] if path == ("name",)
-                 else [leaf[path] for leaf in leaves])
-        exact = [next((a for a, v in member.items() if v == text), None)
-                 for text, member in zip(texts, values, strict=True)]
-        if len(set(exact)) == 1 and exact[0] is not None:
-            _set(template, path, f"${{{{ matrix.{exact[0]} }}}}")
-            continue
-        if not all(isinstance(t, str) for t in texts):
-            return None
-        rendered = _template(texts, values)
-        if rendered is None:
-            return None
-        _set(template, path, rendered)
-    for name, path in zip(names, axes, strict=True):
-        _set(template, path, f"${{{{ matrix.{name} }}}}")
-    grid = {name: list(dict.fromkeys(json.dumps(v[name]) for v in values)) for name in names}
-    present = {tuple(json.dumps(v[n]) for n in names) for v in values}
-    if len(present) != len(members):
-        return None
-    matrix: dict[str, Any] = {n: [json.loads(x) for x in grid[n]] for n in names}
-    missing = [dict(zip(names, (json.loads(x) for x in combo), strict=True))
-               for combo in itertools.product(*(grid[n] for n in names))
-               if combo not in present]
-    if missing:
-        matrix["exclude"] = missing
-    ordered = {"kind": "Evaluation", "name": template["name"]}
-    ordered.update({k: v for k, v in template.items() if k not in ("kind", "name")})
-    ordered["matrix"] = matrix
-    return ordered
+def _review_docs(found: Fetched) -> list[dict[str, Any]]:
+    """The Question and Rubric documents, each with what the platform keeps of it."""
+    documents: list[dict[str, Any]] = []
+    for question in found.questions.values():
+        doc = {"kind": "Question", "name": question["name"]}
+        doc.update({k: question[k] for k in QUESTION_CONTENT if question.get(k) is not None})
+        documents.append(doc)
+    for rubric in found.rubrics.values():
+        doc = {"kind": "Rubric", "name": rubric["name"], **_common(rubric)}
+        doc["criteria"] = [{k: c[k] for k in ("title", "weight", "annotations")
+                            if c.get(k) is not None} for c in rubric.get("criteria") or []]
+        documents.append(doc)
+    return documents
 
 
 def _dump(documents: list[dict[str, Any]], schema: str | None) -> str:
@@ -302,9 +279,13 @@ def write_specs(found: Fetched, out: Path, root: Path, *, matrices: bool,
             path = f"data/{evaluation['name']}.jsonl"
             files[out / path] = _rows_text(evaluation["_rows"])
             data_files[evaluation["id"]] = path
+    review = _review_docs(found)
+    if review:
+        files[out / "questions-and-rubrics.yaml"] = _dump(review, schema_ref)
     written: set[str] = set()
     for group, members in zip(groups, member_lists, strict=True):
-        matrix = _matrix_doc(members, found, data_files) if matrices else None
+        matrix = matrix_doc(members, lambda m: _evaluation_doc(
+            m, found, data_files.get(m["id"]))) if matrices else None
         documents = [matrix] if matrix else [
             _evaluation_doc(m, found, data_files.get(m["id"])) for m in members]
         documents = [without_defaults(d, defaults or {}) for d in documents]
@@ -337,9 +318,13 @@ def write_specs(found: Fetched, out: Path, root: Path, *, matrices: bool,
 def stamped(kind: str, obj: dict[str, Any], project: str, fingerprint: str
             ) -> dict[str, Any]:
     """``obj`` as it will be once owned: the ownership tag and stamps added."""
-    body = dict(obj)
+    body = {k: v for k, v in obj.items() if not k.startswith("_")}
+    if kind == "Question":  # no tags or metadata: the mark is the name
+        return {**body, "name": question_name(project, obj["name"])}
+    if kind == "Rubric":
+        body.pop("name", None)  # the title is the rubric's name
     tags = _user_tags(obj.get("tags")) + [owner_tag(project)]
-    if kind == "Dataset":
+    if kind in ("Dataset", "Rubric"):
         tags.append(FINGERPRINT_TAG_PREFIX + fingerprint)
         if isinstance(obj.get("current_version_num"), int):  # its items were just compared
             tags.append(version_tag(obj["current_version_num"]))
@@ -357,7 +342,11 @@ def stamped(kind: str, obj: dict[str, Any], project: str, fingerprint: str
 async def stamp(client: SGPClient, kind: str, obj: dict[str, Any], project: str,
                 fingerprint: str) -> None:
     owned = stamped(kind, obj, project, fingerprint)
-    if kind == "Dataset":
+    if kind == "Question":
+        await client.rename_question(obj["id"], owned["name"])
+    elif kind == "Rubric":
+        await client.update_rubric(obj["id"], {"tags": owned["tags"]})
+    elif kind == "Dataset":
         await client.update_dataset(obj["id"], {"tags": owned["tags"]})
     elif kind == "Evaluation":
         await client.update_evaluation(obj["id"], {"tags": owned["tags"],
@@ -400,7 +389,13 @@ def verify(found: Fetched, state: Any, actual: Any, endpoint: str,
                             "spec patterns?)")
             continue
         prints[obj["id"]] = payload.fingerprint
-        if kind == "Evaluation" and payload.body["tasks"] != _tasks(obj):
+        sent = payload.body.get("tasks")
+        if sent is not None:  # the ids of the questions and rubrics imported with it
+            ids = {known_after_apply(f"{k}/{o['name']}"): o["id"] for k, o in found.objects()}
+            sent = [{**t, "configuration": {k: ids.get(v, v) if isinstance(v, str) else v
+                                            for k, v in t["configuration"].items()}}
+                    for t in sent]
+        if kind == "Evaluation" and sent != _tasks(obj):
             problems.append(f"{address}: the specs give other tasks (defaults.configuration "
                             "in evalspec.yaml applies to imported specs too)")
         if kind == "Evaluation" and "_rows" in obj and payload.body.get("data") != obj["_rows"]:
@@ -412,7 +407,7 @@ def verify(found: Fetched, state: Any, actual: Any, endpoint: str,
                             + "\n  ".join(problems))
     imported = {o["id"] for _, o in found.objects()}
     remotes = [r for r in actual.objects if r.id not in imported] + [
-        _remote(kind, stamped(kind, obj, state.project, prints[obj["id"]]))
+        _remote(kind, stamped(kind, obj, state.project, prints[obj["id"]]), state.project)
         for kind, obj in found.objects()]
     plan = diff(state, list(payloads.values()), ActualState(tuple(remotes), 0), endpoint)
     addresses = {f"{kind}/{obj['name']}" for kind, obj in found.objects()}

@@ -22,6 +22,12 @@ from evalspec.sanitize import one_line
               help="An evaluation by id. Repeatable.")
 @click.option("--dataset", "datasets", multiple=True, metavar="ID",
               help="A dataset by id. Repeatable.")
+@click.option("--question", "questions", multiple=True, metavar="ID",
+              help="A question by id (an evaluation brings the questions its tasks use). "
+              "Repeatable.")
+@click.option("--rubric", "rubrics", multiple=True, metavar="ID",
+              help="A rubric by id (an evaluation brings the rubrics its tasks use). "
+              "Repeatable.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("specs/imported"), show_default=True,
               help="Where to write the specs, relative to the project root.")
@@ -33,16 +39,19 @@ from evalspec.sanitize import one_line
               "plan would create them again: drop them from its specs first).")
 @endpoint_option
 def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
-            datasets: tuple[str, ...], out: Path, no_matrix: bool, auto_approve: bool,
-            take_over: bool, endpoint: str | None) -> int:
+            datasets: tuple[str, ...], questions: tuple[str, ...], rubrics: tuple[str, ...],
+            out: Path, no_matrix: bool, auto_approve: bool, take_over: bool,
+            endpoint: str | None) -> int:
     """Write specs for existing objects, then take ownership of them.
 
-    Reads the objects (a group brings its members, an evaluation its dataset), writes spec
-    YAML and JSONL rows that reproduce them under --out, checks that a plan would then find
-    nothing to change, and, once you confirm, stamps the project's ownership tag and
-    metadata on them. A group whose members differ only in task settings such as the model
-    or temperature is written as one matrix. Declining, or any difference, leaves the
-    platform untouched and removes the written files.
+    Reads the objects (a group brings its members, an evaluation its dataset and the
+    questions and rubrics its tasks use), writes spec YAML and JSONL rows that reproduce them
+    under --out, checks that a plan would then find nothing to change, and, once you confirm,
+    stamps the project's ownership tag and metadata on them (a question, which has neither,
+    is renamed evalspec:<project>/<name>; tasks then name it). A group whose members differ
+    only in task settings such as the model or temperature is written as one matrix.
+    Declining, or any difference, leaves the platform untouched and removes the written
+    files.
 
     An object that another evalspec project owns (its tag evalspec:<name>) is refused,
     naming that project, unless --take-over is given; the confirmation then lists what
@@ -52,14 +61,16 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
     Examples:
       evalspec import --group faq-sweep
       evalspec import --evaluation evaluation_123 --dataset dataset_456 --out specs/legacy
+      evalspec import --question question_789 --rubric rubric_012
     """
     from evalspec.apply import importer
     from evalspec.client.config import Credentials, resolve_endpoint, sgp_client
     from evalspec.plan.refresh import refresh
     from evalspec.spec.project import read_identity
 
-    if not (groups or evaluations or datasets):
-        raise UsageError("say what to import: --group NAME, --evaluation ID or --dataset ID")
+    if not (groups or evaluations or datasets or questions or rubrics):
+        raise UsageError("say what to import: --group NAME, --evaluation ID, --dataset ID, "
+                         "--question ID or --rubric ID")
     identity = read_identity(path)
     target = (identity.root / out).resolve()
     if identity.root.resolve() not in (target, *target.parents):
@@ -69,7 +80,8 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
 
     async def run() -> int:
         try:
-            found = await importer.fetch(client, groups, evaluations, datasets)
+            found = await importer.fetch(client, groups, evaluations, datasets, questions,
+                                         rubrics, identity.project)
             taken = importer.other_owners(found, identity.project)
             if taken and not take_over:
                 raise EvalspecError(

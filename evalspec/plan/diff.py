@@ -181,7 +181,7 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
         return _replace_or_refuse(ctx, obj, payload, remote, REPLACE_REASON, changes,
                                   _workload(ctx, obj, payload))
     if not stamped and not restoring and obj.address not in ctx.replace:
-        if renamed_references(remote, payload, ctx.known):
+        if renamed_references(remote, payload, ctx.addresses, ctx.known):
             return _on(remote, payload, "update", [RENAMED_REFERENCE], changes,
                        _in_place(ctx, obj, payload, remote))
         in_place = in_place_tasks(remote, payload, ctx.addresses)

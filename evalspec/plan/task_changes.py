@@ -45,15 +45,21 @@ CONTRIBUTOR = "contributor_evaluation.question"
 RENAMED_REFERENCE = "a question or rubric it uses was renamed: its fingerprint is restamped"
 
 
-def renamed_references(remote: Remote, payload: Payload, known: Mapping[str, str]) -> bool:
+def renamed_references(remote: Remote, payload: Payload, addresses: Mapping[str, str],
+                       known: Mapping[str, str]) -> bool:
     """Whether the tasks are the platform's and only the addresses of the questions or
-    rubrics they use moved (``lifecycle.moved_from``): the fingerprint, which holds those
-    addresses, is all that changes."""
+    rubrics they use moved (``lifecycle.moved_from``): the stamp recomputed with the
+    addresses the platform has (``addresses``: id -> address) holds, so nothing else changed,
+    and with the addresses the plan keeps them at (``known``: address -> id) it is the new
+    fingerprint."""
     before = remote.body.get("tasks")
     if not isinstance(before, list) or payload.basis is None or before != payload.body["tasks"]:
         return False
     now = {remote_id: address for address, remote_id in known.items()}
-    return digest({"tasks": by_address(before, now), **payload.basis}) == payload.fingerprint
+    return (digest({"tasks": by_address(before, addresses), **payload.basis})
+            == remote.fingerprint
+            and digest({"tasks": by_address(before, now), **payload.basis})
+            == payload.fingerprint)
 
 
 def by_address(tasks: list[Any], addresses: Mapping[str, str]) -> list[Any]:
