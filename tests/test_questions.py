@@ -260,3 +260,32 @@ def test_a_tampered_saved_plan_for_questions_and_rubrics_is_refused(
     assert message in result.err
     assert list(sdk.questions.list(include_archived=True)) == []
     assert list(sdk.rubrics.list()) == []
+
+
+def test_a_rater_task_changed_after_work_is_claimed_points_at_replace(
+        workdir, platform, run, sdk, http) -> None:
+    root = workdir("human-review")
+    assert apply(run, root, platform.url).code == 0
+    evaluation = _evaluation(sdk)
+    claimed = http.post(f"/_local/evaluations/{evaluation.id}/contributor-work",
+                        json={"alias": "rater", "state": "claimed"})
+    assert claimed.status_code == 200, claimed.text
+    edit(root / "specs" / "review.yaml", "label: Answer}", "label: The answer}")
+    shown = plan(run, root, platform.url).out
+    assert "  # Evaluation/support-answers-review will be updated in place" in shown
+    # A key that is not a letter of the message: what the key spells is redacted as ***.
+    failed = run("apply", str(root), "--endpoint", platform.url, "--auto-approve",
+                 env={"SGP_API_KEY": "test-key-0123456789", "SGP_ACCOUNT_ID": "default"})
+    assert failed.code == 1
+    assert ("contributor work on task 'rater' is already claimed: the evaluation's tasks can "
+            "no longer be added or changed; the platform keeps a task's configuration once "
+            "contributor work on it is claimed: run 'evalspec apply --replace "
+            "Evaluation/support-answers-review' to start the evaluation over (its answers are "
+            "archived with it)") in failed.out + failed.err
+    assert _tasks(_evaluation(sdk))["rater"]["layout"]["children"][1]["label"] == "Answer"
+    replaced = apply(run, root, platform.url, "--replace", "Evaluation/support-answers-review")
+    assert replaced.code == 0, replaced.out + replaced.err
+    after = _evaluation(sdk)
+    assert after.id != evaluation.id
+    assert _tasks(after)["rater"]["layout"]["children"][1]["label"] == "The answer"
+    assert plan(run, root, platform.url).out.startswith("No changes.")

@@ -123,6 +123,7 @@ async def add_task(evaluation_id: str, body: TaskAdd, request: Request, account:
         evaluation = get_evaluation(store, account, evaluation_id, include_archived=True)
         if evaluation["archived_at"]:
             raise HTTPException(400, "evaluation is archived")
+        _refuse_once_claimed(evaluation)
         [task] = _check_tasks([body.task])
         alias = task_alias(task)
         if any(task_alias(t) == alias for t in evaluation["tasks"]):
@@ -140,6 +141,7 @@ async def update_task(evaluation_id: str, alias: str, body: TaskConfiguration, r
         evaluation = get_evaluation(store, account, evaluation_id, include_archived=True)
         if evaluation["archived_at"]:
             raise HTTPException(400, "evaluation is archived")
+        _refuse_once_claimed(evaluation)
         for task in evaluation["tasks"]:
             if task_alias(task) == alias:
                 refused = task_problem({**task, "configuration": body.configuration})
@@ -154,3 +156,34 @@ async def update_task(evaluation_id: str, alias: str, body: TaskConfiguration, r
         evaluation.update(runs(evaluation["tasks"]))
         store.save(db, evaluation)
     return Renderer(request, account, ["tasks"]).one(evaluation)
+
+
+def _refuse_once_claimed(evaluation: dict[str, Any]) -> None:
+    """Tasks are added and changed only while no contributor work is claimed or done."""
+    claimed = evaluation.get("_contributor_work") or {}
+    if claimed:
+        alias, state = sorted(claimed.items())[0]
+        raise HTTPException(400, f"contributor work on task {alias!r} is already {state}: "
+                            "the evaluation's tasks can no longer be added or changed")
+
+
+class ContributorWork(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    alias: str
+    state: Literal["claimed", "completed"]
+
+
+@router.post("/_local/evaluations/{evaluation_id}/contributor-work")
+async def contributor_work(evaluation_id: str, body: ContributorWork, account: str = Account,
+                           store: Store = StoreDep) -> dict[str, Any]:
+    """The local platform's stand-in for raters: mark a contributor task's work claimed or
+    completed (the real platform learns it from its annotation queue). Not an SGP endpoint."""
+    with store.transaction() as db:
+        evaluation = get_evaluation(store, account, evaluation_id)
+        tasks = {task_alias(t): t for t in evaluation["tasks"]}
+        if tasks.get(body.alias, {}).get("task_type") != "contributor_evaluation.question":
+            raise HTTPException(400, f"evaluation has no contributor task {body.alias!r}")
+        evaluation["_contributor_work"] = {**(evaluation.get("_contributor_work") or {}),
+                                           body.alias: body.state}
+        store.save(db, evaluation)
+    return {"evaluation_id": evaluation_id, "alias": body.alias, "state": body.state}
