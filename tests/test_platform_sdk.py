@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 CHAT = {
     "task_type": "chat_completion",
     "alias": "answer",
@@ -154,3 +156,48 @@ def test_items_of_every_evaluation_without_an_evaluation_id(sdk) -> None:
     assert [(i.evaluation_id, i.data["q"]) for i in items] == [
         (made[0], "0.0"), (made[0], "0.1"), (made[0], "0.2"),
         (made[1], "1.0"), (made[1], "1.1"), (made[1], "1.2")]
+
+
+def test_items_export_in_every_format_and_the_schemas(sdk, platform) -> None:
+    """POST /v5/evaluation-items/export (direct; signed_url is a 501 without object storage)
+    and the evaluation and group schema endpoints, read through the SDK's own types."""
+    import csv
+    import io
+    import json
+    import time
+
+    import scale_gp_beta
+
+    evaluation = sdk.evaluations.create(evaluation={
+        "name": "e", "data": [{"q": "a", "meta": {"tag": "x"}}, {"q": "b", "meta": {"tag": "y"}}],
+        "tasks": [{"task_type": "chat_completion", "alias": "answer", "configuration": {
+            "model": "openai/gpt-4o", "messages": [{"role": "user", "content": "item.q"}]}}]})
+    while sdk.evaluations.retrieve(evaluation.id).status != "completed":
+        time.sleep(0.1)
+    items = [i.model_dump(mode="json") for i in sdk.evaluation_items.list(
+        evaluation_id=evaluation.id)]
+    exported = sdk.evaluation_items.export(evaluation_id=evaluation.id, export_format="json",
+                                           export_method="direct")
+    assert exported.filename == f"{evaluation.id}.json"
+    assert [i["id"] for i in json.loads(exported.content)] == [i["id"] for i in items]
+    lines = sdk.evaluation_items.export(evaluation_id=evaluation.id, export_format="jsonl",
+                                        export_method="direct").content.splitlines()
+    assert [json.loads(line)["data"]["q"] for line in lines] == ["a", "b"]
+    table = list(csv.DictReader(io.StringIO(sdk.evaluation_items.export(
+        evaluation_id=evaluation.id, export_format="csv", export_method="direct").content)))
+    assert [(r["data.q"], json.loads(r["data.meta"])) for r in table] == [
+        ("a", {"tag": "x"}), ("b", {"tag": "y"})]
+    assert table[0]["data.answer"] == items[0]["data"]["answer"]
+    with pytest.raises(scale_gp_beta.APIStatusError) as refused:
+        sdk.evaluation_items.export(evaluation_id=evaluation.id, export_method="signed_url")
+    assert refused.value.status_code == 501
+
+    schema = sdk.evaluations.retrieve_schema(evaluation.id)
+    assert schema.total_items == 2
+    assert [(f.field_name, f.data_type, f.source, f.item_count) for f in schema.fields] == [
+        ("answer", "string", "task_result_cache", 2), ("meta.tag", "string", "data", 2),
+        ("q", "string", "data", 2)]
+    group = sdk.evaluation_groups.create(name="g", evaluation_ids=[evaluation.id])
+    grouped = sdk.evaluation_groups.retrieve_schema(group.id)
+    assert grouped.evaluation_group_id == group.id
+    assert [s.evaluation_id for s in grouped.evaluation_schemas] == [evaluation.id]

@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         evaluation_items,
         evaluations,
         groups,
+        item_export,
         questions,
         tasks_v2,
     )
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(evaluation_items.router)
     app.include_router(groups.router)
     app.include_router(questions.router)
+    app.include_router(item_export.router)
     app.include_router(tasks_v2.router)
     app.add_exception_handler(tasks_v2.V2Error, tasks_v2.v2_error_response)
     app.add_exception_handler(NotJSON, not_json)

@@ -84,6 +84,7 @@ class EvaluationPatch(BaseModel):
 
 
 class FilterClause(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     key: str
     operator: Literal["==", "!=", ">=", "<=", "IN", "NOT_IN"]
     value: str
@@ -91,7 +92,10 @@ class FilterClause(BaseModel):
 
 
 class FilterBody(BaseModel):
-    filters: list[FilterClause] = Field(default_factory=list, max_length=10)
+    """The SDK's body: its filters (required; paging and views go in the query)."""
+
+    model_config = ConfigDict(extra="forbid")
+    filters: list[FilterClause] = Field(max_length=10)
 
 
 def _unprocessable(loc: list[Any], message: str) -> HTTPException:
@@ -291,6 +295,7 @@ async def create(body: EvaluationCreate, request: Request, account: str = Accoun
             # shell's EVALSPEC_LOCAL_MODEL_QUALITY) never change a finished evaluation.
             "_scoring": {"seed": request.app.state.settings.faults.seed,
                          "qualities": [list(q) for q in request.app.state.settings.model_quality]},
+            "_taxonomy": body.taxonomy_params or {},
         }
         stored = store.add(db, account, "evaluation", evaluation)
         store.insert(db, account, "evaluation.rows",
