@@ -156,3 +156,21 @@ def test_scaleapi_v2_reads_projects_batches_and_expanded_tasks(tasks_platform) -
                         headers={"Authorization": "Bearer k"})
     assert (missing.status_code, missing.json()) == (
         404, {"status_code": 404, "error": "project 'nope' not found"})
+
+
+def test_scaleapi_scale_client_get_tasks_reads_the_v1_envelope(tasks_platform) -> None:
+    """scaleapi's ScaleClient (the older client) pointed at the local platform's /v1: its
+    get_tasks pages through the docs envelope; a filter the local platform does not apply is
+    refused rather than ignored."""
+    import scaleapi
+
+    client = scaleapi.ScaleClient("live_test", api_instance_url=f"{tasks_platform.url}/v1")
+    tasks = list(client.get_tasks(project_name="My Test Project", limit=100))
+    assert len(tasks) == 251 and len({t.id for t in tasks}) == 251
+    assert client.get_tasks_count(project_name="My Test Project",
+                                  status=scaleapi.TaskStatus.Pending) == 1
+    page = client.tasks(project="Other", limit=2)
+    assert (len(page.docs), page.total, page.has_more, page.next_token is not None) == (
+        2, 3, True, True)
+    with pytest.raises(scaleapi.exceptions.ScaleException, match="does not filter on type"):
+        client.tasks(project="Other", type="imageannotation")

@@ -282,7 +282,33 @@ async def get_tasks(
     body: dict[str, Any] = {"tasks": page}
     if more:
         body["next_token"] = _encode(index)
+    if request.url.path.startswith("/v1/"):  # ScaleClient.tasks(): the older envelope
+        body = {"docs": page, "total": sum(map(matches, tasks)), "limit": size,
+                "offset": sum(map(matches, tasks[:start])), "has_more": more,
+                "next_token": body.get("next_token")}
     return JSONResponse(body)
+
+
+# ScaleClient.tasks() (and so get_tasks) filters scaleapi lets through that the local platform
+# does not apply: refused, so that a filter is never silently ignored.
+_UNFILTERED = ("type", "customer_review_status", "tags", "updated_before", "updated_after",
+               "unique_id", "start_time", "end_time", "created_before", "created_after")
+
+
+@router.get("/v1/tasks")
+async def get_tasks_v1(request: Request, project: str | None = None, batch: str | None = None,
+                       status: str | None = None, completed_after: str | None = None,
+                       completed_before: str | None = None, limit: str | None = None,
+                       next_token: str | None = None) -> JSONResponse:
+    """``GET /v1/tasks``, as scaleapi's ScaleClient reads it (``api_instance_url`` ending in
+    ``/v1``): the same tasks and filters, in the ``docs`` envelope with offsets."""
+    _authorise(request)
+    ignored = sorted(set(request.query_params) & set(_UNFILTERED))
+    if ignored:
+        raise _v2_error(400, f"the local platform does not filter on {', '.join(ignored)}")
+    return await get_tasks(request, project=project, batch=batch, status=status,
+                           completed_after=completed_after, completed_before=completed_before,
+                           limit=limit, next_token=next_token, expand=None, opts=None)
 
 
 @router.get("/v2/task")
