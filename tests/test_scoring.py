@@ -22,7 +22,8 @@ C, R = "the cat sat", "the cat sat on the mat"
     # no 4-gram in 3 words: counted as one, unmatched (add-one: 1/2, as NLTK's method2)
     ("bleu", math.exp(1 - 6 / 3) * math.exp((math.log(1) + math.log(3 / 3) + math.log(2 / 2)
                                              + math.log(1 / 2)) / 4)),
-    ("meteor", (10 * 1 * 0.5 / (0.5 + 9 * 1)) * (1 - 0.5 * (1 / 3) ** 3)),
+    # 3 matches; NLTK aligns "the" with the reference's last "the": 2 chunks, not 1
+    ("meteor", (10 * 1 * 0.5 / (0.5 + 9 * 1)) * (1 - 0.5 * (2 / 3) ** 3)),
 ])
 def test_metric_values(metric: str, expected: float) -> None:
     assert METRICS[metric](C, R) == pytest.approx(expected, abs=1e-9)
@@ -138,4 +139,51 @@ def test_bleu_matches_nltk_with_add_one_smoothing_on_many_pairs() -> None:
             expected = nltk_bleu.sentence_bleu([reference.split()], candidate.split(),
                                                smoothing_function=smoothing)
         assert bleu(candidate, reference) == pytest.approx(expected, abs=1e-12), (
+            candidate, reference)
+
+
+def test_meteor_matches_nltk_with_exact_matches_only_on_many_pairs() -> None:
+    """NLTK's meteor_score with its stemmer and WordNet replaced by ones that match nothing
+    but the word itself (the emulator matches exact words only; no WordNet data is needed):
+    the same alignment, fragmentation penalty and harmonic mean, repeated words included."""
+    nltk_meteor = pytest.importorskip("nltk.translate.meteor_score")
+    from evalspec.platform.scoring import meteor
+
+    class Itself:
+        def stem(self, word: str) -> str:
+            return word
+
+    class NoSynonyms:
+        def synsets(self, word: str, *args: object, **kwargs: object) -> list:
+            return []
+
+    for candidate, reference in _pairs(2000, 3) + [("the", "the cat"), ("cat", "dog"),
+                                                   ("a a a b", "b a a")]:
+        expected = nltk_meteor.meteor_score([reference.split()], candidate.split(),
+                                            stemmer=Itself(), wordnet=NoSynonyms())
+        assert meteor(candidate, reference) == pytest.approx(expected, abs=1e-12), (
+            candidate, reference)
+
+
+def test_token_f1_is_squad_normalisation_then_unigram_overlap_f1() -> None:
+    """Token F1 as the SQuAD evaluation script defines it (lowercase, punctuation and the
+    articles a/an/the removed, then F1 of the clipped unigram overlap), with the overlap F1
+    computed by Google's rouge-score (ROUGE-1's F-measure is that F1)."""
+    import re
+    import string
+
+    rouge_score = pytest.importorskip("rouge_score.rouge_scorer")
+    from evalspec.platform.scoring import token_f1
+
+    scorer = rouge_score.RougeScorer(["rouge1"], use_stemmer=False)
+
+    def normalise(text: str) -> str:  # the SQuAD v1.1 script's normalize_answer
+        text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+        return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+    pairs = _pairs(1000, 4) + [("The cat, the mat!", "a cat on an old mat"),
+                               ("An answer.", "the ANSWER")]
+    for candidate, reference in pairs:
+        expected = scorer.score(normalise(reference), normalise(candidate))["rouge1"].fmeasure
+        assert token_f1(candidate, reference) == pytest.approx(expected, abs=1e-12), (
             candidate, reference)

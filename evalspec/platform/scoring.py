@@ -24,7 +24,9 @@ The metrics, on lowercase word tokens (``\\w+``):
   brevity penalty (Papineni et al. 2002).
 - ``f1``: token F1 after removing punctuation and the articles a/an/the (as SQuAD does).
 - ``meteor``: METEOR with exact matches only (no stemming or synonyms): harmonic mean
-  10PR/(R+9P) times 1 - 0.5 (chunks/matches)^3 (Lavie & Agarwal 2007).
+  10PR/(R+9P) times 1 - 0.5 (chunks/matches)^3 (Lavie & Agarwal 2007), words aligned as
+  NLTK's ``meteor_score`` aligns exact matches (from the end of the candidate, so a repeated
+  word can cost a chunk the fewest-chunks alignment of the paper would not).
 - ``cosine_similarity``: cosine of term-count vectors (the platform uses embeddings; counts are
   the emulator's stand-in).
 """
@@ -113,12 +115,15 @@ def meteor(candidate: str, reference: str) -> float:
     c, r = tokens(candidate), tokens(reference)
     used = [False] * len(r)
     alignment: list[tuple[int, int]] = []
-    for i, word in enumerate(c):  # exact matches, left to right
-        for j, other in enumerate(r):
-            if not used[j] and other == word:
+    # Exact matches as NLTK aligns them: candidate words from the last, each with the last
+    # unused equal reference word; then in candidate order for the chunks.
+    for i in range(len(c) - 1, -1, -1):
+        for j in range(len(r) - 1, -1, -1):
+            if not used[j] and r[j] == c[i]:
                 used[j] = True
                 alignment.append((i, j))
                 break
+    alignment.sort()
     matches = len(alignment)
     if matches == 0:
         return 0.0
