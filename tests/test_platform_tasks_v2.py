@@ -174,3 +174,26 @@ def test_scaleapi_scale_client_get_tasks_reads_the_v1_envelope(tasks_platform) -
         2, 3, True, True)
     with pytest.raises(scaleapi.exceptions.ScaleException, match="does not filter on type"):
         client.tasks(project="Other", type="imageannotation")
+
+
+def test_model_parameters_only_when_opts_asks_and_unknown_opts_are_refused(
+        tasks_platform) -> None:
+    """Seed 000: opts lists the properties to include; scaleapi's own Option values."""
+    from scaleapi.api_client.v2 import ApiClient, Configuration, V2Api
+    from scaleapi.api_client.v2.models.option import Option
+
+    api = V2Api(ApiClient(Configuration(host=tasks_platform.url, access_token="live_test")))
+
+    def message(**kwargs):
+        [task] = api.get_tasks(project_name="Other", limit=1, **kwargs).tasks
+        return task.threads[0].turns[0].messages[1]
+
+    assert message().model_parameters is None
+    assert message(opts=[Option.MODEL_PARAMETERS]).model_parameters.model == (
+        "scale-gpt-1.5-turbo")
+    single = api.get_task(task_id="task_00300", opts=[Option.MODEL_PARAMETERS])
+    assert single.threads[0].turns[0].messages[1].model_parameters.temperature == 0.9
+    refused = get(tasks_platform, project_name="Other", opts="everything")
+    assert (refused.status_code, refused.json()["error"]) == (400, (
+        "opts: unknown option 'everything'; options: annotation_details, attachment_details, "
+        "model_parameters, submissions"))

@@ -60,6 +60,10 @@ def test_pull_writes_every_matching_task_as_served(v2, run, tmp_path) -> None:
     assert first["threads"][0]["turns"][0]["messages"][1]["annotations"][0] == {
         **completed[0]["threads"][0]["turns"][0]["messages"][1]["annotations"][0],
         "id": "thread_0.turn_0.m1.annotation0", "type": "integer"}
+    # The model behind each response is asked for (opts=model_parameters): without it the
+    # API leaves model_parameters out and a summary could not say which model was rated.
+    served = completed[0]["threads"][0]["turns"][0]["messages"][1]["model_parameters"]
+    assert first["threads"][0]["turns"][0]["messages"][1]["model_parameters"] == served
     assert not (tmp_path / "out.jsonl.pull-state.json").exists()
     assert "live_test_key" not in result.out + result.err
 

@@ -203,9 +203,12 @@ class TasksClient:
 
     async def pages(self, params: JSON, next_token: str | None = None
                     ) -> AsyncIterator[tuple[list[JSON], str | None]]:
-        """Pages of tasks with the token of the page after each (None after the last)."""
-        query = {k: v for k, v in params.items() if v is not None}
+        """Pages of tasks with the token of the page after each (None after the last). Each
+        message's ``model_parameters`` (the model a response came from) is asked for: the API
+        includes it only when ``opts`` names it."""
+        query: JSON = {k: v for k, v in params.items() if v is not None}
         query.setdefault("limit", 100)
+        query["opts"] = ["model_parameters"]  # a repeated parameter, as the API reads opts
         while True:
             if next_token:
                 query["next_token"] = next_token

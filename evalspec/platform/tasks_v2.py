@@ -197,10 +197,40 @@ def _named(value: Any) -> str | None:
     return name or ident
 
 
+OPTIONS = ("annotation_details", "attachment_details", "model_parameters", "submissions")
+
+
+def _options(opts: Sequence[str] | None) -> list[str]:
+    wanted = [v for o in opts or () for v in o.split(",") if v]
+    unknown = [o for o in wanted if o not in OPTIONS]
+    if unknown:
+        raise _v2_error(400, f"opts: unknown option {unknown[0]!r}; options: "
+                        f"{', '.join(OPTIONS)}")
+    return wanted
+
+
+def _without_model_parameters(threads: Any) -> Any:
+    """The threads with each message's ``model_parameters`` left out: a property the API
+    includes only when ``opts`` asks for it (seed 000)."""
+    if not isinstance(threads, list):
+        return threads
+    out = []
+    for thread in threads:
+        turns = [{**turn, "messages": [{k: v for k, v in m.items() if k != "model_parameters"}
+                                       if isinstance(m, dict) else m
+                                       for m in turn.get("messages") or []]}
+                 if isinstance(turn, dict) else turn for turn in thread.get("turns") or []]
+        out.append({**thread, "turns": turns} if isinstance(thread, dict) else thread)
+    return out
+
+
 def _render(task: dict[str, Any], expand: list[str],
-            tasks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+            tasks: list[dict[str, Any]] | None = None,
+            opts: Sequence[str] = ()) -> dict[str, Any]:
     out = dict(task)
     out.pop("account", None)  # the emulator's own field
+    if "model_parameters" not in opts and "threads" in out:
+        out["threads"] = _without_model_parameters(out["threads"])
     for field in ("project", "batch"):
         if field not in out:
             continue
@@ -241,7 +271,7 @@ async def get_tasks(
     expand: list[str] | None = Query(None), opts: list[str] | None = Query(None),
 ) -> JSONResponse:
     account = _authorise(request)
-    del opts  # every task already carries its annotations and parameters
+    options = _options(opts)
     project_name, batch_name = project_name or project, batch_name or batch
     size = _limit(limit)
     if not any((project_id, project_name, batch_id, batch_name)):
@@ -276,7 +306,7 @@ async def get_tasks(
     index = start
     while index < len(tasks) and len(page) < size:
         if matches(tasks[index]):
-            page.append(_render(tasks[index], wanted, visible))
+            page.append(_render(tasks[index], wanted, visible, options))
         index += 1
     more = any(matches(t) for t in tasks[index:])  # stops at the first match
     body: dict[str, Any] = {"tasks": page}
@@ -299,7 +329,8 @@ _UNFILTERED = ("type", "customer_review_status", "tags", "updated_before", "upda
 async def get_tasks_v1(request: Request, project: str | None = None, batch: str | None = None,
                        status: str | None = None, completed_after: str | None = None,
                        completed_before: str | None = None, limit: str | None = None,
-                       next_token: str | None = None) -> JSONResponse:
+                       next_token: str | None = None,
+                       opts: list[str] | None = Query(None)) -> JSONResponse:
     """``GET /v1/tasks``, as scaleapi's ScaleClient reads it (``api_instance_url`` ending in
     ``/v1``): the same tasks and filters, in the ``docs`` envelope with offsets."""
     _authorise(request)
@@ -308,13 +339,13 @@ async def get_tasks_v1(request: Request, project: str | None = None, batch: str 
         raise _v2_error(400, f"the local platform does not filter on {', '.join(ignored)}")
     return await get_tasks(request, project=project, batch=batch, status=status,
                            completed_after=completed_after, completed_before=completed_before,
-                           limit=limit, next_token=next_token, expand=None, opts=None)
+                           limit=limit, next_token=next_token, expand=None, opts=opts)
 
 
 @router.get("/v2/task")
 async def get_task(request: Request, task_id: str, expand: list[str] | None = Query(None),
              opts: list[str] | None = Query(None)) -> JSONResponse:
-    return _one_task(request, task_id, expand)
+    return _one_task(request, task_id, expand, opts)
 
 
 @router.get("/v2/task/{task_id}")
@@ -322,16 +353,18 @@ async def get_task_by_path(request: Request, task_id: str,
                            expand: list[str] | None = Query(None),
                            opts: list[str] | None = Query(None)) -> JSONResponse:
     """scaleapi's ``get_task`` asks for the task in the path."""
-    return _one_task(request, task_id, expand)
+    return _one_task(request, task_id, expand, opts)
 
 
-def _one_task(request: Request, task_id: str, expand: list[str] | None) -> JSONResponse:
+def _one_task(request: Request, task_id: str, expand: list[str] | None,
+              opts: list[str] | None) -> JSONResponse:
     account = _authorise(request)
     wanted = [v for e in expand or () for v in e.split(",") if v]
+    options = _options(opts)
     visible = [t for t in request.app.state.tasks if _account(t) == account]
     for task in visible:
         if task["task_id"] == task_id:
-            return JSONResponse(_render(task, wanted, visible))
+            return JSONResponse(_render(task, wanted, visible, options))
     raise _v2_error(404, f"task {task_id!r} not found")
 
 
