@@ -42,7 +42,7 @@ def test_missing_path(run, tmp_path) -> None:
 def test_usage_errors_exit_1(run) -> None:
     result = run("validate", "--format", "xml", str(EXAMPLES / "sweep"))
     assert result.code == 1
-    assert "Invalid value for '--format': 'xml' is not one of 'text', 'json'." in result.err
+    assert "Invalid value for '--format': 'xml' is not one of 'text', 'json', 'github'." in result.err
 
 
 def test_json_summary_on_success(run) -> None:
@@ -232,3 +232,23 @@ def test_no_help_shows_a_literal_backslash_b(run) -> None:
     for path in commands(cli):
         shown = run(*path, "--help").out
         assert "\\b" not in shown, path
+
+
+def test_problems_as_github_annotations(project, run, monkeypatch) -> None:
+    """validate and plan --format github: one workflow command per problem, on the file and
+    line of the diff; text escaped as the runner reads it (%, newlines; : and , in the
+    file property); paths relative to GITHUB_WORKSPACE when the project is inside it."""
+    root = project({"specs/a,b.yaml": "kind: Evaluation\nname: e\ndata: [{q: 1}]\ntasks:\n"
+                    "  - task_type: chat_completion\n    configuration:\n"
+                    "      model: openai/gpt-4o\n      messages: [{role: user, content: hi}]\n"
+                    "      tempreature: 0.5\n"})
+    result = run("validate", "--format", "github", cwd=root)
+    assert result.code == 1
+    assert result.out == (
+        "::error file=specs/a%2Cb.yaml,line=9,col=7,title=evalspec::"
+        "$.tasks[0].configuration.tempreature: unknown key 'tempreature' (did you mean "
+        "'temperature'?)\nFound 1 error in 1 file.\n")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(root.parent))
+    planned = run("plan", "--format", "github", "--endpoint", "local", cwd=root)
+    assert planned.code == 1
+    assert planned.out.startswith(f"::error file={root.name}/specs/a%2Cb.yaml,line=9,col=7,")

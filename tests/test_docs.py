@@ -28,7 +28,11 @@ def test_setting_up_messages(workdir, tmp_path, run, monkeypatch) -> None:
     quoted(run("plan", str(outside)).err.replace(str(outside), "<dir>"))
     quoted(run("plan", str(root), "--endpoint", "http://127.0.0.1:9", env=ENV).err
            .replace("/v5/evaluations:", "/v5/datasets:")
-           .replace("/v5/evaluation-groups:", "/v5/datasets:"))
+           .replace("/v5/evaluation-groups:", "/v5/datasets:")
+           .replace("/v5/questions:", "/v5/datasets:").replace("/v5/rubrics:", "/v5/datasets:"))
+    local = tmp_path / "in-ci"
+    copy_example("quickstart", local)
+    quoted(run("plan", str(local), env={"CI": "true"}).err)
 
 
 def test_spec_messages(workdir, run, tmp_path) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from jsonschema import Draft202012Validator
 
 from evalspec.spec import models, tasks
@@ -63,3 +64,45 @@ def test_committed_spec_reference_is_generated_from_the_schema(run) -> None:
         "'evalspec schema --reference > docs/spec-reference.md'")
     for name in ("ProjectConfig", "Dataset", "Evaluation", "EvaluationGroup", "Policy"):
         assert f"\n## {name}\n" in committed
+
+
+def _patterns(node, path="$"):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield path, value
+            elif key == "patternProperties" and isinstance(value, dict):
+                yield from ((f"{path}.patternProperties", k) for k in value)
+            yield from _patterns(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _patterns(value, f"{path}[{i}]")
+
+
+def test_every_pattern_in_the_published_schemas_is_ecma_262() -> None:
+    """JSON Schema's patterns are ECMA-262 regular expressions: check-jsonschema and
+    JavaScript validators refuse Python-only syntax such as an inline (?m) flag, and with it the
+    whole schema. Compiled with regress, the engine check-jsonschema uses."""
+    import json
+
+    regress = pytest.importorskip("regress")
+    found = 0
+    for schema in sorted((ROOT / "schemas").glob("*.json")):
+        for path, pattern in _patterns(json.loads(schema.read_text(encoding="utf-8"))):
+            found += 1
+            try:
+                regress.Regex(pattern)
+            except Exception as exc:  # regress raises its own error type
+                pytest.fail(f"{schema.name} {path}: {pattern!r} is not ECMA-262: {exc}")
+    assert found > 10
+
+
+def test_the_function_pattern_finds_a_def_on_any_line() -> None:
+    import re
+
+    from evalspec.spec.fields import FUNCTION_PATTERN
+
+    assert re.search(FUNCTION_PATTERN, "def score(item):\n    return 1")
+    assert re.search(FUNCTION_PATTERN, "import re\n\nasync def score(item):\n    return 1")
+    assert not re.search(FUNCTION_PATTERN, "x = 1  # def f(")
+    assert not re.search(FUNCTION_PATTERN, "undef f(x)")

@@ -75,6 +75,7 @@ def _action(command: str, project: Path, tmp_path: Path, *args: str, raw_args: s
            plan_file or str(tmp_path / "plan.json"),
            "ARGS": " ".join(args) if raw_args is None else raw_args, "NO_COLOR": "1",
            "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(output),
+           "GITHUB_WORKSPACE": str(tmp_path),
            "GITHUB_STEP_SUMMARY": str(summary), "PATH": f"{BIN}:{os.environ['PATH']}"}
     done = subprocess.run(["bash", "-e", "-c", _action_script()], cwd=project, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -119,7 +120,7 @@ def test_the_action_never_renders_a_plan_it_did_not_make(tmp_path, run) -> None:
     code, outputs, log = _action("plan", project, tmp_path, "--endpoint", "local")
     assert (code, outputs) == (1, {"exitcode": "1"})
     assert not made.exists() and not (tmp_path / "summary").exists()
-    assert "specs/broken.yaml:3:1" in log
+    assert "::error file=proj/specs/broken.yaml,line=3,col=1," in log
 
 
 def test_the_action_splits_args_like_a_shell_and_never_runs_them(tmp_path, run) -> None:
@@ -186,3 +187,37 @@ def test_pre_commit_hook_runs_validate() -> None:
     [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert (hook["id"], hook["entry"], hook["pass_filenames"]) == (
         "evalspec-validate", "evalspec validate", False)
+
+
+def test_in_ci_the_embedded_platform_is_used_only_when_asked_for(tmp_path, run,
+                                                                 platform) -> None:
+    """`init` writes `endpoint: local`; in CI that would plan and apply against a throwaway
+    platform on the runner and go green: refused, naming EVALSPEC_ENDPOINT."""
+    project = tmp_path / "proj"
+    assert run("init", str(project)).code == 0
+    refused = run("plan", cwd=project, env={"CI": "true"})
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err == (
+        "Error: evalspec.yaml says 'endpoint: local', and this is CI (CI is set): that would "
+        "plan and apply against a throwaway platform on this machine and pass while changing "
+        "nothing real. Set EVALSPEC_ENDPOINT to the platform's URL (a repository variable), or "
+        "pass --endpoint local if the embedded platform is what you mean\n")
+    assert run("apply", "--auto-approve", cwd=project, env={"CI": "true"}).code == 1
+    assert not (project / ".evalspec" / "local.db").exists()
+    asked = run("plan", "--endpoint", "local", cwd=project, env={"CI": "true"})
+    assert asked.code == 0, asked.err
+    real = run("plan", cwd=project, env={"CI": "true", "EVALSPEC_ENDPOINT": platform.url,
+                                         "SGP_API_KEY": "k", "SGP_ACCOUNT_ID": "default"})
+    assert real.code == 0, real.err
+    assert run("plan", cwd=project, env={"CI": "false"}).code == 0
+
+
+def test_the_action_marks_spec_problems_on_the_diff(tmp_path, run) -> None:
+    project = tmp_path / "proj"
+    assert run("init", str(project)).code == 0
+    edit(project / "specs" / "qa.yaml", "alias: answer", "alias: answer\n    aliass: x")
+    code, outputs, log = _action("validate", project, tmp_path)
+    assert (code, outputs["exitcode"]) == (1, "1")
+    assert "::error file=proj/specs/qa.yaml,line=" in log, log
+    code, outputs, log = _action("plan", project, tmp_path, "--endpoint", "local")
+    assert code == 1 and "::error file=proj/specs/qa.yaml,line=" in log, log

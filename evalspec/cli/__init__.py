@@ -36,11 +36,13 @@ def cli(debug: bool) -> None:
 
     \b
     Start with:
-      evalspec validate examples/sweep        check a project offline
-      evalspec plan examples/sweep            what apply would change (here: the
+      evalspec init my-evals && cd my-evals   a project to start from (specs, data,
+                                              prompts, a CI workflow)
+      evalspec validate                       check it offline
+      evalspec plan                           what apply would change (here: the
                                               embedded local platform, no account)
-      evalspec apply examples/sweep           make it so, after you say yes
-      evalspec status examples/sweep --watch  follow the evaluations it launched
+      evalspec apply                          make it so, after you say yes
+      evalspec status --watch                 follow the evaluations it launched
       evalspec schema > evalspec.schema.json  the JSON Schema for your editor
     """
 

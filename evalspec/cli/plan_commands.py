@@ -169,9 +169,11 @@ def _save(out: Path, text: str) -> None:
 @click.command()
 @project_options
 @endpoint_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "github"]),
               default="text", show_default=True,
-              help="Human-readable, the versioned JSON document, or Markdown for a PR comment.")
+              help="Human-readable, the versioned JSON document, Markdown for a PR comment, "
+              "or github: the text plan, with spec problems as GitHub annotations that mark "
+              "the pull request's diff.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also save the plan (JSON) to apply exactly it later.")
 @click.option("--target", "targets", multiple=True, metavar="ADDR_OR_GLOB",
@@ -206,7 +208,7 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         state, result = run_async(_load_and_plan(path, cli_vars, var_files, endpoint,
                                                    targets, replace))
     except SpecError as exc:
-        return _report_problems(exc, "text")
+        return _report_problems(exc, "github" if fmt == "github" else "text")
     if result.errors:
         for error in result.errors:
             click.echo(f"Error: {one_line(error)}", err=True)

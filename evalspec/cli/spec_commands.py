@@ -51,6 +51,8 @@ def _report_problems(exc: SpecError, fmt: str) -> int:
 
     if fmt == "json":
         click.echo(output.validate_json(None, exc.problems, exc.warnings))
+    elif fmt == "github":
+        click.echo(output.problems_github(exc.problems, exc.warnings))
     else:
         click.echo(output.problems_text(exc.problems, exc.warnings), err=True)
     return EXIT_ERROR
@@ -59,14 +61,18 @@ def _report_problems(exc: SpecError, fmt: str) -> int:
 def _warn(state: DesiredState, fmt: str) -> None:
     from evalspec.spec import output
 
-    if state.warnings and fmt != "json":
+    if state.warnings and fmt == "github":
+        click.echo(output.problems_github([], state.warnings))
+    elif state.warnings and fmt != "json":
         click.echo(output.problems_text([], state.warnings), err=True)
 
 
 @click.command()
 @project_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Problems as lines, or one JSON document on stdout.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="Problems as lines, one JSON document on stdout, or "
+              "GitHub annotations (::error file=...,line=...::) that mark a pull request's "
+              "diff.")
 def validate(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...], fmt: str) -> int:
     """Check a project offline: YAML, templates, matrix expansion, schema, references, policy.
 
@@ -79,6 +85,7 @@ def validate(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
       evalspec validate
       evalspec validate examples/sweep --var models='[openai/gpt-4o]'
       evalspec validate --format json | jq '.errors[].message'
+      evalspec validate --format github         # in a GitHub Actions step
     """
     from evalspec.spec import output
 

@@ -64,6 +64,13 @@ def resolve_endpoint(option: str | None, configured: str | None,
                           (env.get("SGP_CLIENT_BASE_URL"), "SGP_CLIENT_BASE_URL"),
                           (configured, "evalspec.yaml")):
         if value:
+            if value == LOCAL and source == "evalspec.yaml" and in_ci(env):
+                raise UsageError(
+                    "evalspec.yaml says 'endpoint: local', and this is CI (CI is set): that "
+                    "would plan and apply against a throwaway platform on this machine and "
+                    "pass while changing nothing real. Set EVALSPEC_ENDPOINT to the "
+                    "platform's URL (a repository variable), or pass --endpoint local if the "
+                    "embedded platform is what you mean")
             return Endpoint(_check_url(value, source), source)
     if env.get("SGP_API_KEY"):
         return Endpoint(PRODUCTION_URL, "SGP_API_KEY is set")
@@ -71,6 +78,12 @@ def resolve_endpoint(option: str | None, configured: str | None,
         "no platform endpoint: pass --endpoint URL (or --endpoint local for the embedded "
         "platform), set EVALSPEC_ENDPOINT, or set 'endpoint' in evalspec.yaml"
     )
+
+
+def in_ci(environ: Mapping[str, str]) -> bool:
+    """Whether this runs in CI: ``CI`` set to anything but empty, 0 or false (GitHub Actions,
+    GitLab and most others set CI=true)."""
+    return environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _check_url(value: str, source: str) -> str:

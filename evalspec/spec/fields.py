@@ -30,7 +30,8 @@ TEMPLATE_PATTERN = r"\$\{\{"
 ENDPOINT_PATTERN = r"^(local|https://[^\s@/]+(/\S*)?|http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/\S*)?)$"
 RESERVED_TAG_PATTERN = r"^evalspec[:.]"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-FUNCTION_PATTERN = r"(?m)^\s*(async\s+)?def\s+\w+\s*\("
+# ECMA-262 as JSON Schema names it: no inline flags, so "at a line's start" is spelled out.
+FUNCTION_PATTERN = r"(^|\n)\s*(async\s+)?def\s+\w+\s*\("
 
 PATTERN_MESSAGES = {
     NAME_PATTERN: "must be 1-128 characters of letters, digits, '.', '_' or '-', starting "

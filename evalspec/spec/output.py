@@ -51,6 +51,50 @@ def problems_text(errors: list[Problem], warnings: list[Problem]) -> str:
     return "\n".join(lines)
 
 
+def _workflow_data(text: str) -> str:
+    """A workflow command's message, escaped as GitHub's runner reads it."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _workflow_property(text: str) -> str:
+    return _workflow_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _in_repository(file: str) -> str:
+    """A problem's file as the repository names it: relative to GITHUB_WORKSPACE when it is
+    inside it (a project in a subdirectory), else as given."""
+    import os
+    from pathlib import Path
+
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if not workspace:
+        return file
+    try:
+        return Path(file).resolve().relative_to(Path(workspace).resolve()).as_posix()
+    except (OSError, ValueError):
+        return file
+
+
+def problems_github(errors: list[Problem], warnings: list[Problem]) -> str:
+    """Each problem as a GitHub workflow command (``::error file=...,line=...,col=...::``), so
+    that a pull request shows it on the line of the diff; then the count as text."""
+    from evalspec.errors import format_path
+
+    lines = []
+    for problem in [*warnings, *errors]:
+        level = "warning" if problem.severity == "warning" else "error"
+        where = f"file={_workflow_property(_in_repository(problem.location.file))}"
+        if problem.location.line:
+            where += f",line={problem.location.line},col={problem.location.column}"
+        text = (f"{format_path(problem.path)}: {problem.message}" if problem.path
+                else problem.message)
+        lines.append(f"::{level} {where},title=evalspec::{_workflow_data(one_line(text))}")
+    if errors:
+        files = len({p.location.file for p in errors})
+        lines.append(f"Found {_plural(len(errors), 'error')} in {_plural(files, 'file')}.")
+    return "\n".join(lines)
+
+
 def validate_json(state: DesiredState | None, errors: list[Problem],
                   warnings: list[Problem]) -> str:
     doc: dict[str, Any] = {
