@@ -42,3 +42,29 @@ def test_shell_completion(run) -> None:
         env={**os.environ, "COMP_WORDS": "evalspec pl", "COMP_CWORD": "1",
              "_EVALSPEC_COMPLETE": "bash_complete"})
     assert completed.stdout.split() == ["plain,plan"]
+
+
+@pytest.mark.parametrize(("flag", "environ", "terminal", "colour"), [
+    (False, {}, True, True),
+    (False, {}, False, False),
+    (True, {}, True, False),                                  # --no-color
+    (False, {"NO_COLOR": "1"}, True, False),
+    (False, {"NO_COLOR": ""}, True, True),                    # empty: not set (no-color.org)
+    (False, {"TERM": "dumb"}, True, False),
+    (False, {"FORCE_COLOR": "1"}, False, True),               # force-color.org: a pipe too
+    (False, {"FORCE_COLOR": ""}, False, False),
+    (False, {"FORCE_COLOR": "1", "TERM": "dumb"}, False, True),
+    (False, {"FORCE_COLOR": "1", "NO_COLOR": "1"}, True, False),  # asked not to: not
+    (True, {"FORCE_COLOR": "1"}, True, False),
+])
+def test_colour_follows_the_conventions(flag, environ, terminal, colour) -> None:
+    from evalspec.cli.plan_commands import use_colour
+
+    assert use_colour(flag, environ, terminal) is colour
+
+
+def test_force_color_colours_a_plan_in_a_pipe(workdir, run) -> None:
+    root = workdir("quickstart")
+    plain = run("plan", str(root), "--endpoint", "local")
+    forced = run("plan", str(root), "--endpoint", "local", env={"FORCE_COLOR": "1"})
+    assert "\x1b[" not in plain.out and "\x1b[32m" in forced.out

@@ -1763,3 +1763,54 @@ def test_a_target_that_matches_nothing_is_an_error_not_no_changes(workdir, platf
     assert matched.code == 0 and "Plan: 5 to create" in matched.out  # 4 and their dataset
     applied = apply(run, root, platform.url, "--target", "Nothing/here")
     assert applied.code == 1 and "--target Nothing/here: no address" in applied.err
+
+
+def test_destroy_a_target_only_with_json_events(workdir, platform, run) -> None:
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    before = {e["metadata"]["evalspec.address"] for e in owned(platform, "support-sweep")}
+    result = run("destroy", str(root), "--endpoint", platform.url, "--auto-approve",
+                 "--target", "Evaluation/faq-openai-gpt-4o-t*", "--format", "json", env=ENV)
+    assert result.code == 0, result.err
+    events = [json.loads(line) for line in result.out.splitlines()]
+    archived = sorted(e["address"] for e in events if e["event"] == "action")
+    assert archived == ["Evaluation/faq-openai-gpt-4o-t0.0", "Evaluation/faq-openai-gpt-4o-t0.7"]
+    assert all(e["status"] == "done" for e in events if e["event"] == "action")
+    assert events[-1]["event"] == "summary"
+    after = {e["metadata"]["evalspec.address"] for e in owned(platform, "support-sweep")}
+    assert before - after == set(archived)
+    none = run("destroy", str(root), "--endpoint", platform.url, "--auto-approve",
+               "--target", "Evaluation/nope*", env=ENV)
+    assert none.code == 1 and "--target Evaluation/nope*: no address" in none.err
+
+
+def test_state_rm_disowns_without_archiving(workdir, platform, sdk, run) -> None:
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    [evaluation] = [e for e in owned(platform, "support-sweep")
+                    if e["metadata"]["evalspec.address"] == "Evaluation/faq-openai-gpt-4o-t0.0"]
+    [group] = sdk.evaluation_groups.list()
+    result = run("state", "rm", "EvaluationGroup/faq-sweep", str(root), "--endpoint",
+                 platform.url, "--auto-approve", env=ENV)
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[-1] == (
+        "Removed evalspec's marks from 1 object at EvaluationGroup/faq-sweep.")
+    kept = sdk.evaluation_groups.retrieve(group.id)
+    assert kept.deleted_at is None and "evalspec:support-sweep" not in kept.tags
+    assert not [k for k in (kept.metadata or {}) if k.startswith("evalspec.")]
+    assert len([m for m in kept.members if not m.deleted_at]) == 6  # members kept
+    assert run("state", "rm", "Evaluation/faq-openai-gpt-4o-t0.0", str(root), "--endpoint",
+               platform.url, "--auto-approve", env=ENV).code == 0
+    after = sdk.evaluations.retrieve(evaluation["id"])
+    assert after.archived_at is None and after.tags == ["team:support", "sweep"]
+    assert not [k for k in after.metadata if k.startswith("evalspec.")]
+    listed = run("state", "list", str(root), "--endpoint", platform.url, env=ENV).out
+    assert evaluation["id"] not in listed and group.id not in listed
+    replanned = plan_json(run, root, platform.url)
+    # still in the specs: the next plan makes new ones beside the disowned objects
+    assert sorted((a["action"], a["address"]) for a in replanned["actions"]) == [
+        ("create", "Evaluation/faq-openai-gpt-4o-t0.0"), ("create", "EvaluationGroup/faq-sweep")]
+    missing = run("state", "rm", "Evaluation/nope", str(root), "--endpoint", platform.url,
+                  "--auto-approve", env=ENV)
+    assert missing.code == 1 and "no live object of project 'support-sweep' at Evaluation/nope" \
+        in missing.err

@@ -107,7 +107,8 @@ async def _planned(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, co
     if result.errors or not result.actions:
         return result, [], False
     if show and fmt == "text":
-        click.echo(render_text(result, use_colour(no_color)), nl=False)
+        click.echo(render_text(result, use_colour(no_color)), nl=False,
+                   color=use_colour(no_color))
     if confirm:
         if not sys.stdin.isatty():
             raise UsageError(f"{command} needs confirmation: run it in a terminal, or pass "
@@ -143,7 +144,7 @@ async def _planned(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, co
         if colour and outcome.status != "done":
             text = click.style(text, fg="red" if outcome.status == "failed" else "yellow")
         if bar is None:
-            click.echo(text)
+            click.echo(text, color=colour)
         else:
             bar.report(text, outcome.status == "done")
 
@@ -357,19 +358,26 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
 @click.option("--auto-approve", is_flag=True, help="Archive without asking (for CI).")
 @click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 64),
               help="How many archives run at once.")
+@click.option("--target", "targets", multiple=True, metavar="ADDR_OR_GLOB",
+              help="Archive only these addresses. Repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Lines for people, or NDJSON events for programs.")
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
 @lock_option
 def destroy(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
-            endpoint: str | None, auto_approve: bool, parallelism: int, no_color: bool,
-            lock_timeout: float, use_lock: bool) -> int:
-    """Archive everything the project owns on the platform.
+            endpoint: str | None, auto_approve: bool, parallelism: int,
+            targets: tuple[str, ...], fmt: str, no_color: bool, lock_timeout: float,
+            use_lock: bool) -> int:
+    """Archive everything the project owns on the platform (or only --target addresses).
 
-    Plans the archive of every owned evaluation, group and dataset, shows it, and asks for
-    'yes' (or --auto-approve). Objects without the project's ownership tag are never touched.
+    Plans the archive of every owned evaluation, group, dataset, question and rubric, shows
+    it, and asks for 'yes' (or --auto-approve). Objects without the project's ownership marks
+    are never touched.
 
     \b
-    Example:
+    Examples:
       evalspec destroy --endpoint local
+      evalspec destroy --target 'Evaluation/faq-*' --auto-approve --format json
     """
     import dataclasses
 
@@ -385,15 +393,15 @@ def destroy(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         from evalspec.plan.diff import DESTROY_REASON
         from evalspec.plan.planner import make_plan
 
-        return await make_plan(empty, client, url, protected=protected,
+        return await make_plan(empty, client, url, targets, protected=protected,
                                archive_reason=DESTROY_REASON)
 
     result, outcomes, interrupted = run_async(_run(
         client, make, confirm=not auto_approve, show=True, parallelism=parallelism,
-        fmt="text", no_color=no_color,
+        fmt=fmt, no_color=no_color,
         lock=LockSettings(state.project, lock_timeout if use_lock else None, "destroy"),
         shown_warnings=_spec_warnings(state)))
-    return _finish(result, outcomes, interrupted, "text", "destroy")
+    return _finish(result, outcomes, interrupted, fmt, "destroy")
 
 
 COMMANDS = [apply, destroy]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,8 +81,19 @@ def _spec_warnings(state: DesiredState) -> frozenset[str]:
     return frozenset(str(w) for w in state.warnings)
 
 
-def use_colour(no_color: bool) -> bool:
-    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+def use_colour(no_color: bool, environ: Mapping[str, str] | None = None,
+               terminal: bool | None = None) -> bool:
+    """Colour on stdout, by the common conventions, first that applies: ``--no-color``; a
+    non-empty NO_COLOR (no-color.org) turns it off; a non-empty FORCE_COLOR (force-color.org)
+    turns it on, terminal or not; TERM=dumb turns it off; otherwise a terminal has it."""
+    env = os.environ if environ is None else environ
+    if no_color or env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    if env.get("TERM") == "dumb":
+        return False
+    return sys.stdout.isatty() if terminal is None else terminal
 
 
 def _early_reader(path: Path, endpoint: str | None) -> tuple[SGPClient, str, str] | None:
@@ -224,7 +235,8 @@ def plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         click.echo(render_markdown(result), nl=False)
     else:
         _more_warnings(result, _spec_warnings(state))
-        click.echo(render_text(result, use_colour(no_color)), nl=False)
+        click.echo(render_text(result, use_colour(no_color)), nl=False,
+                   color=use_colour(no_color))
         if out is not None:
             click.echo(f"\nSaved the plan to {out}; run 'evalspec apply {out}' to apply "
                        "exactly this plan.")
@@ -261,7 +273,8 @@ def show(planfile: Path, fmt: str, no_color: bool) -> int:
     else:
         click.echo(f"Plan for project {one_line(repr(saved.project))} on "
                    f"{one_line(saved.endpoint)}\n")
-        click.echo(render_text(saved, use_colour(no_color)), nl=False)
+        click.echo(render_text(saved, use_colour(no_color)), nl=False,
+                   color=use_colour(no_color))
     return EXIT_OK
 
 

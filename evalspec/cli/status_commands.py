@@ -277,6 +277,61 @@ def state_show(address: str, path: Path, endpoint: str | None) -> int:
     return EXIT_OK
 
 
+@state.command("rm")
+@click.argument("address")
+@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
+@endpoint_option
+@click.option("--auto-approve", is_flag=True, help="Do it without asking (for CI).")
+def state_rm(address: str, path: Path, endpoint: str | None, auto_approve: bool) -> int:
+    """Stop managing the live objects at ADDRESS, without archiving them.
+
+    Removes evalspec's marks (the tag evalspec:<project>, evalspec.* tags and metadata, a
+    question's evalspec:<project>/ name prefix) and changes nothing else: the object stays on
+    the platform, and plan no longer sees it. Remove it from the specs too, or the next plan
+    creates a new one at that address. Archived objects at the address keep their marks.
+
+    \b
+    Example:
+      evalspec state rm Evaluation/legacy-baseline --auto-approve
+    """
+    from evalspec.apply.disown import disown
+
+    identity, client = _connect(path, endpoint)
+
+    async def run() -> list[Any]:
+        from evalspec.plan.refresh import refresh
+
+        try:
+            actual = await refresh(client, identity.project)
+            live = [r for r in actual.objects if r.address == address and not r.archived]
+            if not live:
+                known = sorted({r.address for r in actual.objects})
+                from evalspec.spec.template import suggest
+
+                raise UsageError(f"no live object of project {identity.project!r} at "
+                                 f"{address}{suggest(address, known)}")
+            for remote in live:
+                click.echo(one_line(f"{remote.address} ({remote.id}) will stay on the "
+                                    "platform, no longer managed by evalspec"))
+            if not auto_approve:
+                if not sys.stdin.isatty():
+                    raise UsageError("state rm needs confirmation: run it in a terminal, or "
+                                     "pass --auto-approve")
+                if click.prompt("Remove evalspec's marks? Only 'yes' will be accepted",
+                                default="", show_default=False) != "yes":
+                    raise UsageError("state rm cancelled; nothing changed")
+            for remote in live:
+                await disown(client, remote, identity.project)
+            return live
+        finally:
+            await client.aclose()
+
+    removed = run_async(run())
+    click.echo(f"Removed evalspec's marks from {len(removed)} object"
+               f"{'s' if len(removed) != 1 else ''} at {one_line(address)}.")
+    return EXIT_OK
+
+
 async def _refresh(client: Any, project: str) -> Any:
     from evalspec.plan.refresh import refresh
 
