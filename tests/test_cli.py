@@ -42,7 +42,8 @@ def test_missing_path(run, tmp_path) -> None:
 def test_usage_errors_exit_1(run) -> None:
     result = run("validate", "--format", "xml", str(EXAMPLES / "sweep"))
     assert result.code == 1
-    assert "Invalid value for '--format': 'xml' is not one of 'text', 'json', 'github'." in result.err
+    assert ("Invalid value for '--format': 'xml' is not one of 'text', 'json', 'github'."
+            in result.err)
 
 
 def test_json_summary_on_success(run) -> None:
