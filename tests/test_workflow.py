@@ -177,6 +177,12 @@ def test_the_workflow_plans_on_pull_requests_applies_on_merge_and_checks_drift()
     comment = next(s for s in jobs["plan"]["steps"] if "github-script" in s.get("uses", ""))
     assert f'const marker = "{MARKER}";' in comment["with"]["script"]
     assert "updateComment" in comment["with"]["script"]
+    report = next(s for s in jobs["check"]["steps"] if "github-script" in s.get("uses", ""))
+    assert 'const marker = "<!-- evalspec-check -->";' in report["with"]["script"]
+    assert "updateComment" in report["with"]["script"]  # one comment, updated in place
+    [find] = [s for s in jobs["apply"]["steps"] if s.get("id") == "reviewed"]
+    assert "--jq '.[0].head.sha // empty'" in find["run"]  # the merged head commit's plan
+    assert '--commit "$head"' in find["run"] and "--branch" not in find["run"]
     downloads = [s for s in jobs["apply"]["steps"] if "download-artifact" in s.get("uses", "")]
     assert downloads[0]["with"]["name"] == "evalspec-plan"
     assert jobs["drift"]["if"] == ("github.event_name == 'schedule' || github.event_name == "
@@ -221,3 +227,16 @@ def test_the_action_marks_spec_problems_on_the_diff(tmp_path, run) -> None:
     assert "::error file=proj/specs/qa.yaml,line=" in log, log
     code, outputs, log = _action("plan", project, tmp_path, "--endpoint", "local")
     assert code == 1 and "::error file=proj/specs/qa.yaml,line=" in log, log
+
+
+def test_validate_says_when_the_projects_schema_file_is_stale(tmp_path, run) -> None:
+    project = tmp_path / "proj"
+    assert run("init", str(project)).code == 0
+    assert run("validate", cwd=project).err == ""  # init wrote the current schema
+    schema = project / "evalspec.schema.json"
+    schema.write_text(schema.read_text().replace('"title": "evalspec"', '"title": "old"'))
+    result = run("validate", cwd=project)
+    assert result.code == 0
+    assert result.err == (
+        "evalspec.schema.json: warning: this file is not the schema of this evalspec (editors "
+        "check the specs against it): run 'evalspec schema > evalspec.schema.json'\n")

@@ -58,6 +58,24 @@ def _report_problems(exc: SpecError, fmt: str) -> int:
     return EXIT_ERROR
 
 
+def _stale_schema(root: Path) -> Any:
+    """A warning when the project's evalspec.schema.json (written by init, read by editors) is
+    not the schema of this evalspec: editors would check the specs against another."""
+    from evalspec.errors import Location, Problem
+    from evalspec.spec.schema import schema_text
+
+    committed = root / "evalspec.schema.json"
+    try:
+        text = committed.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if text == schema_text():
+        return None
+    return Problem(Location("evalspec.schema.json"), (), "this file is not the schema of this "
+                   "evalspec (editors check the specs against it): run 'evalspec schema > "
+                   "evalspec.schema.json'", "warning")
+
+
 def _warn(state: DesiredState, fmt: str) -> None:
     from evalspec.spec import output
 
@@ -93,6 +111,9 @@ def validate(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
         state = load(path, cli_vars, var_files)
     except SpecError as exc:
         return _report_problems(exc, fmt)
+    stale = _stale_schema(state.root)
+    if stale is not None:
+        state.warnings.append(stale)
     if fmt == "json":
         click.echo(output.validate_json(state, [], state.warnings))
     else:
