@@ -240,3 +240,21 @@ def test_validate_says_when_the_projects_schema_file_is_stale(tmp_path, run) -> 
     assert result.err == (
         "evalspec.schema.json: warning: this file is not the schema of this evalspec (editors "
         "check the specs against it): run 'evalspec schema > evalspec.schema.json'\n")
+
+
+def test_init_in_a_repository_subdirectory_writes_the_workflow_at_the_root(tmp_path,
+                                                                          run) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    result = run("init", str(repo / "evals" / "support"))
+    assert result.code == 0, result.err
+    workflow_path = repo / ".github" / "workflows" / "evalspec-support.yml"
+    assert f"  {workflow_path}\n" in result.out
+    assert not (repo / "evals" / "support" / ".github").exists()
+    workflow = yaml.safe_load(workflow_path.read_text())
+    assert workflow[True]["pull_request"] == {"paths": ["evals/support/**"]}
+    steps = [s for job in workflow["jobs"].values() for s in job["steps"]
+             if str(s.get("uses", "")).startswith("your-org/evalspec")]
+    assert len(steps) == 4 and all(s["with"]["path"] == "evals/support" for s in steps)
+    at_root = run("init", str(repo))
+    assert at_root.code == 0 and (repo / ".github" / "workflows" / "evalspec.yml").exists()

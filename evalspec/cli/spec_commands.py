@@ -234,7 +234,8 @@ def init(directory: Path, name: str | None) -> int:
     shown = directory if str(directory) != "." else Path(".")
     click.echo(f"Created the evalspec project '{project}' in {shown}/:")
     for path in written:
-        click.echo(f"  {path.relative_to(directory)}")
+        inside = directory.resolve() in path.resolve().parents
+        click.echo(f"  {path.relative_to(directory) if inside else path}")
     steps = ([f"cd {directory}"] if str(directory) != "." else []) + [
         "evalspec validate", "evalspec plan        # on the embedded local platform",
         "evalspec apply"]
