@@ -141,8 +141,12 @@ def _debug_log() -> logging.Handler:
 def _observed() -> bool:
     """Whether a profiler or coverage watches this process: they write their results at
     exit, so the interpreter's own exit must run."""
-    return (sys.getprofile() is not None or sys.gettrace() is not None
-            or "coverage" in sys.modules)
+    if sys.getprofile() is not None or sys.gettrace() is not None or "coverage" in sys.modules:
+        return True
+    # Python 3.12+: cProfile (and others) watch through sys.monitoring, not sys.setprofile.
+    monitoring = getattr(sys, "monitoring", None)
+    return monitoring is not None and any(
+        monitoring.get_tool(tool) is not None for tool in range(6))
 
 
 def hard_exit(code: int) -> None:

@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -119,9 +120,21 @@ def _local_transport(root: Path) -> httpx.AsyncBaseTransport:
     except ValueError as exc:
         raise UsageError(f"{QUALITY_ENV}: {exc}") from None
     # In this process there are no other clients for a large body to stall: no body limit.
-    return httpx.ASGITransport(app=hot_path(create_app(Settings(
-        db=database, tasks_file=tasks if tasks.is_file() else None, model_quality=qualities,
-        max_body_bytes=2**62))))
+    app = create_app(Settings(db=database, tasks_file=tasks if tasks.is_file() else None,
+                              model_quality=qualities, max_body_bytes=2**62))
+    return _LocalTransport(app, hot_path(app))
+
+
+class _LocalTransport(httpx.ASGITransport):
+    """The in-process platform; closing the client closes its database."""
+
+    def __init__(self, app: Any, served: Any) -> None:
+        super().__init__(app=served)
+        self._platform = app
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        self._platform.state.store.close()
 
 
 def sgp_client(endpoint: Endpoint, credentials: Credentials, root: Path, *,
