@@ -258,3 +258,33 @@ def test_init_in_a_repository_subdirectory_writes_the_workflow_at_the_root(tmp_p
     assert len(steps) == 4 and all(s["with"]["path"] == "evals/support" for s in steps)
     at_root = run("init", str(repo))
     assert at_root.code == 0 and (repo / ".github" / "workflows" / "evalspec.yml").exists()
+
+
+def test_init_import_and_tasks_pull_speak_json(tmp_path, run, platform, sdk) -> None:
+    import json
+
+    made = run("init", str(tmp_path / "p"), "--format", "json")
+    doc = json.loads(made.out)
+    assert (doc["project"], len(doc["files"])) == ("p", 7)
+    assert all(Path(f).is_file() for f in doc["files"])
+    dataset = sdk.datasets.create(name="rows", data=[{"q": "a"}])
+    env = {"SGP_API_KEY": "k", "SGP_ACCOUNT_ID": "default"}
+    imported = run("import", str(tmp_path / "p"), "--dataset", dataset.id, "--endpoint",
+                   platform.url, "--auto-approve", "--format", "json", env=env)
+    assert imported.code == 0, imported.err
+    result = json.loads(imported.out)
+    assert result["stamped"] == [{"address": "Dataset/rows", "id": dataset.id}]
+    assert any(f.endswith("dataset-rows.yaml") for f in result["written"])
+    asked = run("import", str(tmp_path / "p"), "--dataset", dataset.id, "--endpoint",
+                platform.url, "--format", "json", env=env)
+    assert asked.err == "Error: --format json needs --auto-approve: there is no one to ask\n"
+    tasks = tmp_path / "tasks.jsonl"
+    (tmp_path / "p" / ".evalspec").mkdir(exist_ok=True)
+    (tmp_path / "p" / ".evalspec" / "tasks.jsonl").write_text(
+        '{"task_id": "t1", "project": {"id": "p1", "name": "P"}, "status": "completed", '
+        '"created_at": "2025-01-01T00:00:00Z", "threads": []}\n')
+    pulled = run("tasks", "pull", "--project", "P", "-o", str(tasks), "--endpoint", "local",
+                 "--format", "json", cwd=tmp_path / "p", env={"SCALE_API_KEY": "k2"})
+    assert pulled.code == 0, pulled.err
+    summary = json.loads(pulled.out)
+    assert (summary["tasks"], summary["pages"], summary["out"]) == (1, 1, str(tasks))

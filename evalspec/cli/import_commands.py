@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,10 +39,13 @@ from evalspec.sanitize import one_line
 @click.option("--take-over", is_flag=True,
               help="Also take objects another evalspec project owns (that project's next "
               "plan would create them again: drop them from its specs first).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="What was written and stamped, as lines or (with "
+              "--auto-approve) one JSON document on stdout.")
 @endpoint_option
 def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
             datasets: tuple[str, ...], questions: tuple[str, ...], rubrics: tuple[str, ...],
-            out: Path, no_matrix: bool, auto_approve: bool, take_over: bool,
+            out: Path, no_matrix: bool, auto_approve: bool, take_over: bool, fmt: str,
             endpoint: str | None) -> int:
     """Write specs for existing objects, then take ownership of them.
 
@@ -68,6 +73,8 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
     from evalspec.plan.refresh import refresh
     from evalspec.spec.project import read_identity
 
+    if fmt == "json" and not auto_approve:
+        raise UsageError("--format json needs --auto-approve: there is no one to ask")
     if not (groups or evaluations or datasets or questions or rubrics):
         raise UsageError("say what to import: --group NAME, --evaluation ID, --dataset ID, "
                          "--question ID or --rubric ID")
@@ -90,16 +97,31 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
                     + _handover(taken, identity.project) + "\nNothing was written. Pass "
                     "--take-over to move them to this project anyway.")
             actual = await refresh(client, identity.project)
-            prints = _write_and_confirm(found, actual, target, identity, resolved.url,
-                                        not no_matrix, auto_approve,
-                                        _handover(taken, identity.project))
+            quiet = io.StringIO() if fmt == "json" else None
+            with contextlib.redirect_stdout(quiet) if quiet else contextlib.nullcontext():
+                prints = _write_and_confirm(found, actual, target, identity, resolved.url,
+                                            not no_matrix, auto_approve,
+                                            _handover(taken, identity.project))
             for kind, obj in found.objects():
                 await importer.stamp(client, kind, obj, identity.project, prints[obj["id"]])
+            written.extend(str(p) for p in importer.write_specs(
+                found, target, identity.root, matrices=not no_matrix,
+                defaults=_project_defaults(identity.root)))
+            stamped.extend({"address": f"{kind}/{obj['name']}", "id": obj["id"]}
+                           for kind, obj in found.objects())
             return len(prints)
         finally:
             await client.aclose()
 
+    written: list[str] = []
+    stamped: list[dict[str, str]] = []
     count = run_async(run())
+    if fmt == "json":
+        from evalspec.sanitize import json_text
+
+        click.echo(json_text({"format_version": 1, "project": identity.project,
+                              "written": written, "stamped": stamped}))
+        return EXIT_OK if count else EXIT_ERROR
     click.echo(f"Stamped ownership on {count} objects. 'evalspec plan' now finds nothing to "
                "change for them.")
     return EXIT_OK if count else EXIT_ERROR

@@ -213,7 +213,9 @@ def schema(of_plan: bool, of_results: bool, of_report: bool, reference: bool) ->
                 type=click.Path(file_okay=False, path_type=Path))
 @click.option("--project", "name", metavar="NAME",
               help="The project name (default: from the directory's name).")
-def init(directory: Path, name: str | None) -> int:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="What was written, as lines or as a JSON document.")
+def init(directory: Path, name: str | None, fmt: str) -> int:
     """Create a working project: a spec, a dataset, a prompt, a CI workflow.
 
     Writes evalspec.yaml (on the embedded local platform, so nothing needs an account),
@@ -225,12 +227,20 @@ def init(directory: Path, name: str | None) -> int:
     Examples:
       evalspec init my-evals && cd my-evals && evalspec plan
       evalspec init --project support-evals
+      evalspec init my-evals --format json
     """
     from evalspec.scaffold import project_name, write_project
     from evalspec.spec.schema import schema_text
 
     project = name or project_name(directory)
     written = write_project(directory, project, schema_text())
+    if fmt == "json":
+        from evalspec.sanitize import json_text
+
+        click.echo(json_text({"format_version": 1, "project": project,
+                              "directory": str(directory),
+                              "files": [str(p) for p in written]}))
+        return EXIT_OK
     shown = directory if str(directory) != "." else Path(".")
     click.echo(f"Created the evalspec project '{project}' in {shown}/:")
     for path in written:

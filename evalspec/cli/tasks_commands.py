@@ -88,10 +88,13 @@ def _client(endpoint: str | None) -> Any:
 @click.option("--endpoint", metavar="URL|local",
               help="The v2 API. Default: EVALSPEC_TASKS_ENDPOINT, then https://api.scale.com. "
               "'local' serves .evalspec/tasks.jsonl from the embedded platform.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="The summary as a line on stderr, or a JSON document "
+              "on stdout.")
 def pull(project_name: str | None, project_id: str | None, batch_name: str | None,
          batch_id: str | None, status: str | None, completed_after: str | None,
          completed_before: str | None, out: Path, resume: bool, force: bool,
-         endpoint: str | None) -> int:
+         endpoint: str | None, fmt: str) -> int:
     """Download v2 tasks to a JSONL file, page by page, resumably.
 
     Give a project or a batch (or both). SCALE_API_KEY is the Bearer token. Each page is
@@ -104,6 +107,7 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
       evalspec tasks pull --project "Support FAQ review" --status completed -o tasks.jsonl
       evalspec tasks pull --batch-id batch_123 --completed-after 2025-01-01 -o jan.jsonl
       evalspec tasks pull --batch-id batch_123 --completed-after 2025-01-01 -o jan.jsonl --resume
+      evalspec tasks pull --project "Support FAQ review" -o tasks.jsonl --format json
     """
     from evalspec.results.tasks_pull import prepare
     from evalspec.results.tasks_pull import pull as run_pull
@@ -165,6 +169,12 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
     if terminal:
         click.echo("\r\x1b[K", nl=False, err=True)
     seconds = time.monotonic() - started
+    if fmt == "json":
+        from evalspec.sanitize import json_text
+
+        click.echo(json_text({"format_version": 1, "out": str(out), "tasks": final.tasks,
+                              "pages": final.pages, "seconds": round(seconds, 3)}))
+        return EXIT_OK
     click.echo(f"Pulled {_count(final.tasks, 'task')} in {_count(final.pages, 'page')} to {out} "
                f"({seconds:.1f} s).", err=True)
     return EXIT_OK
