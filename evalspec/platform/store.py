@@ -27,6 +27,7 @@ import json
 import random
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -176,6 +177,9 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # A store nobody closed (an app built and dropped) closes its database when collected:
+        # Python 3.13 warns of a connection left open, and a warning is an error in the tests.
+        weakref.finalize(self, self._db.close)
         self._lock = threading.RLock()
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
