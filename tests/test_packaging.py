@@ -56,3 +56,17 @@ def test_the_distribution_is_evalspec_cli_with_its_license(sdist) -> None:
     assert "\nLicense-File: LICENSE\n" in metadata
     assert "Programming Language :: Python :: 3.13" in metadata
     assert (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
+
+
+def test_the_floors_ci_tests_are_the_declared_lower_bounds() -> None:
+    """Every runtime dependency's floor in pyproject.toml is the version .ci/floors.txt pins,
+    so the range declared is the range CI tests."""
+    import re
+
+    tomllib = pytest.importorskip("tomllib")
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    floors = dict(line.split("==") for line in (ROOT / ".ci/floors.txt").read_text().splitlines()
+                  if line and not line.startswith("#"))
+    for requirement in declared:
+        name, lower = re.match(r"([A-Za-z0-9_.-]+)>=([0-9.]+)", requirement).groups()
+        assert floors.get(name.lower()) == lower, (requirement, floors.get(name.lower()))
