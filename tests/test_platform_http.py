@@ -394,7 +394,11 @@ def test_a_database_written_before_the_split_storage_is_upgraded_in_place(tmp_pa
             assert http.get("/v5/evaluations/evaluation_1").json()["name"] == "renamed"
     finally:
         server.stop()
-    columns = [r[1] for r in sqlite3.connect(db).execute("PRAGMA table_info(objects)")]
+    reader = sqlite3.connect(db)
+    try:
+        columns = [r[1] for r in reader.execute("PRAGMA table_info(objects)")]
+    finally:
+        reader.close()  # Python 3.13 warns of a connection left to the collector
     assert "body" not in columns and {"public", "private"} <= set(columns)
 
 
