@@ -111,26 +111,27 @@ async def update_question(question_id: str, body: dict[str, Any] = JsonBody,
     return public(question)
 
 
+def _set_archived(store: Store, account: str, question_id: str, archived: bool
+                  ) -> dict[str, Any]:
+    """Archive or restore; either is a no-op on a question already so."""
+    with store.transaction() as db:
+        question = _question(store, account, question_id)
+        if bool(question["archived_at"]) != archived:
+            question["archived_at"] = now() if archived else None
+            store.save(db, question)
+    return public(question)
+
+
 @router.delete("/v5/questions/{question_id}")
 async def archive_question(question_id: str, account: str = Account,
                            store: Store = StoreDep) -> dict[str, Any]:
-    with store.transaction() as db:
-        question = _question(store, account, question_id)
-        if not question["archived_at"]:
-            question["archived_at"] = now()
-            store.save(db, question)
-    return public(question)
+    return _set_archived(store, account, question_id, True)
 
 
 @router.post("/v5/questions/{question_id}/restore")
 async def restore_question(question_id: str, account: str = Account,
                            store: Store = StoreDep) -> dict[str, Any]:
-    with store.transaction() as db:
-        question = _question(store, account, question_id)
-        if question["archived_at"]:
-            question["archived_at"] = None
-            store.save(db, question)
-    return public(question)
+    return _set_archived(store, account, question_id, False)
 
 
 # -- rubrics --------------------------------------------------------------------------------
