@@ -25,9 +25,9 @@ from evalspec.spec.payloads import (
     FINGERPRINT_TAG_PREFIX,
     OWNER_TAG_PREFIX,
     QUESTION_CONTENT,
-    REFERENCE_KEYS,
     VERSION_TAG_PREFIX,
     known_after_apply,
+    map_references,
     owner_tag,
     question_name,
     version_tag,
@@ -187,10 +187,7 @@ def _evaluation_doc(evaluation: dict[str, Any], found: Fetched, data_file: str |
     else:
         doc["data"] = f"file://{data_file}"
     names = {i: o["name"] for i, o in (*found.questions.items(), *found.rubrics.items())}
-    doc["tasks"] = [{**t, "configuration": {
-        k: names.get(v, v) if k in REFERENCE_KEYS and isinstance(v, str) else v
-        for k, v in t["configuration"].items()}} if isinstance(t.get("configuration"), dict)
-        else t for t in _tasks(evaluation)]
+    doc["tasks"] = map_references(_tasks(evaluation), lambda kind, value: names.get(value, value))
     return doc
 
 
@@ -379,6 +376,7 @@ def verify(found: Fetched, state: Any, actual: Any, endpoint: str,
     from evalspec.spec.payloads import build_payloads
 
     payloads = {p.address: p for p in build_payloads(state)}
+    ids = {known_after_apply(f"{k}/{o['name']}"): o["id"] for k, o in found.objects()}
     problems: list[str] = []
     prints: dict[str, str] = {}
     for kind, obj in found.objects():
@@ -391,10 +389,7 @@ def verify(found: Fetched, state: Any, actual: Any, endpoint: str,
         prints[obj["id"]] = payload.fingerprint
         sent = payload.body.get("tasks")
         if sent is not None:  # the ids of the questions and rubrics imported with it
-            ids = {known_after_apply(f"{k}/{o['name']}"): o["id"] for k, o in found.objects()}
-            sent = [{**t, "configuration": {k: ids.get(v, v) if isinstance(v, str) else v
-                                            for k, v in t["configuration"].items()}}
-                    for t in sent]
+            sent = map_references(sent, lambda kind, value: ids.get(value, value))
         if kind == "Evaluation" and sent != _tasks(obj):
             problems.append(f"{address}: the specs give other tasks (defaults.configuration "
                             "in evalspec.yaml applies to imported specs too)")

@@ -99,14 +99,12 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
             actual = await refresh(client, identity.project)
             quiet = io.StringIO() if fmt == "json" else None
             with contextlib.redirect_stdout(quiet) if quiet else contextlib.nullcontext():
-                prints = _write_and_confirm(found, actual, target, identity, resolved.url,
-                                            not no_matrix, auto_approve,
-                                            _handover(taken, identity.project))
+                prints, files = _write_and_confirm(
+                    found, actual, target, identity, resolved.url, not no_matrix,
+                    auto_approve, _handover(taken, identity.project))
             for kind, obj in found.objects():
                 await importer.stamp(client, kind, obj, identity.project, prints[obj["id"]])
-            written.extend(str(p) for p in importer.write_specs(
-                found, target, identity.root, matrices=not no_matrix,
-                defaults=_project_defaults(identity.root)))
+            written.extend(str(p) for p in files)
             stamped.extend({"address": f"{kind}/{obj['name']}", "id": obj["id"]}
                            for kind, obj in found.objects())
             return len(prints)
@@ -134,8 +132,10 @@ def _handover(taken: list[tuple[str, dict[str, Any], list[str]]], project: str) 
 
 
 def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, endpoint: str,
-                       matrices: bool, auto_approve: bool, handover: str) -> dict[str, str]:
-    """Write the files, check them, ask; on any failure remove what was written."""
+                       matrices: bool, auto_approve: bool, handover: str
+                       ) -> tuple[dict[str, str], list[Path]]:
+    """Write the files, check them, ask; on any failure remove what was written. Returns the
+    fingerprint to stamp per object id, and the files written."""
     from evalspec.apply import importer
     from evalspec.spec.desired import build
 
@@ -178,7 +178,7 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, end
                                   "accepted", default="", show_default=False)
             if answer != "yes":
                 raise UsageError("import cancelled; the written files were removed")
-        return prints
+        return prints, list(files)
     except BaseException:
         for file in created:
             file.unlink(missing_ok=True)

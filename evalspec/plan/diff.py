@@ -47,6 +47,7 @@ from evalspec.spec.payloads import (
     digest,
     group_members,
     known_after_apply,
+    map_references,
     owner_tag,
 )
 
@@ -431,7 +432,5 @@ def _with_known_references(ctx: _Context, payload: Payload) -> Payload:
              if not a.startswith("Dataset/") and a in ctx.known and a not in ctx.moving}
     if not found:
         return payload
-    tasks = [{**t, "configuration": {k: found.get(v, v) if isinstance(v, str) else v
-                                     for k, v in t["configuration"].items()}}
-             for t in payload.body["tasks"]]
+    tasks = map_references(payload.body["tasks"], lambda kind, value: found.get(value, value))
     return dataclasses.replace(payload, body={**payload.body, "tasks": tasks})

@@ -14,7 +14,7 @@ from typing import Any
 from evalspec.plan.model import Change, TaskSync
 from evalspec.plan.refresh import Remote
 from evalspec.spec.aliases import task_alias
-from evalspec.spec.payloads import REFERENCE_KEYS, Payload, digest
+from evalspec.spec.payloads import Payload, digest, map_references
 
 
 def covers(remote: Any, sent: Any) -> bool:
@@ -65,17 +65,7 @@ def renamed_references(remote: Remote, payload: Payload, addresses: Mapping[str,
 def by_address(tasks: list[Any], addresses: Mapping[str, str]) -> list[Any]:
     """``tasks`` with the ids of the project's questions and rubrics written as their
     addresses, as an evaluation's fingerprint has them."""
-    out = []
-    for task in tasks:
-        config = task.get("configuration") if isinstance(task, dict) else None
-        if isinstance(config, dict) and any(
-                isinstance(config.get(k), str) and config[k] in addresses
-                for k in REFERENCE_KEYS):
-            task = {**task, "configuration": {
-                k: addresses.get(v, v) if k in REFERENCE_KEYS and isinstance(v, str) else v
-                for k, v in config.items()}}
-        out.append(task)
-    return out
+    return map_references(tasks, lambda kind, value: addresses.get(value, value))
 
 
 def in_place_tasks(remote: Remote, payload: Payload, addresses: Mapping[str, str]

@@ -32,6 +32,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -84,22 +85,31 @@ def question_name(project: str, name: str) -> str:
 REFERENCE_KEYS = {"question_id": "Question", "rubric_id": "Rubric"}
 
 
-def task_references(tasks: list[dict[str, Any]], names: dict[str, set[str]],
-                    replace: Any) -> list[dict[str, Any]]:
-    """``tasks`` with each ``question_id``/``rubric_id`` that names a Question or Rubric of
-    the specs (``names``: kind -> names) replaced by ``replace(address)``."""
+def map_references(tasks: list[Any], lookup: Callable[[str, str], str]) -> list[Any]:
+    """``tasks`` with each ``question_id``/``rubric_id`` value replaced by
+    ``lookup(kind, value)`` (kind: Question or Rubric); a task with nothing to replace is kept
+    as it is. The one place task references are rewritten: names to addresses or
+    placeholders (payloads), ids to addresses (fingerprints), placeholders to ids (plans),
+    ids to names (import)."""
     out = []
     for task in tasks:
-        config = task.get("configuration")
-        if isinstance(config, dict) and any(
-                isinstance(config.get(k), str) and config[k] in names.get(kind, ())
-                for k, kind in REFERENCE_KEYS.items()):
-            config = {k: (replace(f"{REFERENCE_KEYS[k]}/{v}") if k in REFERENCE_KEYS
-                          and isinstance(v, str) and v in names.get(REFERENCE_KEYS[k], ())
-                          else v) for k, v in config.items()}
-            task = {**task, "configuration": config}
+        config = task.get("configuration") if isinstance(task, dict) else None
+        if isinstance(config, dict):
+            changed = {k: lookup(REFERENCE_KEYS[k], v) for k, v in config.items()
+                       if k in REFERENCE_KEYS and isinstance(v, str)}
+            changed = {k: v for k, v in changed.items() if v != config[k]}
+            if changed:
+                task = {**task, "configuration": {**config, **changed}}
         out.append(task)
     return out
+
+
+def task_references(tasks: list[dict[str, Any]], names: dict[str, set[str]],
+                    replace: Callable[[str], str]) -> list[dict[str, Any]]:
+    """``tasks`` with each ``question_id``/``rubric_id`` that names a Question or Rubric of
+    the specs (``names``: kind -> names) replaced by ``replace(address)``."""
+    return map_references(tasks, lambda kind, value: replace(f"{kind}/{value}")
+                          if value in names.get(kind, ()) else value)
 
 
 @dataclass(frozen=True)
