@@ -42,6 +42,7 @@ def test_the_sdist_holds_what_the_tests_need(sdist) -> None:
                    "examples/human-review/specs/review.yaml", "examples/sweep/evalspec.yaml",
                    "schemas/evalspec.schema.json", "evalspec/platform/task_schema.json",
                    "evalspec/platform/question_schema.json", ".ci/constraints.txt",
+                   ".ci/constraints-3.10.txt", ".ci/floors.txt",
                    "docs/troubleshooting.md", "evalspec/scaffold/github-actions.yml"):
         assert needed in names, needed
     assert not [n for n in names if "/.evalspec/" in n or "__pycache__" in n]

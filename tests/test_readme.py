@@ -59,7 +59,8 @@ def test_example_copies_leave_out_what_a_user_left_behind(tmp_path) -> None:
         "evalspec.yaml", "plan.json", "specs", "specs/a.yaml"]
 
 
-def test_ci_installs_a_tested_version_of_every_dependency_within_its_bounds() -> None:
+@pytest.mark.parametrize("constraints", ["constraints.txt", "constraints-3.10.txt"])
+def test_ci_installs_a_tested_version_of_every_dependency_within_its_bounds(constraints) -> None:
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
     from packaging.requirements import Requirement
@@ -68,16 +69,21 @@ def test_ci_installs_a_tested_version_of_every_dependency_within_its_bounds() ->
     declared = [Requirement(r) for r in
                 [*pyproject["dependencies"], *pyproject["optional-dependencies"]["dev"]]]
     pins = {}
-    for line in (ROOT / ".ci" / "constraints.txt").read_text().splitlines():
+    for line in (ROOT / ".ci" / constraints).read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, _, version = line.partition("==")
             pins[name.lower().replace("_", "-")] = version
     for requirement in declared:
         name = requirement.name.lower().replace("_", "-")
-        assert name in pins, f"{name} is not pinned in .ci/constraints.txt"
+        assert name in pins, f"{name} is not pinned in .ci/{constraints}"
         assert requirement.specifier.contains(pins[name]), (
             f"{name}=={pins[name]} is outside pyproject's {requirement.specifier}")
         if not name.startswith("types-"):  # stubs follow their package
             assert "<" in str(requirement.specifier), f"{name} has no upper bound"
-    assert "-c .ci/constraints.txt" in (ROOT / ".ci" / "run").read_text()
+    run = (ROOT / ".ci" / "run").read_text()
+    assert "-c .ci/constraints.txt" in run
+    # Every Python the package claims is tried, 3.10 with its own pins.
+    for minor in ("3.10", "3.12", "3.13"):
+        assert minor in run.split("for minor in", 1)[1].split(";", 1)[0]
+    assert '.ci/constraints-$minor.txt' in run
     assert "-c .ci/constraints.txt" in front_door()[0]
