@@ -166,11 +166,14 @@ def terminal() -> Callable[..., TerminalResult]:
     way a person runs it: stdin, stdout and stderr are all the terminal."""
     import pty
     import select
+    import signal
     import subprocess
     import sys
 
     def _terminal(*args: str, cwd: Path, env: dict[str, str], typed: str = "",
-                  timeout: float = 60) -> TerminalResult:
+                  timeout: float = 60, interrupt_after: str | None = None) -> TerminalResult:
+        """``interrupt_after``: once the screen shows this text, Ctrl-C (a SIGINT, which the
+        terminal would send) is pressed once."""
         master, slave = pty.openpty()
         environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
         process = subprocess.Popen([sys.executable, "-m", "evalspec", *args], cwd=cwd,
@@ -193,6 +196,9 @@ def terminal() -> Callable[..., TerminalResult]:
                 if not chunk:
                     break
                 output += chunk
+                if interrupt_after is not None and interrupt_after.encode() in output:
+                    interrupt_after = None
+                    process.send_signal(signal.SIGINT)
         finally:
             code = process.wait(timeout)
             os.close(master)

@@ -623,7 +623,8 @@ def test_force_unlock_releases_only_the_lock_named(project, platform, run, http,
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("click.prompt", lambda *a, **k: "no")
     declined = run("force-unlock", held["id"], str(root), "--endpoint", platform.url, env=ENV)
-    assert (declined.code, declined.err.splitlines()[-1]) == (1, "Nothing was released.")
+    assert (declined.code, declined.err.splitlines()[-1]) == (
+        1, "Force-unlock cancelled: nothing was released.")
     assert not _evaluations(platform.url, f"{LOCK_TAG_PREFIX}demo")[0]["archived_at"]
     monkeypatch.setattr("click.prompt", lambda *a, **k: "yes")
     released = run("force-unlock", held["id"], str(root), "--endpoint", platform.url, env=ENV)

@@ -545,12 +545,24 @@ def test_colour_only_on_a_terminal_and_never_when_refused(workdir, platform, ter
     assert "\x1b[" not in plan(run, root, platform.url).out  # not a terminal
 
 
+def test_one_ctrl_c_at_the_prompt_cancels_the_apply(workdir, platform, terminal, run) -> None:
+    root = workdir("quickstart")
+    stopped = terminal("apply", "--endpoint", platform.url, cwd=root, env=ENV, timeout=20,
+                       interrupt_after="Only 'yes' will be accepted:")
+    assert stopped.code == 130, stopped.screen
+    assert stopped.screen.endswith("Apply cancelled: nothing was changed.\n")
+    assert owned(platform, "quickstart") == []
+    # The lock was released: the next apply does not wait for it.
+    assert apply(run, root, platform.url).code == 0
+
+
 def test_apply_on_a_terminal_asks_and_shows_progress(workdir, platform, terminal) -> None:
     root = workdir("sweep")
     declined = terminal("apply", "--endpoint", platform.url, cwd=root, env=ENV, typed="no\n")
     assert declined.code == 1
-    assert "Apply these changes? Only 'yes' will be accepted:" in declined.screen
-    assert declined.screen.endswith("Apply cancelled.\n")
+    assert ("Apply these changes to project 'support-sweep'? Only 'yes' will be accepted:"
+            in declined.screen)
+    assert declined.screen.endswith("Apply cancelled: nothing was changed.\n")
     accepted = terminal("apply", "--endpoint", platform.url, "--no-color", cwd=root, env=ENV,
                         typed="yes\n")
     assert accepted.code == 0, accepted.screen
@@ -1036,13 +1048,15 @@ def test_plan_reads_while_the_specs_load_yet_bad_specs_are_what_it_reports(workd
 def test_reads_start_early_only_for_a_remote_platform_with_credentials(workdir, platform,
                                                                        monkeypatch) -> None:
     from evalspec.cli.plan_commands import _early_reader
+    from evalspec.spec.project import VariableInputs
 
     root = workdir("quickstart")
     monkeypatch.delenv("SGP_API_KEY", raising=False)
-    assert _early_reader(root, platform.url) is None  # the usual order reports the missing key
-    assert _early_reader(root, "local") is None  # would create .evalspec/local.db
+    # No key: the usual order reports it. Local: reading would create .evalspec/local.db.
+    assert _early_reader(root, platform.url, VariableInputs()) is None
+    assert _early_reader(root, "local", VariableInputs()) is None
     monkeypatch.setenv("SGP_API_KEY", "k")
-    client, url, project = _early_reader(root, platform.url)
+    client, url, project = _early_reader(root, platform.url, VariableInputs())
     assert (url, project) == (platform.url, "quickstart")
     import asyncio
 

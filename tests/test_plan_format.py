@@ -105,10 +105,10 @@ def test_a_damaged_saved_plan_is_refused_with_the_place(workdir, platform, run,
                                  "errors": ["refused by hand"]}))
     refused = apply_saved(run, saved, root, platform.url)
     assert (refused.code, refused.err) == (1, "Error: refused by hand\n")
-    document["format_version"] = 2
+    document["format_version"] = 1  # made by an evalspec before plans recorded their specs
     saved.write_text(json.dumps(document))
     assert apply_saved(run, saved, root, platform.url).err == (
-        f"Error: {saved}: plan format_version 2 is not 1; make the plan again with this "
+        f"Error: {saved}: plan format_version 1 is not 2; make the plan again with this "
         "evalspec\n")
     saved.write_text("{")
     assert apply_saved(run, saved, root, platform.url).err.startswith(

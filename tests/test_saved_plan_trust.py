@@ -226,3 +226,40 @@ def test_project_dir_goes_with_a_saved_plan_only(workdir, run) -> None:
     assert (result.code, result.err) == (1, (
         "Error: --project-dir goes with a saved plan (apply PLANFILE --project-dir PATH); for "
         "a project, pass its PATH\n"))
+
+
+def test_a_plan_made_from_other_specs_is_refused(workdir, platform, run, tmp_path) -> None:
+    """The plan of an older commit must not be applied to a newer one: a model added since
+    would be left unapplied while apply said it was complete."""
+    root = workdir("sweep")
+    saved = tmp_path / "plan.json"
+    assert plan(run, root, platform.url, "-o", str(saved)).code == 0
+    stale = (f"Error: {saved} was made from other specs than the project in {root} has now "
+             "(a spec, a data file or a variable differs); nothing was changed. Make the plan "
+             f"again from these specs: evalspec plan -o {saved}\n")
+    config = root / "evalspec.yaml"
+    original = config.read_text()
+    edit(config, "anthropic/claude-3-5-sonnet]", "anthropic/claude-3-5-sonnet, openai/o3]")
+    assert (apply_saved(run, saved, root, platform.url).code,
+            apply_saved(run, saved, root, platform.url).err) == (1, stale)
+    config.write_text(original)
+    # A variable given now and not then, a changed data file, a lifecycle setting: refused.
+    assert apply_saved(run, saved, root, platform.url, "--var",
+                       'temperatures=[0.0]').err == stale
+    data = root / "data" / "support-faq.jsonl"
+    rows = data.read_text()
+    data.write_text(rows.replace("?", "??", 1))
+    assert apply_saved(run, saved, root, platform.url).err == stale
+    data.write_text(rows)
+    spec = root / "specs" / "support.yaml"
+    text = spec.read_text()
+    edit(spec, "tags: [sweep]", "tags: [sweep]\nlifecycle: {protect: true}")
+    assert apply_saved(run, saved, root, platform.url).err == stale
+    spec.write_text(text)
+    assert httpx.get(f"{platform.url}/v5/evaluations", headers={"x-api-key": "k"}
+                     ).json()["items"] == []
+    # Comments and layout are not what the specs ask for: the same specs apply.
+    spec.write_text("# reviewed\n" + text.replace("tags: [sweep]", "tags:  [sweep]  # the run"))
+    applied = apply_saved(run, saved, root, platform.url)
+    assert applied.code == 0, applied.err
+    assert len(owned(platform, "support-sweep")) == 6

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import click
 
 from evalspec import __version__
-from evalspec.errors import EXIT_ERROR, EXIT_INTERRUPTED, EvalspecError
+from evalspec.errors import EXIT_ERROR, EXIT_INTERRUPTED, EvalspecError, SpecError
 from evalspec.sanitize import keep_lines
 
 # httpx's package imports its own command line, httpx._main, which loads pygments and, where
@@ -91,6 +91,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         code = EXIT_ERROR
+    except SpecError as exc:  # evalspec.yaml read by a command that does not list problems
+        from evalspec.spec.output import problems_text
+
+        if debug:
+            traceback.print_exc()
+        click.echo(problems_text(exc.problems, exc.warnings), err=True)
+        code = exc.exit_code
     except EvalspecError as exc:
         if debug:
             traceback.print_exc()

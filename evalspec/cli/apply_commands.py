@@ -110,15 +110,12 @@ async def _planned(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, co
         click.echo(render_text(result, use_colour(no_color)), nl=False,
                    color=use_colour(no_color))
     if confirm:
-        if not sys.stdin.isatty():
-            raise UsageError(f"{command} needs confirmation: run it in a terminal, or pass "
-                             "--auto-approve (for CI)")
-        question = "Archive all of these" if command == "destroy" else "Apply these changes"
-        answer = click.prompt(f"\n{question}? Only 'yes' will be accepted",
-                              default="", show_default=False)
-        if answer != "yes":
-            click.echo(f"{command.capitalize()} cancelled.", err=True)
-            return result, [], False
+        from evalspec.cli.confirm import confirm as ask
+
+        question = (f"Archive all of these in project {one_line(repr(result.project))}"
+                    if command == "destroy" else
+                    f"Apply these changes to project {one_line(repr(result.project))}")
+        ask(command, question, flag="--auto-approve (for CI)", outcome="nothing was changed")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
@@ -189,7 +186,7 @@ def _finish(result: Plan, outcomes: list[Any], interrupted: bool, fmt: str,
         click.echo("No changes. The platform matches the specs.")
         return EXIT_OK
     if not outcomes and not interrupted:
-        return EXIT_ERROR  # cancelled at the prompt
+        return EXIT_ERROR
     counts, archived_old = plan_units(outcomes)
     if fmt == "json":
         click.echo(json.dumps({"event": "summary", **counts, "interrupted": interrupted,
@@ -206,11 +203,13 @@ def _finish(result: Plan, outcomes: list[Any], interrupted: bool, fmt: str,
     return EXIT_ERROR if counts["failed"] or counts["skipped"] else EXIT_OK
 
 
-def _saved_plan(path: Path, endpoint: str | None, project_dir: Path
+def _saved_plan(path: Path, endpoint: str | None, project_dir: Path,
+                cli_vars: tuple[str, ...], var_files: tuple[Path, ...]
                 ) -> tuple[SGPClient, Callable[[], Awaitable[Plan]], str]:
     """A saved plan is untrusted (a pull request can edit it): the endpoint and the project
-    come from the user's own configuration, and the plan is checked on its own before any
-    request and against the platform before the first write (evalspec/plan/saved.py)."""
+    come from the user's own configuration, the plan must have been made from the project's
+    specs as they are now, and it is checked on its own before any request and against the
+    platform before the first write (evalspec/plan/saved.py)."""
     from evalspec.client.config import Credentials, resolve_endpoint, sgp_client
     from evalspec.plan.refresh import refresh
     from evalspec.plan.saved import (
@@ -218,15 +217,18 @@ def _saved_plan(path: Path, endpoint: str | None, project_dir: Path
         UntrustedPlan,
         items_to_check,
         load_plan,
+        specs_digest,
         stale_reasons,
         structural_problems,
         untrusted_ids,
     )
-    from evalspec.spec.project import read_identity
+    from evalspec.spec.payloads import build_payloads
+    from evalspec.spec.project import VariableInputs, read_identity
 
     saved = load_plan(path)
     try:
-        identity = read_identity(project_dir)
+        identity = read_identity(project_dir, VariableInputs(var_files=var_files,
+                                                             cli_vars=cli_vars))
     except UsageError as exc:
         raise UsageError(f"{exc}. A saved plan is applied to the project it was made for: "
                          "run apply inside it, or pass --project-dir PATH") from None
@@ -237,6 +239,12 @@ def _saved_plan(path: Path, endpoint: str | None, project_dir: Path
     if identity.project != saved.project:
         raise StalePlan(f"the plan was made for project {one_line(repr(saved.project))}, "
                         f"this is project {identity.project!r} (in {identity.root})")
+    state = load(identity.root, cli_vars, var_files)
+    if specs_digest(state, build_payloads(state)) != saved.specs_digest:
+        raise StalePlan(f"{one_line(str(path))} was made from other specs than the project in "
+                        f"{identity.root} has now (a spec, a data file or a variable differs); "
+                        "nothing was changed. Make the plan again from these specs: "
+                        f"evalspec plan -o {one_line(str(path))}")
     problems = structural_problems(saved)
     if problems:
         raise UntrustedPlan(_refusal(path, problems))
@@ -299,7 +307,9 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     otherwise applies exactly that plan without asking. The endpoint and the project come
     from your configuration (--endpoint, the environment, the evalspec.yaml found from
     --project-dir), never from the file: a plan made for another is refused, and so is one
-    whose ids are not this project's objects at the addresses it shows.
+    whose ids are not this project's objects at the addresses it shows, and one made from
+    other specs than the project's as they are now (pass the plan's --var and --var-file
+    again).
 
     Failed actions are reported and what depends on them is skipped; running apply again
     converges. Ctrl-C stops starting new actions and waits for those in flight.
@@ -322,7 +332,8 @@ def apply(path: Path, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
     """
     if path.is_file() and path.suffix == ".json":
         try:
-            client, make, project = _saved_plan(path, endpoint, project_dir)
+            client, make, project = _saved_plan(path, endpoint, project_dir, cli_vars,
+                                                var_files)
         except SpecError as exc:  # evalspec.yaml itself is broken
             return _report_problems(exc, "text")
         confirm, shown = False, frozenset[str]()

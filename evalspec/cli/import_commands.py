@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import click
 
 from evalspec.cli.plan_commands import endpoint_option
 from evalspec.cli.run_async import run as run_async
+from evalspec.cli.spec_commands import var_options
 from evalspec.errors import EXIT_ERROR, EXIT_OK, EvalspecError, SpecError, UsageError
 from evalspec.sanitize import one_line
 
@@ -43,10 +43,11 @@ from evalspec.sanitize import one_line
               show_default=True, help="What was written and stamped, as lines or (with "
               "--auto-approve) one JSON document on stdout.")
 @endpoint_option
+@var_options
 def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
             datasets: tuple[str, ...], questions: tuple[str, ...], rubrics: tuple[str, ...],
             out: Path, no_matrix: bool, auto_approve: bool, take_over: bool, fmt: str,
-            endpoint: str | None) -> int:
+            endpoint: str | None, variables: Any) -> int:
     """Write specs for existing objects, then take ownership of them.
 
     Reads the objects (a group brings its members, an evaluation its dataset and the
@@ -78,7 +79,7 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
     if not (groups or evaluations or datasets or questions or rubrics):
         raise UsageError("say what to import: --group NAME, --evaluation ID, --dataset ID, "
                          "--question ID or --rubric ID")
-    identity = read_identity(path)
+    identity = read_identity(path, variables)
     target = (identity.root / out).resolve()
     if identity.root.resolve() not in (target, *target.parents):
         raise UsageError(f"--out {out}: must be inside the project ({identity.root})")
@@ -100,7 +101,7 @@ def import_(path: Path, groups: tuple[str, ...], evaluations: tuple[str, ...],
             quiet = io.StringIO() if fmt == "json" else None
             with contextlib.redirect_stdout(quiet) if quiet else contextlib.nullcontext():
                 prints, files = _write_and_confirm(
-                    found, actual, target, identity, resolved.url, not no_matrix,
+                    found, actual, target, identity, variables, resolved.url, not no_matrix,
                     auto_approve, _handover(taken, identity.project))
             for kind, obj in found.objects():
                 await importer.stamp(client, kind, obj, identity.project, prints[obj["id"]])
@@ -131,8 +132,8 @@ def _handover(taken: list[tuple[str, dict[str, Any], list[str]]], project: str) 
                      for kind, obj, owners in taken)
 
 
-def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, endpoint: str,
-                       matrices: bool, auto_approve: bool, handover: str
+def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, variables: Any,
+                       endpoint: str, matrices: bool, auto_approve: bool, handover: str
                        ) -> tuple[dict[str, str], list[Path]]:
     """Write the files, check them, ask; on any failure remove what was written. Returns the
     fingerprint to stamp per object id, and the files written."""
@@ -153,7 +154,7 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, end
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(text, encoding="utf-8")
         try:
-            state = build(root)
+            state = build(root, variables)
         except SpecError as exc:  # say what is wrong, not only how much
             lines = [one_line(str(p)) for p in exc.problems[:20]]
             raise EvalspecError("the written specs do not validate:\n  "
@@ -171,13 +172,10 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, end
             click.echo("\nThese change hands (--take-over): the projects named lose them.\n"
                        + handover)
         if not auto_approve:
-            if not sys.stdin.isatty():
-                raise UsageError("import needs confirmation: run it in a terminal, or pass "
-                                 "--auto-approve")
-            answer = click.prompt("\nTake ownership of these objects? Only 'yes' will be "
-                                  "accepted", default="", show_default=False)
-            if answer != "yes":
-                raise UsageError("import cancelled; the written files were removed")
+            from evalspec.cli.confirm import confirm
+
+            confirm("import", "Take ownership of these objects", flag="--auto-approve",
+                    outcome="the written files were removed")
         return prints, list(files)
     except BaseException:
         for file in created:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,15 +9,17 @@ import click
 
 from evalspec.cli.plan_commands import endpoint_option
 from evalspec.cli.run_async import run as run_async
+from evalspec.cli.spec_commands import var_options
 from evalspec.cli.status_commands import _connect
-from evalspec.errors import EXIT_ERROR, EXIT_OK, EvalspecError, UsageError
+from evalspec.errors import EXIT_OK, EvalspecError
 from evalspec.sanitize import one_line
 
 
-async def _locks(path: Path, endpoint: str | None) -> tuple[str, list[dict[str, Any]]]:
+async def _locks(path: Path, endpoint: str | None,
+                 variables: Any) -> tuple[str, list[dict[str, Any]]]:
     from evalspec.apply.lock import LOCK_TAG_PREFIX
 
-    identity, client = _connect(path, endpoint)
+    identity, client = _connect(path, endpoint, variables)
     try:
         tag = f"{LOCK_TAG_PREFIX}{identity.project}"
         return identity.project, [body async for body in client.list_evaluations(tags=[tag])]
@@ -26,8 +27,9 @@ async def _locks(path: Path, endpoint: str | None) -> tuple[str, list[dict[str, 
         await client.aclose()
 
 
-async def _release(path: Path, endpoint: str | None, lock_id: str) -> None:
-    _, client = _connect(path, endpoint)
+async def _release(path: Path, endpoint: str | None, variables: Any,
+                   lock_id: str) -> None:
+    _, client = _connect(path, endpoint, variables)
     try:
         await client.archive_evaluation(lock_id)
     finally:
@@ -38,8 +40,10 @@ async def _release(path: Path, endpoint: str | None, lock_id: str) -> None:
 @click.argument("lock_id")
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
 @endpoint_option
+@var_options
 @click.option("--force", is_flag=True, help="Release without asking (for scripts).")
-def force_unlock(lock_id: str, path: Path, endpoint: str | None, force: bool) -> int:
+def force_unlock(lock_id: str, path: Path, endpoint: str | None, variables: Any,
+                 force: bool) -> int:
     """Release the project's apply lock that a run left behind.
 
     An apply or destroy holds the project's lock on the platform until it ends; one that was
@@ -58,7 +62,7 @@ def force_unlock(lock_id: str, path: Path, endpoint: str | None, force: bool) ->
     """
     from evalspec.apply.lock import _holder
 
-    project, bodies = run_async(_locks(path, endpoint))
+    project, bodies = run_async(_locks(path, endpoint, variables))
     found = next((b for b in bodies if str(b.get("id")) == lock_id), None)
     holder = _holder(found) if found is not None else None
     if holder is None:
@@ -69,15 +73,10 @@ def force_unlock(lock_id: str, path: Path, endpoint: str | None, force: bool) ->
                             "nothing was released")
     click.echo(f"Lock {holder.id} of project '{project}': {holder.describe()}", err=True)
     if not force:
-        if not sys.stdin.isatty():
-            raise UsageError("force-unlock needs confirmation: run it in a terminal, or pass "
-                             "--force")
-        answer = click.prompt("Release it? Only 'yes' will be accepted", default="",
-                              show_default=False, err=True)
-        if answer != "yes":
-            click.echo("Nothing was released.", err=True)
-            return EXIT_ERROR
-    run_async(_release(path, endpoint, holder.id))
+        from evalspec.cli.confirm import confirm
+
+        confirm("force-unlock", "Release it", flag="--force", outcome="nothing was released")
+    run_async(_release(path, endpoint, variables, holder.id))
     click.echo(f"Released lock {holder.id} of project '{project}'.")
     return EXIT_OK
 

@@ -96,7 +96,8 @@ def use_colour(no_color: bool, environ: Mapping[str, str] | None = None,
     return sys.stdout.isatty() if terminal is None else terminal
 
 
-def _early_reader(path: Path, endpoint: str | None) -> tuple[SGPClient, str, str] | None:
+def _early_reader(path: Path, endpoint: str | None, variables: Any
+                  ) -> tuple[SGPClient, str, str] | None:
     """A client, URL and project name for a remote platform when evalspec.yaml and the
     environment already name both, so its reads can start while the specs load. None for the
     embedded platform (reading it early would create its database for specs that may not be
@@ -106,7 +107,7 @@ def _early_reader(path: Path, endpoint: str | None) -> tuple[SGPClient, str, str
     from evalspec.spec.project import read_identity
 
     try:
-        identity = read_identity(path)
+        identity = read_identity(path, variables)
         resolved = resolve_endpoint(endpoint, identity.endpoint)
         if resolved.is_local:
             return None
@@ -129,8 +130,9 @@ async def _load_and_plan(path: Path, cli_vars: tuple[str, ...], var_files: tuple
     """Load the specs and plan; on a remote platform the refresh runs while the specs load
     (it only reads, and is cancelled if they turn out invalid)."""
     from evalspec.plan.refresh import PLAN_FIELDS, refresh  # light: client and tags
+    from evalspec.spec.project import VariableInputs
 
-    early = _early_reader(path, endpoint)
+    early = _early_reader(path, endpoint, VariableInputs(var_files=var_files, cli_vars=cli_vars))
     refreshing = asyncio.create_task(refresh(early[0], early[2], PLAN_FIELDS)) if early else None
     client = early[0] if early else None
     # The specs load in a thread beside the reads. A short GIL switch interval hands the event

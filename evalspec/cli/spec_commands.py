@@ -17,17 +17,37 @@ if TYPE_CHECKING:
 # --help, --version and shell completion start in a fraction of the time.
 
 
-def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """PATH plus the variable options shared by every command that reads a project."""
+def var_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--var and --var-file for a command that reads only evalspec.yaml (its project name
+    may be templated from variables): handed to the command as one ``variables``."""
+    import functools
+
+    @functools.wraps(fn)
+    def command(*args: Any, cli_vars: tuple[str, ...], var_files: tuple[Path, ...],
+                **kwargs: Any) -> Any:
+        from evalspec.spec.project import VariableInputs
+
+        return fn(*args, variables=VariableInputs(var_files=var_files, cli_vars=cli_vars),
+                  **kwargs)
+
+    return _var_flags(command)
+
+
+def _var_flags(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option(
         "--var-file", "var_files", multiple=True, metavar="FILE",
         type=click.Path(dir_okay=False, path_type=Path),
         help="YAML file of variables; repeatable, later files win.",
     )(fn)
-    fn = click.option(
+    return click.option(
         "--var", "cli_vars", multiple=True, metavar="NAME=VALUE",
         help="Set a variable (highest precedence); the value is read as YAML. Repeatable.",
     )(fn)
+
+
+def project_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """PATH plus the variable options shared by every command that reads a project."""
+    fn = _var_flags(fn)
     return click.argument(
         "path", required=False, default=".",
         type=click.Path(path_type=Path),

@@ -11,15 +11,16 @@ import click
 
 from evalspec.cli.plan_commands import endpoint_option
 from evalspec.cli.run_async import run as run_async
+from evalspec.cli.spec_commands import var_options
 from evalspec.errors import EXIT_ERROR, EXIT_OK, UsageError
 from evalspec.sanitize import one_line
 
 
-def _connect(path: Path, endpoint: str | None) -> tuple[Any, Any]:
+def _connect(path: Path, endpoint: str | None, variables: Any) -> tuple[Any, Any]:
     from evalspec.client.config import Credentials, resolve_endpoint, sgp_client
     from evalspec.spec.project import read_identity
 
-    identity = read_identity(path)
+    identity = read_identity(path, variables)
     resolved = resolve_endpoint(endpoint, identity.endpoint)
     if resolved.is_local:
         click.echo("Using the embedded local platform (.evalspec/local.db in the project).",
@@ -30,12 +31,14 @@ def _connect(path: Path, endpoint: str | None) -> tuple[Any, Any]:
 @click.command()
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
 @endpoint_option
+@var_options
 @click.option("--watch", is_flag=True, help="Refresh until every evaluation has finished.")
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.05),
               metavar="SECONDS", help="Time between refreshes with --watch.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="A table per evaluation group, or a JSON document.")
-def status(path: Path, endpoint: str | None, watch: bool, interval: float, fmt: str) -> int:
+def status(path: Path, endpoint: str | None, variables: Any, watch: bool, interval: float,
+           fmt: str) -> int:
     """Show the project's evaluations: status, item progress and errors, by group.
 
     Reads what the project owns on the platform (only evalspec.yaml is needed, not valid
@@ -54,7 +57,7 @@ def status(path: Path, endpoint: str | None, watch: bool, interval: float, fmt: 
         render_text,
     )
 
-    identity, client = _connect(path, endpoint)
+    identity, client = _connect(path, endpoint, variables)
     terminal = sys.stdout.isatty()
     seen: dict[str, tuple[Any, ...]] = {}
 
@@ -92,9 +95,11 @@ def status(path: Path, endpoint: str | None, watch: bool, interval: float, fmt: 
 @click.argument("name")
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
 @endpoint_option
+@var_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the JSONL here instead of standard output.")
-def results(name: str, path: Path, endpoint: str | None, out: Path | None) -> int:
+def results(name: str, path: Path, endpoint: str | None, variables: Any,
+            out: Path | None) -> int:
     """Export an evaluation's or a group's items with their task outputs as JSONL.
 
     NAME is an evaluation or group the project owns (a name, or an address such as
@@ -112,7 +117,7 @@ def results(name: str, path: Path, endpoint: str | None, out: Path | None) -> in
     """
     from evalspec.results.status import export_results
 
-    identity, client = _connect(path, endpoint)
+    identity, client = _connect(path, endpoint, variables)
 
     async def run(stream: Any) -> tuple[str, int]:
         try:
@@ -140,6 +145,7 @@ def results(name: str, path: Path, endpoint: str | None, out: Path | None) -> in
 @click.argument("name")
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
 @endpoint_option
+@var_options
 @click.option("--baseline", metavar="MEMBER",
               help="The member the others are compared with. Default: the group's first.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]),
@@ -155,8 +161,8 @@ def results(name: str, path: Path, endpoint: str | None, out: Path | None) -> in
 @click.option("--by", "by", metavar="COLUMN",
               help="Repeat the comparison for each value of this item column (a channel, a "
               "difficulty), after the overall one.")
-def report(name: str, path: Path, endpoint: str | None, baseline: str | None, fmt: str,
-           out: Path | None, cluster_by: str | None, by: str | None) -> int:
+def report(name: str, path: Path, endpoint: str | None, variables: Any, baseline: str | None,
+           fmt: str, out: Path | None, cluster_by: str | None, by: str | None) -> int:
     """Compare a group's members on every score: which wins, by how much, how sure.
 
     For each score column (metric outputs, judge choices as numbers) and each member: rows
@@ -182,8 +188,8 @@ def report(name: str, path: Path, endpoint: str | None, baseline: str | None, fm
     if by is not None and fmt == "html":
         raise UsageError("--by is not in the HTML report yet: use --format text, markdown or "
                          "json")
-    identity, client = _connect(path, endpoint)
-    clustering = cluster_by or _group_cluster_by(path, name)
+    identity, client = _connect(path, endpoint, variables)
+    clustering = cluster_by or _group_cluster_by(path, name, variables)
 
     async def run() -> Any:
         try:
@@ -202,14 +208,14 @@ def report(name: str, path: Path, endpoint: str | None, baseline: str | None, fm
     return EXIT_OK
 
 
-def _group_cluster_by(path: Path, name: str) -> str | None:
+def _group_cluster_by(path: Path, name: str, variables: Any) -> str | None:
     """The group's cluster_by in the specs; a warning, and no clustering, when they do not
     load (status and report read the platform, so they work while a spec is being edited)."""
-    from evalspec.cli.spec_commands import load
+    from evalspec.cli.spec_commands import build
     from evalspec.errors import SpecError
 
     try:
-        state = load(path, (), ())
+        state = build(path, variables)
     except SpecError as exc:
         click.echo(f"warning: the specs have {len(exc.problems)} problem(s), so a cluster_by "
                    "in them is not applied; pass --cluster-by to cluster rows", err=True)
@@ -234,9 +240,10 @@ def state() -> None:
 @state.command("list")
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
 @endpoint_option
+@var_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="A table, or a JSON document.")
-def state_list(path: Path, endpoint: str | None, fmt: str) -> int:
+def state_list(path: Path, endpoint: str | None, variables: Any, fmt: str) -> int:
     """List every object the project owns: datasets, evaluations (archived ones included) and
     groups, with address, id and whether it is archived.
 
@@ -247,7 +254,7 @@ def state_list(path: Path, endpoint: str | None, fmt: str) -> int:
     """
     from evalspec.plan.state import owned_objects, render_json, render_text
 
-    identity, client = _connect(path, endpoint)
+    identity, client = _connect(path, endpoint, variables)
     actual = run_async(_refresh(client, identity.project))
     for item in actual.unowned:
         click.echo(f"warning: {one_line(item.warning(identity.project))}", err=True)
@@ -261,7 +268,8 @@ def state_list(path: Path, endpoint: str | None, fmt: str) -> int:
 @click.argument("address")
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
 @endpoint_option
-def state_show(address: str, path: Path, endpoint: str | None) -> int:
+@var_options
+def state_show(address: str, path: Path, endpoint: str | None, variables: Any) -> int:
     """Show the objects at ADDRESS as the platform has them (JSON): usually one; a duplicate
     or an archived object at the same address is shown too.
 
@@ -271,7 +279,7 @@ def state_show(address: str, path: Path, endpoint: str | None) -> int:
     """
     from evalspec.plan.state import show_address
 
-    identity, client = _connect(path, endpoint)
+    identity, client = _connect(path, endpoint, variables)
     actual = run_async(_refresh(client, identity.project))
     click.echo(show_address(actual, address, identity.project), nl=False)
     return EXIT_OK
@@ -281,8 +289,10 @@ def state_show(address: str, path: Path, endpoint: str | None) -> int:
 @click.argument("address")
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
 @endpoint_option
+@var_options
 @click.option("--auto-approve", is_flag=True, help="Do it without asking (for CI).")
-def state_rm(address: str, path: Path, endpoint: str | None, auto_approve: bool) -> int:
+def state_rm(address: str, path: Path, endpoint: str | None, variables: Any,
+             auto_approve: bool) -> int:
     """Stop managing the live objects at ADDRESS, without archiving them.
 
     Removes evalspec's marks (the tag evalspec:<project>, evalspec.* tags and metadata, a
@@ -296,7 +306,7 @@ def state_rm(address: str, path: Path, endpoint: str | None, auto_approve: bool)
     """
     from evalspec.apply.disown import disown
 
-    identity, client = _connect(path, endpoint)
+    identity, client = _connect(path, endpoint, variables)
 
     async def run() -> list[Any]:
         from evalspec.plan.refresh import refresh
@@ -314,12 +324,10 @@ def state_rm(address: str, path: Path, endpoint: str | None, auto_approve: bool)
                 click.echo(one_line(f"{remote.address} ({remote.id}) will stay on the "
                                     "platform, no longer managed by evalspec"))
             if not auto_approve:
-                if not sys.stdin.isatty():
-                    raise UsageError("state rm needs confirmation: run it in a terminal, or "
-                                     "pass --auto-approve")
-                if click.prompt("Remove evalspec's marks? Only 'yes' will be accepted",
-                                default="", show_default=False) != "yes":
-                    raise UsageError("state rm cancelled; nothing changed")
+                from evalspec.cli.confirm import confirm
+
+                confirm("state rm", "Remove evalspec's marks", flag="--auto-approve",
+                        outcome="nothing was changed")
             for remote in live:
                 await disown(client, remote, identity.project)
             return live

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: specs_digest
 ACTIONS = ("create", "update", "replace", "restore", "archive")
 KIND_ORDER = {"Question": 0, "Rubric": 1, "Dataset": 2, "Evaluation": 3, "EvaluationGroup": 4}
 
@@ -147,6 +147,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     absent: tuple[str, ...] = field(default=())  # addresses the plan creates (must stay absent)
     known_ids: tuple[tuple[str, str], ...] = ()  # address -> id of objects kept in place
+    specs_digest: str = ""  # of what the specs asked for (saved.specs_digest)
 
     def count(self, action: str) -> int:
         return sum(1 for a in self.actions if a.action == action)
@@ -174,13 +175,15 @@ class Plan:
         return cls(doc["project"], doc["endpoint"],
                    tuple(Action.from_json(a) for a in doc["actions"]),
                    tuple(doc["errors"]), tuple(doc["warnings"]), absent=tuple(doc["absent"]),
-                   known_ids=tuple(sorted(doc["known_ids"].items())))
+                   known_ids=tuple(sorted(doc["known_ids"].items())),
+                   specs_digest=doc["specs_digest"])
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
             "project": self.project,
             "endpoint": self.endpoint,
+            "specs_digest": self.specs_digest,
             "summary": {a: self.count(a) for a in ACTIONS} | {
                 "task_executions": self.executions},
             "actions": [a.to_json() for a in self.actions],

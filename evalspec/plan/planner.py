@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 from collections.abc import Collection, Iterable
 from typing import Any
@@ -11,6 +12,7 @@ from evalspec.client.sgp import SGPClient
 from evalspec.plan.diff import ARCHIVE_REASON, diff
 from evalspec.plan.model import Plan
 from evalspec.plan.refresh import PLAN_FIELDS, ActualState, refresh
+from evalspec.plan.saved import specs_digest
 from evalspec.spec.objects import DesiredState
 from evalspec.spec.payloads import build_payloads, canonical, recorded_version
 
@@ -43,6 +45,7 @@ async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
         refreshing = asyncio.create_task(reading)
     try:
         payloads = await asyncio.to_thread(build_payloads, state)
+        made_from = await asyncio.to_thread(specs_digest, state, payloads)
     except BaseException:
         refreshing.cancel()
         raise
@@ -66,9 +69,10 @@ async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
         if moved and not changed:
             checked[remote.id] = same_rows([i.get("data") for i in items[remote.id]],
                                            payload.body["data"])
-    return diff(state, payloads, actual, endpoint, dataset_items=items, checked=checked,
+    plan = diff(state, payloads, actual, endpoint, dataset_items=items, checked=checked,
                 targets=targets, protected=protected, archive_reason=archive_reason,
                 replace=replace)
+    return dataclasses.replace(plan, specs_digest=made_from)
 
 
 def same_rows(found: list[Any], rows: list[dict[str, Any]]) -> bool:

@@ -14,22 +14,28 @@ A saved plan is untrusted input: a pull request can edit the file between ``plan
    kind, stamped with the action's address; every dataset item id belongs to its dataset).
 
 The endpoint and the project are never taken from the plan: the CLI compares them with the
-user's own configuration and refuses a plan made for another.
+user's own configuration and refuses a plan made for another. The plan records
+:func:`specs_digest` of the specs it was made from; apply computes it again from the project's
+specs as they are now and refuses a plan made from others (an older commit's, say).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalspec.errors import EvalspecError
 from evalspec.plan.diff import remote_state
 from evalspec.plan.model import FORMAT_VERSION, KIND_ORDER, Action, Plan
 from evalspec.plan.refresh import ActualState, Remote
 from evalspec.sanitize import one_line
-from evalspec.spec.payloads import known_after_apply, owner_tag, question_name
+from evalspec.spec.payloads import digest, known_after_apply, owner_tag, question_name
+
+if TYPE_CHECKING:
+    from evalspec.spec.objects import DesiredState
+    from evalspec.spec.payloads import Payload
 
 # Deeper than any plan evalspec writes (spec documents stop at 64 levels; a plan adds a few):
 # checked before anything walks the document recursively.
@@ -87,6 +93,16 @@ def load_plan(path: Path) -> Plan:
         raise EvalspecError(f"{shown}: not an evalspec plan: {one_line('$' + where)}: "
                             f"{one_line(message)}")
     return Plan.from_json(document)
+
+
+def specs_digest(state: DesiredState, payloads: Sequence[Payload]) -> str:
+    """SHA-256 of what the specs ask for, after variables: every object's address, its
+    fingerprint (its content: rows, tasks, options, members), the rest of its body (name,
+    description, tags, metadata) and its lifecycle. Comments and layout do not count."""
+    lifecycles = {o.address: o.spec.lifecycle.model_dump(mode="json") for o in state.objects}
+    return digest([[p.address, p.fingerprint,
+                    {k: v for k, v in p.body.items() if k not in ("data", "tasks")},
+                    lifecycles.get(p.address)] for p in payloads])
 
 
 def _placeholders(value: Any) -> Iterator[str]:

@@ -32,8 +32,8 @@ def plan_schema() -> dict[str, Any]:
         "title": "evalspec plan",
         "description": "What apply will do, as computed by evalspec plan.",
         "type": "object",
-        "required": ["format_version", "project", "endpoint", "summary", "actions",
-                     "known_ids", "absent", "errors", "warnings"],
+        "required": ["format_version", "project", "endpoint", "specs_digest", "summary",
+                     "actions", "known_ids", "absent", "errors", "warnings"],
         "additionalProperties": False,
         "properties": {
             "format_version": {"const": FORMAT_VERSION,
@@ -41,6 +41,10 @@ def plan_schema() -> dict[str, Any]:
             "project": {"type": "string", "description": "The project in evalspec.yaml."},
             "endpoint": {"type": "string",
                          "description": "Base URL of the platform, or 'local'."},
+            "specs_digest": {**_DIGEST, "description": (
+                "SHA-256 of what the specs asked for (every object's content, names, tags, "
+                "lifecycle), after variables: apply refuses the saved plan when the "
+                "project's specs now ask for something else.")},
             "summary": {
                 "type": "object", "additionalProperties": False,
                 "required": [*ACTIONS, "task_executions"],

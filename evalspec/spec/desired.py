@@ -37,6 +37,7 @@ from evalspec.spec.project import (
     VariableInputs,
     find_root,
     load_config,
+    render_project,
     resolve_variables,
     spec_files,
 )
@@ -106,6 +107,11 @@ class _Builder:
             return None
         source = Source(loaded.document, "config", path.parent)
         value = loaded.document.value
+        if "project" in value:
+            value = {**value, "project": render_project(loaded.document, self.inputs,
+                                                        self.problems)}
+            if value["project"] is None:
+                return None
         if not _check_schema(value, "ProjectConfig", source, self.problems):
             return None
         defaults = value.get("defaults") or {}

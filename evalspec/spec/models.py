@@ -341,7 +341,8 @@ class ProjectConfig(_Strict):
     """evalspec.yaml: the project's settings; its directory is the project root."""
 
     project: Annotated[str, Field(pattern=PROJECT_PATTERN)] = Field(description=(
-        "The project's name, stamped on everything it manages (tag evalspec:<project>)."))
+        "The project's name, stamped on everything it manages (tag evalspec:<project>). May "
+        "use ${{ vars.NAME }} for environments on one account: each name is its own project."))
     endpoint: Annotated[str, Field(pattern=ENDPOINT_PATTERN)] | None = Field(
         None, description="'local' or the platform's URL; never credentials.")
     specs: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,40 @@ def resolve_variables(
     return values
 
 
+def render_project(document: Document, inputs: VariableInputs,
+                   problems: ProblemSet) -> Any:
+    """evalspec.yaml's ``project`` with its ``${{ vars.NAME }}`` rendered, so that one config
+    serves several environments on one account (``project: support-${{ vars.stage }}``).
+    A value that is not a template comes back as it is (the schema checks it); None after a
+    located problem."""
+    from evalspec.spec.fields import PATTERN_MESSAGES, PROJECT_PATTERN
+    from evalspec.spec.template import Context, TemplateError, compile_string, stringify
+
+    value = document.value.get("project")
+    if not isinstance(value, str) or "${{" not in value:
+        return value
+    where = document.locate(("project",))
+    try:
+        compiled = compile_string(value)
+        if isinstance(compiled, str):
+            return compiled
+        if compiled.roots != {"vars"}:
+            raise TemplateError("the project may use only ${{ vars.NAME }}: it is read before "
+                                "anything else, so env and matrix are not available")
+        declared = document.value.get("vars")
+        variables = resolve_variables(declared if isinstance(declared, dict) else {}, inputs,
+                                      ProblemSet())  # their own problems are reported later
+        rendered = stringify(compiled.render(Context(vars=variables, env={})))
+    except TemplateError as exc:
+        problems.add(where, ("project",), str(exc))
+        return None
+    if not re.fullmatch(PROJECT_PATTERN, rendered):
+        problems.add(where, ("project",), f"{value!r} renders to {rendered!r}, which "
+                     f"{PATTERN_MESSAGES[PROJECT_PATTERN]}")
+        return None
+    return rendered
+
+
 def spec_files(root: Path, patterns: Sequence[str]) -> list[Path]:
     """Files matched by the ``specs`` globs, relative to the root, sorted, each once."""
     found: dict[Path, None] = {}
@@ -137,7 +172,8 @@ class Identity:
     endpoint: str | None
 
 
-def read_identity(start: Path) -> Identity:
+def read_identity(start: Path, inputs: VariableInputs | None = None) -> Identity:
+    """The project's identity; ``inputs`` are the variables a templated project name reads."""
     from evalspec.errors import SpecError
 
     config = find_root(start)
@@ -146,7 +182,10 @@ def read_identity(start: Path) -> Identity:
     document = loaded.document
     if document is None or problems.errors:
         raise SpecError(problems.errors, problems.warnings)
-    project, endpoint = document.value.get("project"), document.value.get("endpoint")
+    project = render_project(document, inputs or VariableInputs(), problems)
+    if problems.errors:
+        raise SpecError(problems.errors, problems.warnings)
+    endpoint = document.value.get("endpoint")
     if not isinstance(project, str) or not project:
         problems.add(document.locate(("project",)), ("project",),
                      "a project name is required (run 'evalspec validate' for details)")

@@ -21,7 +21,7 @@ SCHEMA_ID = "urn:evalspec:schema:v1"
 TEMPLATE_REF = {"$ref": "#/$defs/Template"}
 LOCATOR_REF = {"$ref": "#/$defs/ItemLocator"}
 # Values that select a schema stay literal so editors and error reports can rely on them.
-_NOT_TEMPLATED = frozenset(("kind", "apiVersion", "task_type", "project", "endpoint"))
+_NOT_TEMPLATED = frozenset(("kind", "apiVersion", "task_type", "endpoint"))
 _DATA_OR_DATASET = {
     "oneOf": [{"required": ["data"]}, {"required": ["dataset"]}],
 }
