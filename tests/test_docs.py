@@ -11,6 +11,7 @@ DOC = (ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
 
 
 def quoted(text: str) -> None:
+    assert text.strip(), "the command printed no message to check"
     for line in text.strip().splitlines():
         assert f"\n{line}\n" in DOC, f"not in docs/troubleshooting.md: {line}"
 
@@ -38,7 +39,9 @@ def test_setting_up_messages(workdir, tmp_path, run, monkeypatch) -> None:
 def test_spec_messages(workdir, run, tmp_path) -> None:
     root = workdir("quickstart")
     spec = root / "specs" / "capitals.yaml"
-    edit(spec, "model: openai/gpt-4o-mini", "model: gpt-4o-mini")
+    edit(spec, "model: openai/gpt-4o-mini", "model: openai/gpt4o-mini")
+    quoted(run("validate", cwd=root).err)
+    edit(spec, "model: openai/gpt4o-mini", "model: gpt-4o-mini")
     edit(spec, "temperature: 0.0", "tempurature: 0.0")
     quoted(run("validate", cwd=root).err.split("Found")[0])
     root = workdir("support-csv")
@@ -69,6 +72,10 @@ def test_plan_and_apply_messages(workdir, platform, sdk, run, tmp_path) -> None:
     saved = tmp_path / "plan.json"
     plan(run, root, platform.url, "-o", str(saved))
     [evaluation] = owned(platform, "quickstart")
+    edit(spec, "tags: [team:evals]", "tags: [team:evals, reviewed]")
+    quoted(run("apply", "plan.json", "--project-dir", str(root), "--endpoint", platform.url,
+               cwd=tmp_path, env=ENV).err.replace(str(root), "/work/evals"))
+    edit(spec, "tags: [team:evals, reviewed]", "tags: [team:evals]")
     sdk.evaluations.update(evaluation["id"], evaluation={"description": "changed meanwhile"})
     quoted(apply_saved(run, saved, root, platform.url).err)
 

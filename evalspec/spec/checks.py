@@ -8,11 +8,13 @@ when every document loaded, so a broken file does not cause a cascade of false r
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evalspec.errors import JsonPath, ProblemSet
+from evalspec.errors import JsonPath, Location, ProblemSet
 from evalspec.spec import models
 from evalspec.spec.aliases import task_alias
 from evalspec.spec.template import suggest
@@ -332,6 +334,8 @@ def _policy(state: DesiredState, problems: ProblemSet, config_source: Source) ->
                      f"({policy.max_evaluations:,})", _severity(policy, "max_evaluations"))
     path: JsonPath
     allowed, bounds = policy.allowed_models, policy.temperature
+    known = known_models() | {m for m in allowed or () if not any(c in m for c in "*?[")}
+    unknown: dict[str, tuple[Location, JsonPath]] = {}
     for obj in state.of_kind("Evaluation"):
         loc = obj.source.locate
         spec = obj.spec
@@ -352,8 +356,10 @@ def _policy(state: DesiredState, problems: ProblemSet, config_source: Source) ->
                              _severity(policy, "max_items_per_evaluation"))
         for i, task in enumerate(spec.tasks):
             config = task.configuration
-            # Read only what a rule asks about: a missing attribute costs pydantic an exception.
-            model = getattr(config, "model", None) if allowed else None
+            model = getattr(config, "model", None)
+            if isinstance(model, str) and model not in known and model not in unknown:
+                path = ("tasks", i, "configuration", "model")
+                unknown[model] = (loc(path), path)
             if allowed and isinstance(model, str) and not any(
                 fnmatch.fnmatchcase(model, p) for p in allowed
             ):
@@ -369,3 +375,15 @@ def _policy(state: DesiredState, problems: ProblemSet, config_source: Source) ->
                 problems.add(loc(path), path,
                              f"temperature {temperature} is outside policy.temperature "
                              f"[{bounds.min:g}, {bounds.max:g}]", _severity(policy, "temperature"))
+    for model, (where, path) in unknown.items():
+        problems.add(where, path, f"model '{model}' is not one evalspec knows"
+                     f"{suggest(model, sorted(known))}; if the name is right, list it in "
+                     "policy.allowed_models", "warning")
+
+
+@functools.cache
+def known_models() -> frozenset[str]:
+    """The catalogue of model names (evalspec/spec/known_models.txt)."""
+    text = (Path(__file__).parent / "known_models.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
