@@ -62,3 +62,56 @@ def test_every_model_the_examples_and_init_use_is_known() -> None:
     for path in [*ROOT.glob("examples/**/*.yaml"), *ROOT.glob("evalspec/scaffold/**/*.yaml")]:
         used |= set(re.findall(r"\b(?:openai|anthropic)/[a-z0-9.-]+", path.read_text()))
     assert used and used <= known_models(), used - known_models()
+
+
+def test_a_variable_nothing_declares_or_reads_is_refused(project, run, tmp_path) -> None:
+    root = project({"specs/a.yaml": SWEEP}, _config("[openai/gpt-4o]"))
+    refused = "no variable 'modles' is declared in evalspec.yaml's vars or read by a spec " \
+              "(did you mean 'models'?)"
+    result = run("validate", "--var", "modles=[openai/gpt-4o-mini]", cwd=root)
+    assert (result.code, result.err) == (1, f"Error: --var modles: {refused}\n")
+    result = run("plan", "--endpoint", "local", cwd=root, env={"EVALSPEC_VAR_modles": "x"})
+    assert (result.code, result.err) == (1, f"Error: EVALSPEC_VAR_modles: {refused}\n")
+
+
+def test_a_variable_a_spec_reads_may_be_given_without_a_default(project, run) -> None:
+    spec = SWEEP.replace("data: [{q: a}]", "data: [{q: a}]\ndescription: ${{ vars.stage }}")
+    root = project({"specs/a.yaml": spec}, _config("[openai/gpt-4o]"))
+    assert run("validate", "--var", "stage=dev", cwd=root).code == 0
+    # A var file may serve several projects: a name this one does not use is a warning there.
+    (root / "shared.yaml").write_text("stage: dev\nregion: eu\n")
+    result = run("validate", "--var-file", "shared.yaml", cwd=root)
+    assert (result.code, result.err) == (0, (
+        "shared.yaml:1:1: warning: no variable 'region' is declared in evalspec.yaml's vars "
+        "or read by a spec\n"))
+
+
+def test_a_variable_that_is_not_a_list_where_a_matrix_needs_one_names_its_source(
+        project, run) -> None:
+    root = project({"specs/a.yaml": SWEEP}, _config("[openai/gpt-4o]"))
+    where = "specs/a.yaml:4:10: $.matrix.model: matrix axis 'model' must be a non-empty list: "
+    text = run("validate", "--var", "models=openai/gpt-4o", cwd=root)
+    assert (text.code, text.err) == (1, (
+        f"{where}--var models gave the text 'openai/gpt-4o'; a list is written [a, b], for "
+        "example --var 'models=[openai/gpt-4o]'\nFound 1 error in 1 file.\n"))
+    broken = run("validate", "--var", "models=[openai/gpt-4o, openai/o3", cwd=root)
+    assert broken.err == (
+        f"{where}--var models gave the text '[openai/gpt-4o, openai/o3', which is not valid "
+        "YAML: check its brackets and quotes\nFound 1 error in 1 file.\n")
+    empty = run("validate", cwd=root, env={"EVALSPEC_VAR_models": "[]"})
+    assert empty.err == f"{where}EVALSPEC_VAR_models gave []\nFound 1 error in 1 file.\n"
+
+
+def test_a_value_listed_twice_in_a_sweep_is_named_at_the_list(project, run) -> None:
+    inline = SWEEP.replace("model: ${{ vars.models }}",
+                           "model:\n    - openai/gpt-4o\n    - openai/gpt-4o-mini\n"
+                           "    - openai/gpt-4o")
+    root = project({"specs/a.yaml": inline}, "project: demo\n")
+    result = run("validate", cwd=root)
+    assert (result.code, result.err) == (1, (
+        "specs/a.yaml:7:7: $.matrix.model[2]: matrix axis 'model' lists 'openai/gpt-4o' twice "
+        "(values 1 and 3): each value once\nFound 1 error in 1 file.\n"))
+    root = project({"specs/a.yaml": SWEEP},
+                   _config("[openai/gpt-4o, openai/gpt-4o-mini, openai/gpt-4o]"))
+    assert "matrix axis 'model' lists 'openai/gpt-4o' twice (values 1 and 3)" in run(
+        "validate", cwd=root).err

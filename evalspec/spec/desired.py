@@ -15,6 +15,7 @@ them at the end, or returns the state.
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,16 @@ from evalspec.spec.project import (
     render_project,
     resolve_variables,
     spec_files,
+    undeclared_variables,
 )
 from evalspec.spec.schema import validator_for
 from evalspec.spec.template import (
     Const,
     Context,
+    Expression,
+    Template,
+    TemplateError,
+    compile_string,
     compile_tree,
     is_credential,
     suggest,
@@ -79,6 +85,7 @@ class _Builder:
     def __init__(self, root: Path, inputs: VariableInputs, problems: ProblemSet) -> None:
         self.root = root
         self.inputs = inputs
+        self.origins: dict[str, str] = {}  # variable -> where its value came from
         self.problems = problems
         self.files = FileResolver(root)
         self.objects: list[DesiredObject] = []
@@ -221,7 +228,8 @@ class _Builder:
         try:
             expansion = matrix.expand(rendered, max(cap - used, 0))
         except matrix.MatrixError as exc:
-            self.problems.add(source.locate(exc.path), exc.path, exc.message)
+            self.problems.add(source.locate(exc.path), exc.path,
+                              exc.message + self._given(raw, exc.path, ctx))
             return None
         except matrix.MatrixTooLarge:
             before = f"; {used:,} come from earlier specs" if used else ""
@@ -235,6 +243,37 @@ class _Builder:
             self.problems.add(source.locate(warning.path), warning.path, warning.message,
                               "warning")
         return expansion
+
+    def _given(self, raw: Any, path: JsonPath, ctx: Context) -> str:
+        """For an axis that is exactly ``${{ vars.NAME }}`` set from outside evalspec.yaml:
+        where the value came from and what it was, since the spec line shows neither."""
+        axis = raw.get(path[1]) if isinstance(raw, dict) and len(path) == 2 else None
+        try:
+            compiled = compile_string(axis) if isinstance(axis, str) else None
+        except TemplateError:
+            return ""
+        if not isinstance(compiled, Template) or not compiled.whole:
+            return ""
+        [expression] = compiled.parts
+        assert isinstance(expression, Expression)
+        if expression.root != "vars" or not expression.keys:
+            return ""
+        name = expression.keys[0]
+        origin = self.origins.get(name)
+        if origin is None:
+            return ""
+        value = ctx.vars.get(name)
+        shown = show(value)
+        if isinstance(value, str):
+            if value.lstrip().startswith(("[", "{")):
+                hint = ", which is not valid YAML: check its brackets and quotes"
+            elif origin.startswith("--var "):
+                hint = f"; a list is written [a, b], for example --var '{name}=[{value}]'"
+            else:
+                hint = "; a list is written [a, b]"
+            return f": {origin} gave the text {shown}{hint}"
+        given = json.dumps(value, ensure_ascii=False, default=str)
+        return f": {origin} gave {given if len(given) <= 60 else given[:57] + '...'}"
 
     def _duplicate_name(self, source: Source, name: str, first: dict[str, Any] | None,
                         second: dict[str, Any] | None) -> None:
@@ -316,8 +355,11 @@ def build(start: Path, inputs: VariableInputs | None = None) -> DesiredState:
             raise SpecError(problems.errors, problems.warnings)
         config, defaults, config_source = loaded
         builder.declare_env(config, config_source)
-        variables = resolve_variables(config.vars, inputs, problems)
+        variables = resolve_variables(config.vars, inputs, problems, builder.origins)
         paths = spec_files(root, config.specs)
+        undeclared_variables(config.vars, builder.origins, lambda: (
+            p.read_text(encoding="utf-8", errors="replace") for p in [config_path, *paths]),
+            problems)
         if not paths:
             where = config_source.locate(("specs",))
             problems.add(where, ("specs",), "no spec files match "

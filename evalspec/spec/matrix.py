@@ -8,6 +8,7 @@ is already there adds nothing.
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,14 @@ def expand(matrix: Any, budget: int) -> Expansion:
         values = matrix[key]
         if not isinstance(values, list) or not values:
             raise MatrixError(("matrix", key), f"matrix axis '{key}' must be a non-empty list")
+        seen: dict[str, int] = {}
+        for i, value in enumerate(values):
+            text = json.dumps(value, sort_keys=True, default=str)
+            if text in seen:
+                raise MatrixError(("matrix", key, i), (
+                    f"matrix axis '{key}' lists {_shown(value)} twice (values {seen[text] + 1} "
+                    f"and {i + 1}): each value once"))
+            seen[text] = i
     excludes = _entries(matrix, "exclude", keys)
     includes = _entries(matrix, "include", keys)
     if not keys and not includes:
@@ -97,6 +106,11 @@ def expand(matrix: Any, budget: int) -> Expansion:
     ]
     all_keys = keys + tuple(k for inc in includes for k in inc if k not in keys)
     return Expansion(instances, tuple(dict.fromkeys(all_keys)), warnings)
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
 def product_size(matrix: Any) -> int:

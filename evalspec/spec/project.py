@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evalspec.errors import Location, ProblemSet, UsageError, display_path
+from evalspec.spec.template import suggest
 from evalspec.spec.yamlload import Document, load_file, parse
 
 CONFIG_NAMES = ("evalspec.yaml", "evalspec.yml")
@@ -57,14 +58,19 @@ def _parse_value(text: str, declared: Any) -> Any:
 
 
 def resolve_variables(
-    declared: Mapping[str, Any], inputs: VariableInputs, problems: ProblemSet
+    declared: Mapping[str, Any], inputs: VariableInputs, problems: ProblemSet,
+    origins: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """evalspec.yaml ``vars`` < ``EVALSPEC_VAR_*`` < ``--var-file`` (in order) < ``--var``."""
+    """evalspec.yaml ``vars`` < ``EVALSPEC_VAR_*`` < ``--var-file`` (in order) < ``--var``.
+    ``origins`` receives where each value from outside evalspec.yaml came from
+    (``--var models``, ``EVALSPEC_VAR_models``, ``--var-file FILE``)."""
     values = dict(declared)
+    origins = {} if origins is None else origins
     for key in sorted(inputs.environ):
         if key.startswith(ENV_VAR_PREFIX) and len(key) > len(ENV_VAR_PREFIX):
             name = key[len(ENV_VAR_PREFIX):]
             values[name] = _parse_value(inputs.environ[key], declared.get(name))
+            origins[name] = key
     for path in inputs.var_files:
         shown = display_path(path)
         if not path.is_file():
@@ -79,12 +85,38 @@ def resolve_variables(
                          "variable names to values")
             continue
         values.update(content[0].value)
+        origins.update((str(name), f"--var-file {shown}") for name in content[0].value)
     for item in inputs.cli_vars:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
             raise UsageError(f"--var {item!r}: expected NAME=VALUE")
         values[name.strip()] = _parse_value(text, declared.get(name.strip()))
+        origins[name.strip()] = f"--var {name.strip()}"
     return values
+
+
+def undeclared_variables(declared: Mapping[str, Any], origins: Mapping[str, str],
+                         texts: Callable[[], Iterable[str]], problems: ProblemSet) -> None:
+    """Refuse a variable given on the command line or in the environment that evalspec.yaml
+    does not declare and no spec reads (a misspelt ``--var modles=...`` would otherwise be
+    ignored); one from a var file, which may serve several projects, is a warning.
+    ``texts`` gives the project's files, read only when such a variable is found."""
+    strays = sorted(name for name in origins if name not in declared)
+    if not strays:
+        return
+    used = set(declared)
+    for text in texts():
+        used.update(re.findall(r"\bvars\s*\.\s*([A-Za-z_][A-Za-z0-9_-]*)", text))
+    for name in strays:
+        if name in used:
+            continue
+        origin = origins[name]
+        message = (f"no variable '{name}' is declared in evalspec.yaml's vars or read by a "
+                   f"spec{suggest(name, sorted(used))}")
+        if origin.startswith("--var-file"):
+            problems.add(Location(origin.split(" ", 1)[1], 1, 1), (), message, "warning")
+        else:
+            raise UsageError(f"{origin}: {message}")
 
 
 def render_project(document: Document, inputs: VariableInputs,
