@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalspec.plan.diff import deep_changes, diff
-from evalspec.plan.model import Change
+from evalspec.plan.diff import diff
+from evalspec.plan.model import Change, Plan, deep_changes
 from evalspec.plan.refresh import ActualState, Remote
 from evalspec.spec.desired import build
 from evalspec.spec.payloads import build_payloads
@@ -286,3 +286,31 @@ def test_an_evaluation_update_keeps_the_tags_it_ignores(workdir) -> None:
     assert (action.action, [c.path for c in action.changes]) == ("update", ["description"])
     assert action.desired is not None
     assert action.desired["body"]["tags"] == ["by-hand", *ours]
+
+
+def test_a_task_added_or_removed_is_one_line_of_its_own() -> None:
+    from evalspec.plan.model import Action
+    from evalspec.plan.render_text import render_text
+    from evalspec.plan.task_changes import task_list_changes
+
+    answer = {"task_type": "chat_completion", "alias": "answer",
+              "configuration": {"model": "openai/gpt-4o", "messages": [{"role": "user",
+                                                                       "content": "x" * 400}]}}
+    rouge = {"task_type": "metric", "alias": "rouge", "configuration": {"type": "rougeL"}}
+    bleu = {"task_type": "metric", "alias": "bleu", "configuration": {"type": "bleu"}}
+    changes = task_list_changes([answer, rouge], [answer, bleu, {**rouge, "configuration": {
+        "type": "rouge1"}}])
+    assert changes == [Change("tasks[1]", None, bleu, True),
+                       Change("tasks[2].configuration.type", "rougeL", "rouge1", True)]
+    removed = task_list_changes([answer, rouge, bleu], [answer, bleu])
+    assert removed == [Change("tasks[1]", rouge, None, True)]
+    # The same tasks in another order change the list, position by position.
+    assert task_list_changes([rouge, bleu], [bleu, rouge])[0].path == "tasks[0].alias"
+    action = Action("replace", "Evaluation/e", "Evaluation", remote_id="evaluation_1",
+                    changes=tuple(changes + removed), reasons=("tasks changed",))
+    assert render_text(Plan("demo", "local", (action,))).splitlines()[3:7] == [
+        "-/+ Evaluation/e",
+        "      + task bleu: metric bleu  # forces replacement",
+        "      ~ tasks[2].configuration.type: \"rougeL\" -> \"rouge1\"  # forces replacement",
+        "      - task rouge: metric rougeL  # forces replacement",
+    ]

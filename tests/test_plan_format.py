@@ -327,7 +327,7 @@ evalspec will perform the following actions:
   + Evaluation/e
       + dataset_id: dataset_1
       + task answer: chat_completion m (temperature 0.2, max_tokens 100)
-      + task score: metric
+      + task score: metric rouge
       + task chat_completion: chat_completion m2
 
   # EvaluationGroup/g will be created

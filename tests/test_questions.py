@@ -90,6 +90,8 @@ def test_a_second_contributor_question_is_added_in_place(workdir, platform, run,
             "question task tone added: contributors answer on the existing items; the "
             "evaluation, its items and their answers are kept)") in shown
     assert "Plan: 1 to create, 1 to update, 0 to replace" in shown
+    assert ("      + task tone: contributor_evaluation.question, question_id (known after "
+            "apply: Question/tone)\n") in shown
     assert apply(run, root, platform.url).code == 0
     evaluation = _evaluation(sdk)
     assert evaluation.id == before

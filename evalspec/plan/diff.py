@@ -37,6 +37,7 @@ from evalspec.plan.task_changes import (
     RENAMED_REFERENCE,
     in_place_tasks,
     renamed_references,
+    task_list_changes,
     tasks_match,
 )
 from evalspec.spec.objects import DesiredObject, DesiredState
@@ -84,20 +85,6 @@ def remote_state(remote: Remote) -> str:
     return digest([remote.id, body.get("name"), body.get("tags"), body.get("description"),
                    remote.archived, group_metadata(body), sorted(member_ids(body)),
                    body.get("current_version_num")])
-
-
-def deep_changes(before: Any, after: Any, path: str, forces: bool) -> list[Change]:
-    """Field-level differences between two JSON values, with JSON-path-like paths."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        out: list[Change] = []
-        for key in list(before) + [k for k in after if k not in before]:
-            out += deep_changes(before.get(key), after.get(key), f"{path}.{key}", forces)
-        return out
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        # Equal lengths: whatever strict= says changes nothing (mutation testing skips it).
-        return [c for i, (b, a) in enumerate(zip(before, after, strict=True))  # pragma: no mutate
-                for c in deep_changes(b, a, f"{path}[{i}]", forces)]
-    return [] if before == after else [Change(path, before, after, forces)]
 
 
 @dataclass
@@ -192,7 +179,7 @@ def _evaluation(ctx: _Context, obj: DesiredObject, payload: Payload, remote: Rem
                        _in_place(ctx, obj, payload, remote), tasks=sync)
     if not unchanged:
         before_tasks = remote.body.get("tasks") or []
-        task_changes = deep_changes(before_tasks, payload.body["tasks"], "tasks", True)
+        task_changes = task_list_changes(before_tasks, payload.body["tasks"])
         dataset = [d for d in payload.depends_on if d.startswith("Dataset/")]
         reason = (DRIFT_REASON if stamped else f"{' and '.join(moved)} replaced" if moved
                   else "tasks changed" if task_changes

@@ -192,3 +192,17 @@ class Plan:
             "errors": list(self.errors),
             "warnings": list(self.warnings),
         }
+
+
+def deep_changes(before: Any, after: Any, path: str, forces: bool) -> list[Change]:
+    """Field-level differences between two JSON values, with JSON-path-like paths."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out: list[Change] = []
+        for key in list(before) + [k for k in after if k not in before]:
+            out += deep_changes(before.get(key), after.get(key), f"{path}.{key}", forces)
+        return out
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        # Equal lengths: whatever strict= says changes nothing (mutation testing skips it).
+        return [c for i, (b, a) in enumerate(zip(before, after, strict=True))  # pragma: no mutate
+                for c in deep_changes(b, a, f"{path}[{i}]", forces)]
+    return [] if before == after else [Change(path, before, after, forces)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ HEADLINES = {"create": "will be created", "update": "will be updated in place",
              "replace": "must be replaced", "restore": "will be restored",
              "archive": "will be archived"}
 LONG = 60
+WHOLE_TASK = re.compile(r"tasks\[\d+\]")
 
 
 def _value(value: Any) -> str:
@@ -60,6 +62,11 @@ def _collection_lines(change: Change) -> list[str] | None:
 
 def _change_lines(change: Change) -> list[str]:
     note = "  # forces replacement" if change.forces_replacement else ""
+    if WHOLE_TASK.fullmatch(change.path):  # a task added or removed: one line, as creates show
+        if change.before is None and isinstance(change.after, dict):
+            return [_task_line(change.after) + note]
+        if change.after is None and isinstance(change.before, dict):
+            return [_task_line(change.before, "-") + note]
     collection = _collection_lines(change)
     if collection is not None:
         return collection
@@ -76,9 +83,12 @@ def _change_lines(change: Change) -> list[str]:
     return [f"      ~ {change.path}: {_value(change.before)} -> {_value(change.after)}{note}"]
 
 
-def _task_line(task: dict[str, Any]) -> str:
+def _task_line(task: dict[str, Any], sign: str = "+") -> str:
     config = task.get("configuration") or {}
-    text = f"      + task {task_alias(task)}: {task.get('task_type')}"
+    text = f"      {sign} task {task_alias(task)}: {task.get('task_type')}"
+    if task.get("task_type") == "metric" and isinstance(config, dict) and isinstance(
+            config.get("type"), str):
+        text += f" {config['type']}"
     if isinstance(config, dict) and "model" in config:
         text += f" {config['model']}"
         settings = [f"{key} {_value(config[key])}" for key in ("temperature", "max_tokens")

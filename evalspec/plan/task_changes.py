@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from evalspec.plan.model import Change, TaskSync
+from evalspec.plan.model import Change, TaskSync, deep_changes
 from evalspec.plan.refresh import Remote
 from evalspec.spec.aliases import task_alias
 from evalspec.spec.payloads import Payload, digest, map_references
@@ -104,3 +104,23 @@ def in_place_tasks(remote: Remote, payload: Payload, addresses: Mapping[str, str
                        ".configuration", next(t for t in before if task_alias(t) == a)
                        .get("configuration"), config) for a, config in updated]
     return TaskSync(tuple(added), tuple(updated)), reasons, changes
+
+
+def task_list_changes(before: list[Any], after: list[Any]) -> list[Change]:
+    """How the tasks changed, each forcing replacement: field by field while the tasks line
+    up (the same aliases in the same order); otherwise by alias, a task added or removed being
+    one change of the whole task (``tasks[i]`` from None, or to None), so that the plan shows
+    it as one line rather than the two lists."""
+    aliases = [task_alias(t) for t in after]
+    if [task_alias(t) for t in before] == aliases:
+        return deep_changes(before, after, "tasks", True)
+    old = {task_alias(t): t for t in before}
+    changes: list[Change] = []
+    for i, task in enumerate(after):
+        alias = task_alias(task)
+        changes += (deep_changes(old[alias], task, f"tasks[{i}]", True) if alias in old
+                    else [Change(f"tasks[{i}]", None, task, True)])
+    changes += [Change(f"tasks[{i}]", task, None, True) for i, task in enumerate(before)
+                if task_alias(task) not in aliases]
+    # The same tasks in another order: nothing above differs, yet the list does.
+    return changes or deep_changes(before, after, "tasks", True)
