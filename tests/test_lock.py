@@ -635,3 +635,33 @@ def test_force_unlock_releases_only_the_lock_named(project, platform, run, http,
     assert again.err == (f"Error: no lock {held['id']} in project 'demo' (no lock is held); "
                          "nothing was released\n")
     assert apply(run, root, platform.url).code == 0
+
+
+def test_a_wait_for_the_lock_names_the_holder_and_keeps_saying_how_long(platform,
+                                                                        tmp_path) -> None:
+    async def scenario() -> list[str]:
+        client = _client(platform.url, tmp_path)
+        holder = ProjectLock(client, "demo")
+        await holder.acquire(0)
+        said: list[str] = []
+        try:
+            with pytest.raises(LockHeld):
+                await ProjectLock(client, "demo", clock=FakeClock(start=float(int(time.time()))),
+                                  waiting=said.append).acquire(40)
+            return said
+        finally:
+            await holder.release()
+            await client.aclose()
+
+    said = asyncio.run(scenario())
+    assert said[0].startswith("Waiting up to 40s for the lock of project 'demo': apply by ")
+    # Looks at 0, 0.5, 1.5, 3.5, 7.5, 15.5, 25.5, 35.5 s: a word at least every 10 s.
+    assert said[1:] == [f"Still waiting for the lock of project 'demo': {s} of 40s"
+                        for s in ("16s", "26s", "36s")]
+
+
+def test_durations_read_as_people_write_them() -> None:
+    from evalspec.apply.lock import _seconds
+
+    assert [_seconds(v) for v in (0, 0.4, 45, 60, 150, 3600, 5400)] == [
+        "0s", "0s", "45s", "1m", "2m30s", "1h", "1h30m"]

@@ -42,6 +42,7 @@ from evalspec.sanitize import one_line
 LOCK_TAG_PREFIX = "evalspec-lock:"
 LEASE = 120.0  # seconds a lock is held without renewal
 POLL_MAX = 10.0  # the longest wait between two looks at a held lock
+WAIT_REPORT = 10.0  # how often a wait for the lock says it is still waiting
 # How far a lease may run past now + lease before it is taken as forged or broken: clocks of
 # two machines differ by seconds, not by an hour.
 MAX_CLOCK_SKEW = 3600.0
@@ -161,9 +162,13 @@ class ProjectLock:
 
     def __init__(self, client: SGPClient, project: str, *, operation: str = "apply",
                  lease: float = LEASE, clock: Clock | None = None,
-                 warn: Callable[[str], None] = lambda message: None) -> None:
+                 warn: Callable[[str], None] = lambda message: None,
+                 waiting: Callable[[str], None] = lambda message: None) -> None:
+        """``warn``: a lock that is not one evalspec wrote; ``waiting``: progress while the
+        lock is held by another run (who holds it, and how long this one has waited)."""
         self.client = client
         self.warn = warn
+        self.waiting = waiting
         self._warned: set[str] = set()
         self.clock = clock or Clock()
         self.project = project
@@ -186,8 +191,11 @@ class ProjectLock:
             await self.release()
 
     async def acquire(self, timeout: float) -> None:
-        deadline = self.clock.monotonic() + max(0.0, timeout)
+        start = self.clock.monotonic()
+        deadline = start + max(0.0, timeout)
         delay = 0.5
+        shown: str | None = None  # the holder last named while waiting
+        told = start  # when the wait was last reported
         while True:
             holder = await self._current()
             if holder is None:
@@ -204,6 +212,15 @@ class ProjectLock:
                 raise LockHeld(f"the project '{self.project}' is locked: {held}. Wait for it "
                                "to finish, or pass --lock-timeout to wait (e.g. "
                                "--lock-timeout 10m)")
+            now = self.clock.monotonic()
+            if holder is not None and holder.id != shown:
+                shown, told = holder.id, now
+                self.waiting(f"Waiting up to {_seconds(timeout)} for the lock of project "
+                             f"'{self.project}': {holder.describe()}")
+            elif now - told >= WAIT_REPORT:
+                told = now
+                self.waiting(f"Still waiting for the lock of project '{self.project}': "
+                             f"{_seconds(now - start)} of {_seconds(timeout)}")
             await self.clock.sleep(min(delay, remaining))
             delay = min(delay * 2, POLL_MAX)
 
@@ -263,6 +280,16 @@ class ProjectLock:
     async def _archive(self, lock_id: str) -> None:
         with contextlib.suppress(APIError):  # a lock left behind expires with its lease
             await self.client.archive_evaluation(lock_id)
+
+
+def _seconds(value: float) -> str:
+    """A duration as people write it: 45s, 5m, 2m30s, 1h."""
+    total = round(value)
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "",
+             f"{seconds}s" if seconds or not total else ""]
+    return "".join(parts)
 
 
 def parse_duration(text: str) -> float:

@@ -78,7 +78,8 @@ async def _run(client: SGPClient, make: Callable[[], Awaitable[Plan]], *, confir
 
     held = ProjectLock(client, lock.project, operation=lock.operation,
                        warn=lambda message: click.echo(f"warning: {one_line(message)}",
-                                                       err=True))
+                                                       err=True),
+                       waiting=lambda message: click.echo(one_line(message), err=True))
     try:
         if lock.timeout is not None:
             await held.acquire(lock.timeout)
