@@ -115,3 +115,43 @@ def test_a_value_listed_twice_in_a_sweep_is_named_at_the_list(project, run) -> N
                    _config("[openai/gpt-4o, openai/gpt-4o-mini, openai/gpt-4o]"))
     assert "matrix axis 'model' lists 'openai/gpt-4o' twice (values 1 and 3)" in run(
         "validate", cwd=root).err
+
+
+def test_a_renamed_project_is_pointed_at_import_take_over(workdir, platform, run) -> None:
+    from tests.conftest import edit
+    from tests.test_plan_apply import ENV, apply, owned, plan
+
+    root = workdir("sweep")
+    assert apply(run, root, platform.url).code == 0
+    first = plan(run, root, platform.url, "--target", "Evaluation/faq-openai-gpt-4o-t0.0")
+    assert "exists in evalspec project" not in first.err  # it owns them: nothing to say
+    edit(root / "evalspec.yaml", "project: support-sweep", "project: support-faq")
+    renamed = plan(run, root, platform.url)
+    [old] = [e for e in owned(platform, "support-sweep") if e["name"] == "faq-openai-gpt-4o-t0.0"]
+    assert renamed.err == (
+        f"warning: Evaluation/faq-openai-gpt-4o-t0.0 exists in evalspec project 'support-sweep' "
+        f"({old['id']}) and project 'support-faq' owns nothing yet: if 'project:' was renamed, "
+        "apply creates everything again and leaves those objects live. To move them to this "
+        f"project instead: evalspec import --take-over --evaluation {old['id']} (or --group "
+        "NAME for a sweep)\n")
+    # Some defined and some not: which specs to write is unclear, so nothing is done.
+    other = workdir("quickstart")
+    assert apply(run, other, platform.url).code == 0
+    [capitals] = owned(platform, "quickstart")
+    mixed = run("import", str(root), "--evaluation", old["id"], "--evaluation",
+                capitals["id"], "--take-over", "--auto-approve", "--endpoint", platform.url,
+                env=ENV)
+    assert (mixed.code, mixed.err) == (1, (
+        "Error: Dataset/support-faq is defined in the project's specs already; "
+        "import either objects the specs do not define (their specs are written) or only ones "
+        "they do (a renamed project takes its objects back)\n"))
+    # The specs define the objects already: import writes nothing and takes them over.
+    taken = run("import", str(root), "--group", "faq-sweep", "--take-over", "--auto-approve",
+                "--endpoint", platform.url, env=ENV)
+    assert taken.code == 0, taken.err
+    assert "nothing to write" in taken.out
+    assert not (root / "specs" / "imported").exists()
+    again = plan(run, root, platform.url)
+    assert (again.out, again.err) == ("No changes. The platform matches the specs.\n", "")
+    assert owned(platform, "support-sweep") == []
+    assert len(owned(platform, "support-faq")) == 6

@@ -142,7 +142,15 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, var
 
     root = identity.root
     defaults = _project_defaults(root)
-    files = importer.write_specs(found, target, root, matrices=matrices, defaults=defaults)
+    addresses = {f"{kind}/{obj['name']}" for kind, obj in found.objects()}
+    defined = addresses & _defined(root, variables)
+    if defined and defined != addresses:
+        raise UsageError(f"{sorted(defined)[0]} is defined in the project's specs already; "
+                         "import either objects the specs do not define (their specs are "
+                         "written) or only ones they do (a renamed project takes its objects "
+                         "back)")
+    files = {} if defined else importer.write_specs(found, target, root, matrices=matrices,
+                                                    defaults=defaults)
     clashes = [p for p, text in files.items()
                if p.exists() and p.read_text(encoding="utf-8") != text]
     if clashes:
@@ -160,12 +168,17 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, var
             raise EvalspecError("the written specs do not validate:\n  "
                                 + "\n  ".join(lines)) from None
         prints: dict[str, str] = importer.verify(found, state, actual, endpoint, defaults)
-        click.echo(f"Wrote {len(files)} files under {target.relative_to(root)}:")
-        for file in files:
-            click.echo(f"  {file.relative_to(root)}")
         objects = found.objects()
-        click.echo(f"\nThey reproduce {len(objects)} objects exactly. Import stamps the tag "
-                   f"evalspec:{identity.project} and evalspec.* metadata on:")
+        if files:
+            click.echo(f"Wrote {len(files)} files under {target.relative_to(root)}:")
+            for file in files:
+                click.echo(f"  {file.relative_to(root)}")
+            click.echo(f"\nThey reproduce {len(objects)} objects exactly. Import stamps the "
+                       f"tag evalspec:{identity.project} and evalspec.* metadata on:")
+        else:
+            click.echo(f"The project's specs define all {len(objects)} objects already and "
+                       "reproduce them exactly: nothing to write. Import stamps the tag "
+                       f"evalspec:{identity.project} and evalspec.* metadata on:")
         for kind, obj in objects:
             click.echo(one_line(f"  {kind}/{obj['name']} ({obj['id']})"))
         if handover:
@@ -182,6 +195,16 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, var
             file.unlink(missing_ok=True)
         _prune(target, root)
         raise
+
+
+def _defined(root: Path, variables: Any) -> set[str]:
+    """The addresses the project's specs define now (none while they do not load)."""
+    from evalspec.spec.desired import build
+
+    try:
+        return {o.address for o in build(root, variables).objects}
+    except SpecError:
+        return set()
 
 
 def _project_defaults(root: Path) -> dict[str, Any]:

@@ -72,7 +72,33 @@ async def _make_plan(state: DesiredState, client: SGPClient, endpoint: str,
     plan = diff(state, payloads, actual, endpoint, dataset_items=items, checked=checked,
                 targets=targets, protected=protected, archive_reason=archive_reason,
                 replace=replace)
-    return dataclasses.replace(plan, specs_digest=made_from)
+    creates = [a.address for a in plan.actions if a.action == "create" and a.kind == "Evaluation"]
+    elsewhere = (await owned_elsewhere(client, state.project, creates[0])
+                 if creates and not actual.objects else None)
+    warnings = plan.warnings + ((elsewhere,) if elsewhere else ())
+    return dataclasses.replace(plan, specs_digest=made_from, warnings=warnings)
+
+
+async def owned_elsewhere(client: SGPClient, project: str, address: str) -> str | None:
+    """When the project owns nothing yet, one cheap read (the evaluations named like the
+    first one it creates) for the case of a renamed ``project:``: objects at these addresses
+    under another evalspec project, which apply would leave live beside the copies."""
+    seen = 0
+    async for body in client.list_evaluations(name=address.split("/", 1)[1], page_size=100):
+        metadata = body.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        other = metadata.get("evalspec.project")
+        if metadata.get("evalspec.address") == address and isinstance(other, str) and (
+                other != project):
+            return (f"{address} exists in evalspec project {other!r} ({body.get('id')}) and "
+                    f"project {project!r} owns nothing yet: if 'project:' was renamed, apply "
+                    "creates everything again and leaves those objects live. To move them to "
+                    f"this project instead: evalspec import --take-over --evaluation "
+                    f"{body.get('id')} (or --group NAME for a sweep)")
+        seen += 1
+        if seen >= 100:  # pragma: no mutate - a bound on the read, not on the answer
+            break
+    return None
 
 
 def same_rows(found: list[Any], rows: list[dict[str, Any]]) -> bool:
