@@ -155,3 +155,34 @@ def test_a_renamed_project_is_pointed_at_import_take_over(workdir, platform, run
     assert (again.out, again.err) == ("No changes. The platform matches the specs.\n", "")
     assert owned(platform, "support-sweep") == []
     assert len(owned(platform, "support-faq")) == 6
+
+
+def test_tasks_pull_of_a_misspelt_project_fails_and_an_empty_one_says_so(run, tmp_path) -> None:
+    import json
+
+    from evalspec.platform.api import Settings
+    from evalspec.platform.sample_tasks import sample_tasks
+    from evalspec.platform.server import start_background
+
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join(json.dumps(t) + "\n" for t in sample_tasks(20)))
+    server = start_background(Settings(db=tmp_path / "p.db", tasks_file=path))
+    env = {"SCALE_API_KEY": "live_test_key"}
+    try:
+        out = tmp_path / "out.jsonl"
+        missing = run("tasks", "pull", "--project", "Support FAQ reveiw", "-o", str(out),
+                      "--endpoint", server.url, env=env)
+        assert (missing.code, missing.err) == (1, (
+            "Error: GET /v2/tasks failed with 404: project 'Support FAQ reveiw' not found (did "
+            "you mean "
+            "'Support FAQ review'?)\n"))
+        assert not out.exists()
+        # A project that exists but has no task matching the filters: said, not an error.
+        empty = run("tasks", "pull", "--project", "Support FAQ review", "--completed-after",
+                    "2100-01-01", "-o", str(out), "--endpoint", server.url, env=env)
+        assert empty.code == 0
+        assert empty.err.startswith(
+            "No tasks matched project_name 'Support FAQ review', completed_after "
+            "2100-01-01T00:00:00Z: the file is empty.\n")
+    finally:
+        server.stop()

@@ -95,7 +95,13 @@ def test_v2_errors_have_their_own_shape(tasks_platform) -> None:
     assert no_selector.json() == {
         "status_code": 400,
         "error": "give one of project_id, project_name, batch_id or batch_name"}
-    assert get(tasks_platform, project_name="x", next_token="garbage").status_code == 400
+    assert get(tasks_platform, project_name="My Test Project",
+               next_token="garbage").status_code == 400
+    # A project or batch the account does not have is not a project without tasks.
+    for selector in ("project_name", "project_id", "batch_name", "batch_id"):
+        unknown = get(tasks_platform, **{selector: "x"})
+        assert (unknown.status_code, unknown.json()) == (404, {
+            "status_code": 404, "error": f"{selector.split('_')[0]} 'x' not found"})
 
 
 def test_scaleapi_v2_client_pages_through_tasks(tasks_platform) -> None:

@@ -109,8 +109,11 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
       evalspec tasks pull --batch-id batch_123 --completed-after 2025-01-01 -o jan.jsonl --resume
       evalspec tasks pull --project "Support FAQ review" -o tasks.jsonl --format json
     """
+    from evalspec.client.errors import APIStatusError
     from evalspec.results.tasks_pull import prepare
     from evalspec.results.tasks_pull import pull as run_pull
+    from evalspec.sanitize import one_line
+    from evalspec.spec.template import suggest
 
     if project_name and project_id or batch_name and batch_id:
         raise UsageError("give a project by name or by id, and a batch by name or by id, "
@@ -137,6 +140,14 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
     async def go() -> Any:
         try:
             return await run_pull(client, out, state, progress)
+        except APIStatusError as exc:
+            if exc.status_code != 404 or not project_name:
+                raise
+            try:  # a misspelt project: the nearest name the account has
+                names = await client.project_names()
+            except EvalspecError:
+                raise exc from None
+            raise EvalspecError(f"{exc}{suggest(project_name, names)}") from None
         finally:
             await client.aclose()
 
@@ -169,6 +180,10 @@ def pull(project_name: str | None, project_id: str | None, batch_name: str | Non
     if terminal:
         click.echo("\r\x1b[K", nl=False, err=True)
     seconds = time.monotonic() - started
+    if not final.tasks:
+        selectors = ", ".join(f"{k} {v!r}" if k.endswith(("name", "id")) else f"{k} {v}"
+                              for k, v in query.items())
+        click.echo(f"No tasks matched {one_line(selectors)}: the file is empty.", err=True)
     if fmt == "json":
         from evalspec.sanitize import json_text
 

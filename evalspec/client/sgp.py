@@ -201,6 +201,12 @@ class TasksClient:
     async def aclose(self) -> None:
         await self.core.aclose()
 
+    async def project_names(self) -> list[str]:
+        """The names of the account's projects (GET /v2/projects)."""
+        body = await self.core.request("GET", "/v2/projects")
+        projects = body.get("projects") if isinstance(body, dict) else None
+        return [str(p["name"]) for p in projects or [] if isinstance(p, dict) and "name" in p]
+
     async def pages(self, params: JSON, next_token: str | None = None
                     ) -> AsyncIterator[tuple[list[JSON], str | None]]:
         """Pages of tasks with the token of the page after each (None after the last). Each
