@@ -186,3 +186,65 @@ def test_tasks_pull_of_a_misspelt_project_fails_and_an_empty_one_says_so(run, tm
             "2100-01-01T00:00:00Z: the file is empty.\n")
     finally:
         server.stop()
+
+
+DATASET = """\
+kind: Dataset
+name: tickets
+key: id
+items: file://../data/rows.EXT
+"""
+
+
+def test_every_problem_in_a_data_file_is_reported_at_its_line(project, run) -> None:
+    csv_text = ("id,question\n"
+                "a,fine\n"
+                "b,one,too many\n"
+                "c,fine\n"
+                "d\n"
+                "e,fine\n"
+                'f,"never closed\n'
+                "g,swallowed\n")
+    root = project({"specs/a.yaml": DATASET.replace("EXT", "csv"), "data/rows.csv": csv_text})
+    result = run("validate", cwd=root)
+    assert (result.code, result.err) == (1, (
+        "data/rows.csv:3:1: $.items: row has 3 fields but the header has 2\n"
+        "data/rows.csv:5:1: $.items: row has 1 fields but the header has 2\n"
+        "data/rows.csv:7:1: $.items: invalid CSV: a quoted field opened in this row is never "
+        "closed (a '\"' inside a field is written '\"\"')\n"
+        "Found 3 errors in 1 file.\n"))
+    jsonl = '{"id": "a"}\n{"id": \n[1]\n{"id": "b"}\n"text"\n'
+    root = project({"specs/a.yaml": DATASET.replace("EXT", "jsonl"), "data/rows.jsonl": jsonl})
+    assert run("validate", cwd=root).err == (
+        "data/rows.jsonl:2:8: $.items: invalid JSON: Expecting value\n"
+        "data/rows.jsonl:3:1: $.items: each row must be an object, got an array\n"
+        "data/rows.jsonl:5:1: $.items: each row must be an object, got a string\n"
+        "Found 3 errors in 1 file.\n")
+
+
+def test_a_data_file_reports_at_most_fifty_problems_and_counts_the_rest(project, run) -> None:
+    rows = "id,question\n" + "x\n" * 60
+    root = project({"specs/a.yaml": DATASET.replace("EXT", "csv"), "data/rows.csv": rows})
+    lines = run("validate", cwd=root).err.splitlines()
+    assert len(lines) == 52
+    assert lines[-2] == ("data/rows.csv:52:1: $.items: ... and 10 more problems in this file "
+                         "from here on")
+
+
+def test_an_empty_key_is_refused_in_a_keyed_dataset(project, run) -> None:
+    root = project({"specs/a.yaml": DATASET.replace("EXT", "csv"),
+                    "data/rows.csv": "id,question\na,fine\n ,blank key\n"})
+    result = run("validate", cwd=root)
+    assert (result.code, result.err) == (1, (
+        "data/rows.csv:3:1: $.items[1]: item's dataset key 'id' is empty: each item needs its "
+        "own value\nFound 1 error in 1 file.\n"))
+
+
+def test_a_path_written_from_the_project_root_gets_a_hint(project, run) -> None:
+    spec = DATASET.replace("file://../data/rows.EXT", "file://data/rows.csv")
+    root = project({"specs/a.yaml": spec, "data/rows.csv": "id,question\na,fine\n"})
+    result = run("validate", cwd=root)
+    assert (result.code, result.err) == (1, (
+        "specs/a.yaml:4:8: $.items: 'file://data/rows.csv': no such file (specs/data/rows.csv); "
+        "paths are relative to the spec file, not the project root: did you mean "
+        "'file://../data/rows.csv'?\nFound 1 error in 1 file.\n"))

@@ -210,6 +210,9 @@ def _dataset_key(obj: DesiredObject, problems: ProblemSet) -> None:
         if value is None or isinstance(value, (dict, list)):
             problems.add(obj.source.locate(path), path,
                          f"item has no scalar value for the dataset key '{key}'")
+        elif isinstance(value, str) and not value.strip():
+            problems.add(obj.source.locate(path), path,
+                         f"item's dataset key '{key}' is empty: each item needs its own value")
         elif value in seen:
             problems.add(obj.source.locate(path), path,
                          f"duplicate dataset key {key}={value!r} (also items[{seen[value]}])")

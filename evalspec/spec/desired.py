@@ -31,7 +31,7 @@ from evalspec.errors import (
 )
 from evalspec.spec import checks, matrix, models
 from evalspec.spec.explain import explain_jsonschema, explain_pydantic, show
-from evalspec.spec.fileref import FileResolver, is_reference
+from evalspec.spec.fileref import DataFileErrors, FileResolver, is_reference
 from evalspec.spec.instantiate import instantiate, render_tree
 from evalspec.spec.objects import DesiredObject, DesiredState, Source
 from evalspec.spec.project import (
@@ -244,6 +244,11 @@ class _Builder:
                               "warning")
         return expansion
 
+    def _located(self, exc: LocatedError, path: JsonPath) -> None:
+        """A reference's problem, or each of a data file's problems."""
+        for error in exc.errors if isinstance(exc, DataFileErrors) else [exc]:
+            self.problems.add(error.location, path + error.path, error.message)
+
     def _given(self, raw: Any, path: JsonPath, ctx: Context) -> str:
         """For an axis that is exactly ``${{ vars.NAME }}`` set from outside evalspec.yaml:
         where the value came from and what it was, since the spec line shows neither."""
@@ -305,7 +310,7 @@ class _Builder:
             try:
                 return Const(self._file(text, path, source, base_dir))
             except LocatedError as exc:
-                self.problems.add(exc.location, path + exc.path, exc.message)
+                self._located(exc, path)
                 failed.append(True)
                 return None
 
@@ -325,7 +330,7 @@ class _Builder:
             try:
                 parent[path[-1]] = self._file(reference, path, source, source.base_dir)
             except LocatedError as exc:
-                self.problems.add(exc.location, path + exc.path, exc.message)
+                self._located(exc, path)
                 ok = False
         return ok
 

@@ -86,7 +86,8 @@ class FileResolver:
             resolved = candidate.resolve(strict=True)
         except FileNotFoundError:
             shown = display_path(Path(os.path.normpath(candidate)))
-            raise LocatedError(where, f"'{reference}': no such file ({shown})") from None
+            raise LocatedError(where, f"'{reference}': no such file ({shown})"
+                               f"{self._from_root(raw, base_dir)}") from None
         except (OSError, RuntimeError) as exc:
             raise LocatedError(where, f"'{reference}': cannot resolve path: {exc}") from None
         if not resolved.is_relative_to(self.root):
@@ -106,6 +107,16 @@ class FileResolver:
             raise cached
         return cached
 
+    def _from_root(self, raw: str, base_dir: Path) -> str:
+        """A hint when the path names a file from the project root instead of the spec's
+        directory (``file://data/x.jsonl`` written in specs/)."""
+        intended = self.root / raw
+        if base_dir.resolve() == self.root or not intended.is_file():
+            return ""
+        relative = PurePosixPath(os.path.relpath(intended, base_dir.resolve()).replace(os.sep, "/"))
+        return (f"; paths are relative to the spec file, not the project root: did you mean "
+                f"'{PREFIX}{relative}'?")
+
     def _read(self, path: Path) -> FileContent:
         file = display_path(path)
         size = path.stat().st_size
@@ -123,6 +134,41 @@ class FileResolver:
         if suffix in (".yaml", ".yml"):
             return _read_yaml(path, file)
         return FileContent(file, text=decode(path.read_bytes(), file))
+
+
+MAX_FILE_PROBLEMS = 50  # reported per data file; the rest are counted
+
+
+class DataFileErrors(LocatedError):
+    """Every problem found in one data file (the first is this error's own)."""
+
+    def __init__(self, errors: list[LocatedError]) -> None:
+        first = errors[0]
+        super().__init__(first.location, first.message, first.path)
+        self.errors = errors
+
+
+class _Collected:
+    """The problems of one data file, gathered so that all are reported at once."""
+
+    def __init__(self, file: str) -> None:
+        self.file, self.more = file, 0
+        self.errors: list[LocatedError] = []
+        self.dropped: Location | None = None  # where the first problem not shown is
+
+    def add(self, error: LocatedError) -> None:
+        if len(self.errors) < MAX_FILE_PROBLEMS:
+            self.errors.append(error)
+        else:
+            self.more += 1
+            self.dropped = self.dropped or Location(self.file, error.location.line, 1)
+
+    def raise_any(self) -> None:
+        if self.dropped is not None:
+            self.errors.append(LocatedError(self.dropped, (
+                f"... and {self.more:,} more problems in this file from here on")))
+        if self.errors:
+            raise DataFileErrors(self.errors)
 
 
 def _not_object(file: str, line: int, value: Any) -> LocatedError:
@@ -171,19 +217,23 @@ def _read_jsonl(path: Path, file: str) -> FileContent:
     rows: list[dict[str, Any]] = []
     lines: list[int] = []
     count = _RowCount(file)
+    found = _Collected(file)
     for number, text in _lines(path, file):
         if not text.strip():
             continue
         try:
-            row = json.loads(text)
+            row = json.loads(text.rstrip("\r\n"))  # an error at the end is on this line
         except json.JSONDecodeError as exc:
-            raise LocatedError(Location(file, number, exc.colno),
-                               f"invalid JSON: {exc.msg}") from None
+            found.add(LocatedError(Location(file, number, exc.colno),
+                                   f"invalid JSON: {exc.msg}"))
+            continue
         if not isinstance(row, dict):
-            raise _not_object(file, number, row)
+            found.add(_not_object(file, number, row))
+            continue
         count.add(number, len(row))
         rows.append(row)
         lines.append(number)
+    found.raise_any()
     return FileContent(file, rows=rows, lines=tuple(lines))
 
 
@@ -227,6 +277,7 @@ def _read_csv(path: Path, file: str) -> FileContent:
     rows: list[dict[str, Any]] = []
     lines: list[int] = []
     count = _RowCount(file)
+    found = _Collected(file)
     start = reader.line_num + 1
     try:
         for fields in reader:
@@ -234,17 +285,26 @@ def _read_csv(path: Path, file: str) -> FileContent:
                 start = reader.line_num + 1
                 continue
             if len(fields) != len(header):
-                raise LocatedError(
+                found.add(LocatedError(
                     Location(file, start, 1),
                     f"row has {len(fields)} fields but the header has {len(header)}",
-                )
-            count.add(start, len(fields))
-            rows.append(dict(zip(header, fields, strict=True)))
-            lines.append(start)
+                ))
+            else:
+                count.add(start, len(fields))
+                rows.append(dict(zip(header, fields, strict=True)))
+                lines.append(start)
             start = reader.line_num + 1
-    except csv.Error as exc:
-        raise LocatedError(Location(file, reader.line_num, 1), f"invalid CSV: {exc}") from None
+    except csv.Error as exc:  # the reader cannot go on: reported at the row it stopped in
+        found.add(LocatedError(Location(file, start, 1), _csv_problem(exc)))
+    found.raise_any()
     return FileContent(file, rows=rows, lines=tuple(lines))
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    if "unexpected end of data" in str(exc):
+        return ("invalid CSV: a quoted field opened in this row is never closed (a '\"' "
+                "inside a field is written '\"\"')")
+    return f"invalid CSV: {exc}"
 
 
 def _read_yaml(path: Path, file: str) -> FileContent:
