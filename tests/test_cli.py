@@ -14,8 +14,8 @@ def test_no_project_found(run, tmp_path) -> None:
     result = run("validate", cwd=tmp_path)
     assert result.code == 1
     assert result.err == (
-        f"Error: no evalspec.yaml in {tmp_path.resolve()} or any parent directory; create one "
-        "(see examples/quickstart) or pass the project directory\n"
+        f"Error: no evalspec.yaml in {tmp_path.resolve()} or any parent directory; run "
+        "'evalspec init' to create one, or pass the project directory\n"
     )
 
 

@@ -87,3 +87,73 @@ def test_ci_installs_a_tested_version_of_every_dependency_within_its_bounds(cons
         assert minor in run.split("for minor in", 1)[1].split(";", 1)[0]
     assert '.ci/constraints-$minor.txt' in run
     assert "-c .ci/constraints.txt" in front_door()[0]
+
+
+# Options every command that reads a project or the platform has, described once under the
+# table instead of in each row.
+SHARED_OPTIONS = {"--help", "-h", "--var", "--var-file", "--endpoint", "--no-color"}
+
+
+def _commands(group, prefix=()):
+    import click
+
+    for name, command in group.commands.items():
+        if command.hidden:
+            continue
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+        else:
+            yield (*prefix, name), command
+
+
+def _readme_rows() -> dict[tuple[str, ...], set[str]]:
+    """Each command in the README's table with the options its row names."""
+    table = (ROOT / "README.md").read_text().split("## Commands", 1)[1].split("\n\n", 2)[1]
+    rows: dict[tuple[str, ...], set[str]] = {}
+    for line in table.splitlines()[2:]:
+        cell = line.split(" | ", 1)[0]
+        for usage in re.findall(r"`(evalspec [^`]+)`", cell):
+            words = usage.replace("\\|", "|").split()[1:]
+            name = tuple(w for w in words[:2] if re.fullmatch(r"[a-z][a-z-]*", w))
+            name = name if len(name) == 2 and name[0] in ("state", "tasks") else name[:1]
+            rows[name] = set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", usage))
+    return rows
+
+
+def test_the_command_table_lists_every_command_with_every_option() -> None:
+    """The README's table is checked against the CLI itself: a command or an option added
+    without its row, or a row naming an option that does not exist, fails here."""
+    from evalspec.cli import cli
+
+    rows = _readme_rows()
+    commands = dict(_commands(cli))
+    assert sorted(rows) == sorted(commands)
+    readme = (ROOT / "README.md").read_text()
+    # The emulator's many settings are described in their own section.
+    local = readme.split("## The local platform", 1)[1].split("\n## ", 1)[0]
+    for name, command in commands.items():
+        spellings = [{o for o in (*p.opts, *p.secondary_opts) if o.startswith("-")}
+                     for p in command.params]
+        listed = rows[name] | (set(re.findall(r"--[a-z][a-z-]*", local))
+                               if name == ("emulator",) else set())
+        # An option is listed under any of its spellings (-o or --out, --lock or --no-lock).
+        missing = [sorted(s)[-1] for s in spellings if s and not s & (listed | SHARED_OPTIONS)]
+        assert not missing, f"README lists {' '.join(name)} without {missing}"
+        known = set().union(*spellings)
+        assert rows[name] <= known, (
+            f"README's row for {' '.join(name)} names {sorted(rows[name] - known)}")
+
+
+def test_docs_name_every_report_format_and_no_file_outside_the_repository() -> None:
+    from evalspec.cli import cli
+
+    [fmt] = [p for p in cli.commands["report"].params if p.name == "fmt"]
+    formats = (ROOT / "docs" / "report.md").read_text().split("## Formats", 1)[1]
+    for choice in fmt.type.choices:
+        assert f"\n- `{choice}`:" in formats, f"docs/report.md does not describe {choice}"
+    # Paths the README points at exist in the repository (shared/ is not part of it).
+    readme = (ROOT / "README.md").read_text()
+    for path in re.findall(r"\(see `([\w./-]+)`\)|\]\(([\w./-]+)\)", readme):
+        target = next(p for p in path if p)
+        assert (ROOT / target.split("#")[0]).exists(), target
+    assert "shared/" not in readme

@@ -33,7 +33,7 @@ def find_root(start: Path) -> Path:
                 return candidate
     raise UsageError(
         f"no evalspec.yaml in {start} or any parent directory; "
-        "create one (see examples/quickstart) or pass the project directory"
+        "run 'evalspec init' to create one, or pass the project directory"
     )
 
 
