@@ -741,8 +741,8 @@ def test_a_plan_for_another_project_or_endpoint_is_refused(workdir, platform, ru
     # Outside any project (the repository's root, say) there is nothing to check against.
     outside = run("apply", str(saved), "--endpoint", host, cwd=tmp_path, env=ENV)
     assert (outside.code, outside.err) == (1, (
-        f"Error: no evalspec.yaml in {tmp_path} or any parent directory; create one (see "
-        "examples/quickstart) or pass the project directory. A saved plan is applied to the "
+        f"Error: no evalspec.yaml in {tmp_path} or any parent directory; run 'evalspec init' "
+        "to create one, or pass the project directory. A saved plan is applied to the "
         "project it was made for: run apply inside it, or pass --project-dir PATH\n"))
     assert owned(platform, "quickstart") == []
 
