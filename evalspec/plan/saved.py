@@ -21,6 +21,7 @@ specs as they are now and refuses a plan made from others (an older commit's, sa
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -31,7 +32,7 @@ from evalspec.plan.diff import remote_state
 from evalspec.plan.model import FORMAT_VERSION, KIND_ORDER, Action, Plan
 from evalspec.plan.refresh import ActualState, Remote
 from evalspec.sanitize import one_line
-from evalspec.spec.payloads import digest, known_after_apply, owner_tag, question_name
+from evalspec.spec.payloads import canonical, known_after_apply, owner_tag, question_name
 
 if TYPE_CHECKING:
     from evalspec.spec.objects import DesiredState
@@ -100,9 +101,13 @@ def specs_digest(state: DesiredState, payloads: Sequence[Payload]) -> str:
     fingerprint (its content: rows, tasks, options, members), the rest of its body (name,
     description, tags, metadata) and its lifecycle. Comments and layout do not count."""
     lifecycles = {o.address: o.spec.lifecycle.model_dump(mode="json") for o in state.objects}
-    return digest([[p.address, p.fingerprint,
-                    {k: v for k, v in p.body.items() if k not in ("data", "tasks")},
-                    lifecycles.get(p.address)] for p in payloads])
+    made = hashlib.sha256()
+    for p in payloads:  # object by object: no one string of a whole sweep's bodies
+        made.update(canonical([p.address, p.fingerprint,
+                               {k: v for k, v in p.body.items() if k not in ("data", "tasks")},
+                               lifecycles.get(p.address)]))
+        made.update(b"\n")
+    return made.hexdigest()
 
 
 def _placeholders(value: Any) -> Iterator[str]:
