@@ -156,6 +156,16 @@ async def list_params(
 Paging = Depends(list_params)
 
 
+def get_or_404(store: Store, account: str, kind: str, object_id: str, noun: str, *,
+               include_archived: bool = True) -> dict[str, Any]:
+    """The account's object of ``kind``, or a 404 naming it as ``noun``; an archived one
+    counts only with ``include_archived``."""
+    found = store.get(account, kind, object_id)
+    if found is None or (found.get("archived_at") and not include_archived):
+        raise HTTPException(404, f"{noun} {object_id!r} not found")
+    return found
+
+
 def public(obj: dict[str, Any]) -> dict[str, Any]:
     """A stored body without the platform's private bookkeeping (keys starting with '_')."""
     return {k: v for k, v in obj.items() if not k.startswith("_")}

@@ -21,6 +21,7 @@ from evalspec.platform.api import (
     Paging,
     SplicedJSON,
     StoreDep,
+    get_or_404,
     identity,
     public,
     split_list,
@@ -84,10 +85,8 @@ def new_items(store: Store, db: Any, account: str, dataset_id: str, rows: list[d
 
 def get_dataset(store: Store, account: str, dataset_id: str, include_archived: bool = False
                 ) -> dict[str, Any]:
-    dataset = store.get(account, "dataset", dataset_id)
-    if dataset is None or (dataset["archived_at"] and not include_archived):
-        raise HTTPException(404, f"dataset {dataset_id!r} not found")
-    return dataset
+    return get_or_404(store, account, "dataset", dataset_id, "dataset",
+                      include_archived=include_archived)
 
 
 def create_dataset(store: Store, db: Any, account: str, name: str, rows: list[dict[str, Any]],
@@ -227,10 +226,7 @@ async def list_items(
 
 
 def _get_item(store: Store, account: str, item_id: str) -> dict[str, Any]:
-    item = store.get(account, "dataset.item", item_id)
-    if item is None:
-        raise HTTPException(404, f"dataset item {item_id!r} not found")
-    return item
+    return get_or_404(store, account, "dataset.item", item_id, "dataset item")
 
 
 @router.get("/v5/dataset-items/{item_id}")

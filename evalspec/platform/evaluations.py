@@ -25,6 +25,7 @@ from evalspec.platform.api import (
     Settings,
     SplicedJSON,
     StoreDep,
+    get_or_404,
     identity,
     merge_patch,
     split_list,
@@ -238,10 +239,8 @@ class Renderer:
 
 def get_evaluation(store: Store, account: str, evaluation_id: str,
                    include_archived: bool = False) -> dict[str, Any]:
-    evaluation = store.get(account, "evaluation", evaluation_id)
-    if evaluation is None or (evaluation["archived_at"] and not include_archived):
-        raise HTTPException(404, f"evaluation {evaluation_id!r} not found")
-    return evaluation
+    return get_or_404(store, account, "evaluation", evaluation_id, "evaluation",
+                      include_archived=include_archived)
 
 
 def _rows_for(store: Store, db: Any, account: str, body: EvaluationCreate

@@ -20,6 +20,7 @@ from evalspec.platform.api import (
     ListParams,
     Paging,
     StoreDep,
+    get_or_404,
     public,
     split_list,
 )
@@ -140,10 +141,8 @@ def _member(group: dict[str, Any], record: dict[str, Any],
 
 def _get(store: Store, account: str, group_id: str, include_deleted: bool = False
          ) -> dict[str, Any]:
-    group = store.get(account, "evaluation_group", group_id)
-    if group is None or (group["archived_at"] and not include_deleted):
-        raise HTTPException(404, f"evaluation group {group_id!r} not found")
-    return group
+    return get_or_404(store, account, "evaluation_group", group_id, "evaluation group",
+                      include_archived=include_deleted)
 
 
 @router.post("/v5/evaluation-groups")

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict
 
-from evalspec.platform.api import Account, JSONRoute, Settings, StoreDep, public
+from evalspec.platform.api import Account, JSONRoute, Settings, StoreDep, get_or_404, public
 from evalspec.platform.evaluations import get_evaluation, items_of
 from evalspec.platform.store import Store
 from evalspec.spec.aliases import task_alias
@@ -123,9 +123,8 @@ async def taxonomy(evaluation_id: str, account: str = Account,
 @router.get("/v5/evaluation-groups/{group_id}/schema")
 async def group_schema(group_id: str, request: Request, include_archived: bool = False,
                        account: str = Account, store: Store = StoreDep) -> dict[str, Any]:
-    group = store.get(account, "evaluation_group", group_id)
-    if group is None or group["archived_at"]:
-        raise HTTPException(404, f"evaluation group {group_id!r} not found")
+    group = get_or_404(store, account, "evaluation_group", group_id, "evaluation group",
+                       include_archived=False)
     members = [m["evaluation_id"] for m in group["_members"] if not m["deleted_at"]]
     return {"evaluation_group_id": group_id, "object": "evaluation_group_schema",
             "evaluation_schemas": [evaluation_schema(request, store, account, e,

@@ -20,6 +20,7 @@ from evalspec.platform.api import (
     ListParams,
     Paging,
     StoreDep,
+    get_or_404,
     identity,
     public,
     split_list,
@@ -48,10 +49,7 @@ def _checked(name: str, body: Any, at: list[Any]) -> None:
 # -- questions ------------------------------------------------------------------------------
 
 def _question(store: Store, account: str, question_id: str) -> dict[str, Any]:
-    question = store.get(account, "question", question_id)
-    if question is None:
-        raise HTTPException(404, f"question {question_id!r} not found")
-    return question
+    return get_or_404(store, account, "question", question_id, "question")
 
 
 @router.post("/v5/questions")
@@ -137,10 +135,7 @@ async def restore_question(question_id: str, account: str = Account,
 # -- rubrics --------------------------------------------------------------------------------
 
 def _rubric(store: Store, account: str, rubric_id: str) -> dict[str, Any]:
-    rubric = store.get(account, "rubric", rubric_id)
-    if rubric is None:
-        raise HTTPException(404, f"rubric {rubric_id!r} not found")
-    return rubric
+    return get_or_404(store, account, "rubric", rubric_id, "rubric")
 
 
 def _current(rubric: dict[str, Any]) -> list[dict[str, Any]]:
