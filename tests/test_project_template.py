@@ -99,3 +99,12 @@ def test_the_platform_is_read_for_the_rendered_project_only(workdir, platform, r
     assert response.json()["items"] == []
     plan = run("plan", str(root), "--endpoint", platform.url, "--var", "stage=prod", env=ENV)
     assert plan.out == "No changes. The platform matches the specs.\n"
+
+
+def test_a_misspelt_variable_cannot_silently_choose_the_default_stage(workdir, run) -> None:
+    root = _project(workdir)
+    for command in (("state", "list"), ("status",), ("plan",)):
+        result = run(*command, "--var", "stag=prod", cwd=root, env=ENV)
+        assert (result.code, result.err) == (1, (
+            "Error: --var stag: no variable 'stag' is declared in evalspec.yaml's vars or read "
+            "by a spec (did you mean 'stage'?)\n")), command

@@ -33,6 +33,9 @@ ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # ECMA-262 as JSON Schema names it: no inline flags, so "at a line's start" is spelled out.
 FUNCTION_PATTERN = r"(^|\n)\s*(async\s+)?def\s+\w+\s*\("
 
+# The spec files a project has when evalspec.yaml does not say (``specs:``).
+DEFAULT_SPECS = ("specs/**/*.yaml", "specs/**/*.yml")
+
 PATTERN_MESSAGES = {
     NAME_PATTERN: "must be 1-128 characters of letters, digits, '.', '_' or '-', starting "
     "with a letter or digit (use '| slug' to turn values like 'openai/gpt-4o' into names)",

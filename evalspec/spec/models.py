@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from evalspec.spec.fields import (
+    DEFAULT_SPECS,
     ENDPOINT_PATTERN,
     ENV_NAME_PATTERN,
     PROJECT_PATTERN,
@@ -346,7 +347,7 @@ class ProjectConfig(_Strict):
     endpoint: Annotated[str, Field(pattern=ENDPOINT_PATTERN)] | None = Field(
         None, description="'local' or the platform's URL; never credentials.")
     specs: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = Field(
-        default_factory=lambda: ["specs/**/*.yaml", "specs/**/*.yml"],
+        default_factory=lambda: list(DEFAULT_SPECS),
         description="Globs of spec files, relative to the project root.",
     )
     vars: JsonObject = Field(default_factory=dict, description=(

@@ -214,9 +214,11 @@ def read_identity(start: Path, inputs: VariableInputs | None = None) -> Identity
     document = loaded.document
     if document is None or problems.errors:
         raise SpecError(problems.errors, problems.warnings)
-    project = render_project(document, inputs or VariableInputs(), problems)
+    inputs = inputs or VariableInputs()
+    project = render_project(document, inputs, problems)
     if problems.errors:
         raise SpecError(problems.errors, problems.warnings)
+    _no_stray_variables(config, document, inputs)
     endpoint = document.value.get("endpoint")
     if not isinstance(project, str) or not project:
         problems.add(document.locate(("project",)), ("project",),
@@ -224,3 +226,23 @@ def read_identity(start: Path, inputs: VariableInputs | None = None) -> Identity
         raise SpecError(problems.errors, problems.warnings)
     return Identity(config.parent, project,
                     endpoint if isinstance(endpoint, str) and endpoint else None)
+
+
+def _no_stray_variables(config: Path, document: Document, inputs: VariableInputs) -> None:
+    """As for the commands that load the specs: a variable given that nothing declares or
+    reads is refused (it would silently choose no project: ``--var stag=prod``)."""
+    declared = document.value.get("vars")
+    declared = declared if isinstance(declared, dict) else {}
+    origins: dict[str, str] = {}
+    resolve_variables(declared, inputs, ProblemSet(), origins)
+    patterns = document.value.get("specs")
+    if not (isinstance(patterns, list) and all(isinstance(p, str) for p in patterns)):
+        from evalspec.spec.fields import DEFAULT_SPECS
+
+        patterns = list(DEFAULT_SPECS)
+
+    def texts() -> Iterable[str]:
+        for path in [config, *spec_files(config.parent, patterns)]:
+            yield path.read_text(encoding="utf-8", errors="replace")
+
+    undeclared_variables(declared, origins, texts, ProblemSet())
