@@ -44,6 +44,9 @@ def test_spec_messages(workdir, run, tmp_path) -> None:
     edit(spec, "model: openai/gpt4o-mini", "model: gpt-4o-mini")
     edit(spec, "temperature: 0.0", "tempurature: 0.0")
     quoted(run("validate", cwd=root).err.split("Found")[0])
+    sweep = workdir("sweep")
+    quoted(run("validate", "--var", "modles=[openai/gpt-4o]", cwd=sweep).err)
+    quoted(run("validate", "--var", "models=openai/gpt-4o", cwd=sweep).err.split("Found")[0])
     root = workdir("support-csv")
     (root / "specs" / "many.yaml").write_text(
         "kind: Evaluation\nname: e-${{ matrix.n }}\nmatrix: {n: NUMBERS}\ndata: [{q: 1}]\n"
