@@ -82,8 +82,8 @@ def test_a_variable_a_spec_reads_may_be_given_without_a_default(project, run) ->
     (root / "shared.yaml").write_text("stage: dev\nregion: eu\n")
     result = run("validate", "--var-file", "shared.yaml", cwd=root)
     assert (result.code, result.err) == (0, (
-        "shared.yaml:1:1: warning: no variable 'region' is declared in evalspec.yaml's vars "
-        "or read by a spec\n"))
+        "shared.yaml:2:9: $.region: warning: no variable 'region' is declared in "
+        "evalspec.yaml's vars or read by a spec\n"))
 
 
 def test_a_variable_that_is_not_a_list_where_a_matrix_needs_one_names_its_source(

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from evalspec.errors import (
     JsonPath,
     LocatedError,
+    Location,
     ProblemSet,
     SpecError,
     display_path,
@@ -360,11 +361,12 @@ def build(start: Path, inputs: VariableInputs | None = None) -> DesiredState:
             raise SpecError(problems.errors, problems.warnings)
         config, defaults, config_source = loaded
         builder.declare_env(config, config_source)
-        variables = resolve_variables(config.vars, inputs, problems, builder.origins)
+        places: dict[str, Location] = {}
+        variables = resolve_variables(config.vars, inputs, problems, builder.origins, places)
         paths = spec_files(root, config.specs)
         undeclared_variables(config.vars, builder.origins, lambda: (
             p.read_text(encoding="utf-8", errors="replace") for p in [config_path, *paths]),
-            problems)
+            problems, places)
         if not paths:
             where = config_source.locate(("specs",))
             problems.add(where, ("specs",), "no spec files match "

@@ -59,7 +59,7 @@ def _parse_value(text: str, declared: Any) -> Any:
 
 def resolve_variables(
     declared: Mapping[str, Any], inputs: VariableInputs, problems: ProblemSet,
-    origins: dict[str, str] | None = None,
+    origins: dict[str, str] | None = None, places: dict[str, Location] | None = None,
 ) -> dict[str, Any]:
     """evalspec.yaml ``vars`` < ``EVALSPEC_VAR_*`` < ``--var-file`` (in order) < ``--var``.
     ``origins`` receives where each value from outside evalspec.yaml came from
@@ -86,6 +86,8 @@ def resolve_variables(
             continue
         values.update(content[0].value)
         origins.update((str(name), f"--var-file {shown}") for name in content[0].value)
+        if places is not None:  # where each name is written, for a problem about it
+            places.update((str(name), content[0].locate((name,))) for name in content[0].value)
     for item in inputs.cli_vars:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
@@ -96,7 +98,8 @@ def resolve_variables(
 
 
 def undeclared_variables(declared: Mapping[str, Any], origins: Mapping[str, str],
-                         texts: Callable[[], Iterable[str]], problems: ProblemSet) -> None:
+                         texts: Callable[[], Iterable[str]], problems: ProblemSet,
+                         places: Mapping[str, Location] | None = None) -> None:
     """Refuse a variable given on the command line or in the environment that evalspec.yaml
     does not declare and no spec reads (a misspelt ``--var modles=...`` would otherwise be
     ignored); one from a var file, which may serve several projects, is a warning.
@@ -114,7 +117,8 @@ def undeclared_variables(declared: Mapping[str, Any], origins: Mapping[str, str]
         message = (f"no variable '{name}' is declared in evalspec.yaml's vars or read by a "
                    f"spec{suggest(name, sorted(used))}")
         if origin.startswith("--var-file"):
-            problems.add(Location(origin.split(" ", 1)[1], 1, 1), (), message, "warning")
+            where = (places or {}).get(name) or Location(origin.split(" ", 1)[1], 1, 1)
+            problems.add(where, (name,), message, "warning")
         else:
             raise UsageError(f"{origin}: {message}")
 
