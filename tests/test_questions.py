@@ -291,3 +291,43 @@ def test_a_rater_task_changed_after_work_is_claimed_points_at_replace(
     assert after.id != evaluation.id
     assert _tasks(after)["rater"]["layout"]["children"][1]["label"] == "The answer"
     assert plan(run, root, platform.url).out.startswith("No changes.")
+
+
+def test_criteria_pair_by_title_then_in_order() -> None:
+    from evalspec.plan.review_diff import pair_criteria
+
+    a, b, c, x = ({"title": t} for t in "abcx")
+    assert pair_criteria([a, b, c], [b, a, c]) == ([1, 0, 2], [])  # moved
+    assert pair_criteria([a, b], [a, x]) == ([0, 1], [])  # b renamed to x
+    assert pair_criteria([a, b, c], [a, c]) == ([0, 2], [1])  # b removed
+    assert pair_criteria([a, b], [x, a, b]) == ([None, 0, 1], [])  # x added first
+
+
+def test_reordered_criteria_keep_their_ratings_in_place(workdir, platform, run, sdk) -> None:
+    """Paired by position, moving a criterion would rewrite two criteria in place, and the
+    ratings given under one would then read as ratings of the other."""
+    root = workdir("human-review")
+    assert apply(run, root, platform.url).code == 0
+    [rubric] = list(sdk.rubrics.list())
+    before = [(c.id, c.title, c.version) for c in sdk.rubrics.retrieve(rubric.id).criteria]
+    spec = root / "specs" / "review.yaml"
+    edit(spec, "  - title: Answers the question that was asked\n    weight: 2\n"
+         "  - title: States nothing false about the product\n    weight: 3\n",
+         "  - title: States nothing false about the product\n    weight: 3\n"
+         "  - title: Answers the question that was asked\n    weight: 2\n")
+    doc = plan_json(run, root, platform.url)
+    [action] = [a for a in doc["actions"] if a["kind"] == "Rubric"]
+    assert (action["action"], action["reasons"], action["changes"]) == (
+        "update", ["criteria reordered in the specs: the platform keeps each criterion, and "
+                   "the ratings given under it, in its place"], [])
+    assert apply(run, root, platform.url).code == 0
+    after = [(c.id, c.title, c.version) for c in sdk.rubrics.retrieve(rubric.id).criteria]
+    assert after == before
+    assert plan(run, root, platform.url).out.startswith("No changes.")
+    # A title changed where it stands is still one criterion's new version.
+    edit(spec, "title: Answers the question that was asked", "title: Answers the question")
+    assert apply(run, root, platform.url).code == 0
+    titles = {c.title: c.version for c in sdk.rubrics.retrieve(rubric.id).criteria}
+    assert titles["Answers the question"] == 2 and "Answers the question that was asked" \
+        not in titles
+    assert plan(run, root, platform.url).out.startswith("No changes.")

@@ -23,6 +23,7 @@ from evalspec.client.http import create_once
 from evalspec.client.sgp import SGPClient
 from evalspec.plan.model import Action, Plan
 from evalspec.plan.refresh import group_metadata
+from evalspec.plan.review_diff import pair_criteria
 from evalspec.spec.payloads import (
     FINGERPRINT_TAG_PREFIX,
     VERSION_TAG_PREFIX,
@@ -184,8 +185,9 @@ class _Run:
                 await self.client.rename_question(remote_id, body["name"])
             return
         current = (await self.client.get_rubric(remote_id)).get("criteria") or []
-        for index, criterion in enumerate(body["criteria"]):  # matched by position
-            if index >= len(current):
+        pairs, _ = pair_criteria(current, body["criteria"])  # removed ones replace the rubric
+        for criterion, index in zip(body["criteria"], pairs, strict=True):
+            if index is None:
                 await self.client.add_criterion(remote_id, criterion)
             elif any(current[index].get(k) != v for k, v in criterion.items()):
                 await self.client.update_criterion(remote_id, current[index]["id"], criterion)
