@@ -169,6 +169,7 @@ def terminal() -> Callable[..., TerminalResult]:
     import signal
     import subprocess
     import sys
+    import time
 
     def _terminal(*args: str, cwd: Path, env: dict[str, str], typed: str = "",
                   timeout: float = 60, interrupt_after: str | None = None) -> TerminalResult:
@@ -198,6 +199,11 @@ def terminal() -> Callable[..., TerminalResult]:
                 output += chunk
                 if interrupt_after is not None and interrupt_after.encode() in output:
                     interrupt_after = None
+                    # As a person would, a moment after the text shows: a signal that lands
+                    # between a prompt's text and the read of its answer waits for the
+                    # answer (CPython's input() checks for signals only when read() is
+                    # interrupted), which no one pressing a key could hit.
+                    time.sleep(0.5)
                     process.send_signal(signal.SIGINT)
         finally:
             code = process.wait(timeout)
