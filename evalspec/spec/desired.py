@@ -25,7 +25,6 @@ from pydantic import BaseModel, ValidationError
 from evalspec.errors import (
     JsonPath,
     LocatedError,
-    Location,
     ProblemSet,
     SpecError,
     display_path,
@@ -37,6 +36,8 @@ from evalspec.spec.instantiate import instantiate, render_tree
 from evalspec.spec.objects import DesiredObject, DesiredState, Source
 from evalspec.spec.project import (
     VariableInputs,
+    Variables,
+    declared_variables,
     find_root,
     load_config,
     render_project,
@@ -86,7 +87,7 @@ class _Builder:
     def __init__(self, root: Path, inputs: VariableInputs, problems: ProblemSet) -> None:
         self.root = root
         self.inputs = inputs
-        self.origins: dict[str, str] = {}  # variable -> where its value came from
+        self.variables = Variables({}, {})  # resolved with evalspec.yaml, which they name
         self.problems = problems
         self.files = FileResolver(root)
         self.objects: list[DesiredObject] = []
@@ -115,8 +116,11 @@ class _Builder:
             return None
         source = Source(loaded.document, "config", path.parent)
         value = loaded.document.value
+        # Resolved before evalspec.yaml is typed: its project name may read them.
+        self.variables = resolve_variables(declared_variables(loaded.document), self.inputs,
+                                           self.problems)
         if "project" in value:
-            value = {**value, "project": render_project(loaded.document, self.inputs,
+            value = {**value, "project": render_project(loaded.document, self.variables.values,
                                                         self.problems)}
             if value["project"] is None:
                 return None
@@ -265,7 +269,7 @@ class _Builder:
         if expression.root != "vars" or not expression.keys:
             return ""
         name = expression.keys[0]
-        origin = self.origins.get(name)
+        origin = self.variables.origins.get(name)
         if origin is None:
             return ""
         value = ctx.vars.get(name)
@@ -361,12 +365,9 @@ def build(start: Path, inputs: VariableInputs | None = None) -> DesiredState:
             raise SpecError(problems.errors, problems.warnings)
         config, defaults, config_source = loaded
         builder.declare_env(config, config_source)
-        places: dict[str, Location] = {}
-        variables = resolve_variables(config.vars, inputs, problems, builder.origins, places)
+        variables = builder.variables.values
         paths = spec_files(root, config.specs)
-        undeclared_variables(config.vars, builder.origins, lambda: (
-            p.read_text(encoding="utf-8", errors="replace") for p in [config_path, *paths]),
-            problems, places)
+        undeclared_variables(builder.variables, lambda: [config_path, *paths], problems)
         if not paths:
             where = config_source.locate(("specs",))
             problems.add(where, ("specs",), "no spec files match "

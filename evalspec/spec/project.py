@@ -57,20 +57,26 @@ def _parse_value(text: str, declared: Any) -> Any:
     return documents[0].value if documents[0].value is not None else text
 
 
-def resolve_variables(
-    declared: Mapping[str, Any], inputs: VariableInputs, problems: ProblemSet,
-    origins: dict[str, str] | None = None, places: dict[str, Location] | None = None,
-) -> dict[str, Any]:
-    """evalspec.yaml ``vars`` < ``EVALSPEC_VAR_*`` < ``--var-file`` (in order) < ``--var``.
-    ``origins`` receives where each value from outside evalspec.yaml came from
-    (``--var models``, ``EVALSPEC_VAR_models``, ``--var-file FILE``)."""
-    values = dict(declared)
-    origins = {} if origins is None else origins
+@dataclass
+class Variables:
+    """The variables after every source is applied, and where each value from outside
+    evalspec.yaml came from, for messages about it."""
+
+    declared: Mapping[str, Any]  # evalspec.yaml's vars
+    values: dict[str, Any]
+    origins: dict[str, str] = field(default_factory=dict)  # --var NAME, EVALSPEC_VAR_NAME, ...
+    places: dict[str, Location] = field(default_factory=dict)  # where a var file names each
+
+
+def resolve_variables(declared: Mapping[str, Any], inputs: VariableInputs,
+                      problems: ProblemSet) -> Variables:
+    """evalspec.yaml ``vars`` < ``EVALSPEC_VAR_*`` < ``--var-file`` (in order) < ``--var``."""
+    out = Variables(declared, dict(declared))
     for key in sorted(inputs.environ):
         if key.startswith(ENV_VAR_PREFIX) and len(key) > len(ENV_VAR_PREFIX):
             name = key[len(ENV_VAR_PREFIX):]
-            values[name] = _parse_value(inputs.environ[key], declared.get(name))
-            origins[name] = key
+            out.values[name] = _parse_value(inputs.environ[key], declared.get(name))
+            out.origins[name] = key
     for path in inputs.var_files:
         shown = display_path(path)
         if not path.is_file():
@@ -84,46 +90,45 @@ def resolve_variables(
             problems.add(Location(shown, 1, 1), (), "a var file must hold one mapping of "
                          "variable names to values")
             continue
-        values.update(content[0].value)
-        origins.update((str(name), f"--var-file {shown}") for name in content[0].value)
-        if places is not None:  # where each name is written, for a problem about it
-            places.update((str(name), content[0].locate((name,))) for name in content[0].value)
+        out.values.update(content[0].value)
+        for name in content[0].value:
+            out.origins[str(name)] = f"--var-file {shown}"
+            out.places[str(name)] = content[0].locate((name,))
     for item in inputs.cli_vars:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
             raise UsageError(f"--var {item!r}: expected NAME=VALUE")
-        values[name.strip()] = _parse_value(text, declared.get(name.strip()))
-        origins[name.strip()] = f"--var {name.strip()}"
-    return values
+        out.values[name.strip()] = _parse_value(text, declared.get(name.strip()))
+        out.origins[name.strip()] = f"--var {name.strip()}"
+    return out
 
 
-def undeclared_variables(declared: Mapping[str, Any], origins: Mapping[str, str],
-                         texts: Callable[[], Iterable[str]], problems: ProblemSet,
-                         places: Mapping[str, Location] | None = None) -> None:
+def undeclared_variables(variables: Variables, files: Callable[[], Iterable[Path]],
+                         problems: ProblemSet) -> None:
     """Refuse a variable given on the command line or in the environment that evalspec.yaml
     does not declare and no spec reads (a misspelt ``--var modles=...`` would otherwise be
     ignored); one from a var file, which may serve several projects, is a warning.
-    ``texts`` gives the project's files, read only when such a variable is found."""
-    strays = sorted(name for name in origins if name not in declared)
+    ``files`` gives the project's files, read only when such a variable is found."""
+    strays = sorted(name for name in variables.origins if name not in variables.declared)
     if not strays:
         return
-    used = set(declared)
-    for text in texts():
+    used = set(variables.declared)
+    for path in files():
+        text = path.read_text(encoding="utf-8", errors="replace")
         used.update(re.findall(r"\bvars\s*\.\s*([A-Za-z_][A-Za-z0-9_-]*)", text))
     for name in strays:
         if name in used:
             continue
-        origin = origins[name]
+        origin = variables.origins[name]
         message = (f"no variable '{name}' is declared in evalspec.yaml's vars or read by a "
                    f"spec{suggest(name, sorted(used))}")
         if origin.startswith("--var-file"):
-            where = (places or {}).get(name) or Location(origin.split(" ", 1)[1], 1, 1)
-            problems.add(where, (name,), message, "warning")
+            problems.add(variables.places[name], (name,), message, "warning")
         else:
             raise UsageError(f"{origin}: {message}")
 
 
-def render_project(document: Document, inputs: VariableInputs,
+def render_project(document: Document, variables: Mapping[str, Any],
                    problems: ProblemSet) -> Any:
     """evalspec.yaml's ``project`` with its ``${{ vars.NAME }}`` rendered, so that one config
     serves several environments on one account (``project: support-${{ vars.stage }}``).
@@ -143,9 +148,6 @@ def render_project(document: Document, inputs: VariableInputs,
         if compiled.roots != {"vars"}:
             raise TemplateError("the project may use only ${{ vars.NAME }}: it is read before "
                                 "anything else, so env and matrix are not available")
-        declared = document.value.get("vars")
-        variables = resolve_variables(declared if isinstance(declared, dict) else {}, inputs,
-                                      ProblemSet())  # their own problems are reported later
         rendered = stringify(compiled.render(Context(vars=variables, env={})))
     except TemplateError as exc:
         problems.add(where, ("project",), str(exc))
@@ -155,6 +157,13 @@ def render_project(document: Document, inputs: VariableInputs,
                      f"{PATTERN_MESSAGES[PROJECT_PATTERN]}")
         return None
     return rendered
+
+
+def declared_variables(document: Document) -> Mapping[str, Any]:
+    """evalspec.yaml's ``vars`` as written (empty when they are not a mapping: the schema
+    says so)."""
+    declared = document.value.get("vars")
+    return declared if isinstance(declared, dict) else {}
 
 
 def spec_files(root: Path, patterns: Sequence[str]) -> list[Path]:
@@ -218,11 +227,16 @@ def read_identity(start: Path, inputs: VariableInputs | None = None) -> Identity
     document = loaded.document
     if document is None or problems.errors:
         raise SpecError(problems.errors, problems.warnings)
-    inputs = inputs or VariableInputs()
-    project = render_project(document, inputs, problems)
+    variables = resolve_variables(declared_variables(document), inputs or VariableInputs(),
+                                  ProblemSet())  # a var file's own problems: validate
+    project = render_project(document, variables.values, problems)
     if problems.errors:
         raise SpecError(problems.errors, problems.warnings)
-    _no_stray_variables(config, document, inputs)
+    # As for the commands that load the specs: with a templated project, a misspelt
+    # ``--var stag=prod`` would otherwise silently choose the default stage.
+    undeclared_variables(variables, lambda: [config, *spec_files(config.parent,
+                                                                  _spec_patterns(document))],
+                         ProblemSet())
     endpoint = document.value.get("endpoint")
     if not isinstance(project, str) or not project:
         problems.add(document.locate(("project",)), ("project",),
@@ -232,21 +246,11 @@ def read_identity(start: Path, inputs: VariableInputs | None = None) -> Identity
                     endpoint if isinstance(endpoint, str) and endpoint else None)
 
 
-def _no_stray_variables(config: Path, document: Document, inputs: VariableInputs) -> None:
-    """As for the commands that load the specs: a variable given that nothing declares or
-    reads is refused (it would silently choose no project: ``--var stag=prod``)."""
-    declared = document.value.get("vars")
-    declared = declared if isinstance(declared, dict) else {}
-    origins: dict[str, str] = {}
-    resolve_variables(declared, inputs, ProblemSet(), origins)
+def _spec_patterns(document: Document) -> list[str]:
+    """evalspec.yaml's ``specs`` globs, or the default ones."""
+    from evalspec.spec.fields import DEFAULT_SPECS
+
     patterns = document.value.get("specs")
-    if not (isinstance(patterns, list) and all(isinstance(p, str) for p in patterns)):
-        from evalspec.spec.fields import DEFAULT_SPECS
-
-        patterns = list(DEFAULT_SPECS)
-
-    def texts() -> Iterable[str]:
-        for path in [config, *spec_files(config.parent, patterns)]:
-            yield path.read_text(encoding="utf-8", errors="replace")
-
-    undeclared_variables(declared, origins, texts, ProblemSet())
+    if isinstance(patterns, list) and all(isinstance(p, str) for p in patterns):
+        return patterns
+    return list(DEFAULT_SPECS)
