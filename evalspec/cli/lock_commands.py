@@ -7,10 +7,8 @@ from typing import Any
 
 import click
 
-from evalspec.cli.plan_commands import endpoint_option
 from evalspec.cli.run_async import run as run_async
-from evalspec.cli.spec_commands import var_options
-from evalspec.cli.status_commands import _connect
+from evalspec.cli.status_commands import _connect, identity_options
 from evalspec.errors import EXIT_OK, EvalspecError
 from evalspec.sanitize import one_line
 
@@ -38,9 +36,7 @@ async def _release(path: Path, endpoint: str | None, variables: Any,
 
 @click.command("force-unlock")
 @click.argument("lock_id")
-@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
-@endpoint_option
-@var_options
+@identity_options
 @click.option("--force", is_flag=True, help="Release without asking (for scripts).")
 def force_unlock(lock_id: str, path: Path, endpoint: str | None, variables: Any,
                  force: bool) -> int:

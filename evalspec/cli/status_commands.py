@@ -16,6 +16,15 @@ from evalspec.errors import EXIT_ERROR, EXIT_OK, UsageError
 from evalspec.sanitize import one_line
 
 
+def identity_options(fn: Any) -> Any:
+    """PATH, --endpoint and the variables: what a command that reads only evalspec.yaml and
+    the platform takes (the project's name may be templated from variables)."""
+    fn = var_options(fn)
+    fn = endpoint_option(fn)
+    return click.argument("path", required=False, default=".",
+                          type=click.Path(path_type=Path))(fn)
+
+
 def _connect(path: Path, endpoint: str | None, variables: Any) -> tuple[Any, Any]:
     from evalspec.client.config import Credentials, resolve_endpoint, sgp_client
     from evalspec.spec.project import read_identity
@@ -29,9 +38,7 @@ def _connect(path: Path, endpoint: str | None, variables: Any) -> tuple[Any, Any
 
 
 @click.command()
-@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
-@endpoint_option
-@var_options
+@identity_options
 @click.option("--watch", is_flag=True, help="Refresh until every evaluation has finished.")
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.05),
               metavar="SECONDS", help="Time between refreshes with --watch.")
@@ -93,9 +100,7 @@ def status(path: Path, endpoint: str | None, variables: Any, watch: bool, interv
 
 @click.command()
 @click.argument("name")
-@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
-@endpoint_option
-@var_options
+@identity_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the JSONL here instead of standard output.")
 def results(name: str, path: Path, endpoint: str | None, variables: Any,
@@ -143,9 +148,7 @@ def results(name: str, path: Path, endpoint: str | None, variables: Any,
 
 @click.command()
 @click.argument("name")
-@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
-@endpoint_option
-@var_options
+@identity_options
 @click.option("--baseline", metavar="MEMBER",
               help="The member the others are compared with. Default: the group's first.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]),
@@ -238,9 +241,7 @@ def state() -> None:
 
 
 @state.command("list")
-@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
-@endpoint_option
-@var_options
+@identity_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="A table, or a JSON document.")
 def state_list(path: Path, endpoint: str | None, variables: Any, fmt: str) -> int:
@@ -266,9 +267,7 @@ def state_list(path: Path, endpoint: str | None, variables: Any, fmt: str) -> in
 
 @state.command("show")
 @click.argument("address")
-@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
-@endpoint_option
-@var_options
+@identity_options
 def state_show(address: str, path: Path, endpoint: str | None, variables: Any) -> int:
     """Show the objects at ADDRESS as the platform has them (JSON): usually one; a duplicate
     or an archived object at the same address is shown too.
@@ -287,9 +286,7 @@ def state_show(address: str, path: Path, endpoint: str | None, variables: Any) -
 
 @state.command("rm")
 @click.argument("address")
-@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
-@endpoint_option
-@var_options
+@identity_options
 @click.option("--auto-approve", is_flag=True, help="Do it without asking (for CI).")
 def state_rm(address: str, path: Path, endpoint: str | None, variables: Any,
              auto_approve: bool) -> int:
