@@ -143,7 +143,8 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, var
     root = identity.root
     defaults = _project_defaults(root)
     addresses = {f"{kind}/{obj['name']}" for kind, obj in found.objects()}
-    defined = addresses & _defined(root, variables)
+    current = _current(root, variables)
+    defined = addresses & {o.address for o in current.objects} if current else set()
     if defined and defined != addresses:
         raise UsageError(f"{sorted(defined)[0]} is defined in the project's specs already; "
                          "import either objects the specs do not define (their specs are "
@@ -161,8 +162,8 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, var
         for file, text in files.items():
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_text(text, encoding="utf-8")
-        try:
-            state = build(root, variables)
+        try:  # nothing written: the specs as they were
+            state = build(root, variables) if files or current is None else current
         except SpecError as exc:  # say what is wrong, not only how much
             lines = [one_line(str(p)) for p in exc.problems[:20]]
             raise EvalspecError("the written specs do not validate:\n  "
@@ -197,14 +198,15 @@ def _write_and_confirm(found: Any, actual: Any, target: Path, identity: Any, var
         raise
 
 
-def _defined(root: Path, variables: Any) -> set[str]:
-    """The addresses the project's specs define now (none while they do not load)."""
+def _current(root: Path, variables: Any) -> Any:
+    """The project's specs as they are before import writes any (None while they do not
+    load)."""
     from evalspec.spec.desired import build
 
     try:
-        return {o.address for o in build(root, variables).objects}
+        return build(root, variables)
     except SpecError:
-        return set()
+        return None
 
 
 def _project_defaults(root: Path) -> dict[str, Any]:
