@@ -30,7 +30,7 @@ from evalspec.errors import (
     display_path,
 )
 from evalspec.spec import checks, matrix, models
-from evalspec.spec.explain import explain_jsonschema, explain_pydantic, show
+from evalspec.spec.explain import explain_jsonschema, explain_pydantic, shorten, show
 from evalspec.spec.fileref import DataFileErrors, FileResolver, is_reference
 from evalspec.spec.instantiate import instantiate, render_tree
 from evalspec.spec.objects import DesiredObject, DesiredState, Source
@@ -282,8 +282,7 @@ class _Builder:
             else:
                 hint = "; a list is written [a, b]"
             return f": {origin} gave the text {shown}{hint}"
-        given = json.dumps(value, ensure_ascii=False, default=str)
-        return f": {origin} gave {given if len(given) <= 60 else given[:57] + '...'}"
+        return f": {origin} gave {shorten(json.dumps(value, ensure_ascii=False, default=str))}"
 
     def _duplicate_name(self, source: Source, name: str, first: dict[str, Any] | None,
                         second: dict[str, Any] | None) -> None:

@@ -29,11 +29,15 @@ _ALTERNATIVES = {"#/$defs/Template": "a ${{ }} expression",
                  "#/$defs/ItemLocator": "an item locator such as 'item.input'"}
 
 
+def shorten(text: str) -> str:
+    """``text`` cut to 60 characters for a message about it."""
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def show(value: Any) -> str:
     """A short rendering of a user's value for messages."""
     if isinstance(value, str):
-        text = value if len(value) <= 60 else value[:57] + "..."
-        return repr(text)
+        return repr(shorten(value))
     if value is None:
         return "null"
     if isinstance(value, bool):

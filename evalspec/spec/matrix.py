@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalspec.errors import JsonPath
+from evalspec.spec.explain import shorten
 from evalspec.spec.template import suggest
 
 SPECIAL = ("include", "exclude")
@@ -109,8 +110,7 @@ def expand(matrix: Any, budget: int) -> Expansion:
 
 
 def _shown(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return repr(text if len(text) <= 60 else text[:57] + "...")
+    return repr(shorten(value if isinstance(value, str) else json.dumps(value, default=str)))
 
 
 def product_size(matrix: Any) -> int:
