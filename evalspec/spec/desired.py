@@ -273,7 +273,6 @@ class _Builder:
         if origin is None:
             return ""
         value = ctx.vars.get(name)
-        shown = show(value)
         if isinstance(value, str):
             if value.lstrip().startswith(("[", "{")):
                 hint = ", which is not valid YAML: check its brackets and quotes"
@@ -281,7 +280,7 @@ class _Builder:
                 hint = f"; a list is written [a, b], for example --var '{name}=[{value}]'"
             else:
                 hint = "; a list is written [a, b]"
-            return f": {origin} gave the text {shown}{hint}"
+            return f": {origin} gave the text {show(value)}{hint}"
         return f": {origin} gave {shorten(json.dumps(value, ensure_ascii=False, default=str))}"
 
     def _duplicate_name(self, source: Source, name: str, first: dict[str, Any] | None,
